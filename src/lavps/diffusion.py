@@ -1,0 +1,153 @@
+"""Diffusion core: DDPM schedule, sampling grids, forward marginal and bridge kernel.
+
+Pure tensor math (METHOD.md section 2). Index 0 means "clean" (abar_0 = 1 is prepended), the
+DDPM steps are 1..K. Ratios of abar are formed in float64 and cast to the signal's dtype last.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+__all__ = [
+    "Schedule",
+    "BridgeCoefficients",
+    "uniform_grid",
+    "bridge_coefficients",
+    "bridge_sample",
+    "forward_sample",
+    "ddim_step",
+    "expand_time",
+]
+
+Time = int | torch.Tensor
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Variance-preserving DDPM schedule with linear betas.
+
+    Attributes:
+        alphas_cumprod: float64 tensor of shape (K + 1,), alphas_cumprod[0] = 1.
+    """
+
+    alphas_cumprod: torch.Tensor
+
+    @classmethod
+    def linear(cls, num_steps: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02) -> Schedule:
+        if num_steps < 2:
+            raise ValueError(f"num_steps must be >= 2, got {num_steps}")
+        betas = torch.linspace(beta_start, beta_end, num_steps, dtype=torch.float64)
+        abar = torch.cumprod(1.0 - betas, dim=0)
+        return cls(torch.cat([torch.ones(1, dtype=torch.float64), abar]))
+
+    @property
+    def num_steps(self) -> int:
+        """K, the number of noising steps (indices 1..K)."""
+        return self.alphas_cumprod.numel() - 1
+
+    def abar(self, t: Time) -> torch.Tensor:
+        """abar_t in float64 for an int or a LongTensor of indices."""
+        idx = torch.as_tensor(t, dtype=torch.long)
+        if (idx < 0).any() or (idx > self.num_steps).any():
+            raise ValueError(f"time index out of range [0, {self.num_steps}]: {t}")
+        return self.alphas_cumprod[idx]
+
+    def sigma(self, t: Time) -> torch.Tensor:
+        """Noise-to-signal ratio sqrt((1 - abar_t) / abar_t) (float64), the time code of LAVPS."""
+        a = self.abar(t)
+        return torch.sqrt((1.0 - a) / a)
+
+
+def expand_time(value: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Cast a per-time float64 scalar or (B,) vector to like's dtype, broadcastable against like."""
+    value = value.to(device=like.device, dtype=like.dtype)
+    if value.ndim == 0:
+        return value
+    return value.reshape(value.shape[0], *([1] * (like.ndim - 1)))
+
+
+def uniform_grid(num_points: int, num_steps: int = 1000) -> torch.Tensor:
+    """Sampling grid T_0 = 0 < ... < T_{N-1} = K - 1, floor(linspace(0, K - 1, N)).
+
+    Returns a LongTensor of shape (N,). Raises if the points would not be strictly increasing.
+    """
+    if num_points < 3:
+        raise ValueError(f"a sampling grid needs at least 3 points, got {num_points}")
+    if num_points > num_steps:
+        raise ValueError(f"grid of {num_points} points does not fit {num_steps} diffusion steps")
+    grid = torch.floor(torch.linspace(0, num_steps - 1, num_points, dtype=torch.float64)).long()
+    if not bool((grid[1:] > grid[:-1]).all()):
+        raise ValueError(f"grid of {num_points} points over {num_steps} steps is not strictly increasing")
+    return grid
+
+
+def forward_sample(schedule: Schedule, x0: torch.Tensor, t: Time, eps: torch.Tensor) -> torch.Tensor:
+    """x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, for a given standard normal eps."""
+    a = schedule.abar(t)
+    return expand_time(a.sqrt(), x0) * x0 + expand_time((1.0 - a).sqrt(), x0) * eps
+
+
+@dataclass(frozen=True)
+class BridgeCoefficients:
+    """q_{t|s,l}(x_t | x_s, x_l) = N(c_l x_l + c_s x_s, std^2 I), all float64."""
+
+    c_s: torch.Tensor
+    c_l: torch.Tensor
+    std: torch.Tensor
+
+    def mean(self, x_s: torch.Tensor, x_l: torch.Tensor) -> torch.Tensor:
+        return expand_time(self.c_l, x_l) * x_l + expand_time(self.c_s, x_s) * x_s
+
+
+def bridge_coefficients(schedule: Schedule, s: Time, t: Time, l: Time, eta: float = 1.0) -> BridgeCoefficients:  # noqa: E741
+    """Coefficients of the bridge kernel q_{t|s,l} for s < t < l (METHOD.md section 2).
+
+    With eta = 1 this is the exact forward-process bridge; s = 0 gives the DDPM posterior.
+    Any of s, t, l may be a (B,) LongTensor (per-sample times).
+    """
+    if not 0.0 <= eta <= 1.0:
+        raise ValueError(f"eta must be in [0, 1], got {eta}")
+    s_, t_, l_ = (torch.as_tensor(v, dtype=torch.long) for v in (s, t, l))
+    if not (bool((s_ < t_).all()) and bool((t_ < l_).all())):
+        raise ValueError(f"bridge needs s < t < l, got s={s}, t={t}, l={l}")
+    ab_s, ab_t, ab_l = schedule.abar(s_), schedule.abar(t_), schedule.abar(l_)
+    a_ts, a_lt, a_ls = ab_t / ab_s, ab_l / ab_t, ab_l / ab_s
+    std = eta * torch.sqrt((1.0 - a_lt) * (1.0 - a_ts) / (1.0 - a_ls))
+    c_l = torch.sqrt(torch.clamp(1.0 - a_ts - std**2, min=0.0) / (1.0 - a_ls))
+    c_s = torch.sqrt(a_ts) - c_l * torch.sqrt(a_ls)
+    return BridgeCoefficients(c_s=c_s, c_l=c_l, std=std)
+
+
+def bridge_sample(
+    schedule: Schedule,
+    x_s: torch.Tensor,
+    x_l: torch.Tensor,
+    s: Time,
+    t: Time,
+    l: Time,  # noqa: E741
+    eta: float,
+    noise: torch.Tensor,
+) -> torch.Tensor:
+    """Draw x_t ~ q_{t|s,l}(. | x_s, x_l) from a given standard normal tensor."""
+    coef = bridge_coefficients(schedule, s, t, l, eta)
+    return coef.mean(x_s, x_l) + expand_time(coef.std, x_l) * noise
+
+
+def ddim_step(
+    schedule: Schedule,
+    x_l: torch.Tensor,
+    x0_hat: torch.Tensor,
+    l: Time,  # noqa: E741
+    t: Time,
+    eta: float,
+    noise: torch.Tensor,
+) -> torch.Tensor:
+    """DDIM step from time l down to t < l: a draw from q_{t|0,l}(. | x0_hat, x_l).
+
+    t = 0 returns x0_hat itself (the bridge degenerates to the clean estimate).
+    """
+    if isinstance(t, int) and t == 0:
+        return x0_hat
+    return bridge_sample(schedule, x0_hat, x_l, 0, t, l, eta, noise)

@@ -1,0 +1,118 @@
+"""Vector operators: identity (denoising), a dense matrix, coordinate masking."""
+
+from __future__ import annotations
+
+import torch
+
+from .base import LinearOperator
+
+__all__ = ["Identity", "DenseMatrix", "Mask"]
+
+
+class Identity(LinearOperator):
+    """A = I: denoising."""
+
+    name = "identity"
+
+    def __init__(self, shape: tuple[int, ...]):
+        self.in_shape = self.out_shape = tuple(shape)
+
+    def forward(self, x):
+        self.check_input(x)
+        return x
+
+    def adjoint(self, y):
+        self.check_observation(y)
+        return y
+
+    def pinv(self, y):
+        return self.adjoint(y)
+
+
+class DenseMatrix(LinearOperator):
+    """A dense matrix, shared (d_y, d) or per sample (B, d_y, d), acting on flat vectors."""
+
+    name = "dense"
+
+    def __init__(self, matrix: torch.Tensor):
+        if matrix.ndim not in (2, 3):
+            raise ValueError(f"matrix must have shape (d_y, d) or (B, d_y, d), got {tuple(matrix.shape)}")
+        if not torch.isfinite(matrix).all():
+            raise ValueError("matrix contains NaN or inf")
+        self.matrix = matrix
+        self.batch_size = matrix.shape[0] if matrix.ndim == 3 else None
+        self.in_shape = (matrix.shape[-1],)
+        self.out_shape = (matrix.shape[-2],)
+        self._pinv_matrix: torch.Tensor | None = None
+
+    def _dtype(self):
+        return self.matrix.dtype
+
+    def _mat(self, x: torch.Tensor) -> torch.Tensor:
+        return self.matrix.to(device=x.device, dtype=x.dtype)
+
+    def forward(self, x):
+        self.check_input(x)
+        m = self._mat(x)
+        return x @ m.T if m.ndim == 2 else torch.einsum("bod,bd->bo", m, x)
+
+    def adjoint(self, y):
+        self.check_observation(y)
+        m = self._mat(y)
+        return y @ m if m.ndim == 2 else torch.einsum("bod,bo->bd", m, y)
+
+    def pinv(self, y):
+        self.check_observation(y)
+        if self._pinv_matrix is None:  # cache: computed once in float64, the operator itself is unchanged
+            self._pinv_matrix = torch.linalg.pinv(self.matrix.double())
+        p = self._pinv_matrix.to(device=y.device, dtype=y.dtype)
+        return y @ p.T if p.ndim == 2 else torch.einsum("bdo,bo->bd", p, y)
+
+    def as_matrix(self):
+        if self.batch_size is not None:
+            raise ValueError("as_matrix() needs an operator shared by the batch")
+        return self.matrix.double()
+
+
+class Mask(LinearOperator):
+    """Coordinate masking (inpainting): A x = m * x with m in {0, 1}, observation zero-filled.
+
+    The mask has the signal's shape (shared) or (B, *shape) (per sample). Unobserved observation
+    entries are always zero (`restrict` zeroes the noise there too), so the likelihood counts only
+    observed entries. A is an orthogonal projection: A^T = A^+ = A.
+    """
+
+    name = "mask"
+
+    def __init__(self, mask: torch.Tensor, signal_shape: tuple[int, ...] | None = None):
+        signal_shape = tuple(mask.shape) if signal_shape is None else tuple(signal_shape)
+        if tuple(mask.shape) == signal_shape:
+            self.batch_size = None
+        elif tuple(mask.shape[1:]) == signal_shape:
+            self.batch_size = mask.shape[0]
+        else:
+            raise ValueError(f"mask of shape {tuple(mask.shape)} does not fit signals of shape {signal_shape}")
+        if not bool(((mask == 0) | (mask == 1)).all()):
+            raise ValueError("mask entries must be 0 or 1")
+        self.mask = mask.to(torch.float32)
+        self.in_shape = self.out_shape = signal_shape
+
+    def _m(self, x):
+        return self.mask.to(device=x.device, dtype=x.dtype)
+
+    def forward(self, x):
+        self.check_input(x)
+        return self._m(x) * x
+
+    def adjoint(self, y):
+        self.check_observation(y)
+        return self._m(y) * y
+
+    def pinv(self, y):
+        return self.adjoint(y)
+
+    def restrict(self, y):
+        return self._m(y) * y
+
+    def _dtype(self):
+        return torch.float64

@@ -1,0 +1,51 @@
+"""Super-resolution operator: average pooling by an integer factor."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .base import LinearOperator
+
+__all__ = ["AveragePool"]
+
+
+class AveragePool(LinearOperator):
+    """A x = mean over non-overlapping f x f blocks: (B, C, H, W) -> (B, C, H/f, W/f).
+
+    The rows of A are disjoint blocks of weight 1/f^2, so A A^T = I / f^2 exactly. Hence
+    A^T y = nearest upsampling of y divided by f^2, and the Moore-Penrose inverse
+    A^+ = A^T (A A^T)^{-1} = f^2 A^T is nearest upsampling; A A^+ = I and A A^+ A = A hold exactly.
+    The operator has no per-sample parameters (shared by any batch).
+    """
+
+    def __init__(self, image_shape: tuple[int, int, int], factor: int):
+        image_shape = tuple(int(s) for s in image_shape)
+        if len(image_shape) != 3:
+            raise ValueError(f"image_shape must be (C, H, W), got {image_shape}")
+        if not (isinstance(factor, int) and factor >= 1):
+            raise ValueError(f"super-resolution factor must be an integer >= 1, got {factor!r}")
+        c, h, w = image_shape
+        if h % factor or w % factor:
+            raise ValueError(f"super-resolution factor {factor} must divide the image height and width, got {h}x{w}")
+        self.factor = factor
+        self.name = f"sr_x{factor}"
+        self.in_shape = image_shape
+        self.out_shape = (c, h // factor, w // factor)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.check_input(x)
+        return F.avg_pool2d(x, self.factor)
+
+    def _upsample(self, y: torch.Tensor) -> torch.Tensor:
+        return y.repeat_interleave(self.factor, dim=-2).repeat_interleave(self.factor, dim=-1)
+
+    def adjoint(self, y: torch.Tensor) -> torch.Tensor:
+        """A^T y = nearest upsampling / f^2."""
+        self.check_observation(y)
+        return self._upsample(y) / self.factor**2
+
+    def pinv(self, y: torch.Tensor) -> torch.Tensor:
+        """A^+ y = nearest upsampling (exact Moore-Penrose inverse)."""
+        self.check_observation(y)
+        return self._upsample(y)

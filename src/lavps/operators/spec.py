@@ -1,0 +1,329 @@
+"""String specs -> image operator families; operators from user files; saving drawn operators.
+
+A spec is `kind[:arg[:arg]]`, e.g. `motion_blur:9:0.5`, `sr:4`, `box:0.3:0.5`, `denoise`.
+`parse_operator_spec(spec, image_shape)` returns an `OperatorFamily`; `family.sample(B, generator)`
+draws B per-sample operators and `family.sample_one(generator)` one operator shared by a batch.
+Saved operators are safetensors files (tensors + string metadata): loading never runs code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from .base import LinearOperator
+from .basic import Identity, Mask
+from .blur import CircularBlur, gaussian_kernel, motion_kernel
+from .families import OperatorFamily
+from .image_masks import box_mask, center_mask, mask_from_spatial, pixel_mask
+from .resize import AveragePool
+
+__all__ = [
+    "ImageOperatorFamily",
+    "MotionBlurFamily",
+    "GaussianBlurFamily",
+    "SuperResolutionFamily",
+    "BoxMaskFamily",
+    "PixelMaskFamily",
+    "CenterMaskFamily",
+    "DenoiseFamily",
+    "spec_kinds",
+    "parse_operator_spec",
+    "kernel_operator_from_file",
+    "mask_operator_from_file",
+    "save_operator",
+    "load_operator",
+]
+
+
+@dataclass(frozen=True)
+class ImageOperatorFamily(OperatorFamily):
+    """Operators on images (C, H, W) of one `kind`; the fields after image_shape are the spec arguments.
+
+    Subclasses implement `_draw(batch_size, generator)` (batch_size None = one shared operator).
+    Deterministic kinds repeat their parameter per sample (blur, mask) or return a shared operator
+    (sr, denoise: no parameters). Construction validates by drawing once from a throw-away generator.
+    """
+
+    image_shape: tuple[int, int, int]
+    kind: ClassVar[str] = ""
+    #: "kind:ARG:... (what the arguments mean)", quoted in error messages
+    usage: ClassVar[str] = ""
+
+    def __post_init__(self):
+        shape = tuple(int(s) for s in self.image_shape)
+        if len(shape) != 3 or min(shape) < 1:
+            raise ValueError(f"image_shape must be (C, H, W) with positive sizes, got {tuple(self.image_shape)}")
+        object.__setattr__(self, "image_shape", shape)
+        self._draw(None, torch.Generator().manual_seed(0))
+
+    @property
+    def spec(self) -> str:
+        """Canonical spec string, e.g. 'motion_blur:9:0.5'."""
+        args = [f"{getattr(self, f.name):g}" for f in fields(self) if f.name != "image_shape"]
+        return ":".join([self.kind, *args])
+
+    @property
+    def name(self) -> str:
+        return self.spec
+
+    def sample(self, batch_size: int, generator: torch.Generator) -> LinearOperator:
+        return self._draw(int(batch_size), generator)
+
+    def sample_one(self, generator: torch.Generator) -> LinearOperator:
+        return self._draw(None, generator)
+
+    def _draw(self, batch_size: int | None, generator: torch.Generator) -> LinearOperator:
+        raise NotImplementedError
+
+    def _check_kernel_size(self, size: int, minimum: int) -> None:
+        if not (isinstance(size, int) and size >= minimum and size % 2 == 1):
+            raise ValueError(f"kernel SIZE must be an odd integer >= {minimum}, got {size!r}")
+        if size > min(self.image_shape[1:]):
+            raise ValueError(f"kernel SIZE {size} is larger than the image {self.image_shape[1]}x{self.image_shape[2]}")
+
+
+@dataclass(frozen=True)
+class MotionBlurFamily(ImageOperatorFamily):
+    """Random camera-shake blurs (`motion_kernel`), one kernel per sample, circular boundary."""
+
+    size: int = 9
+    intensity: float = 0.5
+    kind: ClassVar[str] = "motion_blur"
+    usage: ClassVar[str] = "motion_blur:SIZE:INTENSITY (odd integer SIZE >= 3, INTENSITY in [0, 1])"
+
+    def _draw(self, batch_size, generator):
+        self._check_kernel_size(self.size, 3)
+        return CircularBlur(motion_kernel(self.size, self.intensity, generator, batch_size), self.image_shape)
+
+
+@dataclass(frozen=True)
+class GaussianBlurFamily(ImageOperatorFamily):
+    """A fixed Gaussian blur (`gaussian_kernel`), circular boundary."""
+
+    size: int = 9
+    std: float = 2.0
+    kind: ClassVar[str] = "gaussian_blur"
+    usage: ClassVar[str] = "gaussian_blur:SIZE:STD (odd integer SIZE >= 1, STD > 0)"
+
+    def _draw(self, batch_size, generator):
+        self._check_kernel_size(self.size, 1)
+        k = gaussian_kernel(self.size, self.std)
+        return CircularBlur(k if batch_size is None else k.expand(batch_size, -1, -1), self.image_shape)
+
+
+@dataclass(frozen=True)
+class SuperResolutionFamily(ImageOperatorFamily):
+    """Average pooling by FACTOR >= 2 (`AveragePool`, always shared)."""
+
+    factor: int = 2
+    kind: ClassVar[str] = "sr"
+    usage: ClassVar[str] = "sr:FACTOR (integer FACTOR >= 2 dividing the image height and width)"
+
+    def _draw(self, batch_size, generator):
+        if not (isinstance(self.factor, int) and self.factor >= 2):
+            raise ValueError(f"FACTOR must be an integer >= 2, got {self.factor!r}")
+        return AveragePool(self.image_shape, self.factor)
+
+
+@dataclass(frozen=True)
+class BoxMaskFamily(ImageOperatorFamily):
+    """Inpainting of one random box per sample (`box_mask`)."""
+
+    lo: float = 0.3
+    hi: float = 0.5
+    kind: ClassVar[str] = "box"
+    usage: ClassVar[str] = "box:LO:HI (hide one random box, side fractions in [LO, HI], 0 < LO <= HI < 1)"
+
+    def _draw(self, batch_size, generator):
+        return box_mask(self.image_shape, self.lo, self.hi, generator, batch_size)
+
+
+@dataclass(frozen=True)
+class PixelMaskFamily(ImageOperatorFamily):
+    """A random FRACTION of the pixel locations is observed (`pixel_mask`)."""
+
+    fraction: float = 0.1
+    kind: ClassVar[str] = "pixels"
+    usage: ClassVar[str] = "pixels:FRACTION (fraction of pixels observed, in (0, 1])"
+
+    def _draw(self, batch_size, generator):
+        return pixel_mask(self.image_shape, self.fraction, generator, batch_size)
+
+
+@dataclass(frozen=True)
+class CenterMaskFamily(ImageOperatorFamily):
+    """Inpainting of the centred box of side FRACTION (`center_mask`)."""
+
+    fraction: float = 0.5
+    kind: ClassVar[str] = "center"
+    usage: ClassVar[str] = "center:FRACTION (hide the centred box of side FRACTION, in (0, 1))"
+
+    def _draw(self, batch_size, generator):
+        return center_mask(self.image_shape, self.fraction, batch_size)
+
+
+@dataclass(frozen=True)
+class DenoiseFamily(ImageOperatorFamily):
+    """A = I (denoising, always shared)."""
+
+    kind: ClassVar[str] = "denoise"
+    usage: ClassVar[str] = "denoise (no arguments)"
+
+    def _draw(self, batch_size, generator):
+        return Identity(self.image_shape)
+
+
+def _family_classes() -> list[type[ImageOperatorFamily]]:
+    """Every ImageOperatorFamily subclass with a kind: a subclass defined anywhere is a spec kind."""
+    found, todo = [], list(ImageOperatorFamily.__subclasses__())
+    while todo:
+        cls = todo.pop(0)
+        found += [cls] if cls.kind else []
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def spec_kinds() -> dict[str, str]:
+    """Spec kind -> usage line, for help texts and error messages."""
+    return {cls.kind: cls.usage for cls in _family_classes()}
+
+
+_ARG_TYPES = {"int": int, "float": float, int: int, float: float}  # field annotations, as strings or types
+
+
+def _spec_error(spec: str, problem: str) -> ValueError:
+    allowed = "\n  ".join(spec_kinds().values())
+    return ValueError(f"invalid operator spec {spec!r}: {problem}. Allowed specs:\n  {allowed}")
+
+
+def _convert(text: str, kind: type) -> int | float:
+    value = kind(text)  # int("9.5") raises ValueError
+    if kind is float and not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite number")
+    return value
+
+
+def parse_operator_spec(spec: str, image_shape: tuple[int, int, int]) -> ImageOperatorFamily:
+    """`kind:arg:...` -> an image operator family for images of shape (C, H, W). See SPEC_FORMATS."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise _spec_error(str(spec), "empty spec")
+    kind, *args = [part.strip() for part in spec.strip().split(":")]
+    cls = {c.kind: c for c in _family_classes()}.get(kind.lower())
+    if cls is None:
+        raise _spec_error(spec, f"unknown kind {kind!r}")
+    types = [_ARG_TYPES[f.type] for f in fields(cls) if f.name != "image_shape"]
+    if len(args) != len(types):
+        raise _spec_error(spec, f"{kind.lower()} takes {len(types)} argument(s), got {len(args)}")
+    try:
+        values = [_convert(a, t) for a, t in zip(args, types, strict=True)]
+    except ValueError as err:
+        raise _spec_error(spec, f"cannot read arguments {args} as {[t.__name__ for t in types]} ({err})") from None
+    try:
+        return cls(tuple(image_shape), *values)
+    except ValueError as err:
+        raise _spec_error(spec, str(err)) from None
+
+
+def _read_array(path: str | Path, suffixes: tuple[str, ...], what: str) -> np.ndarray:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} file {path} does not exist")
+    suffix = path.suffix.lower()
+    if suffix not in suffixes:
+        raise ValueError(f"{what} file {path} has an unsupported extension; use one of {', '.join(suffixes)}")
+    try:
+        if suffix == ".npy":
+            return np.load(path, allow_pickle=False).astype(np.float64)
+        if suffix == ".txt":
+            return np.loadtxt(path, ndmin=2, dtype=np.float64)
+        from PIL import Image
+
+        with Image.open(path) as img:
+            img = img.convert("L") if img.mode in ("RGB", "RGBA", "P", "LA", "1", "CMYK") else img
+            return np.asarray(img, dtype=np.float64)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"cannot read {what} file {path}: {err}") from None
+
+
+def kernel_operator_from_file(path: str | Path, image_shape: tuple[int, int, int]) -> CircularBlur:
+    """A measured blur kernel (.npy, .png or .txt whitespace matrix), normalised to sum 1.
+
+    The kernel's centre pixel is (kh // 2, kw // 2) (see blur.py); any size up to the image size is
+    accepted. Entries may be slightly negative (estimated kernels often are); the sum must be > 0.
+    """
+    k = _read_array(path, (".npy", ".png", ".txt"), "blur kernel")
+    if k.ndim != 2:
+        raise ValueError(f"blur kernel in {path} must be a 2-D array, got shape {k.shape}")
+    if not np.isfinite(k).all():
+        raise ValueError(f"blur kernel in {path} contains NaN or inf")
+    if not k.sum() > 0:
+        raise ValueError(f"blur kernel in {path} must have a positive sum to be normalised, got {k.sum():g}")
+    return CircularBlur(torch.from_numpy(k / k.sum()), image_shape)
+
+
+def mask_operator_from_file(path: str | Path, image_shape: tuple[int, int, int]) -> Mask:
+    """A user's inpainting mask (.png or .npy of shape (H, W) or (C, H, W)); nonzero = observed."""
+    m = _read_array(path, (".npy", ".png"), "mask")
+    if not np.isfinite(m).all():
+        raise ValueError(f"mask in {path} contains NaN or inf")
+    shape = tuple(int(s) for s in image_shape)
+    observed = torch.from_numpy(m != 0).float()
+    if m.ndim == 3 and tuple(m.shape) == shape:
+        return Mask(observed, shape)
+    if m.ndim == 2 and tuple(m.shape) == shape[1:]:
+        return mask_from_spatial(observed, shape)  # type: ignore[arg-type]
+    raise ValueError(f"mask in {path} has shape {m.shape}, expected (H, W) = {shape[1:]} or (C, H, W) = {shape}")
+
+
+def save_operator(op: LinearOperator, path: str | Path) -> None:
+    """Save a blur, mask, super-resolution or identity operator as a safetensors file."""
+    meta = {"format": "lavps-operator", "version": "1", "image_shape": json.dumps(list(op.in_shape))}
+    tensors: dict[str, torch.Tensor] = {}
+    if isinstance(op, CircularBlur):
+        meta.update(kind="blur", rcond=repr(op.rcond))
+        tensors["kernel"] = op.kernel.contiguous()
+    elif isinstance(op, Mask):
+        meta["kind"] = "mask"
+        tensors["mask"] = op.mask.contiguous()
+    elif isinstance(op, AveragePool):
+        meta.update(kind="sr", factor=str(op.factor))
+    elif isinstance(op, Identity):
+        meta["kind"] = "identity"
+    else:
+        raise TypeError(f"cannot save operators of type {type(op).__name__} (blur, mask, sr, identity only)")
+    save_file(tensors, str(path), metadata=meta)
+
+
+def load_operator(path: str | Path) -> LinearOperator:
+    """Load an operator written by `save_operator` (no code is executed)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"operator file {path} does not exist")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            tensors = {key: f.get_tensor(key) for key in f.keys()}
+        if meta.get("format") != "lavps-operator":
+            raise ValueError("not a lavps operator file")
+        shape = tuple(json.loads(meta["image_shape"]))
+        kind = meta["kind"]
+        if kind == "blur":
+            return CircularBlur(tensors["kernel"], shape, rcond=float(meta["rcond"]))
+        if kind == "mask":
+            return Mask(tensors["mask"], shape)
+        if kind == "sr":
+            return AveragePool(shape, int(meta["factor"]))
+        if kind == "identity":
+            return Identity(shape)
+        raise ValueError(f"unknown operator kind {kind!r}")
+    except Exception as err:  # safetensors raises its own error type for corrupt files
+        raise ValueError(f"cannot load operator from {path}: {err}") from None

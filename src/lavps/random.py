@@ -1,0 +1,75 @@
+"""Explicit noise sources: every draw in lavps goes through one of these, never the global RNG.
+
+`BatchNoise` uses one generator for the whole batch (fast; sample i does not depend on the values of
+its batch-mates). `PerSampleNoise` gives every sample its own generator, so sample i is identical
+whatever the size or content of the batch it is run in (the contract of `lavps restore`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+__all__ = ["NoiseSource", "BatchNoise", "PerSampleNoise", "make_noise"]
+
+
+class NoiseSource:
+    """Draws standard normal tensors whose first axis is the batch."""
+
+    batch_size: int
+
+    def randn(self, shape: Sequence[int], dtype: torch.dtype = torch.float32, device="cpu") -> torch.Tensor:
+        raise NotImplementedError
+
+    def randn_like(self, x: torch.Tensor) -> torch.Tensor:
+        return self.randn(x.shape, x.dtype, x.device)
+
+    def rand(self, shape: Sequence[int], dtype: torch.dtype = torch.float64) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _check(self, shape: Sequence[int]) -> None:
+        if shape[0] != self.batch_size:
+            raise ValueError(f"noise source made for batch {self.batch_size}, asked for shape {tuple(shape)}")
+
+
+class BatchNoise(NoiseSource):
+    def __init__(self, seed: int, batch_size: int):
+        self.batch_size = batch_size
+        self.generator = torch.Generator().manual_seed(int(seed))
+
+    def randn(self, shape, dtype=torch.float32, device="cpu"):
+        self._check(shape)
+        return torch.randn(tuple(shape), generator=self.generator, dtype=dtype).to(device)
+
+    def rand(self, shape, dtype=torch.float64):
+        self._check(shape)
+        return torch.rand(tuple(shape), generator=self.generator, dtype=dtype)
+
+
+class PerSampleNoise(NoiseSource):
+    def __init__(self, seeds: Sequence[int]):
+        self.seeds = [int(s) for s in seeds]
+        self.batch_size = len(self.seeds)
+        self.generators = [torch.Generator().manual_seed(s) for s in self.seeds]
+
+    def randn(self, shape, dtype=torch.float32, device="cpu"):
+        self._check(shape)
+        rows = [torch.randn(tuple(shape[1:]), generator=g, dtype=dtype) for g in self.generators]
+        return torch.stack(rows).to(device)
+
+    def rand(self, shape, dtype=torch.float64):
+        self._check(shape)
+        return torch.stack([torch.rand(tuple(shape[1:]), generator=g, dtype=dtype) for g in self.generators])
+
+
+def make_noise(seed: int | Sequence[int], batch_size: int, per_sample: bool = False) -> NoiseSource:
+    """One seed -> BatchNoise (or per-sample seeds seed, seed+1, ... if per_sample); a list -> PerSampleNoise."""
+    if not isinstance(seed, int):
+        seeds = list(seed)
+        if len(seeds) != batch_size:
+            raise ValueError(f"got {len(seeds)} seeds for a batch of {batch_size}")
+        return PerSampleNoise(seeds)
+    if per_sample:
+        return PerSampleNoise([seed + i for i in range(batch_size)])
+    return BatchNoise(seed, batch_size)

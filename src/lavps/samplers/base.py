@@ -1,0 +1,119 @@
+"""Base sampler: owns validation, randomness, the loop, progress, callback and cost counting.
+
+Each method writes `init` and a small `step`; the state carried across steps is an explicit object.
+Settings are given at construction, the problem at call time, so one sampler serves a dataset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from ..operators.noise import InverseProblem
+from ..random import NoiseSource, make_noise
+from .cost import Cost, CountingDenoiser
+
+__all__ = ["Sampler", "SampleResult", "Context"]
+
+
+@dataclass
+class SampleResult:
+    """Samples (B, *shape) and the cost record of the call."""
+
+    samples: torch.Tensor
+    cost: Cost
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """What a step may use: the (batch-expanded) problem, the counted denoiser, the noise source."""
+
+    problem: InverseProblem | None
+    denoise: CountingDenoiser
+    noise: NoiseSource
+    batch_size: int
+    shape: tuple[int, ...]
+    dtype: torch.dtype
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def randn(self) -> torch.Tensor:
+        return self.noise.randn((self.batch_size, *self.shape), self.dtype)
+
+
+class Sampler:
+    """Base class. Subclasses define `name`, `needs_problem`, `plan`, `init` and `step`."""
+
+    name = "sampler"
+    needs_problem = True
+
+    def __init__(self, prior, dtype: torch.dtype = torch.float32):
+        self.prior = prior
+        self.schedule = prior.schedule
+        self.dtype = dtype
+
+    # -- to implement -------------------------------------------------------------------
+    def plan(self) -> Sequence[Any]:
+        """The list of steps (e.g. grid triples) the loop walks through."""
+        raise NotImplementedError
+
+    def init(self, ctx: Context) -> Any:
+        raise NotImplementedError
+
+    def step(self, state: Any, step: Any, index: int, ctx: Context) -> Any:
+        raise NotImplementedError
+
+    def finish(self, state: Any, ctx: Context) -> torch.Tensor:
+        return state.x0
+
+    # -- the loop -----------------------------------------------------------------------
+    def sample(
+        self,
+        problem: InverseProblem | None,
+        batch_size: int,
+        seed: int | Sequence[int] = 0,
+        per_sample_noise: bool = False,
+        progress: bool = False,
+        callback: Callable[[int, Any], None] | None = None,
+    ) -> SampleResult:
+        """Draw batch_size samples of p(x | y) (or of the prior for unconditional samplers).
+
+        Args:
+            problem: observation, operator and noise model (None only for unconditional samplers).
+                A problem with one observation is broadcast to the batch.
+            batch_size: number of samples.
+            seed: one seed (a batch generator, or seed + i per sample with per_sample_noise) or a
+                list of per-sample seeds (sample i then never depends on its batch-mates).
+            progress: show a progress bar.
+            callback: called as callback(index, state) after every step.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if problem is not None:
+            problem.check_signal_shape(self.prior.shape)
+            problem = problem.expand(batch_size)
+        elif self.needs_problem:
+            raise ValueError(f"{self.name} needs an inverse problem (y, operator, noise)")
+        ctx = Context(
+            problem=problem,
+            denoise=CountingDenoiser(self.prior),
+            noise=make_noise(seed, batch_size, per_sample_noise),
+            batch_size=batch_size,
+            shape=tuple(self.prior.shape),
+            dtype=self.dtype,
+        )
+        steps = self.plan()
+        state = self.init(ctx)
+        for index, step in enumerate(tqdm(steps, desc=self.name, disable=not progress, leave=False)):
+            state = self.step(state, step, index, ctx)
+            if callback is not None:
+                callback(index, state)
+        samples = self.finish(state, ctx).detach()
+        return SampleResult(samples=samples, cost=self._cost(ctx), info=ctx.info)
+
+    def _cost(self, ctx: Context) -> Cost:
+        return ctx.denoise.cost()

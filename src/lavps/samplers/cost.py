@@ -1,0 +1,59 @@
+"""Cost accounting (METHOD.md section 8): wall seconds and network passes per sample path."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+
+from ..diffusion import Time
+
+__all__ = ["Cost", "CountingDenoiser"]
+
+
+@dataclass
+class Cost:
+    """Costs of one sampler call. Pass counts are per sample path (a batched call counts once)."""
+
+    seconds: float = 0.0
+    denoiser_forwards: int = 0
+    denoiser_backwards: int = 0
+    amortizer_forwards: int = 0
+    peak_memory_mb: float | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class CountingDenoiser:
+    """Wraps prior.denoise; counts forwards, and backwards through a gradient hook on the output."""
+
+    def __init__(self, prior):
+        self.prior = prior
+        self.forwards = 0
+        self.backwards = 0
+        self.amortizer_forwards = 0
+        self._start = time.perf_counter()
+
+    def __call__(self, x: torch.Tensor, t: Time) -> torch.Tensor:
+        self.forwards += 1
+        out = self.prior.denoise(x, t)
+        if out.requires_grad:
+            out.register_hook(self._count_backward)
+        return out
+
+    def _count_backward(self, grad: torch.Tensor) -> None:
+        self.backwards += 1
+
+    def cost(self) -> Cost:
+        peak = None
+        if torch.cuda.is_available():
+            peak = torch.cuda.max_memory_allocated() / 2**20
+        return Cost(
+            seconds=time.perf_counter() - self._start,
+            denoiser_forwards=self.forwards,
+            denoiser_backwards=self.backwards,
+            amortizer_forwards=self.amortizer_forwards,
+            peak_memory_mb=peak,
+        )

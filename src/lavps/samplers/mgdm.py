@@ -1,0 +1,98 @@
+"""MGDM: the zero-shot variational Gibbs sampler with a Gauss-VI inner solver.
+
+Janati, Moufad, El Mehdi Abdi, Durmus, Moulines, Olsson, "A Mixture-Based Framework for Guiding
+Diffusion Models" (ICML 2025), arXiv:2502.03332. METHOD.md section 4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..diffusion import bridge_sample, ddim_step, uniform_grid
+from ..objective import BridgePrior, bridge_prior
+from .base import Context, Sampler
+from .gauss_vi import draw_from, fit_gauss_vi
+from .settings import VISettings
+
+__all__ = ["MGDM"]
+
+
+@dataclass
+class _State:
+    x_next: torch.Tensor  # current x at time t_next
+    x0: torch.Tensor  # current clean estimate
+
+
+class MGDM(Sampler):
+    """Iterates over grid triples (t_next > t > tau) from high to low noise:
+    noise x_t ~ q_{t|0,t_next}; fit q(x_tau) ~ N(mu, diag e^{2 rho}) to the negative ELBO;
+    x0 = D(x_tau, tau); re-noise x_t ~ q_{t|tau,t_next}; repeat n_reps times.
+    """
+
+    name = "mgdm"
+
+    def __init__(self, prior, settings: VISettings | None = None, dtype=torch.float32):
+        super().__init__(prior, dtype)
+        self.settings = settings or VISettings()
+        self.grid = uniform_grid(self.settings.steps, self.schedule.num_steps)
+
+    @property
+    def num_iterations(self) -> int:
+        return len(self.grid) - 3
+
+    def plan(self):
+        g = self.grid.tolist()
+        return [(g[i + 1], g[i], g[i - 1]) for i in range(len(g) - 2, 1, -1)]
+
+    def init(self, ctx: Context) -> _State:
+        x = ctx.randn()
+        with torch.no_grad():
+            x0 = ctx.denoise(x, int(self.grid[-1]))
+        return _State(x_next=x, x0=x0)
+
+    def step(self, state: _State, step, index: int, ctx: Context) -> _State:
+        t_next, t, tau_grid = step
+        x_next, x0 = state.x_next, state.x0
+        x_t = bridge_sample(self.schedule, x0, x_next, 0, t, t_next, 1.0, ctx.randn())
+        tau = self.choose_tau(index, t, tau_grid, ctx)
+        for _ in range(self.settings.n_reps):
+            with torch.no_grad():
+                bridge = bridge_prior(self.schedule, x0, x_t, tau, t)
+            mu, rho = self.variational_step(ctx, bridge, x_t, x0, tau, t, index)
+            x_tau = draw_from(mu, rho, ctx.randn())
+            with torch.no_grad():
+                x0 = self.denoise_from(x_tau, tau, ctx)
+            x_t = bridge_sample(self.schedule, x_tau, x_next, tau, t, t_next, 1.0, ctx.randn())
+        return _State(x_next=x_t, x0=x0)
+
+    # -- pieces a subclass (LAVPS) may replace ----------------------------------------------
+    def variational_step(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t, index: int):
+        """Zero-shot Gauss-VI: start at (m, log s), then G Adam steps (G, lr from the window schedules)."""
+        s = self.settings
+        mu, rho = bridge.zero_shot_start()
+        steps = int(s.adam_steps.at(index, self.num_iterations))
+        lr = s.lr.at(index, self.num_iterations)
+        return fit_gauss_vi(ctx, bridge, tau, mu, rho, steps, lr)
+
+    def choose_tau(self, index: int, t: int, tau_grid: int, ctx: Context):
+        rule = self.settings.tau
+        if rule.kind == "deterministic" or index >= rule.threshold or rule.min_tau >= t:
+            return tau_grid
+        u = ctx.noise.rand((ctx.batch_size,))
+        return rule.min_tau + torch.floor(u * (t - rule.min_tau)).long()  # per sample, in [min_tau, t)
+
+    def denoise_from(self, x_tau: torch.Tensor, tau, ctx: Context) -> torch.Tensor:
+        """x0 = D(x_tau, tau), or a few deterministic DDIM steps from tau to 0."""
+        n = self.settings.denoise_steps
+        if n == 1:
+            return ctx.denoise(x_tau, tau)
+        if isinstance(tau, torch.Tensor):
+            raise ValueError("denoise_steps > 1 needs the deterministic tau rule (one tau for the batch)")
+        times = sorted(set(torch.linspace(0, tau, n + 1).round().long().tolist()), reverse=True)
+        x = x_tau
+        for t_hi, t_lo in zip(times[:-1], times[1:], strict=True):
+            x0 = ctx.denoise(x, t_hi)
+            x = ddim_step(self.schedule, x, x0, t_hi, t_lo, 0.0, torch.zeros_like(x))
+        return x
