@@ -27,8 +27,9 @@ class BridgePrior:
     log_std: torch.Tensor
 
     def zero_shot_start(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The zero-shot initialisation (mu, rho) = (m, log s), rho expanded to mu's shape."""
-        return self.mean.detach().clone(), self.log_std.expand_as(self.mean).detach().clone()
+        """The zero-shot initialisation (mu, rho) = (m, log s), rho expanded to mu's shape (views:
+        the inner solver copies them into fresh leaves)."""
+        return self.mean.detach(), self.log_std.expand_as(self.mean).detach()
 
 
 def bridge_prior(schedule: Schedule, x0: torch.Tensor, x_t: torch.Tensor, tau: Time, t: Time) -> BridgePrior:
@@ -68,7 +69,8 @@ def negative_elbo(
     """
     x = mu + rho.exp() * z
     data = -problem.log_likelihood(denoise(x, tau))
-    log_s = bridge.log_std.expand_as(x)
-    white = (x - bridge.mean) / log_s.exp()
-    kl = (0.5 * white * white + log_s - rho).flatten(1).sum(1) - 0.5 * x[0].numel()
+    dims = tuple(range(1, x.ndim))
+    white = (x - bridge.mean) / bridge.log_std.exp()  # log_std broadcasts: no (B, d) copy of it
+    sum_log_s = bridge.log_std.expand_as(x).sum(dims)
+    kl = 0.5 * (white * white).sum(dims) + sum_log_s - rho.sum(dims) - 0.5 * x[0].numel()
     return data + kl

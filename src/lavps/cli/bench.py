@@ -37,7 +37,7 @@ def _write_json(path: Path, payload: dict) -> None:
 @click.option("--steps", default=100, show_default=True, type=click.IntRange(4), help="MGDM grid size N.")
 @click.option("--dps-steps", default=1000, show_default=True, type=click.IntRange(3), help="DPS grid size.")
 @click.option("--dps-zeta", default=0.03, show_default=True, type=float, help="DPS step size.")
-@click.option("--lr", default=0.03, show_default=True, type=float, help="MGDM Adam learning rate.")
+@click.option("--lr", default=0.1, show_default=True, type=float, help="MGDM Adam learning rate.")
 @click.option("--adam-out", default=5, show_default=True, type=int, help="MGDM Adam steps outside the window.")
 @click.option("--adam-in", default=20, show_default=True, type=int, help="MGDM Adam steps inside the window.")
 @click.option("--window", default=30, show_default=True, type=int, help="Final window (iterations).")

@@ -1,5 +1,8 @@
 """Imports every command module so that its @cli.command registers itself."""
 
 # Each import registers click commands on lavps.cli.main.cli.
-from . import bench  # noqa: F401
-from . import train_prior  # noqa: F401
+from . import (
+    bench,  # noqa: F401
+    train_amortizer,  # noqa: F401
+    train_prior,  # noqa: F401
+)

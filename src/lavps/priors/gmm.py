@@ -104,7 +104,8 @@ class GaussianMixturePrior:
         post = torch.softmax(logits, dim=1)  # (B, K)
         gain = a.sqrt() * v / c  # E_k = mu_k + gain_k (x_t - sqrt(a) mu_k)
         scale = (post * gain).sum(1, keepdim=True).to(x_t.dtype)
-        offset = (((post * (1 - a.sqrt() * gain)) @ self._coef) @ self._basis.T).to(x_t.dtype)
+        # (B, r) coefficients in float64, then one (B, r) x (r, d) product in x_t's dtype.
+        offset = ((post * (1 - a.sqrt() * gain)) @ self._coef).to(x_t.dtype) @ self._basis.T.to(x_t.dtype)
         return scale * x_t + offset
 
     def sample(self, n: int, generator: torch.Generator, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -179,7 +180,8 @@ class MixturePosterior:
         post = torch.softmax(logits, dim=1)  # (B, K)
         gain = a.sqrt() * v / c  # E_k = mu_k + gain_k (x_t - sqrt(a) mu_k)
         scale = (post * gain).sum(1, keepdim=True).to(x_t.dtype)
-        offset = (((post * (1 - a.sqrt() * gain)) @ self._coef) @ self._basis.T).to(x_t.dtype)
+        # (B, r) coefficients in float64, then one (B, r) x (r, d) product in x_t's dtype.
+        offset = ((post * (1 - a.sqrt() * gain)) @ self._coef).to(x_t.dtype) @ self._basis.T.to(x_t.dtype)
         return scale * x_t + offset
 
     def sample(self, n: int, generator: torch.Generator, dtype: torch.dtype = torch.float32) -> torch.Tensor:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from ..amortize.checkpoint import load_amortizer, load_supervised
 from .base import Sampler
 from .ddim import DDIM
 from .dps import DPS
+from .lavps import LAVPS
 from .mgdm import MGDM
 from .settings import TauRule, VISettings, WindowSchedule
+from .supervised import SupervisedDDIM
 
 __all__ = ["SAMPLERS", "build_sampler", "vi_settings_from_options"]
 
-SAMPLERS = ("ddim", "dps", "mgdm")
+SAMPLERS = ("ddim", "dps", "mgdm", "lavps", "amortized-only", "supervised")
 
 #: Defaults used by the CLI and the benchmarks (METHOD.md reference settings, DPS zeta tuned on
 #: held-out GMM problems, see README).
@@ -18,7 +23,7 @@ DEFAULTS = {
     "steps": 100,
     "dps_steps": 1000,
     "dps_zeta": 0.03,
-    "lr": 0.03,
+    "lr": 0.1,
     "lr_inside": None,
     "adam_out": 5,
     "adam_in": 20,
@@ -28,6 +33,11 @@ DEFAULTS = {
     "min_tau": 1,
     "tau_threshold": 0,
     "denoise_steps": 1,
+    # LAVPS / baselines: "amortizer" and "supervised" are a path or a loaded network
+    "amortizer": None,
+    "supervised": None,
+    "inner_steps": 3,
+    "guard": True,
 }
 
 
@@ -44,8 +54,30 @@ def vi_settings_from_options(options: dict) -> VISettings:
     )
 
 
+def _as_bool(value) -> bool:
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+        return value.lower() in ("true", "1", "yes", "on")
+    if isinstance(value, (bool, int)):
+        return bool(value)
+    raise ValueError(f"expected a boolean, got {value!r}")
+
+
+def _network(o: dict, key: str, name: str, prior):
+    value = o[key]
+    if value is None:
+        raise ValueError(f"sampler {name!r} needs options[{key!r}]: a trained network or the path of its file")
+    if isinstance(value, (str, Path)):
+        return (load_amortizer if key == "amortizer" else load_supervised)(value, prior=prior)
+    return value
+
+
 def build_sampler(name: str, prior, options: dict | None = None) -> Sampler:
-    """A sampler by name ('ddim', 'dps', 'mgdm'); options override DEFAULTS."""
+    """A sampler by name (see SAMPLERS); options override DEFAULTS.
+
+    'lavps' needs options["amortizer"] (path or Amortizer) and reads "guard" and "inner_steps";
+    'amortized-only' is LAVPS without guard and with inner_steps = 0; 'supervised' needs
+    options["supervised"] (path or ConditionalDenoiser) and uses "steps" as its DDIM grid size.
+    """
     options = options or {}
     o = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
     if name == "ddim":
@@ -54,4 +86,17 @@ def build_sampler(name: str, prior, options: dict | None = None) -> Sampler:
         return DPS(prior, steps=int(o["dps_steps"]), zeta=float(o["dps_zeta"]))
     if name == "mgdm":
         return MGDM(prior, vi_settings_from_options(options))
+    if name in ("lavps", "amortized-only"):
+        amortizer = _network(o, "amortizer", name, prior)
+        if name == "amortized-only":
+            return LAVPS(prior, amortizer, vi_settings_from_options(options), guard=False, inner_steps=0)
+        return LAVPS(
+            prior,
+            amortizer,
+            vi_settings_from_options(options),
+            guard=_as_bool(o["guard"]),
+            inner_steps=int(o["inner_steps"]),
+        )
+    if name == "supervised":
+        return SupervisedDDIM(prior, _network(o, "supervised", name, prior), steps=int(o["steps"]))
     raise ValueError(f"unknown sampler {name!r}; allowed: {', '.join(SAMPLERS)}")

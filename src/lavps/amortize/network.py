@@ -1,0 +1,201 @@
+"""The amortizer f_phi of LAVPS (METHOD.md section 5) and its inputs.
+
+    (mu, rho) = (m + dmu, log s + drho),   (dmu, drho) = f_phi(x_t, x0, y_img, sigma_t, sigma_tau)
+
+where N(m, s^2 I) is the bridge prior q_{tau|0,t}(. | x0, x_t), y_img brings the observation into
+signal space and sigma_t = sqrt((1 - abar_t) / abar_t) encodes a time. Every network has a
+zero-initialised output layer, so an untrained one reproduces MGDM's zero-shot start exactly.
+Networks are rebuilt from a JSON `config` whose `arch` key picks the class from `ARCHITECTURES`
+(the image issue registers a UNet with `register_architecture`); nothing else is ever executed.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from ..diffusion import Schedule, Time
+from ..objective import BridgePrior
+from ..operators.noise import InverseProblem
+from ..priors.presets import prior_fingerprint
+
+__all__ = [
+    "INPUT_KINDS",
+    "ARCHITECTURES",
+    "Amortizer",
+    "MLPAmortizer",
+    "amortizer_inputs",
+    "time_code",
+    "bridge_std",
+    "build_network",
+    "register_architecture",
+    "check_compatible",
+    "mlp",
+]
+
+INPUT_KINDS = ("pinv", "grad")
+ARCHITECTURES: dict[str, type[nn.Module]] = {}
+
+
+def register_architecture(cls: type[nn.Module]) -> type[nn.Module]:
+    """Class decorator: make `cls` loadable from a config with `{"arch": cls.arch}`."""
+    ARCHITECTURES[cls.arch] = cls
+    return cls
+
+
+def build_network(config: dict) -> nn.Module:
+    """A fresh network from its JSON config (`arch` picks the class); ValueError for a bad config."""
+    if not isinstance(config, dict) or config.get("arch") not in ARCHITECTURES:
+        arch = config.get("arch") if isinstance(config, dict) else None
+        raise ValueError(f"unknown network architecture {arch!r}; allowed: {', '.join(sorted(ARCHITECTURES))}")
+    try:
+        return ARCHITECTURES[config["arch"]].from_config(config)
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        raise ValueError(f"invalid {config['arch']!r} network config {config}: {type(e).__name__}: {e}") from None
+
+
+def amortizer_inputs(kind: str, problem: InverseProblem, x0: torch.Tensor) -> torch.Tensor:
+    """y_img: "pinv" -> A^+ y; "grad" -> A^T (y - A x0) / sigma_y^2 (the likelihood gradient at x0)."""
+    if kind == "pinv":
+        return problem.y_signal().to(x0.dtype)
+    if kind == "grad":
+        return problem.likelihood_gradient(x0).to(x0.dtype)
+    raise ValueError(f"unknown amortizer input kind {kind!r}; allowed: {', '.join(INPUT_KINDS)}")
+
+
+def time_code(schedule: Schedule, t: Time, batch_size: int, dtype: torch.dtype) -> torch.Tensor:
+    """sigma_t = sqrt((1 - abar_t) / abar_t) as a (B,) tensor for an int or (B,) time index."""
+    sigma = schedule.sigma(t).to(dtype)
+    return sigma.expand(batch_size) if sigma.ndim == 0 else sigma
+
+
+def bridge_std(sigma_t: torch.Tensor, sigma_tau: torch.Tensor) -> torch.Tensor:
+    """Std s of q_{tau|0,t} from the time codes: s^2 = (sig_t^2 - sig_tau^2) sig_tau^2 / (sig_t^2 (1 + sig_tau^2))."""
+    st, sa = sigma_t.double() ** 2, sigma_tau.double() ** 2
+    return ((st - sa).clamp_min(0.0) * sa / (st * (1.0 + sa))).sqrt().to(sigma_t.dtype)
+
+
+def mlp(inputs: int, hidden: int, depth: int, outputs: int) -> nn.Sequential:
+    """SiLU MLP with `depth` hidden layers and a zero-initialised output layer."""
+    if hidden < 1 or depth < 1:
+        raise ValueError(f"need hidden >= 1 and depth >= 1, got hidden={hidden}, depth={depth}")
+    layers: list[nn.Module] = []
+    width = inputs
+    for _ in range(depth):
+        layers += [nn.Linear(width, hidden), nn.SiLU()]
+        width = hidden
+    out = nn.Linear(width, outputs)
+    nn.init.zeros_(out.weight)
+    nn.init.zeros_(out.bias)
+    return nn.Sequential(*layers, out)
+
+
+class Amortizer(nn.Module):
+    """Interface: forward(x_t, x0, y_img, sigma_t, sigma_tau) -> (dmu, drho), both of x_t's shape.
+
+    Attributes:
+        config: JSON-able architecture config (`arch`, `shape`, `input_kind`, sizes) to rebuild it.
+        info: JSON-able provenance (prior description with its fingerprint, window, training settings).
+    """
+
+    arch: ClassVar[str] = ""
+
+    def __init__(self, config: dict):
+        super().__init__()
+        if config.get("input_kind") not in INPUT_KINDS:
+            raise ValueError(f"unknown input_kind {config.get('input_kind')!r}; allowed: {', '.join(INPUT_KINDS)}")
+        self.config = dict(config, arch=self.arch)
+        self.info: dict = {}
+
+    @classmethod
+    def from_config(cls, config: dict) -> Amortizer:
+        raise NotImplementedError
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(int(s) for s in self.config["shape"])
+
+    @property
+    def input_kind(self) -> str:
+        return self.config["input_kind"]
+
+    def candidate(
+        self,
+        bridge: BridgePrior,
+        x_t: torch.Tensor,
+        x0: torch.Tensor,
+        y_img: torch.Tensor,
+        sigma_t: torch.Tensor,
+        sigma_tau: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The network's (mu, rho) = (m + dmu, log s + drho) for the inner problem with this bridge prior."""
+        dmu, drho = self(x_t, x0, y_img, sigma_t, sigma_tau)
+        return bridge.mean + dmu, bridge.log_std.expand_as(bridge.mean) + drho
+
+
+@register_architecture
+class MLPAmortizer(Amortizer):
+    """MLP on flat vectors: inputs x_t, x0, y_img (scaled), log sigma_t, log sigma_tau.
+
+    x_t, x0 and A^+ y are divided by `signal_scale` (about the data's root mean square). The
+    likelihood gradient enters as asinh(s * grad), s the bridge std: s * grad is the likelihood's pull
+    in units of the prior's std (for small s the optimal u below is about s * grad), and asinh keeps
+    the huge gradients of unseen, sharper likelihoods bounded. dmu is returned in units of s, so the
+    same output means a comparable move at every noise level: dmu = s * u, drho = v, (u, v) = MLP.
+    """
+
+    arch = "mlp"
+
+    def __init__(
+        self, dim: int, hidden: int = 256, depth: int = 3, input_kind: str = "grad", signal_scale: float = 1.0
+    ):
+        if dim < 1 or not signal_scale > 0:
+            raise ValueError(f"need dim >= 1 and signal_scale > 0, got dim={dim}, signal_scale={signal_scale}")
+        super().__init__(
+            dict(
+                shape=[int(dim)],
+                hidden=int(hidden),
+                depth=int(depth),
+                input_kind=input_kind,
+                signal_scale=float(signal_scale),
+            )
+        )
+        self.net = mlp(3 * dim + 2, hidden, depth, 2 * dim)
+
+    @classmethod
+    def from_config(cls, config: dict) -> MLPAmortizer:
+        return cls(config["shape"][0], config["hidden"], config["depth"], config["input_kind"], config["signal_scale"])
+
+    def features(self, x_t, x0, y_img, sigma_t, sigma_tau, s) -> torch.Tensor:
+        scale = self.config["signal_scale"]
+        y_feat = torch.asinh(s * y_img) if self.input_kind == "grad" else y_img / scale
+        times = torch.stack([sigma_t.log(), sigma_tau.log()], dim=1).to(x_t.dtype)
+        return torch.cat([x_t / scale, x0 / scale, y_feat, times], dim=1)
+
+    def forward(self, x_t, x0, y_img, sigma_t, sigma_tau) -> tuple[torch.Tensor, torch.Tensor]:
+        if x_t.ndim != 2 or tuple(x_t.shape[1:]) != self.shape:
+            raise ValueError(f"MLPAmortizer expects (B, {self.shape[0]}) inputs, got {tuple(x_t.shape)}")
+        s = bridge_std(sigma_t, sigma_tau).to(x_t.dtype)[:, None]
+        u, v = self.net(self.features(x_t, x0, y_img, sigma_t, sigma_tau, s)).chunk(2, dim=1)
+        return s * u, v
+
+
+def check_compatible(net: nn.Module, prior, source: str = "the network") -> None:
+    """Raise ValueError if `net` (an amortizer or conditional denoiser) was not made for `prior`.
+
+    Checks the signal shape, then the prior fingerprint recorded at training time (when there is one).
+    """
+    shape = tuple(int(s) for s in net.config["shape"])
+    if shape != tuple(prior.shape):
+        raise ValueError(
+            f"{source} was trained for signals of shape {shape}, but the prior has shape {tuple(prior.shape)}"
+        )
+    recorded = (getattr(net, "info", None) or {}).get("prior", {}).get("fingerprint")
+    if recorded is not None and recorded != prior_fingerprint(prior):
+        spec = net.info["prior"].get("spec", "?")
+        raise ValueError(
+            f"{source} was trained on another prior ({spec!r}, fingerprint {recorded}); "
+            f"this prior's fingerprint is {prior_fingerprint(prior)}"
+        )

@@ -1,0 +1,50 @@
+"""The `lavps bench gmm` command end to end on a tiny configuration, and its error handling."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from lavps.cli.main import main
+
+
+def _run(args):
+    return subprocess.run([sys.executable, "-m", "lavps.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_bench_gmm_writes_table_and_json(tmp_path, capsys):
+    out = tmp_path / "gmm.json"
+    main(["bench", "gmm", "--dim", "4", "--obs-dim", "1", "2", "--seeds", "2", "--samples", "200", "--steps", "8",
+          "--dps-steps", "20", "--adam-out", "1", "--adam-in", "2", "--window", "2", "--samplers", "ddim", "dps",
+          "mgdm", "--workers", "1", "--quiet", "--json", str(out)])
+    table = capsys.readouterr().out
+    assert "exact" in table and "prior" in table and "mgdm" in table
+    payload = json.loads(out.read_text())
+    assert payload["config"]["dims"] == [4] and payload["config"]["obs_dims"] == [1, 2]
+    rows = payload["results"]
+    assert {(r["obs_dim"], r["sampler"]) for r in rows} == {
+        (dy, s) for dy in (1, 2) for s in ("exact", "prior", "ddim", "dps", "mgdm")
+    }
+    for r in rows:
+        assert set(r) >= {"dim", "obs_dim", "sampler", "sw_mean", "sw_ci95", "seconds", "denoiser_forwards",
+                          "denoiser_backwards"}
+        assert r["n_seeds"] == 2
+    by = {(r["obs_dim"], r["sampler"]): r for r in rows}
+    assert by[(1, "exact")]["sw_mean"] < by[(1, "prior")]["sw_mean"]
+    assert by[(1, "dps")]["denoiser_forwards"] == 19
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["bench", "gmm", "--samplers", "nope"], "unknown sampler"),
+        (["bench", "gmm", "--sigma", "0"], "sigma_y"),
+        (["bench", "gmm", "--dim", "x"], "not a valid integer"),
+    ],
+)
+def test_bench_errors_are_one_line(args, needle):
+    proc = _run(args)
+    assert proc.returncode != 0
+    assert needle in proc.stderr
+    assert "Traceback" not in proc.stderr
