@@ -15,9 +15,40 @@ def _run(args):
 
 def test_bench_gmm_writes_table_and_json(tmp_path, capsys):
     out = tmp_path / "gmm.json"
-    main(["bench", "gmm", "--dim", "4", "--obs-dim", "1", "2", "--seeds", "2", "--samples", "200", "--steps", "8",
-          "--dps-steps", "20", "--adam-out", "1", "--adam-in", "2", "--window", "2", "--samplers", "ddim", "dps",
-          "mgdm", "--workers", "1", "--quiet", "--json", str(out)])
+    main(
+        [
+            "bench",
+            "gmm",
+            "--dim",
+            "4",
+            "--obs-dim",
+            "1",
+            "2",
+            "--seeds",
+            "2",
+            "--samples",
+            "200",
+            "--steps",
+            "8",
+            "--dps-steps",
+            "20",
+            "--adam-out",
+            "1",
+            "--adam-in",
+            "2",
+            "--window",
+            "2",
+            "--samplers",
+            "ddim",
+            "dps",
+            "mgdm",
+            "--workers",
+            "1",
+            "--quiet",
+            "--json",
+            str(out),
+        ]
+    )
     table = capsys.readouterr().out
     assert "exact" in table and "prior" in table and "mgdm" in table
     payload = json.loads(out.read_text())
@@ -27,8 +58,16 @@ def test_bench_gmm_writes_table_and_json(tmp_path, capsys):
         (dy, s) for dy in (1, 2) for s in ("exact", "prior", "ddim", "dps", "mgdm")
     }
     for r in rows:
-        assert set(r) >= {"dim", "obs_dim", "sampler", "sw_mean", "sw_ci95", "seconds", "denoiser_forwards",
-                          "denoiser_backwards"}
+        assert set(r) >= {
+            "dim",
+            "obs_dim",
+            "sampler",
+            "sw_mean",
+            "sw_ci95",
+            "seconds",
+            "denoiser_forwards",
+            "denoiser_backwards",
+        }
         assert r["n_seeds"] == 2
     by = {(r["obs_dim"], r["sampler"]): r for r in rows}
     assert by[(1, "exact")]["sw_mean"] < by[(1, "prior")]["sw_mean"]

@@ -74,7 +74,9 @@ def test_bridge_composes_with_forward_marginals(sched, s, t, l):
 
 
 def test_bridge_per_sample_times(sched):
-    s = torch.tensor([0, 5]); t = torch.tensor([10, 50]); l = torch.tensor([20, 90])  # noqa: E702
+    s = torch.tensor([0, 5])
+    t = torch.tensor([10, 50])
+    l = torch.tensor([20, 90])  # noqa: E702
     coef = bridge_coefficients(sched, s, t, l)
     for i in range(2):
         ci = bridge_coefficients(sched, int(s[i]), int(t[i]), int(l[i]))

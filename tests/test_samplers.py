@@ -29,8 +29,9 @@ def test_ddim_reproduces_the_prior(problem):
     assert _sw(out, ref) < 2.5 * floor + 0.1
 
 
-@pytest.mark.parametrize("make", [lambda p: DPS(p, steps=300, zeta=0.03), lambda p: MGDM(p, FAST_MGDM)],
-                         ids=["dps", "mgdm"])
+@pytest.mark.parametrize(
+    "make", [lambda p: DPS(p, steps=300, zeta=0.03), lambda p: MGDM(p, FAST_MGDM)], ids=["dps", "mgdm"]
+)
 def test_guided_samplers_beat_the_prior(problem, make):
     g = torch.Generator().manual_seed(0)
     ref = problem.posterior.sample(800, g)
@@ -41,8 +42,12 @@ def test_guided_samplers_beat_the_prior(problem, make):
 
 @pytest.mark.parametrize(
     "make",
-    [lambda p: DDIM(p, 20), lambda p: DPS(p, 20, zeta=0.1), lambda p: MGDM(p, FAST_MGDM),
-     lambda p: MGDM(p, VISettings(steps=20, tau=TauRule("mix", 5, 8), n_reps=2, adam_steps=WindowSchedule(2, 3, 5)))],
+    [
+        lambda p: DDIM(p, 20),
+        lambda p: DPS(p, 20, zeta=0.1),
+        lambda p: MGDM(p, FAST_MGDM),
+        lambda p: MGDM(p, VISettings(steps=20, tau=TauRule("mix", 5, 8), n_reps=2, adam_steps=WindowSchedule(2, 3, 5))),
+    ],
     ids=["ddim", "dps", "mgdm", "mgdm-mix"],
 )
 def test_determinism_and_batch_independence(problem, make):
@@ -88,8 +93,9 @@ def test_denoise_steps_option(problem):
 def test_clear_errors(problem):
     prior = problem.prior
     with pytest.raises(OperatorShapeError, match="prior"):
-        MGDM(prior, FAST_MGDM).sample(InverseProblem(torch.zeros(1, 2), DenseMatrix(torch.randn(2, 5)),
-                                                      GaussianNoise(1.0)), 2)
+        MGDM(prior, FAST_MGDM).sample(
+            InverseProblem(torch.zeros(1, 2), DenseMatrix(torch.randn(2, 5)), GaussianNoise(1.0)), 2
+        )
     with pytest.raises(ValueError, match="needs an inverse problem"):
         DPS(prior, 10).sample(None, 2)
     with pytest.raises(OperatorShapeError, match="observations"):

@@ -26,7 +26,8 @@ FACTORIES = {
     "dense-wide": lambda: DenseMatrix(torch.randn(3, 6, generator=_g(), dtype=torch.float64)),
     "dense-tall": lambda: DenseMatrix(torch.randn(9, 6, generator=_g(1), dtype=torch.float64)),
     "dense-rank-deficient": lambda: DenseMatrix(
-        torch.randn(4, 1, generator=_g(2), dtype=torch.float64) @ torch.randn(1, 6, generator=_g(3), dtype=torch.float64)
+        torch.randn(4, 1, generator=_g(2), dtype=torch.float64)
+        @ torch.randn(1, 6, generator=_g(3), dtype=torch.float64)
     ),
     "dense-per-sample": lambda: DenseFamily(6, 2).sample(3, _g(4)),
     "mask-vector": lambda: CoordinateMaskFamily(6, 3).sample_one(_g(5)),

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .main import cli
+from ..evaluation.gmm_bench import format_table
 from .options import ListOption
 
 __all__ = ["bench"]
@@ -26,11 +27,32 @@ def _write_json(path: Path, payload: dict) -> None:
     tmp.replace(path)
 
 
+def _check_networks(samplers, amortizer, supervised) -> None:
+    if amortizer is None and any(s in ("lavps", "amortized-only") for s in samplers):
+        raise click.BadParameter("lavps and amortized-only need --amortizer PATH", param_hint="--amortizer")
+    if supervised is None and "supervised" in samplers:
+        raise click.BadParameter("supervised needs --supervised PATH", param_hint="--supervised")
+
+
 @bench.command("gmm")
-@click.option("--dim", "dims", cls=ListOption, item_type=int, default=(8, 80, 800), show_default=True,
-              help="Signal dimensions (space-separated).")
-@click.option("--obs-dim", "obs_dims", cls=ListOption, item_type=int, default=(1, 2, 4), show_default=True,
-              help="Observation dimensions d_y (space-separated).")
+@click.option(
+    "--dim",
+    "dims",
+    cls=ListOption,
+    item_type=int,
+    default=(8, 80, 800),
+    show_default=True,
+    help="Signal dimensions (space-separated).",
+)
+@click.option(
+    "--obs-dim",
+    "obs_dims",
+    cls=ListOption,
+    item_type=int,
+    default=(1, 2, 4),
+    show_default=True,
+    help="Observation dimensions d_y (space-separated).",
+)
 @click.option("--seeds", default=10, show_default=True, type=click.IntRange(1), help="Independent problems per cell.")
 @click.option("--first-seed", default=0, show_default=True, type=int)
 @click.option("--samples", default=2000, show_default=True, type=click.IntRange(2), help="Samples per problem.")
@@ -41,35 +63,222 @@ def _write_json(path: Path, payload: dict) -> None:
 @click.option("--adam-out", default=5, show_default=True, type=int, help="MGDM Adam steps outside the window.")
 @click.option("--adam-in", default=20, show_default=True, type=int, help="MGDM Adam steps inside the window.")
 @click.option("--window", default=30, show_default=True, type=int, help="Final window (iterations).")
-@click.option("--samplers", cls=ListOption, default=("dps", "mgdm"), show_default=True,
-              help="Samplers (space-separated): ddim dps mgdm.")
+@click.option(
+    "--samplers",
+    cls=ListOption,
+    default=("dps", "mgdm"),
+    show_default=True,
+    help="Samplers (space-separated): ddim dps mgdm lavps amortized-only supervised.",
+)
+@click.option(
+    "--amortizer",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Trained amortizer (.safetensors) for lavps / amortized-only.",
+)
+@click.option(
+    "--supervised",
+    "supervised_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Trained supervised baseline (.safetensors).",
+)
+@click.option(
+    "--inner-steps",
+    default=3,
+    show_default=True,
+    type=click.IntRange(0),
+    help="LAVPS Adam steps after the guard (G_in).",
+)
 @click.option("--sigma", default=1.0, show_default=True, type=float, help="Observation noise sigma_y.")
-@click.option("--family", default="dense", show_default=True, type=click.Choice(["dense", "mask"]),
-              help="Operator family of the problems.")
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1),
-              help="Worker processes (one torch thread each).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write config and rows here.")
+@click.option(
+    "--family",
+    default="dense",
+    show_default=True,
+    type=click.Choice(["dense", "mask"]),
+    help="Operator family of the problems.",
+)
+@click.option(
+    "--workers", default=2, show_default=True, type=click.IntRange(1), help="Worker processes (one torch thread each)."
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write config and rows here.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def bench_gmm(dims, obs_dims, seeds, first_seed, samples, steps, dps_steps, dps_zeta, lr, adam_out, adam_in,
-              window, samplers, sigma, family, workers, json_path, quiet):
+def bench_gmm(
+    dims,
+    obs_dims,
+    seeds,
+    first_seed,
+    samples,
+    steps,
+    dps_steps,
+    dps_zeta,
+    lr,
+    adam_out,
+    adam_in,
+    window,
+    samplers,
+    amortizer,
+    supervised_path,
+    inner_steps,
+    sigma,
+    family,
+    workers,
+    json_path,
+    quiet,
+):
     """Exact-posterior benchmark on the 25-component Gaussian-mixture prior."""
-    from ..evaluation.gmm_bench import GMMBenchConfig, format_table, run_gmm_benchmark
+    from ..evaluation.gmm_bench import GMMBenchConfig, run_gmm_benchmark
     from ..operators import GaussianNoise
     from ..samplers.registry import SAMPLERS, build_sampler
 
     GaussianNoise(sigma)  # validates sigma > 0 before any work
     unknown = [s for s in samplers if s not in SAMPLERS]
     if unknown:
-        raise click.BadParameter(f"unknown sampler(s) {', '.join(unknown)}; allowed: {', '.join(SAMPLERS)}",
-                                 param_hint="--samplers")
-    options = dict(steps=steps, dps_steps=dps_steps, dps_zeta=dps_zeta, lr=lr, adam_out=adam_out,
-                   adam_in=adam_in, window=window)
-    config = GMMBenchConfig(dims=tuple(dims), obs_dims=tuple(obs_dims), seeds=seeds, first_seed=first_seed,
-                            samples=samples, samplers=tuple(samplers), sigma=sigma, family=family,
-                            sampler_options=options, workers=workers)
+        raise click.BadParameter(
+            f"unknown sampler(s) {', '.join(unknown)}; allowed: {', '.join(SAMPLERS)}", param_hint="--samplers"
+        )
+    _check_networks(samplers, amortizer, supervised_path)
+    options = dict(
+        steps=steps,
+        dps_steps=dps_steps,
+        dps_zeta=dps_zeta,
+        lr=lr,
+        adam_out=adam_out,
+        adam_in=adam_in,
+        window=window,
+        amortizer=amortizer,
+        supervised=supervised_path,
+        inner_steps=inner_steps,
+    )
+    config = GMMBenchConfig(
+        dims=tuple(dims),
+        obs_dims=tuple(obs_dims),
+        seeds=seeds,
+        first_seed=first_seed,
+        samples=samples,
+        samplers=tuple(samplers),
+        sigma=sigma,
+        family=family,
+        sampler_options=options,
+        workers=workers,
+    )
     out = run_gmm_benchmark(config, build_sampler, progress=not quiet)
     click.echo(format_table(out["results"]))
     if json_path is not None:
         _write_json(json_path, out)
         click.echo(f"wrote {json_path}")
+
+
+@bench.command("pareto")
+@click.option("--dim", default=80, show_default=True, type=click.IntRange(1), help="Signal dimension.")
+@click.option(
+    "--amortizer",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Trained amortizer (.safetensors); without it only MGDM/DPS points are drawn.",
+)
+@click.option(
+    "--supervised",
+    "supervised_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Trained supervised baseline (.safetensors).",
+)
+@click.option(
+    "--id",
+    "id_spec",
+    default="dense:1",
+    show_default=True,
+    help="In-distribution family FAMILY:D_Y[@SIGMA] (the amortizer's training family).",
+)
+@click.option(
+    "--ood",
+    "ood_specs",
+    cls=ListOption,
+    default=("mask:4", "dense:4", "dense:1@0.25"),
+    show_default=True,
+    help="Out-of-distribution families (space-separated).",
+)
+@click.option("--sigma", default=1.0, show_default=True, type=float, help="Default sigma_y of the families.")
+@click.option("--seeds", default=10, show_default=True, type=click.IntRange(2))
+@click.option("--first-seed", default=0, show_default=True, type=int)
+@click.option("--samples", default=1000, show_default=True, type=click.IntRange(2))
+@click.option("--steps", default=100, show_default=True, type=click.IntRange(4), help="Grid size N.")
+@click.option("--window", default=30, show_default=True, type=int)
+@click.option("--lr", default=0.1, show_default=True, type=float)
+@click.option("--mgdm-out", cls=ListOption, item_type=int, default=(1, 3, 5), show_default=True)
+@click.option("--mgdm-in", cls=ListOption, item_type=int, default=(0, 1, 3, 10, 20), show_default=True)
+@click.option("--lavps-in", cls=ListOption, item_type=int, default=(0, 1, 3), show_default=True)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("pareto.json"),
+    show_default=True,
+)
+@click.option(
+    "--png",
+    "png_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Plot path (default: the JSON path with .png).",
+)
+@click.option("--quiet", is_flag=True)
+def bench_pareto(
+    dim,
+    amortizer,
+    supervised_path,
+    id_spec,
+    ood_specs,
+    sigma,
+    seeds,
+    first_seed,
+    samples,
+    steps,
+    window,
+    lr,
+    mgdm_out,
+    mgdm_in,
+    lavps_in,
+    workers,
+    json_path,
+    png_path,
+    quiet,
+):
+    """SW-versus-seconds sweep of MGDM and LAVPS budgets, ID and OOD panels (JSON + PNG)."""
+    from ..evaluation.gmm_bench import GMMBenchConfig
+    from ..evaluation.pareto import parse_panel, pareto_entries, run_pareto
+    from ..evaluation.plots import plot_pareto
+    from ..samplers.registry import build_sampler
+
+    panels = {"id": parse_panel(id_spec, sigma)}
+    for spec in ood_specs:
+        panels[f"ood:{spec}"] = parse_panel(spec, sigma)
+    entries = pareto_entries(
+        tuple(mgdm_out), tuple(mgdm_in), tuple(lavps_in), amortizer is not None, supervised_path is not None
+    )
+    base = GMMBenchConfig(
+        dims=(dim,),
+        seeds=seeds,
+        first_seed=first_seed,
+        samples=samples,
+        workers=workers,
+        sampler_options=dict(steps=steps, window=window, lr=lr, amortizer=amortizer, supervised=supervised_path),
+        entries=entries,
+    )
+    out = run_pareto(base, panels, build_sampler, progress=not quiet)
+    for key, panel in out["panels"].items():
+        click.echo(f"\n== {key} ({panel['spec']}) ==")
+        click.echo(format_table(panel["results"]))
+        click.echo("targets: " + json.dumps(panel["targets"], indent=None, default=str))
+    _write_json(json_path, out)
+    png = png_path or json_path.with_suffix(".png")
+    plot_pareto(out, png)
+    click.echo(f"wrote {json_path} and {png}")

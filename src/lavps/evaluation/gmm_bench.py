@@ -19,7 +19,16 @@ from .gmm_problems import make_gmm_problem
 from .metrics import sliced_wasserstein
 from .stats import mean_ci95
 
-__all__ = ["GMMBenchConfig", "run_gmm_benchmark", "format_table"]
+__all__ = ["GMMBenchConfig", "SamplerEntry", "run_gmm_benchmark", "format_table"]
+
+
+@dataclass(frozen=True)
+class SamplerEntry:
+    """One row of a benchmark: a label, a registry name and its options (merged over the shared ones)."""
+
+    label: str
+    name: str
+    options: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,13 @@ class GMMBenchConfig:
     sampler_options: dict = field(default_factory=dict)
     sw_directions: int = 100
     workers: int = 1
+    #: explicit rows (label, registry name, options); if empty, one row per name in `samplers`
+    entries: tuple[SamplerEntry, ...] = ()
+
+    def sampler_entries(self) -> tuple[SamplerEntry, ...]:
+        if self.entries:
+            return self.entries
+        return tuple(SamplerEntry(name, name, {}) for name in self.samplers)
 
 
 def _evaluate_problem(args) -> list[dict]:
@@ -48,24 +64,33 @@ def _evaluate_problem(args) -> list[dict]:
 
     def add(name, samples, seconds, fwd=0, bwd=0, amort=0):
         sw = sliced_wasserstein(samples, reference, config.sw_directions, seed=seed)
-        rows.append(dict(dim=dim, obs_dim=obs_dim, seed=seed, sampler=name, sw=sw, seconds=seconds,
-                         denoiser_forwards=fwd, denoiser_backwards=bwd, amortizer_forwards=amort))
+        rows.append(
+            dict(
+                dim=dim,
+                obs_dim=obs_dim,
+                seed=seed,
+                sampler=name,
+                sw=sw,
+                seconds=seconds,
+                denoiser_forwards=fwd,
+                denoiser_backwards=bwd,
+                amortizer_forwards=amort,
+            )
+        )
 
     t0 = time.perf_counter()
     add("exact", gp.posterior.sample(config.samples, g), time.perf_counter() - t0)
     t0 = time.perf_counter()
     add("prior", gp.prior.sample(config.samples, g), time.perf_counter() - t0)
-    for name in config.samplers:
-        sampler = build(name, gp.prior, config.sampler_options)
+    for entry in config.sampler_entries():
+        sampler = build(entry.name, gp.prior, {**config.sampler_options, **entry.options})
         result = sampler.sample(gp.problem, config.samples, seed=seed + 104729)
         c = result.cost
-        add(name, result.samples, c.seconds, c.denoiser_forwards, c.denoiser_backwards, c.amortizer_forwards)
+        add(entry.label, result.samples, c.seconds, c.denoiser_forwards, c.denoiser_backwards, c.amortizer_forwards)
     return rows
 
 
-def run_gmm_benchmark(
-    config: GMMBenchConfig, build: Callable, progress: bool = True
-) -> dict:
+def run_gmm_benchmark(config: GMMBenchConfig, build: Callable, progress: bool = True) -> dict:
     """Run every problem and return {"config", "results", "per_problem"}.
 
     Args:
@@ -73,7 +98,9 @@ def run_gmm_benchmark(
     """
     tasks = [
         (config, d, dy, config.first_seed + s, build)
-        for d in config.dims for dy in config.obs_dims for s in range(config.seeds)
+        for d in config.dims
+        for dy in config.obs_dims
+        for s in range(config.seeds)
     ]
     per_problem: list[dict] = []
     bar = tqdm(total=len(tasks), desc="bench gmm", disable=not progress)
@@ -96,7 +123,7 @@ def run_gmm_benchmark(
 
 def summarise(per_problem: list[dict], config: GMMBenchConfig) -> list[dict]:
     results = []
-    names = ["exact", "prior", *config.samplers]
+    names = ["exact", "prior", *(e.label for e in config.sampler_entries())]
     for d in config.dims:
         for dy in config.obs_dims:
             for name in names:
@@ -104,22 +131,29 @@ def summarise(per_problem: list[dict], config: GMMBenchConfig) -> list[dict]:
                 if not rows:
                     continue
                 mean, ci = mean_ci95([r["sw"] for r in rows])
-                results.append(dict(
-                    dim=d, obs_dim=dy, sampler=name, sw_mean=mean, sw_ci95=ci, n_seeds=len(rows),
-                    seconds=sum(r["seconds"] for r in rows) / len(rows),
-                    denoiser_forwards=rows[0]["denoiser_forwards"],
-                    denoiser_backwards=rows[0]["denoiser_backwards"],
-                    amortizer_forwards=rows[0]["amortizer_forwards"],
-                ))
+                results.append(
+                    dict(
+                        dim=d,
+                        obs_dim=dy,
+                        sampler=name,
+                        sw_mean=mean,
+                        sw_ci95=ci,
+                        n_seeds=len(rows),
+                        seconds=sum(r["seconds"] for r in rows) / len(rows),
+                        denoiser_forwards=rows[0]["denoiser_forwards"],
+                        denoiser_backwards=rows[0]["denoiser_backwards"],
+                        amortizer_forwards=rows[0]["amortizer_forwards"],
+                    )
+                )
     return results
 
 
 def format_table(results: list[dict]) -> str:
-    head = f"{'dim':>5} {'d_y':>4} {'sampler':<16} {'SW mean':>8} {'± 95%':>7} {'s/problem':>10} {'fwd':>6} {'bwd':>6}"
+    head = f"{'dim':>5} {'d_y':>4} {'sampler':<18} {'SW mean':>8} {'± 95%':>7} {'s/problem':>10} {'fwd':>6} {'bwd':>6}"
     lines = [head, "-" * len(head)]
     for r in results:
         lines.append(
-            f"{r['dim']:>5} {r['obs_dim']:>4} {r['sampler']:<16} {r['sw_mean']:>8.3f} {r['sw_ci95']:>7.3f} "
+            f"{r['dim']:>5} {r['obs_dim']:>4} {r['sampler']:<18} {r['sw_mean']:>8.3f} {r['sw_ci95']:>7.3f} "
             f"{r['seconds']:>10.2f} {r['denoiser_forwards']:>6} {r['denoiser_backwards']:>6}"
         )
     return "\n".join(lines)
