@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from .main import cli
 from ..evaluation.gmm_bench import format_table
+from .main import cli
 from .options import ListOption
 
 __all__ = ["bench"]
@@ -254,7 +254,7 @@ def bench_pareto(
 ):
     """SW-versus-seconds sweep of MGDM and LAVPS budgets, ID and OOD panels (JSON + PNG)."""
     from ..evaluation.gmm_bench import GMMBenchConfig
-    from ..evaluation.pareto import parse_panel, pareto_entries, run_pareto
+    from ..evaluation.pareto import pareto_entries, parse_panel, run_pareto
     from ..evaluation.plots import plot_pareto
     from ..samplers.registry import build_sampler
 

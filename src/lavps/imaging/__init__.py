@@ -1,0 +1,1 @@
+"""Image I/O and the restore / degrade workflows behind `lavps restore` and `lavps degrade`."""
