@@ -64,3 +64,5 @@ __all__ = [
     "train_amortizer",
     "train_supervised",
 ]
+
+from . import unet as _unet  # noqa: E402,F401  (registers the "unet" architecture for loading)

@@ -55,3 +55,39 @@ def plot_pareto(payload: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_quality_vs_seconds(summary: list[dict], path: Path) -> None:
+    """PSNR (mean, 95% interval) against seconds per image, one marker per sampler, one colour per task."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    tasks = list(dict.fromkeys(r["task"] for r in summary))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    markers = {"dps": "x", "mgdm": "o", "lavps": "s"}
+    for r in summary:
+        c = colors[tasks.index(r["task"]) % len(colors)]
+        ax.errorbar(
+            r["seconds_per_image"],
+            r["psnr"],
+            yerr=r["psnr_ci95"],
+            fmt=markers.get(r["sampler"], "^"),
+            color=c,
+            capsize=2,
+        )
+    for i, t in enumerate(tasks):
+        ax.plot([], [], color=colors[i % len(colors)], label=t)
+    for m, k in markers.items():
+        ax.plot([], [], marker=k, ls="", color="k", label=m)
+    ax.set_xscale("log")
+    ax.set_xlabel("seconds per image")
+    ax.set_ylabel("PSNR (dB)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
