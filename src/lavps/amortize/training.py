@@ -91,10 +91,12 @@ def resolve_family(spec: str, shape: tuple[int, ...]) -> OperatorFamily:
         args = [float(p) for p in parts[1:]]
     except ValueError:
         args = []
-    if parts[0] == "dense" and len(args) in (1, 2) and args[0] == int(args[0]) >= 1:
-        return DenseFamily(dim, int(args[0]), scale=args[1] if len(args) == 2 else 1.0)
-    if parts[0] == "mask" and len(args) == 1 and args[0] == int(args[0]):
-        return CoordinateMaskFamily(dim, int(args[0]))
+    count = int(args[0]) if args and math.isfinite(args[0]) and args[0] == int(args[0]) >= 1 else None
+    scale = args[1] if len(args) == 2 else 1.0
+    if parts[0] == "dense" and count and len(args) <= 2 and math.isfinite(scale) and scale > 0:
+        return DenseFamily(dim, count, scale=scale)
+    if parts[0] == "mask" and count and len(args) == 1:
+        return CoordinateMaskFamily(dim, count)
     raise ValueError(f"unknown operator family {spec!r} for vectors; allowed: dense:K[:SCALE], mask:K (K >= 1)")
 
 
