@@ -93,7 +93,7 @@ class LAVPS(MGDM):
                 pending.append(z)
         fit_ctx = dataclasses.replace(ctx, noise=_Replay(ctx.noise, pending)) if pending else ctx
         lr = self.settings.lr.at(index, self.num_iterations)
-        return fit_gauss_vi(fit_ctx, bridge, tau, mu, rho, self.inner_steps, lr)
+        return fit_gauss_vi(fit_ctx, bridge, tau, mu, rho, self.inner_steps, lr, self.settings.whiten)
 
     def amortized_start(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t):
         """The network's candidate (mu, rho) = (m + dmu, log s + drho); one amortizer forward."""

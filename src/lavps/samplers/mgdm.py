@@ -74,7 +74,7 @@ class MGDM(Sampler):
         mu, rho = bridge.zero_shot_start()
         steps = int(s.adam_steps.at(index, self.num_iterations))
         lr = s.lr.at(index, self.num_iterations)
-        return fit_gauss_vi(ctx, bridge, tau, mu, rho, steps, lr)
+        return fit_gauss_vi(ctx, bridge, tau, mu, rho, steps, lr, s.whiten)
 
     def choose_tau(self, index: int, t: int, tau_grid: int, ctx: Context):
         rule = self.settings.tau

@@ -33,6 +33,7 @@ DEFAULTS = {
     "min_tau": 1,
     "tau_threshold": 0,
     "denoise_steps": 1,
+    "whiten": False,
     # LAVPS / baselines: "amortizer" and "supervised" are a path or a loaded network
     "amortizer": None,
     "supervised": None,
@@ -51,6 +52,7 @@ def vi_settings_from_options(options: dict) -> VISettings:
         tau=TauRule(o["tau"], int(o["min_tau"]), int(o["tau_threshold"])),
         n_reps=int(o["n_reps"]),
         denoise_steps=int(o["denoise_steps"]),
+        whiten=_as_bool(o["whiten"]),
     )
 
 

@@ -62,6 +62,7 @@ class VISettings:
         tau: the tau rule.
         n_reps: Gibbs repetitions of (variational step, denoising, re-noising) per iteration.
         denoise_steps: DDIM steps from x_tau to the clean estimate (1 = a single denoiser call).
+        whiten: run Adam in coordinates whitened by the bridge prior (lr relative to its std s).
     """
 
     steps: int = 100
@@ -70,6 +71,7 @@ class VISettings:
     tau: TauRule = TauRule()
     n_reps: int = 1
     denoise_steps: int = 1
+    whiten: bool = False
 
     def __post_init__(self):
         if self.steps < 4:
