@@ -282,3 +282,51 @@ def bench_pareto(
     png = png_path or json_path.with_suffix(".png")
     plot_pareto(out, png)
     click.echo(f"wrote {json_path} and {png}")
+
+
+@bench.command("ratio")
+@click.option("--amortizer", "amortizers", cls=ListOption, required=True, help="Amortizer files (space-separated).")
+@click.option("--prior", "prior_spec", default="gmm:80:fresh", show_default=True, help="Prior preset.")
+@click.option(
+    "--families",
+    cls=ListOption,
+    default=("dense:1", "dense:4", "mask:4"),
+    show_default=True,
+    help="Operator families (space-separated); FAMILY[@SIGMA] overrides --sigma.",
+)
+@click.option("--sigma", default=1.0, show_default=True, type=float)
+@click.option("--batches", default=8, show_default=True, type=click.IntRange(2))
+@click.option("--batch", default=256, show_default=True, type=click.IntRange(1))
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def bench_ratio(amortizers, prior_spec, families, sigma, batches, batch, json_path):
+    """Inner-loss ratio (network / zero-shot start) of amortizers on held-out draws of several families."""
+    from ..amortize.checkpoint import load_amortizer
+    from ..amortize.training import TrainConfig
+    from ..evaluation.amortizer_ratio import loss_ratio
+    from ..priors.presets import resolve_prior
+
+    preset = resolve_prior(prior_spec)
+    rows = []
+    for path in amortizers:
+        net = load_amortizer(path, prior=preset.prior)
+        win = net.info.get("window", {})
+        cfg = TrainConfig(batch_size=batch, grid_steps=win.get("grid_steps", 100), window=win.get("window", 30))
+        for spec in families:
+            fam, _, sig = spec.partition("@")
+            row = loss_ratio(net, preset, fam, float(sig) if sig else sigma, cfg, batches)
+            rows.append({"amortizer": str(path), "input_kind": net.input_kind, **row})
+            click.echo(f"{net.input_kind:>5} {spec:<14} ratio {row['ratio']:.4f} ± {row['ratio_ci95']:.4f}  ({path})")
+    if json_path is not None:
+        _write_json(
+            json_path,
+            {
+                "config": {
+                    "prior": prior_spec,
+                    "families": list(families),
+                    "sigma": sigma,
+                    "batches": batches,
+                    "batch": batch,
+                },
+                "results": rows,
+            },
+        )

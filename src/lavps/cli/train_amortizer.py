@@ -90,9 +90,17 @@ def _train(kind: str, o: dict) -> None:
         out_dir=o["out_dir"],
     )
     preset = resolve_prior(o["prior_spec"], o["prior_seed"])
-    if len(preset.prior.shape) != 1:
-        raise ValueError(f"prior {o['prior_spec']!r} is an image prior; only vector (MLP) networks exist so far")
     family = resolve_family(o["family_spec"], tuple(preset.prior.shape))
+    if len(preset.prior.shape) != 1:
+        if kind != "amortizer":
+            raise ValueError("the supervised baseline exists for vector priors only")
+        from ..amortize.unet import UNetAmortizer
+
+        # Images: the small UNet amortizer (input kind pinv unless asked otherwise).
+        network = UNetAmortizer(tuple(preset.prior.shape), input_kind=o["input_kind"] or "pinv")
+        result = train_amortizer(config, network.config, preset, family, progress=not o["quiet"], resume=o["resume"])
+        click.echo(f"{kind}: {result.path} ({result.card['steps']} steps, {result.card['seconds_per_step']} s/step)")
+        return
     net_cls, train = (
         (MLPAmortizer, train_amortizer) if kind == "amortizer" else (MLPConditionalDenoiser, train_supervised)
     )
