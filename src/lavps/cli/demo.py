@@ -51,6 +51,7 @@ def demo(out_dir, quick, images, tasks, prior_path, amortizer, seed, threads, qu
             samplers={
                 "dps": ("dps", {"dps_steps": 100, "dps_zeta": 1.0}),
                 "mgdm": ("mgdm", {"steps": 25, "window": 8, "adam_out": 2, "adam_in": 5, "lr": 0.03}),
+                "mgdm-fast": ("mgdm", {"steps": 25, "window": 8, "adam_out": 1, "adam_in": 1, "lr": 0.03}),
                 "lavps": (
                     "lavps",
                     {"steps": 25, "window": 8, "adam_out": 1, "adam_in": 1, "inner_steps": 1, "lr": 0.03},

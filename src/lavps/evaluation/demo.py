@@ -127,7 +127,7 @@ def format_demo_table(summary: list[dict]) -> str:
     lines = [head, "-" * len(head)]
     for r in summary:
         lines.append(
-            f"{r['task']:<20} {'yes' if r['in_distribution'] else 'no':>3} {r['sampler']:<8} "
+            f"{r['task']:<20} {'yes' if r['in_distribution'] else 'no':>3} {r['sampler']:<9} "
             f"{r['psnr']:>6.2f} {r['psnr_ci95']:>5.2f} {r['ssim']:>6.3f} {r['ssim_ci95']:>5.3f} "
             f"{r['seconds_per_image']:>7.2f} {r['denoiser_forwards']:>5} {r['denoiser_backwards']:>5} "
             f"{r['amortizer_forwards']:>5}"

@@ -67,7 +67,7 @@ def plot_quality_vs_seconds(summary: list[dict], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     tasks = list(dict.fromkeys(r["task"] for r in summary))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    markers = {"dps": "x", "mgdm": "o", "lavps": "s"}
+    markers = {"dps": "x", "mgdm": "o", "mgdm-fast": "v", "lavps": "s"}
     for r in summary:
         c = colors[tasks.index(r["task"]) % len(colors)]
         ax.errorbar(
