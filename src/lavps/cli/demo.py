@@ -50,11 +50,12 @@ def demo(out_dir, quick, images, tasks, prior_path, amortizer, seed, threads, qu
             tasks=("motion_blur:9:0.5", "box:0.3:0.5", "sr:2"),
             samplers={
                 "dps": ("dps", {"dps_steps": 100, "dps_zeta": 1.0}),
-                "mgdm": ("mgdm", {"steps": 25, "window": 8, "adam_out": 2, "adam_in": 5, "lr": 0.03}),
-                "mgdm-fast": ("mgdm", {"steps": 25, "window": 8, "adam_out": 1, "adam_in": 1, "lr": 0.03}),
+                # same grid and window as the shipped amortizer (N = 50, last 15 iterations)
+                "mgdm": ("mgdm", {"steps": 50, "window": 15, "adam_out": 1, "adam_in": 5, "lr": 0.03}),
+                "mgdm-fast": ("mgdm", {"steps": 50, "window": 15, "adam_out": 1, "adam_in": 1, "lr": 0.03}),
                 "lavps": (
                     "lavps",
-                    {"steps": 25, "window": 8, "adam_out": 1, "adam_in": 1, "inner_steps": 1, "lr": 0.03},
+                    {"steps": 50, "window": 15, "adam_out": 1, "adam_in": 1, "inner_steps": 1, "lr": 0.03},
                 ),
             },
         )
