@@ -2,7 +2,7 @@
 
 import pytest
 
-from lavps.evaluation.pareto import parse_panel, pareto_entries, targets
+from lavps.evaluation.pareto import pareto_entries, parse_panel, targets
 
 
 def _row(name, sw, ci, seconds):
