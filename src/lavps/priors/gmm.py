@@ -166,24 +166,6 @@ class MixturePosterior:
     def mean(self) -> torch.Tensor:
         return self.weights @ self.component_means()
 
-    def _denoise_isotropic(self, x_t: torch.Tensor, t: Time) -> torch.Tensor:
-        # Only the (B, K) logits are formed in float64 (they are differences of large squared norms);
-        # the (B, d) work stays in x_t's dtype, which is what makes d = 800 with 2000 samples cheap.
-        a = expand_time(self.schedule.abar(t), x_t).double()  # () or (B, 1)
-        v = self.variances[:, 0]  # (K,)
-        c = a * v + (1 - a)  # (K,) or (B, K)
-        # (B, d) products in x_t's dtype, reductions accumulated in float64.
-        x_mu = (x_t @ self._basis.to(x_t.dtype)).double() @ self._coef.T  # (B, K) = x @ mu^T
-        x_sq = (x_t * x_t).sum(1, keepdim=True, dtype=torch.float64)
-        sq = x_sq - 2 * a.sqrt() * x_mu + a * self._mean_sq
-        logits = self.weights.log() - 0.5 * sq / c - 0.5 * self.dim * torch.log(c)
-        post = torch.softmax(logits, dim=1)  # (B, K)
-        gain = a.sqrt() * v / c  # E_k = mu_k + gain_k (x_t - sqrt(a) mu_k)
-        scale = (post * gain).sum(1, keepdim=True).to(x_t.dtype)
-        # (B, r) coefficients in float64, then one (B, r) x (r, d) product in x_t's dtype.
-        offset = ((post * (1 - a.sqrt() * gain)) @ self._coef).to(x_t.dtype) @ self._basis.T.to(x_t.dtype)
-        return scale * x_t + offset
-
     def sample(self, n: int, generator: torch.Generator, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         comp = torch.multinomial(self.weights, n, replacement=True, generator=generator)
         d, dy = self.means.shape[1], self.matrix.shape[0]

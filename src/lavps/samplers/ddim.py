@@ -12,11 +12,13 @@ import torch
 from ..diffusion import ddim_step, uniform_grid
 from .base import Context, Sampler
 
-__all__ = ["DDIM"]
+__all__ = ["DDIM", "DDIMState"]
 
 
 @dataclass
-class _State:
+class DDIMState:
+    """x at the current grid time and the last clean estimate."""
+
     x: torch.Tensor
     x0: torch.Tensor
 
@@ -36,13 +38,13 @@ class DDIM(Sampler):
         g = self.grid.tolist()
         return [(g[i], g[i - 1]) for i in range(len(g) - 1, 0, -1)]
 
-    def init(self, ctx: Context) -> _State:
+    def init(self, ctx: Context) -> DDIMState:
         x = ctx.randn()
-        return _State(x=x, x0=torch.zeros_like(x))
+        return DDIMState(x=x, x0=torch.zeros_like(x))
 
-    def step(self, state: _State, step, index: int, ctx: Context) -> _State:
+    def step(self, state: DDIMState, step, index: int, ctx: Context) -> DDIMState:
         t, t_prev = step
         with torch.no_grad():
             x0 = ctx.denoise(state.x, t)
             x = ddim_step(self.schedule, state.x, x0, t, t_prev, self.eta, ctx.randn())
-        return _State(x=x, x0=x0 if t_prev > 0 else x)
+        return DDIMState(x=x, x0=x0 if t_prev > 0 else x)

@@ -6,23 +6,16 @@ Chung, Kim, Mccann, Klasky, Ye, "Diffusion Posterior Sampling for General Noisy 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
-from ..diffusion import ddim_step, uniform_grid
-from .base import Context, Sampler
+from ..diffusion import ddim_step
+from .base import Context
+from .ddim import DDIM, DDIMState
 
 __all__ = ["DPS"]
 
 
-@dataclass
-class _State:
-    x: torch.Tensor
-    x0: torch.Tensor
-
-
-class DPS(Sampler):
+class DPS(DDIM):
     """x' = DDPM step from D(x_t) then x' -= zeta * grad_{x_t} ||r||^2 / ||r||, r = y - A D(x_t).
 
     The residual norm and so the step size are per sample: batch-mates never interact.
@@ -30,24 +23,15 @@ class DPS(Sampler):
     """
 
     name = "dps"
+    needs_problem = True
 
     def __init__(self, prior, steps: int = 1000, zeta: float = 1.0, eta: float = 1.0, dtype=torch.float32):
-        super().__init__(prior, dtype)
+        super().__init__(prior, steps, eta, dtype)
         if zeta < 0:
             raise ValueError(f"zeta must be >= 0, got {zeta}")
-        self.grid = uniform_grid(steps, self.schedule.num_steps)
         self.zeta = zeta
-        self.eta = eta
 
-    def plan(self):
-        g = self.grid.tolist()
-        return [(g[i], g[i - 1]) for i in range(len(g) - 1, 0, -1)]
-
-    def init(self, ctx: Context) -> _State:
-        x = ctx.randn()
-        return _State(x=x, x0=torch.zeros_like(x))
-
-    def step(self, state: _State, step, index: int, ctx: Context) -> _State:
+    def step(self, state: DDIMState, step, index: int, ctx: Context) -> DDIMState:
         t, t_prev = step
         x_t = state.x.detach().requires_grad_(True)
         x0 = ctx.denoise(x_t, t)
@@ -58,7 +42,7 @@ class DPS(Sampler):
         with torch.no_grad():
             x = ddim_step(self.schedule, x_t, x0, t, t_prev, self.eta, ctx.randn())
             x = x - self.zeta * grad / norm
-        return _State(x=x.detach(), x0=x0.detach())
+        return DDIMState(x=x.detach(), x0=x0.detach())
 
-    def finish(self, state: _State, ctx: Context) -> torch.Tensor:
+    def finish(self, state: DDIMState, ctx: Context) -> torch.Tensor:
         return state.x

@@ -11,7 +11,7 @@ import torch
 from ..amortize.network import amortizer_inputs, check_compatible, time_code
 from ..diffusion import ddim_step
 from .base import Context
-from .ddim import DDIM, _State
+from .ddim import DDIM, DDIMState
 
 __all__ = ["SupervisedDDIM"]
 
@@ -37,7 +37,7 @@ class SupervisedDDIM(DDIM):
         check_compatible(network, prior, source="the supervised network")
         self.network = network
 
-    def step(self, state: _State, step, index: int, ctx: Context) -> _State:
+    def step(self, state: DDIMState, step, index: int, ctx: Context) -> DDIMState:
         t, t_prev = step
         b = state.x.shape[0]
         with torch.no_grad():
@@ -46,4 +46,4 @@ class SupervisedDDIM(DDIM):
             x0 = self.network.denoise(state.x, x0_prior, y_img, time_code(self.schedule, t, b, state.x.dtype))
             ctx.denoise.amortizer_forwards += 1
             x = ddim_step(self.schedule, state.x, x0, t, t_prev, self.eta, ctx.randn())
-        return _State(x=x, x0=x0 if t_prev > 0 else x)
+        return DDIMState(x=x, x0=x0 if t_prev > 0 else x)
