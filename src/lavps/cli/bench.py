@@ -168,7 +168,8 @@ def bench_gmm(
         sampler_options=options,
         workers=workers,
     )
-    out = run_gmm_benchmark(config, build_sampler, progress=not quiet)
+    partial = None if json_path is None else json_path.with_name(json_path.name + ".partial.jsonl")
+    out = run_gmm_benchmark(config, build_sampler, progress=not quiet, partial_path=partial)
     click.echo(format_table(out["results"]))
     if json_path is not None:
         _write_json(json_path, out)

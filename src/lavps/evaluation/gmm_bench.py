@@ -7,10 +7,12 @@ and 95% interval over seeds, seconds per problem and denoiser passes per sample 
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
@@ -104,17 +106,23 @@ def run_gmm_benchmark(config: GMMBenchConfig, build: Callable, progress: bool = 
     ]
     per_problem: list[dict] = []
     bar = tqdm(total=len(tasks), desc="bench gmm", disable=not progress)
+
+    def keep(rows: list[dict]) -> None:
+        per_problem.extend(rows)
+        if partial_path is not None:
+            with open(partial_path, "a") as f:
+                f.writelines(json.dumps(r) + "\n" for r in rows)
+        bar.update()
+
     if config.workers > 1:
         with mp.get_context("spawn").Pool(config.workers) as pool:
             for rows in pool.imap_unordered(_evaluate_problem, tasks):
-                per_problem.extend(rows)
-                bar.update()
+                keep(rows)
     else:
         threads = torch.get_num_threads()
         try:
             for task in tasks:
-                per_problem.extend(_evaluate_problem(task))
-                bar.update()
+                keep(_evaluate_problem(task))
         finally:
             torch.set_num_threads(threads)
     bar.close()
