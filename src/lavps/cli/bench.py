@@ -173,6 +173,7 @@ def bench_gmm(
     click.echo(format_table(out["results"]))
     if json_path is not None:
         _write_json(json_path, out)
+        partial.unlink(missing_ok=True)  # everything is in the JSON now
         click.echo(f"wrote {json_path}")
 
 

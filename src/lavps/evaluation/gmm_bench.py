@@ -92,8 +92,13 @@ def _evaluate_problem(args) -> list[dict]:
     return rows
 
 
-def run_gmm_benchmark(config: GMMBenchConfig, build: Callable, progress: bool = True) -> dict:
+def run_gmm_benchmark(
+    config: GMMBenchConfig, build: Callable, progress: bool = True, partial_path: Path | None = None
+) -> dict:
     """Run every problem and return {"config", "results", "per_problem"}.
+
+    partial_path: if given, every finished problem's rows are appended there as JSON lines, so an
+    interrupted run keeps what it measured.
 
     Args:
         build: build(name, prior, options) -> Sampler (the sampler registry).
@@ -105,6 +110,9 @@ def run_gmm_benchmark(config: GMMBenchConfig, build: Callable, progress: bool = 
         for s in range(config.seeds)
     ]
     per_problem: list[dict] = []
+    if partial_path is not None:
+        partial_path.parent.mkdir(parents=True, exist_ok=True)
+        partial_path.write_text("")
     bar = tqdm(total=len(tasks), desc="bench gmm", disable=not progress)
 
     def keep(rows: list[dict]) -> None:
