@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
+from lavps.amortize.defaults import default_amortizer_path
 from lavps.amortize.unet import UNetAmortizer
 from lavps.cli.main import main
 from lavps.imaging.io import read_png, write_png
@@ -208,3 +209,23 @@ def test_shipped_prior_runs_a_short_sampling():
     prior = load_image_prior()
     out = DDIM(prior, steps=5).sample(None, 2, seed=0).samples
     assert out.shape == (2, 1, 32, 32) and torch.isfinite(out).all()
+
+
+@pytest.mark.skipif(not default_amortizer_path().is_file(), reason="shipped amortizer not exported yet")
+def test_shipped_amortizer_runs_lavps_on_a_short_budget():
+    from lavps.amortize.checkpoint import load_amortizer
+    from lavps.operators import GaussianNoise, InverseProblem
+    from lavps.operators.spec import parse_operator_spec
+    from lavps.priors.image_unet import load_image_prior
+    from lavps.samplers import VISettings, WindowSchedule
+    from lavps.samplers.lavps import LAVPS
+
+    prior = load_image_prior()
+    net = load_amortizer(default_amortizer_path(), prior=prior)
+    op = parse_operator_spec("motion_blur:9:0.5", prior.shape).sample_one(torch.Generator().manual_seed(0))
+    x = torch.zeros(1, *prior.shape)
+    prob = InverseProblem(op.forward(x), op, GaussianNoise(0.05))
+    settings = VISettings(steps=8, adam_steps=WindowSchedule(1, 1, 3), lr=WindowSchedule(0.03, 0.03, 3))
+    r = LAVPS(prior, net, settings, inner_steps=1).sample(prob, 2, seed=[0, 1])
+    assert r.samples.shape == (2, *prior.shape) and torch.isfinite(r.samples).all()
+    assert r.cost.amortizer_forwards == 3
