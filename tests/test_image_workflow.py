@@ -229,3 +229,36 @@ def test_shipped_amortizer_runs_lavps_on_a_short_budget():
     r = LAVPS(prior, net, settings, inner_steps=1).sample(prob, 2, seed=[0, 1])
     assert r.samples.shape == (2, *prior.shape) and torch.isfinite(r.samples).all()
     assert r.cost.amortizer_forwards == 3
+
+
+@pytest.mark.skipif(not default_amortizer_path().is_file(), reason="shipped amortizer not exported yet")
+def test_demo_report_on_a_tiny_budget(tmp_path):
+    import csv
+
+    from lavps.amortize.checkpoint import load_amortizer
+    from lavps.evaluation.demo import DemoConfig, format_demo_table, run_demo
+    from lavps.priors.image_unet import load_image_prior
+
+    prior = load_image_prior()
+    net = load_amortizer(default_amortizer_path(), prior=prior)
+    tiny = {"steps": 8, "window": 3, "adam_out": 1, "adam_in": 1, "lr": 0.03}
+    config = DemoConfig(
+        images=2,
+        tasks=("motion_blur:9:0.5", "sr:2"),
+        samplers={
+            "dps": ("dps", {"dps_steps": 5, "dps_zeta": 1.0}),
+            "mgdm": ("mgdm", tiny),
+            "lavps": ("lavps", {**tiny, "inner_steps": 1}),
+        },
+    )
+    out = run_demo(config, prior, net, tmp_path / "report", progress=False)
+    assert {(r["task"], r["sampler"]) for r in out["summary"]} == {
+        (t, s) for t in config.tasks for s in ("dps", "mgdm", "lavps")
+    }
+    assert all(r["images"] == 2 for r in out["summary"])
+    for name in ("report.md", "metrics.csv", "summary.json", "quality_vs_seconds.png", "grid_sr_2.png"):
+        assert (tmp_path / "report" / name).is_file()
+    with open(tmp_path / "report" / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 * 3 * 2 and {"psnr", "ssim", "seed", "seconds_per_image"} <= set(rows[0])
+    assert "motion_blur:9:0.5" in format_demo_table(out["summary"])
