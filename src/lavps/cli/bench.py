@@ -268,6 +268,8 @@ def bench_pareto(
     )
     base = GMMBenchConfig(
         dims=(dim,),
+        obs_dims=(),  # set per panel
+        samplers=(),  # the sweep is in `entries`
         seeds=seeds,
         first_seed=first_seed,
         samples=samples,
