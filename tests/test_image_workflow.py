@@ -262,3 +262,39 @@ def test_demo_report_on_a_tiny_budget(tmp_path):
         rows = list(csv.DictReader(f))
     assert len(rows) == 2 * 3 * 2 and {"psnr", "ssim", "seed", "seconds_per_image"} <= set(rows[0])
     assert "motion_blur:9:0.5" in format_demo_table(out["summary"])
+
+
+@pytest.mark.skipif(not default_amortizer_path().is_file(), reason="shipped amortizer not exported yet")
+def test_restore_with_lavps_uses_the_shipped_amortizer(tmp_path, _cli):
+    from lavps.data.mnist import mnist_split
+
+    clean = write_png(mnist_split("test")[0][3], tmp_path / "digit.png")
+    assert (
+        _cli(
+            "degrade", clean, "--operator", "motion_blur:9:0.5", "--sigma", "0.05", "--out", tmp_path / "obs.png"
+        ).returncode
+        == 0
+    )
+    r = _cli(
+        "restore",
+        tmp_path / "obs.observation.pt",
+        "--operator-file",
+        tmp_path / "obs.operator.safetensors",
+        "--sigma",
+        "0.05",
+        "--sampler",
+        "lavps",
+        "--steps",
+        "8",
+        "--adam-out",
+        "1",
+        "--inner-steps",
+        "1",
+        "--out",
+        tmp_path / "res",
+        "--quiet",
+    )
+    assert r.returncode == 0, r.stderr
+    meta = json.loads((tmp_path / "res" / "restore.json").read_text())
+    assert meta["cost"]["amortizer_forwards"] > 0
+    assert meta["settings"]["amortizer"].endswith("mnist32_amortizer.safetensors")

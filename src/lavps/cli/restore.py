@@ -141,8 +141,18 @@ def restore(
         ).items()
         if v is not None
     }
+    amortizer_setting = {}
     if sampler == "lavps":
-        options["amortizer"] = amortizer or str(default_amortizer_path())
+        from ..amortize.checkpoint import load_amortizer
+
+        amortizer_setting = {"amortizer": str(amortizer or default_amortizer_path())}
+        net = load_amortizer(amortizer or default_amortizer_path(), prior=prior)
+        options["amortizer"] = net
+        # Use the grid and window the amortizer was trained for unless the user chose a grid.
+        trained = (getattr(net, "info", None) or {}).get("window", {})
+        if steps is None and "grid_steps" in trained:
+            options["steps"] = int(trained["grid_steps"])
+            options["window"] = int(trained.get("window", IMAGE_DEFAULTS["window"]))
     with atomic_dir(out_dir, overwrite) as tmp:
         result = posterior_samples(y, op, sigma, prior, sampler, samples, seed, options, progress=not quiet)
         x = result.samples
@@ -166,7 +176,7 @@ def restore(
                 "operator": source.describe(),
                 "sigma": sigma,
                 "sampler": sampler,
-                "settings": {**IMAGE_DEFAULTS, **{k: v for k, v in options.items()}},
+                "settings": {**IMAGE_DEFAULTS, **options, **amortizer_setting},
                 "prior": str(prior_path or "shipped"),
                 "samples": rows,
                 "cost": result.cost.to_dict(),
