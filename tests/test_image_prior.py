@@ -31,15 +31,6 @@ def tiny_prior(seed: int = 0) -> ImagePrior:
     return ImagePrior(build_unet(PriorTrainConfig(**TINY).unet_config())).eval()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks gain nothing from more threads; leave the other core to other work."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def splits():
     return mnist_split("train"), mnist_split("test")

@@ -15,11 +15,11 @@ from __future__ import annotations
 import torch
 
 from ..diffusion import forward_sample, uniform_grid
-from ..operators import GaussianNoise, InverseProblem, OperatorFamily
+from ..operators import OperatorFamily
 from ..priors.presets import PriorPreset
 from .loop import TrainResult, config_json, run_training
 from .network import INPUT_KINDS, amortizer_inputs, mlp, register_architecture, time_code
-from .training import TrainConfig, family_description
+from .training import TrainConfig, draw_training_problem, family_description
 
 __all__ = ["ConditionalDenoiser", "MLPConditionalDenoiser", "supervised_loss", "train_supervised"]
 
@@ -85,12 +85,7 @@ def supervised_loss(
     b, g = config.batch_size, generator
     schedule = preset.prior.schedule
     grid = uniform_grid(config.grid_steps, schedule.num_steps)
-    x, prior = preset.draw(b, g)
-    operator = family.sample(b, g)
-    noise = GaussianNoise(config.draw_sigma(g))
-    problem = InverseProblem(
-        noise.measure(x, operator, torch.randn((b, *operator.out_shape), generator=g)), operator, noise
-    )
+    x, prior, problem = draw_training_problem(config, preset, family, g)
     t = grid[torch.randint(1, config.grid_steps, (b,), generator=g)]
     x_t = forward_sample(schedule, x, t, torch.randn(x.shape, generator=g, dtype=x.dtype))
     with torch.no_grad():

@@ -28,6 +28,7 @@ __all__ = [
     "TrainResult",
     "train_amortizer",
     "amortized_loss",
+    "draw_training_problem",
     "resolve_family",
     "family_description",
     "estimate_signal_scale",
@@ -110,6 +111,16 @@ def estimate_signal_scale(preset: PriorPreset, n: int = 4096, seed: int = 12345)
     return float(x.double().pow(2).mean().sqrt())
 
 
+def draw_training_problem(config: TrainConfig, preset: PriorPreset, family: OperatorFamily, generator: torch.Generator):
+    """A batch of clean signals, their prior, and y = A x + sigma_y n with per-sample operators."""
+    b, g = config.batch_size, generator
+    x, prior = preset.draw(b, g)
+    operator = family.sample(b, g)
+    noise = GaussianNoise(config.draw_sigma(g))
+    y = noise.measure(x, operator, torch.randn((b, *operator.out_shape), generator=g))
+    return x, prior, InverseProblem(y, operator, noise)
+
+
 def amortized_loss(
     net, generator: torch.Generator, config: TrainConfig, preset: PriorPreset, family: OperatorFamily
 ) -> tuple[torch.Tensor, dict[str, float]]:
@@ -117,12 +128,7 @@ def amortized_loss(
     b, g = config.batch_size, generator
     schedule = preset.prior.schedule
     grid = uniform_grid(config.grid_steps, schedule.num_steps)
-    x, prior = preset.draw(b, g)
-    operator = family.sample(b, g)
-    noise = GaussianNoise(config.draw_sigma(g))
-    problem = InverseProblem(
-        noise.measure(x, operator, torch.randn((b, *operator.out_shape), generator=g)), operator, noise
-    )
+    x, prior, problem = draw_training_problem(config, preset, family, g)
     k = torch.randint(1, config.window + 1, (b,), generator=g)
     tau, t = grid[k], grid[k + 1]
     x_t = forward_sample(schedule, x, t, torch.randn(x.shape, generator=g, dtype=x.dtype))
