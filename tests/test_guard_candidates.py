@@ -9,7 +9,7 @@ import torch
 import lavps.amortize as am
 from lavps.evaluation.gmm_problems import make_gmm_problem
 from lavps.objective import BridgePrior, linearised_start, negative_elbo
-from lavps.operators import DenseMatrix, GaussianNoise, Identity, InverseProblem, Mask
+from lavps.operators import DenseMatrix, GaussianNoise, InverseProblem, Mask
 from lavps.operators.cg import conjugate_gradient
 from lavps.operators.families import CoordinateMaskFamily, DenseFamily, FamilyMixture
 from lavps.samplers import MGDM, VISettings, WindowSchedule
