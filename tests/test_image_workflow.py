@@ -236,6 +236,7 @@ def test_demo_report_on_a_tiny_budget(tmp_path):
     import csv
 
     from lavps.amortize.checkpoint import load_amortizer
+    from lavps.evaluation.classifier import load_classifier
     from lavps.evaluation.demo import DemoConfig, format_demo_table, run_demo
     from lavps.priors.image_unet import load_image_prior
 
@@ -245,13 +246,15 @@ def test_demo_report_on_a_tiny_budget(tmp_path):
     config = DemoConfig(
         images=2,
         tasks=("motion_blur:9:0.5", "sr:2"),
+        mean_images=1,
+        mean_samples=2,
         samplers={
             "dps": ("dps", {"dps_steps": 5, "dps_zeta": 1.0}),
             "mgdm": ("mgdm", tiny),
             "lavps": ("lavps", {**tiny, "inner_steps": 1}),
         },
     )
-    out = run_demo(config, prior, net, tmp_path / "report", progress=False)
+    out = run_demo(config, prior, net, load_classifier(), tmp_path / "report", progress=False)
     assert {(r["task"], r["sampler"]) for r in out["summary"]} == {
         (t, s) for t in config.tasks for s in ("dps", "mgdm", "lavps")
     }
@@ -260,8 +263,16 @@ def test_demo_report_on_a_tiny_budget(tmp_path):
         assert (tmp_path / "report" / name).is_file()
     with open(tmp_path / "report" / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) == 2 * 3 * 2 and {"psnr", "ssim", "seed", "seconds_per_image"} <= set(rows[0])
-    assert "motion_blur:9:0.5" in format_demo_table(out["summary"])
+    assert len(rows) == 2 * 3 * 2 and {"psnr", "ssim", "seed", "seconds_per_image", "label_kept"} <= set(rows[0])
+    assert all(r["mean_psnr"] != "" for r in rows if r["image"] == rows[0]["image"])  # first digit: mean of 2
+    assert all(r["mean_psnr"] == "" for r in rows if r["image"] != rows[0]["image"])
+    table = format_demo_table(out["summary"])
+    assert "motion_blur:9:0.5" in table and "win" in table
+    assert all(r["in_distribution"] == (r["task"] == "motion_blur:9:0.5") for r in out["summary"])
+    lavps_rows = [r for r in out["summary"] if r["sampler"] == "lavps"]
+    assert all("network=" in r["wins"] for r in lavps_rows)
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "Glossary" in report and "dps_steps" in report
 
 
 @pytest.mark.skipif(not default_amortizer_path().is_file(), reason="shipped amortizer not exported yet")

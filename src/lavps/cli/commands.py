@@ -3,6 +3,7 @@
 # Each import registers click commands on lavps.cli.main.cli.
 from . import (
     bench,  # noqa: F401
+    bench_prior,  # noqa: F401
     demo,  # noqa: F401
     restore,  # noqa: F401
     train_amortizer,  # noqa: F401

@@ -11,6 +11,8 @@ from .options import ListOption
 
 __all__ = ["demo"]
 
+_QUICK_TASKS = ("motion_blur:9:0.5", "sr:2", "center:0.35")
+
 
 @cli.command("demo")
 @click.option(
@@ -21,53 +23,75 @@ __all__ = ["demo"]
     type=click.Path(file_okay=False, path_type=Path),
     help="Report folder.",
 )
-@click.option("--quick", is_flag=True, help="2 images, 3 tasks and smaller budgets (under 2 minutes).")
-@click.option("--images", default=None, type=click.IntRange(1), help="Held-out test digits per task.")
-@click.option("--tasks", cls=ListOption, default=None, help="Operator specs (space-separated); first = ID task.")
+@click.option("--quick", is_flag=True, help=f"2 digits, tasks {' '.join(_QUICK_TASKS)}, no mean-PSNR (about a minute).")
+@click.option("--images", default=None, type=click.IntRange(1), help="Held-out test digits per task [default: 4].")
+@click.option(
+    "--tasks",
+    cls=ListOption,
+    default=None,
+    help="Operator specs (space-separated) [default: the amortizer's six training families and two unseen ones]; "
+    "a task is in distribution when the amortizer was trained on it.",
+)
+@click.option(
+    "--samplers", cls=ListOption, default=None, help="Subset of: ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps."
+)
+@click.option("--mean-images", default=2, show_default=True, type=click.IntRange(0), help="Digits for mean-PSNR.")
+@click.option("--mean-samples", default=4, show_default=True, type=click.IntRange(1), help="Samples per mean.")
+@click.option(
+    "--digit-offset",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Skip this many test digits per class (tune on others than the reported ones).",
+)
 @click.option("--prior", "prior_path", default=None, help="Prior checkpoint (default: the shipped MNIST prior).")
 @click.option("--amortizer", default=None, help="Amortizer checkpoint (default: the shipped one).")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of operators, noise and samples.")
 @click.option("--threads", default=None, type=click.IntRange(1), help="torch threads (default: torch's choice).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def demo(out_dir, quick, images, tasks, prior_path, amortizer, seed, threads, quiet):
-    """Restore held-out digits: the amortizer's ID task and OOD tasks with DPS, MGDM and LAVPS."""
+def demo(
+    out_dir,
+    quick,
+    images,
+    tasks,
+    samplers,
+    mean_images,
+    mean_samples,
+    digit_offset,
+    prior_path,
+    amortizer,
+    seed,
+    threads,
+    quiet,
+):
+    """Restore held-out digits with DDRM, DiffPIR, DPS, MGDM and LAVPS on the amortizer's families and unseen ones."""
     import torch
 
     from ..amortize.checkpoint import load_amortizer
     from ..amortize.defaults import default_amortizer_path
-    from ..evaluation.demo import DemoConfig, format_demo_table, run_demo
+    from ..evaluation.classifier import load_classifier
+    from ..evaluation.demo import DEMO_SAMPLERS, DemoConfig, format_demo_table, run_demo
     from ..priors.image_unet import load_image_prior
 
     if threads:
         torch.set_num_threads(threads)
+    unknown = sorted(set(samplers or ()) - set(DEMO_SAMPLERS))
+    if unknown:
+        raise ValueError(f"unknown demo sampler(s) {', '.join(unknown)}; allowed: {', '.join(DEMO_SAMPLERS)}")
     prior = load_image_prior(prior_path)
     net = load_amortizer(amortizer or default_amortizer_path(), prior=prior)
-    config = DemoConfig(seed=seed)
-    if quick:
-        config = DemoConfig(
-            images=2,
-            seed=seed,
-            tasks=("motion_blur:9:0.5", "box:0.3:0.5", "sr:2"),
-            samplers={
-                "dps": ("dps", {"dps_steps": 100, "dps_zeta": 1.0}),
-                # same grid and window as the shipped amortizer (N = 50, last 15 iterations)
-                "mgdm": ("mgdm", {"steps": 50, "window": 15, "adam_out": 1, "adam_in": 5, "lr": 0.03}),
-                "mgdm-fast": ("mgdm", {"steps": 50, "window": 15, "adam_out": 1, "adam_in": 1, "lr": 0.03}),
-                "lavps": (
-                    "lavps",
-                    {"steps": 50, "window": 15, "adam_out": 1, "adam_in": 1, "inner_steps": 1, "lr": 0.03},
-                ),
-            },
-        )
-    if images is not None or tasks:
-        config = DemoConfig(
-            images=images or config.images,
-            tasks=tuple(tasks) if tasks else config.tasks,
-            id_task=config.id_task,
-            sigma=config.sigma,
-            seed=seed,
-            samplers=config.samplers,
-        )
-    result = run_demo(config, prior, net, out_dir, progress=not quiet)
+    base = DemoConfig()
+    config = DemoConfig(
+        images=images or (2 if quick else base.images),
+        tasks=tuple(tasks) if tasks else (_QUICK_TASKS if quick else base.tasks),
+        seed=seed,
+        mean_images=0 if quick else mean_images,
+        mean_samples=mean_samples,
+        digit_offset=digit_offset,
+        samplers={k: v for k, v in DEMO_SAMPLERS.items() if not samplers or k in samplers},
+    )
+    result = run_demo(config, prior, net, load_classifier(), out_dir, progress=not quiet)
     click.echo(format_demo_table(result["summary"]))
+    for line in result["skipped"]:
+        click.echo(f"not run: {line}")
     click.echo(f"report: {out_dir / 'report.md'}")
