@@ -46,6 +46,7 @@ class RestoreResult:
         cost: seconds (all chunks) and denoiser / amortizer passes per sample path.
         seeds: the per-sample seeds.
         settings: sampler, preset and the options of that sampler only (what restore.json records).
+        observation: the observation y (1, *A.out_shape) the samples are conditioned on.
         info: sampler diagnostics (e.g. LAVPS's per-iteration fraction of samples where the network won).
     """
 
@@ -55,6 +56,7 @@ class RestoreResult:
     cost: Any
     seeds: list[int]
     settings: dict
+    observation: torch.Tensor
     info: dict = field(default_factory=dict)
 
     def scores(self, reference: ImageLike) -> list[dict]:
@@ -64,7 +66,7 @@ class RestoreResult:
         pairs = zip(psnr(x, ref.expand_as(x)), ssim(x, ref.expand_as(x)), strict=True)
         return [{"seed": s, "psnr": float(p), "ssim": float(q)} for s, (p, q) in zip(self.seeds, pairs, strict=True)]
 
-    def save(self, out_dir: str | Path, y: torch.Tensor, record: dict | None = None, reference=None, overwrite=False):
+    def save(self, out_dir: str | Path, record: dict | None = None, reference=None, overwrite: bool = False) -> Path:
         """Write reconstruction_XXX.png, observation.png, posterior_mean/std.png (N > 1) and restore.json.
 
         The folder appears only when complete. `record` adds entries to restore.json (e.g. where the
@@ -78,7 +80,7 @@ class RestoreResult:
         with atomic_dir(out_dir, overwrite) as tmp:
             for i in range(n):
                 write_png(self.samples[i], tmp / f"reconstruction_{i:03d}.png")
-            write_png(y.reshape(-1, *y.shape[-3:])[0] if y.ndim >= 3 else y, tmp / "observation.png")
+            write_png(self.observation[0], tmp / "observation.png")
             if n > 1:
                 write_png(self.mean, tmp / "posterior_mean.png")
                 write_png(self.std, tmp / "posterior_std.png", value_range=(0.0, max(float(self.std.max()), 1e-8)))
@@ -167,14 +169,17 @@ def restore(
     """
     if device is not None and torch.device(device).type != "cpu":
         raise ValueError(f"device {device!r} is not supported yet: the samplers draw their noise on the CPU")
+    noise = GaussianNoise(sigma)  # validates sigma before any work
+    if not isinstance(samples, int) or samples < 1:
+        raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
     prior = prior if prior is not None and not isinstance(prior, (str, Path)) else load_prior(prior)
     op = operator if isinstance(operator, LinearOperator) else _operator_for(operator, tuple(prior.shape), None)
     obs = _observation(y, op)
-    problem = InverseProblem(obs, op, GaussianNoise(sigma))
+    problem = InverseProblem(obs, op, noise)
     problem.check_signal_shape(tuple(prior.shape))
     name, options, record = _resolve_settings(sampler, preset, settings or {}, prior)
     drawn = sample_in_chunks(build_sampler(sampler, prior, options), problem, samples, seed, batch_size, progress)
-    return RestoreResult(drawn.samples, drawn.mean, drawn.std, drawn.cost, drawn.seeds, record, drawn.info)
+    return RestoreResult(drawn.samples, drawn.mean, drawn.std, drawn.cost, drawn.seeds, record, obs, drawn.info)
 
 
 def _operator_for(spec_or_file, image_shape, seed) -> LinearOperator:
@@ -199,7 +204,11 @@ def _observation(y: ImageLike, op: LinearOperator) -> torch.Tensor:
     """One observation (1, *out_shape) from a tensor, a PNG or degrade's .observation.pt."""
     if isinstance(y, (str, Path)) and str(y).endswith(".pt"):
         y = read_observation_file(y)
-    y = _image(y, tuple(op.out_shape)) if isinstance(y, torch.Tensor) else read_png(y, op.out_shape[0], tuple(op.out_shape[1:]))
+    y = (
+        _image(y, tuple(op.out_shape))
+        if isinstance(y, torch.Tensor)
+        else read_png(y, op.out_shape[0], tuple(op.out_shape[1:]))
+    )
     if y.shape[0] != 1:
         raise ValueError(f"restore takes one observation at a time, got a batch of {y.shape[0]}")
     return y

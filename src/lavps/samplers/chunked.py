@@ -91,7 +91,9 @@ def sample_in_chunks(
             denoiser_forwards=max(cost.denoiser_forwards, r.cost.denoiser_forwards),
             denoiser_backwards=max(cost.denoiser_backwards, r.cost.denoiser_backwards),
             amortizer_forwards=max(cost.amortizer_forwards, r.cost.amortizer_forwards),
-            peak_memory_mb=max((m for m in (cost.peak_memory_mb, r.cost.peak_memory_mb) if m is not None), default=None),
+            peak_memory_mb=max(
+                (m for m in (cost.peak_memory_mb, r.cost.peak_memory_mb) if m is not None), default=None
+            ),
         )
     return ChunkedResult(
         samples=torch.cat(parts),
@@ -110,5 +112,7 @@ def _merge_info(infos: list[tuple[int, dict]]) -> dict:
     for key, value in merged.items():
         values = [info.get(key) for _, info in infos]
         if isinstance(value, list) and all(isinstance(v, list) and len(v) == len(value) for v in values):
-            merged[key] = [sum(n * v[j] for (n, _), v in zip(infos, values, strict=True)) / total for j in range(len(value))]
+            merged[key] = [
+                sum(n * v[j] for (n, _), v in zip(infos, values, strict=True)) / total for j in range(len(value))
+            ]
     return merged
