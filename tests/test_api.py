@@ -213,11 +213,13 @@ def test_restore_json_records_the_preset_and_only_that_samplers_settings(tmp_pat
     assert meta["preset"] == "tiny" and meta["sampler"] == "mgdm"
     assert meta["settings"] == PRESETS["mgdm"]["tiny"] and meta["operator"] == {"spec": "pixels:0.5", "seed": 2}
     from_file = ["--operator-file", tmp_path / "o.operator.safetensors", "--steps", 6, "--out", tmp_path / "b"]
+    from_file += ["--samples", 3, "--batch-size", 2]
     r = _cli("restore", tmp_path / "o.observation.pt", *from_file, *common)
     assert r.returncode == 0, r.stderr
     meta = json.loads((tmp_path / "b" / "restore.json").read_text())
     assert "seed" not in meta["operator"] and meta["operator"]["operator_file"].endswith("o.operator.safetensors")
     assert meta["settings"]["steps"] == 6 and "inner_steps" not in meta["settings"]
+    assert [row["seed"] for row in meta["samples"]] == [0, 1, 2] and (tmp_path / "b" / "posterior_std.png").is_file()
     r = _cli("restore", tmp_path / "o.png", "--operator", "sr:2", "--sigma", "0.1", "--out", tmp_path / "c")
     assert r.returncode != 0 and "32x32" in r.stderr  # deterministic: no seed asked, the PNG size is named
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -18,6 +17,7 @@ from .imaging.io import read_observation_file, read_png, write_png
 from .imaging.workflow import OperatorSource, atomic_dir, resolve_operator, simulate, timestamp, write_json
 from .operators import GaussianNoise, InverseProblem, LinearOperator
 from .samplers.chunked import sample_in_chunks
+from .samplers.cost import Cost
 from .samplers.presets import SETTING_KEYS, preset_options
 from .samplers.registry import build_sampler
 
@@ -53,7 +53,7 @@ class RestoreResult:
     samples: torch.Tensor
     mean: torch.Tensor
     std: torch.Tensor
-    cost: Any
+    cost: Cost
     seeds: list[int]
     settings: dict
     observation: torch.Tensor
@@ -113,7 +113,7 @@ def operator(
     if image_shape is None:
         image_shape = tuple(load_prior().shape)
     text = str(spec_or_file)
-    if text.endswith(".safetensors") or Path(text).is_file():
+    if text.endswith(".safetensors"):
         return resolve_operator(OperatorSource(operator_file=text), image_shape)
     return resolve_operator(OperatorSource(spec=text, seed=seed), image_shape)
 

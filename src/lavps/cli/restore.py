@@ -77,12 +77,12 @@ def degrade(clean, spec, sigma, seed, out, prior_path, overwrite):
     help="Seed that drew a random --operator (motion_blur, box, pixels): the --seed given to degrade.",
 )
 @click.option("--sigma", required=True, type=float, help="Noise level sigma_y.")
-@click.option("--sampler", type=click.Choice(_SAMPLERS), default="lavps", show_default=True)
+@click.option("--sampler", type=click.Choice(_SAMPLERS), default="lavps", show_default=True, help="Posterior sampler.")
 @click.option(
     "--preset",
     type=click.Choice(preset_names()),
     default=None,
-    help=f"Budget preset; default: the one the demo runs. {describe_presets()}.",
+    help=f"Budget preset. {describe_presets()}",
 )
 @click.option("--prior", "prior_path", default=None, help="Prior checkpoint (default: shipped MNIST prior).")
 @click.option("--amortizer", default=None, help="Amortizer checkpoint for lavps (default: the shipped one).")
@@ -98,7 +98,13 @@ def degrade(clean, spec, sigma, seed, out, prior_path, overwrite):
 @click.option("--inner-steps", default=None, type=click.IntRange(0), help="Adam steps after the guard (lavps).")
 @click.option("--dps-steps", default=None, type=click.IntRange(3), hidden=True)
 @click.option("--reference", default=None, type=click.Path(dir_okay=False), help="Clean image: adds PSNR/SSIM.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (it appears only when complete).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def restore(

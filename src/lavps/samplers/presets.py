@@ -3,13 +3,21 @@
 A preset is a plain option dictionary for `build_sampler` holding ONLY the settings of its sampler.
 `fast` for MGDM and LAVPS is exactly the demo's budget (grid N = 50, window 15, one Adam step per
 iteration, lr 0.03), so the demo's speed claims carry over; `reference` is the demo's MGDM budget
-(5 Adam steps outside, 20 inside the window) and its DPS; `paper` is METHOD.md's reference setting
+(5 Adam steps outside, 20 inside the window) and its DPS; `paper` is the method's reference setting
 (N = 100, window 30; DPS on 1000 steps); `tiny` only checks that a pipeline runs (seconds, poor images).
 """
 
 from __future__ import annotations
 
-__all__ = ["PRESETS", "DEFAULT_PRESET", "SETTING_KEYS", "preset_names", "preset_options", "describe_presets"]
+__all__ = [
+    "PRESETS",
+    "DEFAULT_PRESET",
+    "SETTING_KEYS",
+    "PRESET_HELP",
+    "preset_names",
+    "preset_options",
+    "describe_presets",
+]
 
 _GRID = {"steps": 50, "window": 15, "lr": 0.03}  # the grid and window the shipped amortizer was trained for
 
@@ -65,10 +73,17 @@ def preset_options(sampler: str, preset: str | None = None) -> tuple[str, dict]:
     return name, dict(PRESETS[sampler][name])
 
 
+#: What each preset is for (help texts)
+PRESET_HELP = {
+    "tiny": "seconds, only checks a pipeline",
+    "fast": "the demo's LAVPS budget (N=50, 1 Adam step per iteration)",
+    "reference": "the demo's MGDM (5 / 20 Adam steps) and DPS (250 steps) budgets",
+    "paper": "the MGDM paper's N=100, window 30; DPS 1000 steps",
+}
+
+
 def describe_presets() -> str:
-    """One line per sampler, e.g. 'lavps: tiny, fast (default), reference', for help texts."""
-    parts = []
-    for sampler, table in PRESETS.items():
-        names = [f"{n} (default)" if n == DEFAULT_PRESET[sampler] else n for n in table]
-        parts.append(f"{sampler}: {', '.join(names)}")
-    return "; ".join(parts)
+    """What each preset means and each sampler's default, for help texts."""
+    meaning = "; ".join(f"{name}: {PRESET_HELP[name]}" for name in preset_names())
+    defaults = ", ".join(f"{s} {p}" for s, p in DEFAULT_PRESET.items())
+    return f"{meaning}. Default: {defaults} (lavps has no paper preset)."
