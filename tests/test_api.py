@@ -110,6 +110,12 @@ def test_chunked_sampling_equals_one_batch(prior, digit, sampler):
     torch.testing.assert_close(chunked.mean, one.samples.mean(0), rtol=0, atol=1e-4)
     torch.testing.assert_close(chunked.std, one.samples.std(0), rtol=0, atol=1e-4)
     assert chunked.cost.denoiser_forwards == one.cost.denoiser_forwards > 0
+    # per-iteration guard win fractions: chunk-size-weighted means equal the one-batch fractions
+    assert chunked.info.keys() == one.info.keys()
+    for key, value in one.info.items():
+        for name, wins in value.items() if isinstance(value, dict) else [(key, value)]:
+            got = chunked.info[key][name] if isinstance(value, dict) else chunked.info[key]
+            assert got == pytest.approx(wins)
 
 
 @shipped

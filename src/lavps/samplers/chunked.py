@@ -106,13 +106,20 @@ def sample_in_chunks(
 
 
 def _merge_info(infos: list[tuple[int, dict]]) -> dict:
-    """Per key: chunk-size-weighted mean of equally long float lists; otherwise the first chunk's value."""
-    total = sum(n for n, _ in infos)
-    merged = dict(infos[0][1])
-    for key, value in merged.items():
-        values = [info.get(key) for _, info in infos]
-        if isinstance(value, list) and all(isinstance(v, list) and len(v) == len(value) for v in values):
-            merged[key] = [
-                sum(n * v[j] for (n, _), v in zip(infos, values, strict=True)) / total for j in range(len(value))
-            ]
-    return merged
+    """Per key: chunk-size-weighted mean of equally long float lists (also inside dicts, e.g. per-candidate
+    guard wins); any other value is the first chunk's."""
+    weights = [n for n, _ in infos]
+    return _merge([info for _, info in infos], weights)
+
+
+def _merge(values: list, weights: list[int]):
+    first = values[0]
+    if isinstance(first, dict) and all(isinstance(v, dict) and v.keys() == first.keys() for v in values):
+        return {k: _merge([v[k] for v in values], weights) for k in first}
+    numbers = (int, float)
+    if isinstance(first, list) and all(
+        isinstance(v, list) and len(v) == len(first) and all(isinstance(e, numbers) for e in v) for v in values
+    ):
+        total = sum(weights)
+        return [sum(w * v[j] for w, v in zip(weights, values, strict=True)) / total for j in range(len(first))]
+    return first

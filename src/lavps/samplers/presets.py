@@ -47,7 +47,8 @@ _VI = ("steps", "window", "lr", "lr_inside", "adam_out", "n_reps", "tau", "min_t
 SETTING_KEYS: dict[str, tuple[str, ...]] = {
     "dps": ("dps_steps", "dps_zeta"),
     "mgdm": (*_VI, "adam_in", "denoise_steps", "whiten"),
-    "lavps": (*_VI, "denoise_steps", "whiten", "inner_steps", "guard"),  # inner_steps replaces adam_in
+    # inner_steps replaces adam_in; the guard's options: see samplers/lavps.py (GuardSettings)
+    "lavps": (*_VI, "denoise_steps", "whiten", "inner_steps", "guard", "candidates", "linear_iters", "reuse_draw"),
 }
 
 #: The preset a sampler runs when none is named: the budget the demo reports for it.
