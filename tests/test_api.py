@@ -119,9 +119,20 @@ def test_chunked_sampling_equals_one_batch(prior, digit, sampler):
 
 
 @shipped
-@pytest.mark.parametrize("name,options", [("dps", {"dps_steps": 6}), ("mgdm", PRESETS["mgdm"]["tiny"])])
+@pytest.mark.parametrize(
+    "name,options",
+    [
+        ("dps", {"dps_steps": 6}),
+        ("mgdm", PRESETS["mgdm"]["tiny"]),
+        ("lavps", {**PRESETS["lavps"]["tiny"], "candidates": "network,zero_shot,linear"}),
+    ],
+)
 def test_sample_is_bit_identical_whatever_its_batch_mates(prior, digit, name, options):
     """lavps.random's contract: at a fixed batch size, sample 0 ignores the other seeds and observations."""
+    if name == "lavps":
+        from lavps.amortize.checkpoint import load_amortizer
+
+        options = {**options, "amortizer": load_amortizer(default_amortizer_path(), prior=prior)}
     op = lavps.operator("gaussian_blur:5:1.0", tuple(prior.shape))
     g = torch.Generator().manual_seed(1)
     clean = torch.stack([digit, *(torch.rand(2, *prior.shape, generator=g) * 2 - 1)])
