@@ -16,7 +16,7 @@ import lavps
 from lavps.amortize.defaults import default_amortizer_path
 from lavps.cli.main import main
 from lavps.evaluation.demo import DemoConfig
-from lavps.imaging.io import read_png, write_png
+from lavps.imaging.io import read_observation_file, read_png, write_png
 from lavps.operators import GaussianNoise, InverseProblem
 from lavps.priors.image_unet import default_prior_path
 from lavps.samplers.chunked import RunningMoments
@@ -198,6 +198,21 @@ def test_pickled_observation_is_one_safe_error_line(tmp_path, _cli):
     assert len(lines) == 1 and lines[0].startswith("error: ") and "pickled" in lines[0]
     assert "weights_only=False" not in p.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_observation_files_tensor_dict_or_bare_and_garbage_refused(tmp_path):
+    y = torch.randn(1, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    torch.save({"y": y}, tmp_path / "a.pt")
+    torch.save(y, tmp_path / "b.pt")
+    assert torch.equal(read_observation_file(tmp_path / "a.pt"), y) and torch.equal(
+        read_observation_file(tmp_path / "b.pt"), y
+    )
+    (tmp_path / "c.pt").write_bytes(b"not a tensor file")
+    with pytest.raises(ValueError, match="c.pt is not a readable tensor file"):
+        read_observation_file(tmp_path / "c.pt")
+    torch.save({"x": y}, tmp_path / "d.pt")
+    with pytest.raises(ValueError, match="d.pt is not an observation file"):
+        read_observation_file(tmp_path / "d.pt")
 
 
 # -- the CLI over the API ----------------------------------------------------------------------------

@@ -10,8 +10,8 @@ whatever batch it runs in. What that guarantees for a sampler's OUTPUT:
   computed per sample, and the networks' batched kernels do not mix rows);
 - batch size: across batch SIZES (e.g. `restore --batch-size`, or one sample alone versus in a batch)
   sample i is identical only up to float rounding, because batched kernels may sum in another order.
-  Gibbs-type samplers (MGDM, LAVPS) keep that difference at the rounding level; DPS's guidance can
-  amplify it over many steps (about 0.2 in pixel value after 1000 float32 steps on MNIST).
+  MGDM and LAVPS keep that difference at the rounding level; DPS's guidance (a normalised gradient
+  step every grid step) can amplify it over long runs, so do not expect bit-equality there either.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ def _unit_array(img: Image.Image, channels: int, path: Path) -> np.ndarray:
 
 
 def read_observation_file(path: str | Path) -> torch.Tensor:
-    """The exact float observation saved by `lavps degrade` (`{"y": tensor}` in a .pt file).
+    """The exact float observation saved by `lavps degrade` (`{"y": tensor}`, or a bare tensor, in a .pt file).
 
     Loaded with torch.load(weights_only=True): a file holding other pickled objects is refused, never run.
     """
@@ -71,15 +71,16 @@ def read_observation_file(path: str | Path) -> torch.Tensor:
     try:
         payload = torch.load(path, weights_only=True, map_location="cpu")
     except (pickle.UnpicklingError, RuntimeError, EOFError, AttributeError, ValueError, TypeError) as e:
-        kind = "holds pickled Python objects, which are never loaded (they could run code)"
-        if not isinstance(e, pickle.UnpicklingError):
-            kind = "is not a readable tensor file"
+        kind = "is not a readable tensor file"
+        if isinstance(e, pickle.UnpicklingError) and "Unsupported global" in str(e):
+            kind = "holds pickled Python objects, which are never loaded (they could run code)"
         raise ValueError(
             f"{path} {kind}; pass a PNG, or save the observation as torch.save({{'y': tensor}}, path)"
         ) from None
-    if not isinstance(payload, dict) or not isinstance(payload.get("y"), torch.Tensor):
-        raise ValueError(f"{path} is not an observation file: expected a dict {{'y': tensor}} as written by degrade")
-    return payload["y"].float()
+    y = payload.get("y") if isinstance(payload, dict) else payload
+    if not isinstance(y, torch.Tensor):
+        raise ValueError(f"{path} is not an observation file: expected a tensor or a dict {{'y': tensor}}")
+    return y.float()
 
 
 def write_png(x: torch.Tensor, path: str | Path, value_range: tuple[float, float] = (-1.0, 1.0)) -> Path:
