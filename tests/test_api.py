@@ -275,6 +275,8 @@ def test_new_user_path_reproduces_the_demo_code_path(tmp_path, prior, digit, _cl
     out = tmp_path / "obs.png"
     p = _cli("degrade", clean, "--operator", "motion_blur:9:0.5", "--sigma", "0.05", "--seed", "3", "--out", out)
     assert p.returncode == 0, p.stderr
+    again = _cli("degrade", clean, "--operator", "motion_blur:9:0.5", "--sigma", "0.05", "--out", out)
+    assert again.returncode != 0 and "--overwrite" in again.stderr  # degrade never overwrites silently
     command = shlex.split(p.stdout.strip().splitlines()[-1])
     assert command[:2] == ["lavps", "restore"] and "--operator-file" in command
     r = _cli(*command[1:], "--preset", "tiny", "--reference", clean, "--quiet")

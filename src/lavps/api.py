@@ -183,6 +183,7 @@ def restore(
 
 
 def _operator_for(spec_or_file, image_shape, seed) -> LinearOperator:
+    """`operator` for use inside degrade/restore, whose parameter of that name shadows the function."""
     return operator(spec_or_file, image_shape, seed)
 
 
