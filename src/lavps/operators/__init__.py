@@ -1,12 +1,14 @@
 """Linear operators, the Gaussian noise model and random operator families."""
 
 from .base import LinearOperator, OperatorShapeError
+from .svd import SVD, NoCheapSVDError
 from .basic import DenseMatrix, Identity, Mask
 from .blur import CircularBlur, gaussian_kernel, motion_kernel
 from .families import CoordinateMaskFamily, DenseFamily, OperatorFamily
 from .image_masks import box_mask, center_mask, mask_from_spatial, pixel_mask
 from .noise import GaussianNoise, InverseProblem
 from .resize import AveragePool
+from .solve import conjugate_gradient, regularized_least_squares
 from .spec import (
     BoxMaskFamily,
     CenterMaskFamily,
@@ -27,6 +29,10 @@ from .spec import (
 __all__ = [
     "LinearOperator",
     "OperatorShapeError",
+    "SVD",
+    "NoCheapSVDError",
+    "conjugate_gradient",
+    "regularized_least_squares",
     "Identity",
     "DenseMatrix",
     "Mask",

@@ -11,6 +11,8 @@ import math
 
 import torch
 
+from .svd import SVD, NoCheapSVDError
+
 __all__ = ["LinearOperator", "OperatorShapeError"]
 
 
@@ -37,6 +39,15 @@ class LinearOperator:
     def pinv(self, y: torch.Tensor) -> torch.Tensor:
         """Moore-Penrose pseudo-inverse A^+ y; default: least squares by conjugate gradients on A^T A."""
         return self._pinv_cg(y)
+
+    def svd(self) -> SVD:
+        """Exact A = U diag(s) V^T (see operators/svd.py); raises NoCheapSVDError if there is no cheap one."""
+        raise NoCheapSVDError(f"operator {self.name} has no cheap SVD; use dps/mgdm/lavps/diffpir")
+
+    @property
+    def has_svd(self) -> bool:
+        """Whether `svd()` is available (overridden by the operators that have one)."""
+        return type(self).svd is not LinearOperator.svd
 
     def restrict(self, y: torch.Tensor) -> torch.Tensor:
         """Zero the observation entries that carry no measurement (masks); identity otherwise."""
@@ -86,21 +97,7 @@ class LinearOperator:
 
     def _pinv_cg(self, y: torch.Tensor, iters: int = 50, tol: float = 1e-6) -> torch.Tensor:
         """Minimum-norm least squares by CG on the normal equations (starting from 0 keeps minimum norm)."""
+        from .solve import conjugate_gradient
+
         b = self.adjoint(y)
-        x = torch.zeros_like(b)
-        r = b.clone()
-        p = r.clone()
-        dims = tuple(range(1, b.ndim))
-        rs = (r * r).sum(dims, keepdim=True)
-        ref = rs.clamp_min(1e-30)
-        for _ in range(iters):
-            ap = self.adjoint(self.forward(p))
-            alpha = rs / (p * ap).sum(dims, keepdim=True).clamp_min(1e-30)
-            x = x + alpha * p
-            r = r - alpha * ap
-            rs_new = (r * r).sum(dims, keepdim=True)
-            if bool((rs_new <= tol**2 * ref).all()):
-                break
-            p = r + (rs_new / rs.clamp_min(1e-30)) * p
-            rs = rs_new
-        return x
+        return conjugate_gradient(lambda p: self.adjoint(self.forward(p)), b, torch.zeros_like(b), iters, tol)
