@@ -10,7 +10,7 @@ from .main import cli
 
 __all__ = ["degrade", "restore"]
 
-_SAMPLERS = ["dps", "mgdm", "lavps"]
+_SAMPLERS = ["dps", "mgdm", "lavps", "ddrm", "diffpir"]
 
 
 def _load_prior(path):
@@ -79,6 +79,11 @@ def degrade(clean, spec, sigma, seed, out, prior_path):
 @click.option("--adam-in", default=None, type=click.IntRange(0), help="Adam steps inside the window (mgdm).")
 @click.option("--inner-steps", default=None, type=click.IntRange(0), help="LAVPS steps after the guard.")
 @click.option("--dps-steps", default=None, type=click.IntRange(3))
+@click.option("--ddrm-steps", default=None, type=click.IntRange(2), help="DDRM denoiser calls (default 20).")
+@click.option("--ddrm-eta", default=None, type=click.FloatRange(0, 1), help="DDRM eta (default 0.85).")
+@click.option("--diffpir-steps", default=None, type=click.IntRange(2), help="DiffPIR denoiser calls (default 100).")
+@click.option("--diffpir-lambda", default=None, type=click.FloatRange(0, min_open=True), help="DiffPIR lambda.")
+@click.option("--diffpir-zeta", default=None, type=click.FloatRange(0, 1), help="DiffPIR zeta (default 0.1).")
 @click.option("--reference", default=None, type=click.Path(dir_okay=False), help="Clean image: adds PSNR/SSIM.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")
@@ -101,6 +106,11 @@ def restore(
     adam_in,
     inner_steps,
     dps_steps,
+    ddrm_steps,
+    ddrm_eta,
+    diffpir_steps,
+    diffpir_lambda,
+    diffpir_zeta,
     reference,
     out_dir,
     overwrite,
@@ -137,10 +147,23 @@ def restore(
     options = {
         k: v
         for k, v in dict(
-            steps=steps, adam_out=adam_out, adam_in=adam_in, inner_steps=inner_steps, dps_steps=dps_steps
+            steps=steps,
+            adam_out=adam_out,
+            adam_in=adam_in,
+            inner_steps=inner_steps,
+            dps_steps=dps_steps,
+            ddrm_steps=ddrm_steps,
+            ddrm_eta=ddrm_eta,
+            diffpir_steps=diffpir_steps,
+            diffpir_lambda=diffpir_lambda,
+            diffpir_zeta=diffpir_zeta,
         ).items()
         if v is not None
     }
+    if sampler in ("ddrm", "diffpir"):  # record the baseline's own settings, defaults included
+        from ..samplers.registry import DEFAULTS
+
+        options = {**{k: v for k, v in DEFAULTS.items() if k.startswith(f"{sampler}_")}, **options}
     amortizer_setting = {}
     if sampler == "lavps":
         from ..amortize.checkpoint import load_amortizer
