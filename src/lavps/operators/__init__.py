@@ -1,7 +1,6 @@
 """Linear operators, the Gaussian noise model and random operator families."""
 
 from .base import LinearOperator, OperatorShapeError
-from .svd import SVD, NoCheapSVDError
 from .basic import DenseMatrix, Identity, Mask
 from .blur import CircularBlur, gaussian_kernel, motion_kernel
 from .families import CoordinateMaskFamily, DenseFamily, OperatorFamily
@@ -25,6 +24,7 @@ from .spec import (
     save_operator,
     spec_kinds,
 )
+from .svd import SVD, NoCheapSVDError
 
 __all__ = [
     "LinearOperator",
