@@ -74,9 +74,9 @@ def _check_networks(samplers, amortizer, supervised) -> None:
 @click.option("--ddrm-eta", default=None, type=click.FloatRange(0, 1), help="DDRM eta [default: 0.85].")
 @click.option("--diffpir-steps", default=None, type=click.IntRange(2), help="DiffPIR denoiser calls [default: 100].")
 @click.option(
-    "--diffpir-lambda", default=None, type=click.FloatRange(0, min_open=True), help="DiffPIR lambda [default: 0.25]."
+    "--diffpir-lambda", default=None, type=click.FloatRange(0, min_open=True), help="DiffPIR lambda [default: 1.75]."
 )
-@click.option("--diffpir-zeta", default=None, type=click.FloatRange(0, 1), help="DiffPIR zeta [default: 0.1].")
+@click.option("--diffpir-zeta", default=None, type=click.FloatRange(0, 1), help="DiffPIR zeta [default: 0.3].")
 @click.option(
     "--amortizer",
     type=click.Path(exists=True, dir_okay=False),

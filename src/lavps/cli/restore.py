@@ -82,8 +82,10 @@ def degrade(clean, spec, sigma, seed, out, prior_path):
 @click.option("--ddrm-steps", default=None, type=click.IntRange(2), help="DDRM denoiser calls (default 20).")
 @click.option("--ddrm-eta", default=None, type=click.FloatRange(0, 1), help="DDRM eta (default 0.85).")
 @click.option("--diffpir-steps", default=None, type=click.IntRange(2), help="DiffPIR denoiser calls (default 100).")
-@click.option("--diffpir-lambda", default=None, type=click.FloatRange(0, min_open=True), help="DiffPIR lambda.")
-@click.option("--diffpir-zeta", default=None, type=click.FloatRange(0, 1), help="DiffPIR zeta (default 0.1).")
+@click.option(
+    "--diffpir-lambda", default=None, type=click.FloatRange(0, min_open=True), help="DiffPIR lambda (default 1.75)."
+)
+@click.option("--diffpir-zeta", default=None, type=click.FloatRange(0, 1), help="DiffPIR zeta (default 0.3).")
 @click.option("--reference", default=None, type=click.Path(dir_okay=False), help="Clean image: adds PSNR/SSIM.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")

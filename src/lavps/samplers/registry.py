@@ -46,8 +46,8 @@ DEFAULTS = {
     "ddrm_eta": 0.85,
     "ddrm_eta_b": 1.0,
     "diffpir_steps": 100,
-    "diffpir_lambda": 0.25,
-    "diffpir_zeta": 0.1,
+    "diffpir_lambda": 1.75,
+    "diffpir_zeta": 0.3,
     "diffpir_solver": "auto",
 }
 
