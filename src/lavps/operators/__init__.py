@@ -7,7 +7,7 @@ from .families import CoordinateMaskFamily, DenseFamily, OperatorFamily
 from .image_masks import box_mask, center_mask, mask_from_spatial, pixel_mask
 from .noise import GaussianNoise, InverseProblem
 from .resize import AveragePool
-from .solve import conjugate_gradient, regularized_least_squares
+from .solve import regularized_least_squares
 from .spec import (
     BoxMaskFamily,
     CenterMaskFamily,
@@ -31,7 +31,6 @@ __all__ = [
     "OperatorShapeError",
     "SVD",
     "NoCheapSVDError",
-    "conjugate_gradient",
     "regularized_least_squares",
     "Identity",
     "DenseMatrix",

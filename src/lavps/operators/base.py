@@ -11,6 +11,7 @@ import math
 
 import torch
 
+from .cg import conjugate_gradient
 from .svd import SVD, NoCheapSVDError
 
 __all__ = ["LinearOperator", "OperatorShapeError"]
@@ -97,7 +98,4 @@ class LinearOperator:
 
     def _pinv_cg(self, y: torch.Tensor, iters: int = 50, tol: float = 1e-6) -> torch.Tensor:
         """Minimum-norm least squares by CG on the normal equations (starting from 0 keeps minimum norm)."""
-        from .solve import conjugate_gradient
-
-        b = self.adjoint(y)
-        return conjugate_gradient(lambda p: self.adjoint(self.forward(p)), b, torch.zeros_like(b), iters, tol)
+        return conjugate_gradient(lambda v: self.adjoint(self.forward(v)), self.adjoint(y), iters=iters, tol=tol)

@@ -10,7 +10,7 @@ from .ddim import DDIM
 from .ddrm import DDRM
 from .diffpir import DiffPIR
 from .dps import DPS
-from .lavps import LAVPS
+from .lavps import LAVPS, GuardSettings
 from .mgdm import MGDM
 from .settings import TauRule, VISettings, WindowSchedule
 from .supervised import SupervisedDDIM
@@ -41,6 +41,9 @@ DEFAULTS = {
     "supervised": None,
     "inner_steps": 3,
     "guard": True,
+    "candidates": ("network", "zero_shot"),
+    "linear_iters": 10,
+    "reuse_draw": False,
     # DDRM / DiffPIR (docs/baselines.md): steps = denoiser forwards; paper / authors' code defaults
     "ddrm_steps": 20,
     "ddrm_eta": 0.85,
@@ -86,7 +89,8 @@ def _network(o: dict, key: str, name: str, prior):
 def build_sampler(name: str, prior, options: dict | None = None) -> Sampler:
     """A sampler by name (see SAMPLERS); options override DEFAULTS.
 
-    'lavps' needs options["amortizer"] (path or Amortizer) and reads "guard" and "inner_steps";
+    'lavps' needs options["amortizer"] (path or Amortizer) and reads "guard", "inner_steps",
+    "candidates" (names or a comma-separated string), "linear_iters" and "reuse_draw";
     'amortized-only' is LAVPS without guard and with inner_steps = 0; 'supervised' needs
     options["supervised"] (path or ConditionalDenoiser) and uses "steps" as its DDIM grid size.
     'ddrm' reads "ddrm_steps", "ddrm_eta", "ddrm_eta_b" (the operator needs an exact SVD); 'diffpir'
@@ -104,13 +108,16 @@ def build_sampler(name: str, prior, options: dict | None = None) -> Sampler:
         amortizer = _network(o, "amortizer", name, prior)
         if name == "amortized-only":
             return LAVPS(prior, amortizer, vi_settings_from_options(options), guard=False, inner_steps=0)
-        return LAVPS(
-            prior,
-            amortizer,
-            vi_settings_from_options(options),
-            guard=_as_bool(o["guard"]),
-            inner_steps=int(o["inner_steps"]),
+        candidates = o["candidates"]
+        if isinstance(candidates, str):
+            candidates = [c.strip() for c in candidates.split(",") if c.strip()]
+        guard = GuardSettings(
+            enabled=_as_bool(o["guard"]),
+            candidates=tuple(candidates),
+            linear_iters=int(o["linear_iters"]),
+            reuse_draw=_as_bool(o["reuse_draw"]),
         )
+        return LAVPS(prior, amortizer, vi_settings_from_options(options), guard, int(o["inner_steps"]))
     if name == "ddrm":
         return DDRM(prior, steps=int(o["ddrm_steps"]), eta=float(o["ddrm_eta"]), eta_b=float(o["ddrm_eta_b"]))
     if name == "diffpir":
