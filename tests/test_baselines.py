@@ -202,3 +202,18 @@ def test_bench_gmm_runs_the_baselines(tmp_path, capsys):
     assert by["ddrm"]["denoiser_forwards"] == 10 and by["ddrm"]["denoiser_backwards"] == 0
     assert data["config"]["sampler_options"]["ddrm_eta"] == 0.85  # unset options are recorded, not None
     assert "ddrm" in stdout and "diffpir" in stdout
+
+
+@pytest.mark.skipif(not default_prior_path().is_file(), reason="shipped prior not exported yet")
+@pytest.mark.parametrize("spec", ["motion_blur:9:0.5", "box:0.3:0.5"])
+def test_diffpir_cg_and_closed_form_agree_on_images(spec):
+    from lavps.operators.spec import parse_operator_spec
+    from lavps.priors.image_unet import load_image_prior
+
+    prior = load_image_prior()
+    g = torch.Generator().manual_seed(1)
+    op = parse_operator_spec(spec, prior.shape).sample(2, g)
+    y = op.forward(torch.rand(2, *prior.shape, generator=g) * 2 - 1)
+    prob = InverseProblem(y, op, GaussianNoise(0.05))
+    a, b = (DiffPIR(prior, 4, solver=s).sample(prob, 2, seed=[0, 1]).samples for s in ("svd", "cg"))
+    assert float((a - b).abs().max()) < 5e-3  # blur: 2.4e-3 (CG capped at 100 iterations when rho ~ 1e-7)

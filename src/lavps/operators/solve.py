@@ -26,7 +26,7 @@ def regularized_least_squares(
     """argmin_z ||y - A z||^2 + rho ||z - anchor||^2 per sample; rho > 0.
 
     With svd: z = V ((s U^T y + rho V^T anchor) / (s^2 + rho)) exactly. Without: CG on
-    (A^T A + rho I) z = A^T y + rho anchor started at the anchor.
+    (A^T A + rho I) z = A^T y + rho anchor started at the anchor, in float64.
     """
     if not rho > 0:
         raise ValueError(f"rho must be > 0, got {rho}")
@@ -34,5 +34,7 @@ def regularized_least_squares(
         za, zy = svd.vt(anchor), svd.ut(y)
         s = svd.s(za)
         return svd.v((s * zy + rho * za) / (s * s + rho))
-    b = operator.adjoint(y) + rho * anchor
-    return conjugate_gradient(lambda p: operator.adjoint(operator.forward(p)) + rho * p, b, anchor, iters, tol)
+    y64, anchor64 = y.double(), anchor.double()  # float64: CG on a badly conditioned system (small rho)
+    b = operator.adjoint(y64) + rho * anchor64
+    z = conjugate_gradient(lambda p: operator.adjoint(operator.forward(p)) + rho * p, b, anchor64, iters, tol)
+    return z.to(anchor.dtype)
