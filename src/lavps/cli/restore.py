@@ -12,7 +12,7 @@ from .main import cli
 
 __all__ = ["degrade", "restore"]
 
-_SAMPLERS = ["lavps", "mgdm", "dps"]
+_SAMPLERS = ["lavps", "mgdm", "dps", "ddrm", "diffpir"]
 
 
 @cli.command("degrade")
@@ -97,6 +97,13 @@ def degrade(clean, spec, sigma, seed, out, prior_path, overwrite):
 @click.option("--adam-in", default=None, type=click.IntRange(0), help="Adam steps inside the window (mgdm).")
 @click.option("--inner-steps", default=None, type=click.IntRange(0), help="Adam steps after the guard (lavps).")
 @click.option("--dps-steps", default=None, type=click.IntRange(3), hidden=True)
+@click.option("--ddrm-steps", default=None, type=click.IntRange(2), hidden=True)
+@click.option("--ddrm-eta", default=None, type=click.FloatRange(0, 1), help="DDRM eta (default 0.85).")
+@click.option("--diffpir-steps", default=None, type=click.IntRange(2), hidden=True)
+@click.option(
+    "--diffpir-lambda", default=None, type=click.FloatRange(0, min_open=True), help="DiffPIR lambda (default 1.75)."
+)
+@click.option("--diffpir-zeta", default=None, type=click.FloatRange(0, 1), help="DiffPIR zeta (default 0.3).")
 @click.option("--reference", default=None, type=click.Path(dir_okay=False), help="Clean image: adds PSNR/SSIM.")
 @click.option(
     "--out",
@@ -128,6 +135,11 @@ def restore(
     adam_in,
     inner_steps,
     dps_steps,
+    ddrm_steps,
+    ddrm_eta,
+    diffpir_steps,
+    diffpir_lambda,
+    diffpir_zeta,
     reference,
     out_dir,
     overwrite,
@@ -144,7 +156,15 @@ def restore(
     source = OperatorSource(spec, kernel, mask, operator_file, op_seed)
     op = resolve_operator(source, tuple(prior.shape))
     given = dict(steps=steps, window=window, adam_out=adam_out, adam_in=adam_in, inner_steps=inner_steps)
-    settings = {k: v for k, v in {**given, "dps_steps": dps_steps}.items() if v is not None}
+    baseline = dict(
+        dps_steps=dps_steps,
+        ddrm_steps=ddrm_steps,
+        ddrm_eta=ddrm_eta,
+        diffpir_steps=diffpir_steps,
+        diffpir_lambda=diffpir_lambda,
+        diffpir_zeta=diffpir_zeta,
+    )
+    settings = {k: v for k, v in {**given, **baseline}.items() if v is not None}
     if amortizer is not None:
         settings["amortizer"] = amortizer
     result = api.restore(
