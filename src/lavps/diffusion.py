@@ -73,9 +73,7 @@ class Schedule:
         if kind == "squaredcos_cap_v2":
             f = [math.cos((i / k + 0.008) / 1.008 * math.pi / 2) ** 2 for i in range(k + 1)]
             return cls.from_betas(torch.tensor([min(1 - f[i + 1] / f[i], 0.999) for i in range(k)]))
-        raise ValueError(
-            f"unsupported beta_schedule {kind!r}; lavps maps linear, scaled_linear and squaredcos_cap_v2"
-        )
+        raise ValueError(f"unsupported beta_schedule {kind!r}; lavps maps linear, scaled_linear and squaredcos_cap_v2")
 
     @property
     def num_steps(self) -> int:

@@ -56,6 +56,9 @@ ADM_PRESETS: dict[str, dict] = {
 # guided-diffusion's default channel_mult per image size (script_util.create_model).
 _DEFAULT_MULT = {512: (0.5, 1, 1, 2, 2, 4, 4), 256: (1, 1, 2, 2, 4, 4), 128: (1, 1, 2, 3, 4), 64: (1, 2, 3, 4)}
 
+# Blocks without attention, by resblock_updown (ResNet or plain up/down-sampling).
+_PLAIN_BLOCKS = {True: ("ResnetDownsampleBlock2D", "ResnetUpsampleBlock2D"), False: ("DownBlock2D", "UpBlock2D")}
+
 _RES = {"norm1": "in_layers.0", "conv1": "in_layers.2", "time_emb_proj": "emb_layers.1"}
 _RES |= {"norm2": "out_layers.0", "conv2": "out_layers.3", "conv_shortcut": "skip_connection"}
 
@@ -126,7 +129,7 @@ def adm_unet_config(flags: dict) -> dict:
     if len(dims) != 1:
         raise ValueError(f"attention head widths differ between levels ({sorted(dims)}); UNet2DModel needs one")
     updown = bool(flags["resblock_updown"])
-    plain_down, plain_up = ("ResnetDownsampleBlock2D", "ResnetUpsampleBlock2D") if updown else ("DownBlock2D", "UpBlock2D")
+    plain_down, plain_up = _PLAIN_BLOCKS[updown]
     c = int(flags["in_channels"])
     return {
         "sample_size": int(flags["image_size"]),
