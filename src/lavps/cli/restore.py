@@ -13,10 +13,16 @@ __all__ = ["degrade", "restore"]
 _SAMPLERS = ["dps", "mgdm", "lavps"]
 
 
-def _load_prior(path):
-    from ..priors.image_unet import load_image_prior
+_PRIOR_HELP = (
+    "Prior spec: mnist (default, shipped), diffusers:DIR, adm:FILE[:ffhq|:imagenet|:FLAGS.json], "
+    "edm:MODULE:FACTORY (runs that module's code), or a prior .safetensors file. See docs/priors.md."
+)
 
-    return load_image_prior(path)
+
+def _load_prior(spec):
+    from ..priors.presets import load_prior
+
+    return load_prior(spec)
 
 
 @cli.command("degrade")
@@ -25,7 +31,7 @@ def _load_prior(path):
 @click.option("--sigma", required=True, type=float, help="Noise level sigma_y (images in [-1, 1]).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Draws the operator and the noise.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Observation PNG.")
-@click.option("--prior", "prior_path", default=None, help="Prior checkpoint (default: the shipped MNIST prior).")
+@click.option("--prior", "prior_path", default=None, help=_PRIOR_HELP)
 def degrade(clean, spec, sigma, seed, out, prior_path):
     """Simulate an observation of CLEAN.png; also saves the drawn operator and the exact float observation."""
     import torch
@@ -70,7 +76,7 @@ def degrade(clean, spec, sigma, seed, out, prior_path):
 @click.option("--op-seed", default=None, type=int, help="Seed that draws a random operator spec (default: --seed).")
 @click.option("--sigma", required=True, type=float, help="Noise level sigma_y.")
 @click.option("--sampler", type=click.Choice(_SAMPLERS), default="mgdm", show_default=True)
-@click.option("--prior", "prior_path", default=None, help="Prior checkpoint (default: shipped MNIST prior).")
+@click.option("--prior", "prior_path", default=None, help=_PRIOR_HELP)
 @click.option("--amortizer", default=None, help="Amortizer checkpoint for lavps (default: the shipped one).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Sample i uses seed + i.")
 @click.option("--samples", default=1, show_default=True, type=click.IntRange(1))

@@ -14,7 +14,8 @@ _COMMON = [
         "prior_spec",
         default="gmm:8:fresh",
         show_default=True,
-        help="Prior preset: gmm:D (weights from --prior-seed), gmm:D:fresh (new weights every batch), mnist.",
+        help="Prior spec: gmm:D (weights from --prior-seed), gmm:D:fresh (new weights every batch), mnist "
+        "(network priors without training data are refused; see docs/priors.md).",
     ),
     click.option("--prior-seed", type=int, default=0, show_default=True, help="Seed of the gmm:D weights."),
     click.option(

@@ -70,7 +70,9 @@ class PriorPreset:
         if self.clean is not None:
             return self.clean(n, generator), self.prior
         if not hasattr(self.prior, "sample"):
-            raise ValueError(f"prior preset {self.spec!r} has no way to draw clean training signals")
+            raise ValueError(
+                f"prior {self.spec!r} has no clean training data (only the mnist and gmm presets carry it)"
+            )
         return self.prior.sample(n, generator), self.prior
 
 
@@ -129,12 +131,14 @@ def _diffusers(rest: str) -> Prior:
 
 
 def _adm(rest: str) -> Prior:
-    from .adm import ADM_PRESETS, load_adm_prior
+    from .adm import load_adm_prior
+
+    from pathlib import Path
 
     path, _, flags = rest.rpartition(":")
-    if path and (flags in ADM_PRESETS or flags.endswith(".json")):
-        return load_adm_prior(path, flags)
-    return load_adm_prior(rest, "ffhq")
+    if Path(rest).is_file() or not path:
+        return load_adm_prior(rest, "ffhq")
+    return load_adm_prior(path, flags)
 
 
 def _edm(rest: str) -> Prior:
