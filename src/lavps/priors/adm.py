@@ -103,7 +103,8 @@ def _mult(flags: dict) -> tuple[float, ...]:
 
 def _attention_levels(flags: dict) -> list[bool]:
     res = flags["attention_resolutions"]
-    res = [int(r) for r in (res.split(",") if isinstance(res, str) else res) if str(r).strip()]
+    res = [res] if isinstance(res, int) else res.split(",") if isinstance(res, str) else res
+    res = [int(r) for r in res if str(r).strip()]
     ds = {flags["image_size"] // r for r in res}
     return [2**level in ds for level in range(len(_mult(flags)))]
 
