@@ -93,6 +93,7 @@ def test_diffusers_pipeline_folder_denoises_like_diffusers(tmp_path, config, pre
             [scheduler.step(out[i : i + 1], int(j[i]), x[i : i + 1]).pred_original_sample[0] for i in (0, 1)]
         )
         torch.testing.assert_close(prior.denoise(x, j + 1), ref, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(prior.denoise(x, torch.tensor([0, 5]))[0], x[0])  # D(x, 0) = x, any prediction
     # the bare unet/ folder finds ../scheduler/ on its own
     torch.testing.assert_close(
         load_diffusers_prior(tmp_path / "unet").schedule.alphas_cumprod, prior.schedule.alphas_cumprod

@@ -84,6 +84,8 @@ def adm_flags(source: str | dict) -> dict:
     unknown = sorted(set(flags) - set(ADM_PRESETS["ffhq"]) - {"rescale_timesteps", "use_fp16", "use_checkpoint"})
     if unknown:
         raise ValueError(f"unknown ADM flags {unknown}; allowed: {sorted(ADM_PRESETS['ffhq'])}")
+    if flags.get("rescale_timesteps") and int(flags.get("diffusion_steps", 1000)) != 1000:
+        raise ValueError("rescale_timesteps with diffusion_steps != 1000 is not supported")
     for key in ("image_size", "num_channels", "num_res_blocks"):
         if key not in flags:
             raise ValueError(f"ADM flags lack {key!r}")

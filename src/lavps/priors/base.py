@@ -8,7 +8,7 @@ import torch
 
 from ..diffusion import Schedule, Time, expand_time
 
-__all__ = ["PREDICTIONS", "Prior", "denoiser_from_eps", "denoiser_from_output"]
+__all__ = ["PREDICTIONS", "Prior", "denoiser_from_eps", "denoiser_from_output", "clean_at_zero"]
 
 PREDICTIONS = ("epsilon", "v_prediction", "sample")
 
@@ -57,3 +57,11 @@ def denoiser_from_output(
     if prediction == "sample":
         return output
     raise ValueError(f"unknown prediction type {prediction!r}; allowed: {', '.join(PREDICTIONS)}")
+
+
+def clean_at_zero(x_t: torch.Tensor, t: Time, x0_hat: torch.Tensor) -> torch.Tensor:
+    """D(x, 0) = x: x0_hat with the samples whose time index is 0 replaced by x_t."""
+    zero = torch.as_tensor(t, device=x_t.device) == 0
+    if not bool(zero.any()):
+        return x0_hat
+    return torch.where(expand_time(zero.double(), x_t) > 0, x_t, x0_hat)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import torch
 
 from ..diffusion import Schedule, Time, expand_time
+from .base import clean_at_zero
 
 __all__ = ["VEDenoiserPrior"]
 
@@ -46,15 +47,13 @@ class VEDenoiserPrior(torch.nn.Module):
             raise ValueError(f"expected x_t of shape (B, {', '.join(map(str, self.shape))}), got {tuple(x_t.shape)}")
         if isinstance(t, int) and t == 0:
             return x_t
-        t_ = torch.as_tensor(t, dtype=torch.long).expand(x_t.shape[0])
-        clean = t_ == 0  # D(x, 0) = x; the network never sees sigma = 0
+        t_ = torch.as_tensor(t, dtype=torch.long).cpu().expand(x_t.shape[0])
+        # the network never sees sigma = 0: index 0 is evaluated at index 1 and replaced by x_t
         a = self.schedule.abar(t_.clamp(min=1))
         sigma = self.schedule.sigma(t_.clamp(min=1)).to(device=x_t.device, dtype=x_t.dtype)
         out = self.denoiser(x_t / expand_time(a.sqrt(), x_t), sigma)
         if out.shape != x_t.shape:
             raise ValueError(f"the VE denoiser returned shape {tuple(out.shape)}, expected {tuple(x_t.shape)}")
-        if bool(clean.any()):
-            out = torch.where(expand_time(clean.double(), x_t) > 0, x_t, out)
-        return out
+        return clean_at_zero(x_t, t_, out)
 
     forward = denoise

@@ -18,7 +18,7 @@ import torch
 from diffusers import UNet2DModel
 
 from ..diffusion import Schedule, Time
-from .base import PREDICTIONS, denoiser_from_output
+from .base import PREDICTIONS, clean_at_zero, denoiser_from_output
 from .checkpoint import load_tensors, save_tensors
 
 __all__ = [
@@ -93,7 +93,8 @@ class ImagePrior(torch.nn.Module):
         """E[x_0 | x_t] estimate; t an int or a (B,) LongTensor in 0..K. D(x, 0) = x."""
         if isinstance(t, int) and t == 0:
             return x_t
-        return denoiser_from_output(self.schedule, x_t, t, self.net_output(x_t, t), self.prediction)
+        x0_hat = denoiser_from_output(self.schedule, x_t, t, self.net_output(x_t, t), self.prediction)
+        return clean_at_zero(x_t, t, x0_hat)
 
     forward = denoise
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
@@ -133,8 +134,6 @@ def _diffusers(rest: str) -> Prior:
 def _adm(rest: str) -> Prior:
     from .adm import load_adm_prior
 
-    from pathlib import Path
-
     path, _, flags = rest.rpartition(":")
     if Path(rest).is_file() or not path:
         return load_adm_prior(rest, "ffhq")
@@ -162,7 +161,6 @@ def _import_module(name: str):
     """Import a dotted module name, or a .py file by path (this executes the module's code)."""
     import importlib
     import importlib.util
-    from pathlib import Path
 
     if name.endswith(".py"):
         path = Path(name)
