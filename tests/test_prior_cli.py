@@ -170,3 +170,41 @@ def test_unknown_prior_spec_in_a_subprocess(tmp_path):
     p = subprocess.run([sys.executable, "-m", "lavps.cli", *args], capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 2 and p.stderr.startswith("error: unknown prior spec 'sd15'") and p.stderr.count("\n") == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_train_amortizer_on_a_network_prior_needs_data_then_serves_restore(tmp_path, cli):
+    spec = _edm(tmp_path)
+    (tmp_path / "imgs").mkdir()
+    g = torch.Generator().manual_seed(2)
+    for i in range(3):
+        write_png(torch.rand(3, 64, 64, generator=g) * 2 - 1, tmp_path / "imgs" / f"{i}.png")
+    train = ["train-amortizer", "--prior", spec, "--family", "gaussian_blur:3:1.0", "--sigma", "0.1"]
+    train += ["--grid-steps", "6", "--window", "2", "--steps", "1", "--batch", "2", "--out", tmp_path / "am", "--quiet"]
+    code, _, err = cli(*train)
+    assert code == 2 and err.startswith("error: prior") and "--data DIR" in err and err.count("\n") == 1
+    code, _, err = cli(*train, "--data", tmp_path / "imgs")
+    assert code == 0, err
+    card = json.loads((tmp_path / "am" / "amortizer.json").read_text())
+    assert card["prior"]["data"].startswith("3 images from") and card["prior"]["spec"] == spec
+    clean = write_png(torch.rand(3, 64, 64, generator=g) * 2 - 1, tmp_path / "c.png")
+    deg = ["degrade", clean, "--operator", "gaussian_blur:3:1.0", "--sigma", "0.1", "--out", tmp_path / "o.png"]
+    assert cli(*deg, "--prior", spec)[0] == 0
+    code, _, err = cli(
+        "restore",
+        tmp_path / "o.observation.pt",
+        "--operator-file",
+        tmp_path / "o.operator.safetensors",
+        "--sigma",
+        "0.1",
+        "--prior",
+        spec,
+        "--sampler",
+        "lavps",
+        "--amortizer",
+        tmp_path / "am" / "amortizer.safetensors",
+        "--out",
+        tmp_path / "r",
+        "--quiet",
+    )
+    assert code == 0, err
+    assert json.loads((tmp_path / "r" / "restore.json").read_text())["cost"]["amortizer_forwards"] > 0

@@ -12,7 +12,8 @@ Specs (CLI and training; `--prior SPEC` everywhere a prior is taken):
   returns a VE denoiser D(x, sigma) with a `shape` attribute (`lavps.priors.edm`). This RUNS the user's
   code, as asked; the other specs only read tensors and JSON.
 - `PATH.safetensors` - a prior written by `lavps train-prior` (`lavps.priors.image_unet`).
-Network priors other than mnist have no clean training data: `draw` raises for them.
+Network priors other than mnist have no clean training data: `draw` raises for them unless
+`resolve_prior(..., data=FOLDER)` gives a folder of clean images.
 
 The fingerprint hashes what defines a prior family: the schedule and, for a Gaussian mixture, its
 means and covariances (NOT its weights, which every benchmark problem draws anew); for a network prior,
@@ -72,7 +73,7 @@ class PriorPreset:
             return self.clean(n, generator), self.prior
         if not hasattr(self.prior, "sample"):
             raise ValueError(
-                f"prior {self.spec!r} has no clean training data (only the mnist and gmm presets carry it)"
+                f"prior {self.spec!r} has no clean training data (give a folder of clean images: --data DIR)"
             )
         return self.prior.sample(n, generator), self.prior
 
@@ -102,9 +103,32 @@ def prior_fingerprint(prior: Prior) -> str:
     return h.hexdigest()[:16]
 
 
-def resolve_prior(spec: str, seed: int = 0) -> PriorPreset:
-    """The prior preset named by `spec` (see the module docstring); `seed` draws fixed GMM weights."""
-    spec = spec.strip()
+def resolve_prior(spec: str, seed: int = 0, data: str | Path | None = None) -> PriorPreset:
+    """The prior preset named by `spec` (see the module docstring); `seed` draws fixed GMM weights.
+
+    `data`: a folder of clean images of the prior's shape, drawn uniformly as training signals
+    (this is how a network prior without its own data set trains an amortizer).
+    """
+    preset = _resolve(spec.strip(), seed)
+    if data is None:
+        return preset
+    if len(preset.prior.shape) != 3:
+        raise ValueError(f"training images (--data) need an image prior; {spec!r} has shape {preset.prior.shape}")
+    from ..data.images import image_folder
+
+    images = image_folder(data, tuple(preset.prior.shape))
+
+    def clean(n: int, generator: torch.Generator) -> torch.Tensor:
+        return images[torch.randint(0, images.shape[0], (n,), generator=generator)]
+
+    description = preset.description | {
+        "data": f"{images.shape[0]} images from {data}",
+        "fingerprint": prior_fingerprint(preset.prior),
+    }
+    return PriorPreset(spec=preset.spec, prior=preset.prior, clean=clean, description=description)
+
+
+def _resolve(spec: str, seed: int) -> PriorPreset:
     kind, _, rest = spec.partition(":")
     kind = kind.lower()
     if kind == "gmm":
