@@ -95,13 +95,12 @@ def _edm(folder: Path) -> str:
     return f"edm:{folder / 'my_edm.py'}:make"
 
 
-PRIORS = {
-    "adm": _adm_file,
-    "diffusers-linear-epsilon": lambda f: _pipeline(f, "linear", "epsilon", False),
-    "diffusers-scaled_linear-v-learned": lambda f: _pipeline(f, "scaled_linear", "v_prediction", True),
-    "diffusers-cosine-sample": lambda f: _pipeline(f, "squaredcos_cap_v2", "sample", False),
-    "edm": _edm,
-}
+PRIORS = {"adm": _adm_file, "edm": _edm}
+for _schedule in ("linear", "scaled_linear", "squaredcos_cap_v2"):
+    for _prediction, _learned in (("epsilon", True), ("v_prediction", False), ("sample", _schedule == "linear")):
+        PRIORS[f"diffusers-{_schedule}-{_prediction}" + ("-2C" if _learned else "")] = (
+            lambda f, s=_schedule, p=_prediction, v=_learned: _pipeline(f, s, p, v)
+        )
 
 
 @pytest.mark.parametrize("name", list(PRIORS))
