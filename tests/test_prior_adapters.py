@@ -142,8 +142,11 @@ def test_adm_loader_refuses_bad_files(tmp_path):
     torch.save(state, tmp_path / "keys.pt")
     with pytest.raises(ValueError, match=r"1 missing \(first: \['middle_block.1.qkv.weight'\]\), 1 unexpected"):
         load_adm_prior(tmp_path / "keys.pt", flags)
-    with pytest.raises(ValueError, match="do not match the ADM flags"):
+    with pytest.raises(ValueError, match="keys do not match the ADM flags"):
         load_adm_prior(tmp_path / "keys.pt", "ffhq")
+    torch.save(_fixture_state(case, meta["scale"]), tmp_path / "good.pt")
+    with pytest.raises(ValueError, match="good.pt: tensor shapes do not match the ADM flags"):
+        load_adm_prior(tmp_path / "good.pt", flags | {"num_channels": 64})
     torch.save({"model": torch.nn.Linear(2, 2)}, tmp_path / "pickle.pt")
     with pytest.raises(ValueError, match="not a plain tensor state dict"):
         load_adm_prior(tmp_path / "pickle.pt", flags)

@@ -179,12 +179,11 @@ def _block_pairs(flags: dict) -> dict[str, tuple[str, str]]:
             if attn[level]:
                 pairs[f"down_blocks.{level}.attentions.{j}"] = (f"input_blocks.{idx}.1", "attn")
             idx += 1
-        if level < levels - 1:
-            down = ("res", "") if updown else ("same", ".op")
-            pairs[f"down_blocks.{level}.downsamplers.0" + (".conv" if not updown else "")] = (
-                f"input_blocks.{idx}.0{down[1]}",
-                down[0],
-            )
+        if level < levels - 1:  # a ResBlock(down=True), or a strided convolution
+            if updown:
+                pairs[f"down_blocks.{level}.downsamplers.0"] = (f"input_blocks.{idx}.0", "res")
+            else:
+                pairs[f"down_blocks.{level}.downsamplers.0.conv"] = (f"input_blocks.{idx}.0.op", "same")
             idx += 1
     pairs |= {"mid_block.resnets.0": ("middle_block.0", "res"), "mid_block.attentions.0": ("middle_block.1", "attn")}
     pairs["mid_block.resnets.1"] = ("middle_block.2", "res")
@@ -196,28 +195,29 @@ def _block_pairs(flags: dict) -> dict[str, tuple[str, str]]:
             if attn[level]:
                 pairs[f"up_blocks.{up}.attentions.{j}"] = (f"output_blocks.{idx}.1", "attn")
                 k = 2
-            if level and j == n:
-                name = f"up_blocks.{up}.upsamplers.0" + ("" if updown else ".conv")
-                pairs[name] = (f"output_blocks.{idx}.{k}" + ("" if updown else ".conv"), "res" if updown else "same")
+            if level and j == n and updown:
+                pairs[f"up_blocks.{up}.upsamplers.0"] = (f"output_blocks.{idx}.{k}", "res")
+            elif level and j == n:
+                pairs[f"up_blocks.{up}.upsamplers.0.conv"] = (f"output_blocks.{idx}.{k}.conv", "same")
             idx += 1
     return pairs
 
 
-def _source(key: str, pairs: dict[str, tuple[str, str]]) -> tuple[str, str, str]:
-    """(ADM key, how, part) for one diffusers key; how in copy | q | k | v | squeeze."""
+def _source(key: str, pairs: dict[str, tuple[str, str]]) -> tuple[str, str]:
+    """(ADM key, how) for one diffusers key; how in copy | squeeze (1x1 conv -> linear) | q | k | v."""
     prefix = max((p for p in pairs if key.startswith(p + ".")), key=len)
     adm, kind = pairs[prefix]
     suffix = key[len(prefix) + 1 :]
     if kind == "same":
-        return f"{adm}.{suffix}", "copy", suffix
+        return f"{adm}.{suffix}", "copy"
     module, param = suffix.rsplit(".", 1)
     if kind == "res":
-        return f"{adm}.{_RES[module]}.{param}", "copy", param
+        return f"{adm}.{_RES[module]}.{param}", "copy"
     if module == "group_norm":
-        return f"{adm}.norm.{param}", "copy", param
+        return f"{adm}.norm.{param}", "copy"
     if module == "to_out.0":
-        return f"{adm}.proj_out.{param}", "squeeze", param
-    return f"{adm}.qkv.{param}", module[-1], param  # to_q / to_k / to_v
+        return f"{adm}.proj_out.{param}", "squeeze"
+    return f"{adm}.qkv.{param}", module[-1]  # to_q / to_k / to_v
 
 
 def convert_adm_state_dict(state: dict[str, torch.Tensor], flags: dict, target_keys: list[str]) -> dict:
@@ -227,7 +227,7 @@ def convert_adm_state_dict(state: dict[str, torch.Tensor], flags: dict, target_k
     """
     pairs, head = _block_pairs(flags), int(adm_unet_config(flags)["attention_head_dim"])
     plan = {key: _source(key, pairs) for key in target_keys}
-    expected = {src for src, _, _ in plan.values()}
+    expected = {src for src, _ in plan.values()}
     missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
     if missing or unexpected:
         raise ValueError(
@@ -235,16 +235,16 @@ def convert_adm_state_dict(state: dict[str, torch.Tensor], flags: dict, target_k
             f"{len(unexpected)} unexpected (first: {unexpected[:3]})"
         )
     out = {}
-    for key, (src, how, _) in plan.items():
+    new_order = bool(flags["use_new_attention_order"])
+    for key, (src, how) in plan.items():
         w = state[src].float()
         if how == "squeeze":
             w = w.reshape(w.shape[0], -1) if w.ndim > 1 else w
-        elif how in "qkv":
-            c = w.shape[0] // 3
-            order = (3, c // head, head) if flags["use_new_attention_order"] else (c // head, 3, head)
-            w = w.reshape(*order, -1)
-            i = "qkv".index(how)
-            w = (w[i] if flags["use_new_attention_order"] else w[:, i]).reshape(c, -1)
+        elif how in ("q", "k", "v"):
+            # qkv rows: (3, heads, head) with the new attention order, (heads, 3, head) with the legacy one
+            c, i = w.shape[0] // 3, "qkv".index(how)
+            w = w.reshape(*((3, c // head, head) if new_order else (c // head, 3, head)), -1)
+            w = (w[i] if new_order else w[:, i]).reshape(c, -1)
             w = w.squeeze(1) if state[src].ndim == 1 else w
         out[key] = w.contiguous()
     return out
@@ -273,8 +273,8 @@ def load_adm_prior(path: str | Path, flags: str | dict = "ffhq") -> ImagePrior:
     state = _read_state_dict(path)
     with torch.device("meta"):
         net = UNet2DModel(**config)
-    converted = convert_adm_state_dict(state, flags, list(net.state_dict()))
     try:
+        converted = convert_adm_state_dict(state, flags, list(net.state_dict()))
         net.load_state_dict(converted, strict=True, assign=True)
     except RuntimeError as e:
         first = " ".join(str(e).strip().splitlines()[:2])[:300]
