@@ -155,6 +155,8 @@ def test_bad_prior_specs_are_one_line_errors(tmp_path, cli):
         f"diffusers:{tmp_path / 'nope'}": "diffusers folder not found",
         f"edm:{tmp_path / 'nope.py'}:make": "module file not found",
     }
+    code, _, err = cli("demo", "--prior", _edm(tmp_path), "--out", tmp_path / "o")
+    assert code == 2 and err.startswith("error: the demo restores 1x32x32 MNIST digits") and err.count("\n") == 1
     for bad, message in cases.items():
         code, out, err = cli(
             "restore", "x.png", "--operator", "sr:2", "--sigma", "0.1", "--prior", bad, "--out", tmp_path / "o"
