@@ -124,6 +124,8 @@ def test_restore_colour_png_with_external_prior(tmp_path, cli, name):
             "0.1",
             "--prior",
             spec,
+            "--sampler",
+            "mgdm",
             "--steps",
             "4",
             "--adam-out",

@@ -5,7 +5,8 @@ Specs (CLI and training; `--prior SPEC` everywhere a prior is taken):
 - `gmm:D` - the 25-component grid mixture of METHOD.md section 7 in R^D, weights drawn from `seed`.
 - `gmm:D:fresh` - the same means and covariances with FRESH random weights for every training batch
   (the benchmark draws new weights for every problem, so this is what generalises across problems).
-- `diffusers:DIR` - a diffusers UNet2DModel or DDPM pipeline folder (`lavps.priors.diffusers_folder`).
+- `diffusers:DIR` (or just DIR) - a diffusers UNet2DModel or DDPM pipeline folder
+  (`lavps.priors.diffusers_folder`).
 - `adm:FILE[:PRESET|:FLAGS.json]` - a guided-diffusion .pt state dict (`lavps.priors.adm`); PRESET is
   ffhq (default) or imagenet.
 - `edm:MODULE:FACTORY` - imports MODULE (a dotted module name or a .py file) and calls FACTORY(), which
@@ -137,6 +138,8 @@ def _resolve(spec: str, seed: int) -> PriorPreset:
         return _mnist_preset(spec)
     if kind in _NETWORK_KINDS and rest:
         return _network_preset(spec, _NETWORK_KINDS[kind](rest))
+    if Path(spec).is_dir():  # a bare folder: a diffusers UNet2DModel or pipeline folder
+        return _network_preset(spec, _diffusers(spec))
     if spec.endswith(".safetensors"):
         from .image_unet import load_image_prior
 
