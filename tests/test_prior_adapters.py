@@ -14,7 +14,7 @@ from lavps.priors import PREDICTIONS, GaussianMixturePrior, Prior, denoiser_from
 from lavps.priors.adm import adm_flags, load_adm_prior
 from lavps.priors.diffusers_folder import load_diffusers_prior
 from lavps.priors.edm import VEDenoiserPrior
-from lavps.priors.presets import resolve_prior
+from lavps.priors.presets import load_prior, resolve_prior
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SCHEDULES = [
@@ -94,10 +94,9 @@ def test_diffusers_pipeline_folder_denoises_like_diffusers(tmp_path, config, pre
         )
         torch.testing.assert_close(prior.denoise(x, j + 1), ref, rtol=1e-5, atol=1e-5)
         torch.testing.assert_close(prior.denoise(x, torch.tensor([0, 5]))[0], x[0])  # D(x, 0) = x, any prediction
-    # the bare unet/ folder finds ../scheduler/ on its own
-    torch.testing.assert_close(
-        load_diffusers_prior(tmp_path / "unet").schedule.alphas_cumprod, prior.schedule.alphas_cumprod
-    )
+    # the bare unet/ folder finds ../scheduler/ on its own; a folder path is a spec too (lavps.load_prior)
+    for other in (load_diffusers_prior(tmp_path / "unet"), load_prior(str(tmp_path / "unet"))):
+        torch.testing.assert_close(other.schedule.alphas_cumprod, prior.schedule.alphas_cumprod)
 
 
 def test_diffusers_folder_errors(tmp_path):
