@@ -91,13 +91,11 @@ class RestoreResult:
 
 
 def load_prior(spec: str | Path | None = None):
-    """A frozen image prior: None = the shipped MNIST 32x32 prior, a lavps `.safetensors` file, or a
-    diffusers `UNet2DModel` folder (config.json + weights)."""
-    from .priors.image_unet import load_diffusers_unet, load_image_prior
+    """A frozen prior from a `--prior` spec (docs/priors.md): None = the shipped MNIST 32x32 prior, a lavps
+    `.safetensors` file, a diffusers folder (`diffusers:DIR` or just DIR), `adm:FILE[:PRESET]`, `edm:...`."""
+    from .priors.presets import load_prior as _load
 
-    if spec is not None and Path(spec).is_dir():
-        return load_diffusers_unet(spec)
-    return load_image_prior(spec)
+    return _load(None if spec is None else str(spec))
 
 
 def operator(

@@ -14,6 +14,11 @@ __all__ = ["degrade", "restore"]
 
 _SAMPLERS = ["lavps", "mgdm", "dps", "ddrm", "diffpir"]
 
+_PRIOR_HELP = (
+    "Prior spec: mnist (default, shipped), diffusers:DIR, adm:FILE[:ffhq|:imagenet|:FLAGS.json], "
+    "edm:MODULE:FACTORY (runs that module's code), or a prior .safetensors file. See docs/priors.md."
+)
+
 
 @cli.command("degrade")
 @click.argument("clean", type=click.Path(dir_okay=False))
@@ -21,7 +26,7 @@ _SAMPLERS = ["lavps", "mgdm", "dps", "ddrm", "diffpir"]
 @click.option("--sigma", required=True, type=float, help="Noise level sigma_y (images in [-1, 1]).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Draws a random operator (seed) and the noise.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Observation PNG.")
-@click.option("--prior", "prior_path", default=None, help="Prior whose image size is used (default: shipped MNIST).")
+@click.option("--prior", "prior_path", default=None, help=_PRIOR_HELP)
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 def degrade(clean, spec, sigma, seed, out, prior_path, overwrite):
     """Simulate an observation of CLEAN.png; saves the drawn operator and the exact float observation, and
@@ -84,7 +89,7 @@ def degrade(clean, spec, sigma, seed, out, prior_path, overwrite):
     default=None,
     help=f"Budget preset. {describe_presets()}",
 )
-@click.option("--prior", "prior_path", default=None, help="Prior checkpoint (default: shipped MNIST prior).")
+@click.option("--prior", "prior_path", default=None, help=_PRIOR_HELP)
 @click.option("--amortizer", default=None, help="Amortizer checkpoint for lavps (default: the shipped one).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Sample i uses seed + i.")
 @click.option("--samples", default=1, show_default=True, type=click.IntRange(1), help="Number of samples.")
