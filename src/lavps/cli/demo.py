@@ -44,7 +44,7 @@ _QUICK_TASKS = ("motion_blur:9:0.5", "sr:2", "center:0.35")
     type=click.IntRange(0),
     help="Skip this many test digits per class (tune on others than the reported ones).",
 )
-@click.option("--prior", "prior_path", default=None, help="Prior checkpoint (default: the shipped MNIST prior).")
+@click.option("--prior", "prior_path", default=None, help="Prior spec (default: mnist); it must be a 1x32x32 prior.")
 @click.option("--amortizer", default=None, help="Amortizer checkpoint (default: the shipped one).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of operators, noise and samples.")
 @click.option("--threads", default=None, type=click.IntRange(1), help="torch threads (default: torch's choice).")
@@ -71,14 +71,16 @@ def demo(
     from ..amortize.defaults import default_amortizer_path
     from ..evaluation.classifier import load_classifier
     from ..evaluation.demo import DEMO_SAMPLERS, DemoConfig, format_demo_table, run_demo
-    from ..priors.image_unet import load_image_prior
+    from ..priors.presets import load_prior
 
     if threads:
         torch.set_num_threads(threads)
     unknown = sorted(set(samplers or ()) - set(DEMO_SAMPLERS))
     if unknown:
         raise ValueError(f"unknown demo sampler(s) {', '.join(unknown)}; allowed: {', '.join(DEMO_SAMPLERS)}")
-    prior = load_image_prior(prior_path)
+    prior = load_prior(prior_path)
+    if tuple(prior.shape) != (1, 32, 32):
+        raise ValueError(f"the demo restores 1x32x32 MNIST digits; prior {prior_path!r} has shape {prior.shape}")
     net = load_amortizer(amortizer or default_amortizer_path(), prior=prior)
     base = DemoConfig()
     config = DemoConfig(

@@ -21,35 +21,25 @@ from ..data.mnist import mnist_split
 from ..operators import GaussianNoise, InverseProblem
 from ..operators.spec import parse_operator_spec
 from ..samplers.lavps import WINS_KEY
+from ..samplers.presets import preset_options
 from ..samplers.registry import build_sampler
 from .classifier import label_agreement
 from .image_metrics import psnr, ssim
 from .stats import mean_ci95
 
-__all__ = ["DemoConfig", "DEMO_SAMPLERS", "GLOSSARY", "run_demo", "format_demo_table", "held_out_digits"]
+__all__ = ["DemoConfig", "DEMO_ROWS", "DEMO_SAMPLERS", "GLOSSARY", "run_demo", "format_demo_table", "held_out_digits"]
 
-#: sampler label -> (registry name, options). Budgets: DDRM/DiffPIR at their papers' settings, DPS at
-#: 250 steps (zeta 1.0), MGDM at its reference budget (N = 50, 5 Adam steps, 20 in the last 15
-#: iterations), LAVPS at the shipped amortizer's grid (N = 20, every iteration amortized, no Adam step).
-DEMO_SAMPLERS = {
-    "ddrm-20": ("ddrm", {"ddrm_steps": 20}),
-    "ddrm-100": ("ddrm", {"ddrm_steps": 100}),
-    "diffpir-100": ("diffpir", {"diffpir_steps": 100}),
-    "dps": ("dps", {"dps_steps": 250, "dps_zeta": 1.0}),
-    "mgdm": ("mgdm", {"steps": 50, "window": 15, "adam_out": 5, "adam_in": 20, "lr": 0.03}),
-    "lavps": (
-        "lavps",
-        {
-            "steps": 20,
-            "window": 17,
-            "adam_out": 1,
-            "inner_steps": 0,
-            "lr": 0.03,
-            "candidates": "network,zero_shot",
-            "reuse_draw": True,
-        },
-    ),
+#: demo row -> (sampler, budget preset of lavps.samplers.presets): the demo runs the presets users get
+DEMO_ROWS = {
+    "ddrm-20": ("ddrm", "fast"),
+    "ddrm-100": ("ddrm", "reference"),
+    "diffpir-100": ("diffpir", "reference"),
+    "dps": ("dps", "reference"),
+    "mgdm": ("mgdm", "reference"),
+    "lavps": ("lavps", "fast"),
 }
+#: row label -> (registry name, options)
+DEMO_SAMPLERS = {label: (name, preset_options(name, preset)[1]) for label, (name, preset) in DEMO_ROWS.items()}
 
 GLOSSARY = {
     "ID": "the task is one of the amortizer's training families (in distribution)",

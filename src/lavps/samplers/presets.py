@@ -1,0 +1,108 @@
+"""Named budget presets per image sampler: one table shared by `lavps restore`, `lavps.restore` and the demo.
+
+A preset is a plain option dictionary for `build_sampler` holding ONLY the settings of its sampler.
+The demo runs these presets (evaluation/demo.py, DEMO_ROWS), so its speed claims carry over:
+LAVPS `fast` (grid N = 20, the shipped amortizer's, one scored pass per iteration, no Adam step inside),
+MGDM `reference` (N = 50, 5 Adam steps outside, 20 inside the last 15 iterations), DPS `reference`
+(250 steps), DDRM `fast`/`reference` (20/100 denoiser calls), DiffPIR `reference` (100). `paper` is the
+method's reference setting (N = 100, window 30; DPS on 1000 steps); `tiny` only checks that a pipeline
+runs (seconds, poor images).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "PRESETS",
+    "DEFAULT_PRESET",
+    "SETTING_KEYS",
+    "PRESET_HELP",
+    "preset_names",
+    "preset_options",
+    "describe_presets",
+]
+
+_GRID = {"steps": 50, "window": 15, "lr": 0.03}  # MGDM's reference grid: N = 50, Adam in the last 15 iterations
+# LAVPS's grid: the shipped amortizer was trained on N = 20 with every iteration in its window (17)
+_SHORT = {"steps": 20, "window": 17, "lr": 0.03, "adam_out": 1}
+
+#: sampler -> preset name -> options for `build_sampler` (images in [-1, 1])
+PRESETS: dict[str, dict[str, dict]] = {
+    "dps": {
+        "tiny": {"dps_steps": 10, "dps_zeta": 1.0},
+        "fast": {"dps_steps": 100, "dps_zeta": 1.0},
+        "reference": {"dps_steps": 250, "dps_zeta": 1.0},
+        "paper": {"dps_steps": 1000, "dps_zeta": 1.0},
+    },
+    "mgdm": {
+        "tiny": {"steps": 8, "window": 3, "lr": 0.03, "adam_out": 1, "adam_in": 1},
+        "fast": {**_SHORT, "adam_in": 1},
+        "reference": {**_GRID, "adam_out": 5, "adam_in": 20},
+        "paper": {"steps": 100, "window": 30, "lr": 0.03, "adam_out": 5, "adam_in": 20},
+    },
+    "ddrm": {
+        "tiny": {"ddrm_steps": 5},
+        "fast": {"ddrm_steps": 20},
+        "reference": {"ddrm_steps": 100},
+    },
+    "diffpir": {
+        "tiny": {"diffpir_steps": 5},
+        "fast": {"diffpir_steps": 20},
+        "reference": {"diffpir_steps": 100},
+    },
+    "lavps": {
+        "tiny": {"steps": 8, "window": 3, "lr": 0.03, "adam_out": 1, "inner_steps": 1},
+        # one scored pass per iteration: network vs zero-shot start, the winner's draw is kept
+        "fast": {**_SHORT, "inner_steps": 0, "candidates": "network,zero_shot", "reuse_draw": True},
+        # adds the Gaussian-linearised candidate and one Adam step after the guard
+        "reference": {**_SHORT, "inner_steps": 1, "candidates": "network,zero_shot,linear"},
+    },
+}
+
+_VI = ("steps", "window", "lr", "lr_inside", "adam_out", "n_reps", "tau", "min_tau", "tau_threshold")
+#: sampler -> every option a user may set on top of a preset (the keys `build_sampler` reads for it)
+SETTING_KEYS: dict[str, tuple[str, ...]] = {
+    "dps": ("dps_steps", "dps_zeta"),
+    "ddrm": ("ddrm_steps", "ddrm_eta", "ddrm_eta_b"),
+    "diffpir": ("diffpir_steps", "diffpir_lambda", "diffpir_zeta", "diffpir_solver"),
+    "mgdm": (*_VI, "adam_in", "denoise_steps", "whiten"),
+    # inner_steps replaces adam_in; the guard's options: see samplers/lavps.py (GuardSettings)
+    "lavps": (*_VI, "denoise_steps", "whiten", "inner_steps", "guard", "candidates", "linear_iters", "reuse_draw"),
+}
+
+#: The preset a sampler runs when none is named: the budget the demo reports for it.
+DEFAULT_PRESET = {"dps": "reference", "mgdm": "reference", "ddrm": "fast", "diffpir": "reference", "lavps": "fast"}
+
+
+def preset_names() -> list[str]:
+    """Every preset name, in the order of the table (for the CLI's choices)."""
+    return list(dict.fromkeys(name for table in PRESETS.values() for name in table))
+
+
+def preset_options(sampler: str, preset: str | None = None) -> tuple[str, dict]:
+    """(resolved preset name, a copy of its options) for `sampler`; None = DEFAULT_PRESET[sampler].
+
+    Raises:
+        ValueError: a sampler without presets, or a preset this sampler does not have.
+    """
+    if sampler not in PRESETS:
+        raise ValueError(f"no budget presets for sampler {sampler!r}; samplers with presets: {', '.join(PRESETS)}")
+    name = DEFAULT_PRESET[sampler] if preset is None else preset
+    if name not in PRESETS[sampler]:
+        raise ValueError(f"sampler {sampler!r} has no preset {name!r}; allowed: {', '.join(PRESETS[sampler])}")
+    return name, dict(PRESETS[sampler][name])
+
+
+#: What each preset is for (help texts)
+PRESET_HELP = {
+    "tiny": "seconds, only checks a pipeline",
+    "fast": "LAVPS on N=20 with one scored pass per iteration (the demo's); MGDM at that grid; DDRM/DiffPIR 20 steps",
+    "reference": "the demo's MGDM (5 / 20 Adam steps) and DPS (250 steps) budgets; DDRM and DiffPIR 100 steps",
+    "paper": "the MGDM paper's N=100, window 30; DPS 1000 steps",
+}
+
+
+def describe_presets() -> str:
+    """What each preset means and each sampler's default, for help texts."""
+    meaning = "; ".join(f"{name}: {PRESET_HELP[name]}" for name in preset_names())
+    defaults = ", ".join(f"{s} {p}" for s, p in DEFAULT_PRESET.items())
+    return f"{meaning}. Default: {defaults} (lavps, ddrm and diffpir have no paper preset)."
