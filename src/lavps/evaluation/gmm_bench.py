@@ -123,9 +123,18 @@ def run_gmm_benchmark(
         bar.update()
 
     if config.workers > 1:
-        with mp.get_context("spawn").Pool(config.workers) as pool:
+        # close() + join(), not the context manager's terminate(): terminated workers never run their
+        # finalizers, so the semaphores they created (tqdm's lock) leak and resource_tracker warns at exit.
+        pool = mp.get_context("spawn").Pool(config.workers)
+        try:
             for rows in pool.imap_unordered(_evaluate_problem, tasks):
                 keep(rows)
+            pool.close()
+        except BaseException:
+            pool.terminate()
+            raise
+        finally:
+            pool.join()
     else:
         threads = torch.get_num_threads()
         try:
