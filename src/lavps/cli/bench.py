@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from ..evaluation.gmm_bench import format_table
 from .main import cli
 from .options import FiniteFloat, ListOption, option
 
@@ -109,7 +108,7 @@ def bench_gmm(
     quiet,
 ):
     """Exact-posterior benchmark on the 25-component Gaussian-mixture prior."""
-    from ..evaluation.gmm_bench import GMMBenchConfig, run_gmm_benchmark
+    from ..evaluation.gmm_bench import GMMBenchConfig, format_table, run_gmm_benchmark
     from ..samplers.registry import SAMPLERS, build_sampler
 
     unknown = [s for s in samplers if s not in SAMPLERS]
@@ -218,7 +217,7 @@ def bench_pareto(
     quiet,
 ):
     """SW-versus-seconds sweep of MGDM and LAVPS budgets, ID and OOD panels (JSON + PNG)."""
-    from ..evaluation.gmm_bench import GMMBenchConfig
+    from ..evaluation.gmm_bench import GMMBenchConfig, format_table
     from ..evaluation.pareto import pareto_entries, parse_panel, run_pareto
     from ..evaluation.plots import plot_pareto
     from ..samplers.registry import build_sampler
