@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-__all__ = ["OPTIONS", "FiniteFloat", "ListOption", "option"]
+__all__ = ["OPTIONS", "FiniteFloat", "ImageSize", "ListOption", "option"]
 
 
 class FiniteFloat(click.ParamType):
@@ -47,6 +47,23 @@ class FiniteFloat(click.ParamType):
 
     def __repr__(self) -> str:
         return f"FiniteFloat({self._bounds() or 'any'})"
+
+
+class ImageSize(click.ParamType):
+    """An image size `C,H,W` of positive integers, e.g. 1,32,32."""
+
+    name = "C,H,W"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, int, int]:
+        if isinstance(value, tuple):
+            return value
+        try:
+            size = tuple(int(v) for v in str(value).split(","))
+        except ValueError:
+            size = ()
+        if len(size) != 3 or min(size) < 1:
+            self.fail(f"{value!r} is not C,H,W with three positive integers (e.g. 1,32,32)", param, ctx)
+        return size
 
 
 class ListOption(click.Option):

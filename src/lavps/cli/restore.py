@@ -7,10 +7,12 @@ from pathlib import Path
 import click
 
 from .main import cli
+from .options import ImageSize, option
 
 __all__ = ["degrade", "restore"]
 
 _SAMPLERS = ["dps", "mgdm", "lavps"]
+DEFAULT_SIZE = (1, 32, 32)  # the shipped prior's image size (C, H, W)
 
 
 def _load_prior(path):
@@ -20,29 +22,42 @@ def _load_prior(path):
 
 
 @cli.command("degrade")
-@click.argument("clean", type=click.Path(dir_okay=False))
+@click.argument("clean", type=click.Path(exists=True, dir_okay=False))
 @click.option("--operator", "spec", required=True, help="Operator spec, e.g. motion_blur:9:0.5, sr:2, box:0.3:0.5.")
-@click.option("--sigma", required=True, type=float, help="Noise level sigma_y (images in [-1, 1]).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Draws the operator and the noise.")
+@option("sigma", required=True, help="Noise level sigma_y (> 0; images in [-1, 1]).")
+@option("seed", default=0, help="Draws the operator and the noise.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Observation PNG.")
-@click.option("--prior", "prior_path", default=None, help="Prior checkpoint (default: the shipped MNIST prior).")
-def degrade(clean, spec, sigma, seed, out, prior_path):
+@click.option(
+    "--size",
+    type=ImageSize(),
+    default=None,
+    show_default="1,32,32 (the shipped prior's)",
+    help="Image size C,H,W of the clean image and of the operator (the size of the prior you will restore with).",
+)
+@option("prior_path", hidden=True, help="Deprecated: only sets --size (the prior's image size).")
+@option("overwrite", help="Replace existing output files (the PNG and its .operator/.observation/.json).")
+def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite):
     """Simulate an observation of CLEAN.png; also saves the drawn operator and the exact float observation."""
     import torch
 
     from ..imaging.io import read_png, write_png
     from ..imaging.workflow import OperatorSource, resolve_operator, simulate, write_json
-    from ..operators import GaussianNoise
     from ..operators.spec import save_operator
 
-    GaussianNoise(sigma)
-    prior = _load_prior(prior_path)
-    c, h, w = prior.shape
+    stem = out.with_suffix("")
+    outputs = [out, Path(f"{stem}.operator.safetensors"), Path(f"{stem}.observation.pt"), Path(f"{stem}.json")]
+    existing = [str(p) for p in outputs if p.exists()]
+    if existing and not overwrite:
+        raise click.UsageError(f"{', '.join(existing)} exist(s); pass --overwrite to replace")
+    if prior_path is not None:
+        click.echo("warning: degrade --prior is deprecated (it only sets the image size); use --size C,H,W", err=True)
+        if size is None:
+            size = tuple(_load_prior(prior_path).shape)
+    c, h, w = size or DEFAULT_SIZE
     x = read_png(clean, c, (h, w))
-    op = resolve_operator(OperatorSource(spec=spec, seed=seed), prior.shape)
+    op = resolve_operator(OperatorSource(spec=spec, seed=seed), (c, h, w))
     y = simulate(x, op, sigma, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
-    stem = out.with_suffix("")
     write_png(y[0], out)
     save_operator(op, f"{stem}.operator.safetensors")
     torch.save({"y": y.clone()}, f"{stem}.observation.pt")
@@ -62,27 +77,45 @@ def degrade(clean, spec, sigma, seed, out, prior_path):
 
 
 @cli.command("restore")
-@click.argument("observation", type=click.Path(dir_okay=False))
-@click.option("--operator", "spec", default=None, help="Operator spec (drawn with --op-seed).")
-@click.option("--kernel", default=None, help="Blur kernel file (.npy, .png, .txt).")
-@click.option("--mask", default=None, help="Mask file (.png, .npy; nonzero = observed).")
-@click.option("--operator-file", default=None, help="Operator saved by `lavps degrade`.")
-@click.option("--op-seed", default=None, type=int, help="Seed that draws a random operator spec (default: --seed).")
-@click.option("--sigma", required=True, type=float, help="Noise level sigma_y.")
-@click.option("--sampler", type=click.Choice(_SAMPLERS), default="mgdm", show_default=True)
-@click.option("--prior", "prior_path", default=None, help="Prior checkpoint (default: shipped MNIST prior).")
-@click.option("--amortizer", default=None, help="Amortizer checkpoint for lavps (default: the shipped one).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Sample i uses seed + i.")
-@click.option("--samples", default=1, show_default=True, type=click.IntRange(1))
-@click.option("--steps", default=None, type=click.IntRange(4), help="Grid size N (mgdm, lavps).")
-@click.option("--adam-out", default=None, type=click.IntRange(0), help="Adam steps outside the window.")
-@click.option("--adam-in", default=None, type=click.IntRange(0), help="Adam steps inside the window (mgdm).")
-@click.option("--inner-steps", default=None, type=click.IntRange(0), help="LAVPS steps after the guard.")
-@click.option("--dps-steps", default=None, type=click.IntRange(3))
-@click.option("--reference", default=None, type=click.Path(dir_okay=False), help="Clean image: adds PSNR/SSIM.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.argument("observation", type=click.Path(exists=True, dir_okay=False))
+@click.option("--operator", "spec", default=None, help="Operator spec (a random family is drawn with --op-seed).")
+@click.option(
+    "--kernel", default=None, type=click.Path(exists=True, dir_okay=False), help="Blur kernel file (.npy, .png, .txt)."
+)
+@click.option(
+    "--mask",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Mask file (.png, .npy; nonzero = observed).",
+)
+@click.option(
+    "--operator-file",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Operator saved by `lavps degrade` (OBS.operator.safetensors).",
+)
+@click.option(
+    "--op-seed", default=None, type=int, show_default="--seed", help="Seed that draws a random operator spec."
+)
+@option("sigma", required=True, help="Noise level sigma_y (> 0; images in [-1, 1]).")
+@click.option("--sampler", type=click.Choice(_SAMPLERS), default="mgdm", show_default=True, help="Posterior sampler.")
+@option("prior_path", show_default="the shipped MNIST prior")
+@option("amortizer", show_default="the shipped amortizer", help="Trained amortizer (.safetensors) for lavps.")
+@option("seed", default=0, help="Sample i uses seed + i.")
+@click.option("--samples", default=1, show_default=True, type=click.IntRange(1), help="Posterior samples to draw.")
+@option("steps", default=None, show_default="100; lavps: the amortizer's grid")
+@option("adam_out", default=None, show_default="5")
+@option("adam_in", default=None, show_default="20")
+@option("inner_steps", default=None, show_default="3")
+@option("dps_steps", default=None, show_default="500")
+@click.option(
+    "--reference", default=None, type=click.Path(exists=True, dir_okay=False), help="Clean image: adds PSNR/SSIM."
+)
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder."
+)
+@option("overwrite", help="Replace a non-empty output folder.")
+@option("quiet")
 def restore(
     observation,
     spec,
