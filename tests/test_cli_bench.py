@@ -24,7 +24,7 @@ def test_bench_gmm_writes_table_and_json(tmp_path, capsys):
             "--obs-dim",
             "1",
             "2",
-            "--seeds",
+            "--problems",
             "2",
             "--samples",
             "200",
@@ -78,7 +78,7 @@ def test_bench_gmm_writes_table_and_json(tmp_path, capsys):
     "args,needle",
     [
         (["bench", "gmm", "--samplers", "nope"], "unknown sampler"),
-        (["bench", "gmm", "--sigma", "0"], "sigma_y"),
+        (["bench", "gmm", "--sigma", "0"], "--sigma"),
         (["bench", "gmm", "--dim", "x"], "not a valid integer"),
     ],
 )

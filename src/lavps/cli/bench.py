@@ -108,6 +108,7 @@ def bench_gmm(
     quiet,
 ):
     """Exact-posterior benchmark on the 25-component Gaussian-mixture prior."""
+    _check_networks(samplers, amortizer, supervised_path)
     from ..evaluation.gmm_bench import GMMBenchConfig, format_table, run_gmm_benchmark
     from ..samplers.registry import SAMPLERS, build_sampler
 
@@ -116,7 +117,6 @@ def bench_gmm(
         raise click.BadParameter(
             f"unknown sampler(s) {', '.join(unknown)}; allowed: {', '.join(SAMPLERS)}", param_hint="--samplers"
         )
-    _check_networks(samplers, amortizer, supervised_path)
     options = dict(
         steps=steps,
         dps_steps=dps_steps,
@@ -191,7 +191,8 @@ def bench_gmm(
     "png_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Plot path (default: the JSON path with .png).",
+    show_default="the JSON path with .png",
+    help="Plot path.",
 )
 @option("quiet")
 def bench_pareto(

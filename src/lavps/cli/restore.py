@@ -38,17 +38,17 @@ def _load_prior(path):
 @option("overwrite", help="Replace existing output files (the PNG and its .operator/.observation/.json).")
 def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite):
     """Simulate an observation of CLEAN.png; also saves the drawn operator and the exact float observation."""
+    stem = out.with_suffix("")
+    outputs = [out, Path(f"{stem}.operator.safetensors"), Path(f"{stem}.observation.pt"), Path(f"{stem}.json")]
+    existing = [str(p) for p in outputs if p.exists()]
+    if existing and not overwrite:
+        raise click.UsageError(f"{', '.join(existing)} exist(s); pass --overwrite to replace")
     import torch
 
     from ..imaging.io import read_png, write_png
     from ..imaging.workflow import OperatorSource, resolve_operator, simulate, write_json
     from ..operators.spec import save_operator
 
-    stem = out.with_suffix("")
-    outputs = [out, Path(f"{stem}.operator.safetensors"), Path(f"{stem}.observation.pt"), Path(f"{stem}.json")]
-    existing = [str(p) for p in outputs if p.exists()]
-    if existing and not overwrite:
-        raise click.UsageError(f"{', '.join(existing)} exist(s); pass --overwrite to replace")
     if prior_path is not None:
         click.echo("warning: degrade --prior is deprecated (it only sets the image size); use --size C,H,W", err=True)
         if size is None:
@@ -78,19 +78,31 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite):
 
 @cli.command("restore")
 @click.argument("observation", type=click.Path(exists=True, dir_okay=False))
-@click.option("--operator", "spec", default=None, help="Operator spec (a random family is drawn with --op-seed).")
 @click.option(
-    "--kernel", default=None, type=click.Path(exists=True, dir_okay=False), help="Blur kernel file (.npy, .png, .txt)."
+    "--operator",
+    "spec",
+    default=None,
+    show_default="none",
+    help="Operator spec (a random family is drawn with --op-seed).",
+)
+@click.option(
+    "--kernel",
+    default=None,
+    show_default="none",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Blur kernel file (.npy, .png, .txt).",
 )
 @click.option(
     "--mask",
     default=None,
+    show_default="none",
     type=click.Path(exists=True, dir_okay=False),
     help="Mask file (.png, .npy; nonzero = observed).",
 )
 @click.option(
     "--operator-file",
     default=None,
+    show_default="none",
     type=click.Path(exists=True, dir_okay=False),
     help="Operator saved by `lavps degrade` (OBS.operator.safetensors).",
 )
@@ -109,7 +121,11 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite):
 @option("inner_steps", default=None, show_default="3")
 @option("dps_steps", default=None, show_default="500")
 @click.option(
-    "--reference", default=None, type=click.Path(exists=True, dir_okay=False), help="Clean image: adds PSNR/SSIM."
+    "--reference",
+    default=None,
+    show_default="none",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Clean image: adds PSNR/SSIM.",
 )
 @click.option(
     "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder."
