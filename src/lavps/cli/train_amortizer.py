@@ -81,7 +81,7 @@ _COMMON = [
     option("seed", default=0, help="Seed of the weights and of every training draw."),
     click.option(
         "--input-kind",
-        type=click.Choice(["grad", "pinv"]),
+        type=click.Choice(["grad", "pinv", "linear"]),
         default=None,
         show_default="grad (train-amortizer), pinv (train-supervised)",
         help="y_img: likelihood gradient at x0 (grad) or pseudo-inverse A^+ y (pinv; the supervised "
