@@ -58,7 +58,7 @@ _COMMON = [
         default=None,
         show_default=_per_prior("family"),
         help="Training operator family: an image spec (e.g. motion_blur:9:0.5) or, for vectors, "
-        "dense:K[:SCALE] / mask:K.",
+        "dense:K[:SCALE] / mask:K; several separated by commas train one amortizer on their mixture.",
     ),
     option("sigma", default=None, show_default=_per_prior("sigma")),
     click.option(
@@ -84,8 +84,8 @@ _COMMON = [
         type=click.Choice(["grad", "pinv", "linear"]),
         default=None,
         show_default="grad (train-amortizer), pinv (train-supervised)",
-        help="y_img: likelihood gradient at x0 (grad) or pseudo-inverse A^+ y (pinv; the supervised "
-        "baseline then uses no likelihood at all).",
+        help="y_img: likelihood gradient at x0 (grad), pseudo-inverse A^+ y (pinv; the supervised baseline then "
+        "uses no likelihood at all) or the Gaussian-linearised solution (linear).",
     ),
     click.option("--hidden", type=click.IntRange(1), default=256, show_default=True, help="MLP width (vectors)."),
     click.option("--depth", type=click.IntRange(1), default=3, show_default=True, help="MLP hidden layers (vectors)."),
