@@ -31,7 +31,7 @@ class DemoConfig:
     samplers: dict = field(
         default_factory=lambda: {
             "dps": ("dps", {"dps_steps": 250, "dps_zeta": 1.0}),
-            # MGDM's reference budget (METHOD.md: 5 Adam steps outside, 20 inside the final window)
+            # MGDM's reference budget (docs/METHOD.md: 5 Adam steps outside, 20 inside the final window)
             "mgdm": ("mgdm", {"steps": 50, "window": 15, "adam_out": 5, "adam_in": 20, "lr": 0.03}),
             # MGDM at LAVPS's budget: the same-budget comparison (how much the amortizer adds)
             "mgdm-fast": ("mgdm", {"steps": 50, "window": 15, "adam_out": 1, "adam_in": 1, "lr": 0.03}),

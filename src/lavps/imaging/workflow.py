@@ -19,7 +19,7 @@ from ..samplers.registry import build_sampler
 
 __all__ = ["IMAGE_DEFAULTS", "OperatorSource", "resolve_operator", "simulate", "posterior_samples", "atomic_dir"]
 
-#: Sampler settings for images in [-1, 1] (METHOD.md reference: lr 0.03, window 30 of N = 100).
+#: Sampler settings for images in [-1, 1] (docs/METHOD.md reference: lr 0.03, window 30 of N = 100).
 IMAGE_DEFAULTS = {
     "steps": 100,
     "lr": 0.03,

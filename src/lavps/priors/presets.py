@@ -1,7 +1,7 @@
 """Prior presets by spec string, and the fingerprint that ties a trained network to its prior.
 
 Specs (CLI and training):
-- `gmm:D` - the 25-component grid mixture of METHOD.md section 7 in R^D, weights drawn from `seed`.
+- `gmm:D` - the 25-component grid mixture of docs/METHOD.md section 7 in R^D, weights drawn from `seed`.
 - `gmm:D:fresh` - the same means and covariances with FRESH random weights for every training batch
   (the benchmark draws new weights for every problem, so this is what generalises across problems).
 - `mnist` - the shipped 32x32 MNIST image prior; clean training images from the MNIST train split.
@@ -108,7 +108,7 @@ def _gmm_preset(spec: str, args: list[str], seed: int) -> PriorPreset:
     weights = "fresh uniform(0,1) weights, normalised, for every batch" if fresh else f"drawn from seed {seed}"
     description = {
         "spec": spec,
-        "name": "25-component grid Gaussian mixture (METHOD.md section 7)",
+        "name": "25-component grid Gaussian mixture (docs/METHOD.md section 7)",
         "shape": list(prior.shape),
         "weights": weights,
         "fingerprint": prior_fingerprint(prior),
