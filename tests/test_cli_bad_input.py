@@ -184,7 +184,7 @@ CASES = [
     ("train-lr-nan", ["train-amortizer", "--lr", "nan", "--out", "run"], "finite"),
     ("train-sigma-zero", ["train-amortizer", "--sigma", "0", "--out", "run"], "--sigma"),
     ("train-sigma-max-inf", ["train-amortizer", "--sigma-max", "inf", "--out", "run"], "finite"),
-    ("train-old-steps", ["train-amortizer", "--steps", "3000", "--out", "run"], "--steps"),
+    ("train-old-steps", ["train-amortizer", "--steps", "3000", "--out", "run"], "--iterations"),
     ("train-iterations-zero", ["train-amortizer", "--iterations", "0", "--out", "run"], "--iterations"),
     ("train-window-zero", ["train-amortizer", "--window", "0", "--out", "run"], "--window"),
     ("train-bad-family", ["train-amortizer", "--prior", "gmm:4", "--operator", "dense:0", "--out", "run"], "dense:0"),

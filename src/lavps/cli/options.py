@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-__all__ = ["OPTIONS", "FiniteFloat", "ImageSize", "ListOption", "option"]
+__all__ = ["OPTIONS", "FiniteFloat", "GridSize", "ImageSize", "ListOption", "option"]
 
 
 class FiniteFloat(click.ParamType):
@@ -47,6 +47,17 @@ class FiniteFloat(click.ParamType):
 
     def __repr__(self) -> str:
         return f"FiniteFloat({self._bounds() or 'any'})"
+
+
+class GridSize(click.IntRange):
+    """A sampling grid size N in 4..1000 (the schedule has K = 1000 steps); `hint` is added to its errors."""
+
+    def __init__(self, hint: str = "") -> None:
+        super().__init__(4, 1000)
+        self.hint = hint
+
+    def fail(self, message: str, param: click.Parameter | None = None, ctx: click.Context | None = None):
+        super().fail(f"{message} ({self.hint})" if self.hint else message, param, ctx)
 
 
 class ImageSize(click.ParamType):
@@ -102,12 +113,11 @@ class ListOption(click.Option):
 
 
 _POSITIVE = FiniteFloat(min=0.0, min_open=True)
-_GRID = click.IntRange(4, 1000)  # the schedule has K = 1000 steps: at most 1000 grid points
 
 #: name -> (declarations, click.option keyword arguments). Commands pick an entry and may override its
 #: default or help; the type, the declaration and the wording of the concept stay in this one place.
 OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
-    "steps": (("--steps",), dict(type=_GRID, help="Sampling grid size N of MGDM / LAVPS (4..1000 points).")),
+    "steps": (("--steps",), dict(type=GridSize(), help="Sampling grid size N of MGDM / LAVPS (4..1000 points).")),
     "dps_steps": (("--dps-steps",), dict(type=click.IntRange(3, 1000), help="DPS grid size (3..1000 points).")),
     "dps_zeta": (("--dps-zeta",), dict(type=_POSITIVE, help="DPS step size zeta (> 0).")),
     "lr": (("--lr",), dict(type=_POSITIVE, help="Adam learning rate of MGDM's inner problem (> 0).")),

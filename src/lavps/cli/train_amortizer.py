@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .main import cli
-from .options import OPTIONS, FiniteFloat, option
+from .options import OPTIONS, FiniteFloat, GridSize, option
 
 __all__ = ["TRAINING_DEFAULTS", "train_amortizer_command", "train_supervised_command"]
 
@@ -72,6 +72,7 @@ _COMMON = [
         "steps",
         default=None,
         show_default=_per_prior("grid_steps"),
+        type=GridSize(hint="optimiser steps are --iterations"),
         help=OPTIONS["steps"][1]["help"] + " Optimiser steps are --iterations.",
     ),
     option("iterations", default=None, show_default=_per_prior("steps")),

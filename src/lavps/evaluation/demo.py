@@ -15,7 +15,7 @@ from ..operators import GaussianNoise, InverseProblem
 from ..operators.spec import parse_operator_spec
 from ..samplers.registry import build_sampler
 from .image_metrics import psnr, ssim
-from .stats import mean_ci95
+from .stats import format_interval, mean_ci95
 
 __all__ = ["DemoConfig", "run_demo", "format_demo_table"]
 
@@ -131,7 +131,8 @@ def format_demo_table(summary: list[dict]) -> str:
     for r in summary:
         lines.append(
             f"{r['task']:<20} {'yes' if r['in_distribution'] else 'no':>3} {r['sampler']:<9} "
-            f"{r['psnr']:>6.2f} {r['psnr_ci95']:>5.2f} {r['ssim']:>6.3f} {r['ssim_ci95']:>5.3f} "
+            f"{r['psnr']:>6.2f} {format_interval(r['psnr_ci95'], 5, 2)} {r['ssim']:>6.3f} "
+            f"{format_interval(r['ssim_ci95'], 5, 3)} "
             f"{r['seconds_per_image']:>7.2f} {r['denoiser_forwards']:>5} {r['denoiser_backwards']:>5} "
             f"{r['amortizer_forwards']:>5}"
         )
