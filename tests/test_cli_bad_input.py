@@ -189,6 +189,9 @@ CASES = [
     ("train-window-zero", ["train-amortizer", "--window", "0", "--out", "run"], "--window"),
     ("train-bad-family", ["train-amortizer", "--prior", "gmm:4", "--operator", "dense:0", "--out", "run"], "dense:0"),
     ("supervised-decay-nan", ["train-supervised", "--weight-decay", "nan", "--out", "run"], "finite"),
+    ("prior-out-is-file", ["train-prior", "--out", "{in}/existing.png"], "is a file"),
+    ("train-out-is-file", ["train-amortizer", "--out", "{in}/existing.png"], "is a file"),
+    ("ratio-family-sigma-nan", ["bench", "ratio", "--amortizer", MISSING, "--operator", "dense:1@nan"], "finite"),
     ("prior-ema", ["train-prior", "--ema", "2", "--out", "run"], "--ema"),
     # demo
     ("demo-images-zero", ["demo", "--images", "0", "--out", "d"], "--images"),

@@ -284,7 +284,10 @@ def bench_ratio(amortizers, prior_spec, families, sigma, batches, batch_size, js
     for spec in families:
         fam, _, sig = spec.partition("@")
         resolve_family(fam, tuple(preset.prior.shape))
-        parsed.append((spec, fam, FiniteFloat(min=0.0, min_open=True).convert(sig, None, None) if sig else sigma))
+        try:
+            parsed.append((spec, fam, FiniteFloat(min=0.0, min_open=True).convert(sig, None, None) if sig else sigma))
+        except click.BadParameter as e:
+            raise click.BadParameter(f"{spec}: sigma {e.message}", param_hint="--operator") from None
     nets = [(path, load_amortizer(path, prior=preset.prior)) for path in amortizers]
     rows = []
     for path, net in nets:

@@ -164,6 +164,10 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
         ("--json", "json_path"),
         dict(default=None, type=click.Path(dir_okay=False, path_type=Path), help="Write the config and rows here."),
     ),
+    "out_dir": (
+        ("--out", "out_dir"),
+        dict(type=click.Path(file_okay=False), help="Output folder (checkpoints, weights, card)."),
+    ),
     "quiet": (("--quiet",), dict(is_flag=True, default=False, help="No progress bar.")),
     "overwrite": (("--overwrite",), dict(is_flag=True, default=False, help="Replace existing outputs.")),
 }

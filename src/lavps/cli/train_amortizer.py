@@ -171,7 +171,7 @@ def _train(kind: str, o: dict) -> None:
     show_default=_per_prior("window"),
     help="Amortized window: the last W iterations of the grid (k ~ U{1..W}, tau = T_k, t = T_k+1).",
 )
-@click.option("--out", "out_dir", default="runs/amortizer", show_default=True, help="Output folder.")
+@option("out_dir", default="runs/amortizer", help="Output folder.")
 def train_amortizer_command(**options) -> None:
     """Train LAVPS's amortizer by amortized VI on MGDM's inner objective; writes amortizer.safetensors + card."""
     _train("amortizer", options)
@@ -180,7 +180,7 @@ def train_amortizer_command(**options) -> None:
 @cli.command("train-supervised", renamed=_RENAMED)
 @_common
 @option("window", default=None, show_default=_per_prior("window"), help="Window of the training grid (k ~ U{1..W}).")
-@click.option("--out", "out_dir", default="runs/supervised", show_default=True, help="Output folder.")
+@option("out_dir", default="runs/supervised", help="Output folder.")
 def train_supervised_command(**options) -> None:
     """Train the supervised baseline (conditional denoiser on (x, y) pairs); writes supervised.safetensors."""
     _train("supervised", options)

@@ -18,7 +18,7 @@ __all__ = ["train_prior_command"]
 @option("train_lr", default=2e-3, help="AdamW learning rate after warm-up (> 0).")
 @click.option("--warmup", type=click.IntRange(0), default=200, show_default=True, help="Linear warm-up iterations.")
 @option("seed", default=0, help="Seed of the weights, batches, t and noise.")
-@click.option("--out", "out_dir", default="runs/prior", show_default=True, help="Folder for checkpoints and outputs.")
+@option("out_dir", default="runs/prior", help="Folder for checkpoints and outputs.")
 @click.option(
     "--ema", type=FiniteFloat(min=0.0, max=1.0), default=0.999, show_default=True, help="EMA decay of the weights."
 )
