@@ -1,89 +1,83 @@
-"""`lavps degrade` and `lavps restore`: simulate an observation, then sample its posterior."""
+"""`lavps degrade` and `lavps restore`: thin wrappers over `lavps.degrade` and `lavps.restore`."""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import click
 
+from ..samplers.presets import describe_presets, preset_names
 from .main import cli
 from .options import ImageSize, option
 
 __all__ = ["degrade", "restore"]
 
-_SAMPLERS = ["dps", "mgdm", "lavps"]
-DEFAULT_SIZE = (1, 32, 32)  # the shipped prior's image size (C, H, W)
-
-
-def _load_prior(path):
-    from ..priors.image_unet import load_image_prior
-
-    return load_image_prior(path)
+_SAMPLERS = ["lavps", "mgdm", "dps"]
 
 
 @cli.command("degrade")
 @click.argument("clean", type=click.Path(exists=True, dir_okay=False))
 @click.option("--operator", "spec", required=True, help="Operator spec, e.g. motion_blur:9:0.5, sr:2, box:0.3:0.5.")
 @option("sigma", required=True, help="Noise level sigma_y (> 0; images in [-1, 1]).")
-@option("seed", default=0, help="Draws the operator and the noise.")
+@option("seed", default=0, help="Draws a random operator (seed) and the noise.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Observation PNG.")
 @click.option(
     "--size",
     type=ImageSize(),
     default=None,
-    show_default="1,32,32 (the shipped prior's)",
-    help="Image size C,H,W of the clean image and of the operator (the size of the prior you will restore with).",
+    show_default="the prior's",
+    help="Image size C,H,W of the clean image and of the operator, without loading a prior.",
 )
-@option("prior_path", hidden=True, help="Deprecated: only sets --size (the prior's image size).")
+@option("prior_path", show_default="the shipped MNIST prior", help="Prior whose image size is used (only its size).")
 @option("overwrite", help="Replace existing output files (the PNG and its .operator/.observation/.json).")
 def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite):
-    """Simulate an observation of CLEAN.png; also saves the drawn operator and the exact float observation."""
+    """Simulate an observation of CLEAN.png; saves the drawn operator and the exact float observation, and
+    prints the `lavps restore` command that reuses them."""
     stem = out.with_suffix("")
-    outputs = [out, Path(f"{stem}.operator.safetensors"), Path(f"{stem}.observation.pt"), Path(f"{stem}.json")]
-    existing = [str(p) for p in outputs if p.exists()]
-    if existing and not overwrite:
-        raise click.UsageError(f"{', '.join(existing)} exist(s); pass --overwrite to replace")
+    files = [out, Path(f"{stem}.operator.safetensors"), Path(f"{stem}.observation.pt"), Path(f"{stem}.json")]
+    existing = [str(f) for f in files if f.exists()]
+    if existing and not overwrite:  # checked first: nothing is loaded for a refused run
+        raise FileExistsError(f"{', '.join(existing)} exist(s); use --overwrite to replace")
     import torch
 
-    from ..imaging.io import read_png, write_png
-    from ..imaging.workflow import OperatorSource, resolve_operator, simulate, write_json
+    from .. import api
+    from ..imaging.io import write_png
+    from ..imaging.workflow import write_json
     from ..operators.spec import save_operator
 
-    if prior_path is not None:
-        click.echo("warning: degrade --prior is deprecated (it only sets the image size); use --size C,H,W", err=True)
-        if size is None:
-            size = tuple(_load_prior(prior_path).shape)
-    c, h, w = size or DEFAULT_SIZE
-    x = read_png(clean, c, (h, w))
-    op = resolve_operator(OperatorSource(spec=spec, seed=seed), (c, h, w))
-    y = simulate(x, op, sigma, seed)
+    shape = size if size is not None and prior_path is None else tuple(api.load_prior(prior_path).shape)
+    if size is not None and tuple(size) != shape:
+        raise click.BadParameter(f"--size {size} differs from the prior's image size {shape}", param_hint="--size")
+    obs = api.degrade(clean, api.operator(spec, shape, seed), sigma, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_png(y[0], out)
-    save_operator(op, f"{stem}.operator.safetensors")
-    torch.save({"y": y.clone()}, f"{stem}.observation.pt")
+    write_png(obs.y[0], out)
+    save_operator(obs.operator, files[1])
+    torch.save({"y": obs.y.clone()}, files[2])
     write_json(
-        Path(f"{stem}.json"),
+        files[3],
         {
             "clean": str(clean),
             "operator": spec,
             "sigma": sigma,
             "seed": seed,
-            "observation_shape": list(y.shape[1:]),
-            "operator_file": f"{stem.name}.operator.safetensors",
-            "observation_file": f"{stem.name}.observation.pt",
+            "observation_shape": list(obs.y.shape[1:]),
+            "operator_file": files[1].name,
+            "observation_file": files[2].name,
         },
     )
-    click.echo(f"wrote {out}, {stem}.operator.safetensors, {stem}.observation.pt")
+    click.echo(f"wrote {', '.join(map(str, files))}")
+    command = ["lavps", "restore", str(files[2]), "--operator-file", str(files[1]), "--sigma", f"{sigma:g}"]
+    if prior_path is not None:
+        command += ["--prior", str(prior_path)]
+    command += ["--out", f"{stem}_restored"]
+    click.echo("restore it with:\n  " + shlex.join(command))
 
 
 @cli.command("restore")
 @click.argument("observation", type=click.Path(exists=True, dir_okay=False))
 @click.option(
-    "--operator",
-    "spec",
-    default=None,
-    show_default="none",
-    help="Operator spec (a random family is drawn with --op-seed).",
+    "--operator", "spec", default=None, show_default="none", help="Operator spec; a random kind also needs --op-seed."
 )
 @click.option(
     "--kernel",
@@ -104,22 +98,47 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite):
     default=None,
     show_default="none",
     type=click.Path(exists=True, dir_okay=False),
-    help="Operator saved by `lavps degrade` (OBS.operator.safetensors).",
+    help="Operator saved by `lavps degrade` (the safe choice).",
 )
 @click.option(
-    "--op-seed", default=None, type=int, show_default="--seed", help="Seed that draws a random operator spec."
+    "--op-seed",
+    default=None,
+    type=int,
+    show_default="none",
+    help="Seed that drew a random --operator (motion_blur, box, pixels): the --seed given to degrade.",
 )
 @option("sigma", required=True, help="Noise level sigma_y (> 0; images in [-1, 1]).")
-@click.option("--sampler", type=click.Choice(_SAMPLERS), default="mgdm", show_default=True, help="Posterior sampler.")
+@click.option("--sampler", type=click.Choice(_SAMPLERS), default="lavps", show_default=True, help="Posterior sampler.")
+@click.option(
+    "--preset",
+    type=click.Choice(preset_names()),
+    default=None,
+    show_default="per sampler, see the list",
+    help=f"Budget preset. {describe_presets()}",
+)
 @option("prior_path", show_default="the shipped MNIST prior")
 @option("amortizer", show_default="the shipped amortizer", help="Trained amortizer (.safetensors) for lavps.")
 @option("seed", default=0, help="Sample i uses seed + i.")
-@click.option("--samples", default=1, show_default=True, type=click.IntRange(1), help="Posterior samples to draw.")
-@option("steps", default=None, show_default="100; lavps: the amortizer's grid")
-@option("adam_out", default=None, show_default="5")
-@option("adam_in", default=None, show_default="20")
-@option("inner_steps", default=None, show_default="3")
-@option("dps_steps", default=None, show_default="500")
+@click.option("--samples", default=1, show_default=True, type=click.IntRange(1), help="Number of samples.")
+@option("batch_size", default=None, show_default="all samples at once", help="At most this many samples at once.")
+@option(
+    "steps",
+    default=None,
+    type=click.IntRange(3, 1000),
+    show_default="the preset's",
+    help="Grid size N of the sampler (3..1000; overrides the preset).",
+)
+@option(
+    "window",
+    default=None,
+    type=click.IntRange(0),
+    show_default="the preset's",
+    help="Final window length (mgdm, lavps).",
+)
+@option("adam_out", default=None, show_default="the preset's", help="Adam steps outside the window (mgdm, lavps).")
+@option("adam_in", default=None, show_default="the preset's", help="Adam steps inside the window (mgdm).")
+@option("inner_steps", default=None, show_default="the preset's", help="Adam steps after the guard (lavps).")
+@click.option("--dps-steps", default=None, type=click.IntRange(3, 1000), hidden=True)
 @click.option(
     "--reference",
     default=None,
@@ -128,7 +147,11 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite):
     help="Clean image: adds PSNR/SSIM.",
 )
 @click.option(
-    "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder."
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (it appears only when complete).",
 )
 @option("overwrite", help="Replace a non-empty output folder.")
 @option("quiet")
@@ -141,11 +164,14 @@ def restore(
     op_seed,
     sigma,
     sampler,
+    preset,
     prior_path,
     amortizer,
     seed,
     samples,
+    batch_size,
     steps,
+    window,
     adam_out,
     adam_in,
     inner_steps,
@@ -156,83 +182,27 @@ def restore(
     quiet,
 ):
     """Sample the posterior of OBSERVATION (a PNG, or the .observation.pt written by `lavps degrade`)."""
-    import torch
+    from .. import api
+    from ..imaging.workflow import OperatorSource, atomic_dir, resolve_operator
 
-    from ..amortize.defaults import default_amortizer_path
-    from ..evaluation.image_metrics import psnr, ssim
-    from ..imaging.io import read_png, write_png
-    from ..imaging.workflow import (
-        IMAGE_DEFAULTS,
-        OperatorSource,
-        atomic_dir,
-        posterior_samples,
-        resolve_operator,
-        timestamp,
-        write_json,
+    atomic_dir(out_dir, overwrite)  # refuse an occupied folder before any work
+    prior = api.load_prior(prior_path)
+    source = OperatorSource(spec, kernel, mask, operator_file, op_seed)
+    op = resolve_operator(source, tuple(prior.shape))
+    given = dict(steps=steps, window=window, adam_out=adam_out, adam_in=adam_in, inner_steps=inner_steps)
+    settings = {k: v for k, v in {**given, "dps_steps": dps_steps}.items() if v is not None}
+    if amortizer is not None:
+        settings["amortizer"] = amortizer
+    result = api.restore(
+        observation, op, sigma, prior, sampler, samples, seed, preset, settings, batch_size, progress=not quiet
     )
-    from ..operators import GaussianNoise
-
-    GaussianNoise(sigma)
-    prior = _load_prior(prior_path)
-    source = OperatorSource(spec, kernel, mask, operator_file, seed if op_seed is None else op_seed)
-    op = resolve_operator(source, prior.shape)
-    if str(observation).endswith(".pt"):
-        payload = torch.load(observation, weights_only=True)
-        if not isinstance(payload, dict) or "y" not in payload:
-            raise ValueError(f"{observation} is not an observation file written by `lavps degrade`")
-        y = payload["y"].float()
-    else:
-        y = read_png(observation, prior.shape[0], tuple(op.out_shape[1:]))
-    options = {
-        k: v
-        for k, v in dict(
-            steps=steps, adam_out=adam_out, adam_in=adam_in, inner_steps=inner_steps, dps_steps=dps_steps
-        ).items()
-        if v is not None
+    record = {
+        "observation": str(observation),
+        "operator": source.describe(tuple(prior.shape)),
+        "sigma": sigma,
+        "prior": str(prior_path or "shipped"),
     }
-    amortizer_setting = {}
-    if sampler == "lavps":
-        from ..amortize.checkpoint import load_amortizer
-
-        amortizer_setting = {"amortizer": str(amortizer or default_amortizer_path())}
-        net = load_amortizer(amortizer or default_amortizer_path(), prior=prior)
-        options["amortizer"] = net
-        # Use the grid and window the amortizer was trained for unless the user chose a grid.
-        trained = (getattr(net, "info", None) or {}).get("window", {})
-        if steps is None and "grid_steps" in trained:
-            options["steps"] = int(trained["grid_steps"])
-            options["window"] = int(trained.get("window", IMAGE_DEFAULTS["window"]))
-    with atomic_dir(out_dir, overwrite) as tmp:
-        result = posterior_samples(y, op, sigma, prior, sampler, samples, seed, options, progress=not quiet)
-        x = result.samples
-        rows = [{"index": i, "seed": seed + i} for i in range(samples)]
-        if reference is not None:
-            ref = read_png(reference, prior.shape[0], tuple(prior.shape[1:]))
-            for i, (p, s) in enumerate(zip(psnr(x, ref.expand_as(x)), ssim(x, ref.expand_as(x)), strict=True)):
-                rows[i].update(psnr=float(p), ssim=float(s))
-        for i in range(samples):
-            write_png(x[i], tmp / f"reconstruction_{i:03d}.png")
-        write_png(y[0], tmp / "observation.png")
-        if samples > 1:
-            write_png(x.mean(0), tmp / "posterior_mean.png")
-            std = x.std(0)
-            write_png(std, tmp / "posterior_std.png", value_range=(0.0, max(float(std.max()), 1e-8)))
-        write_json(
-            tmp / "restore.json",
-            {
-                "date": timestamp(),
-                "observation": str(observation),
-                "operator": source.describe(),
-                "sigma": sigma,
-                "sampler": sampler,
-                "settings": {**IMAGE_DEFAULTS, **options, **amortizer_setting},
-                "prior": str(prior_path or "shipped"),
-                "samples": rows,
-                "cost": result.cost.to_dict(),
-                "seconds_per_sample": result.cost.seconds / samples,
-                "info": result.info,
-            },
-        )
+    result.save(out_dir, record, reference, overwrite)
     click.echo(
         f"wrote {samples} reconstruction(s) to {out_dir} in {result.cost.seconds:.1f} s "
         f"({result.cost.denoiser_forwards} denoiser forwards, {result.cost.denoiser_backwards} backwards)"
