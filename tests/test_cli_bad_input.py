@@ -67,11 +67,6 @@ CASES = [
         "--overwrite",
     ),
     (
-        "degrade-bad-operator",
-        ["degrade", "{in}/clean.png", "--operator", "swirl:3", "--sigma", "0.1", "--out", "o.png"],
-        "swirl",
-    ),
-    (
         "degrade-wrong-size",
         ["degrade", "{in}/clean.png", "--operator", "sr:2", "--sigma", "0.1", "--out", "o.png", "--size", "1,16,16"],
         "16",
@@ -172,7 +167,6 @@ CASES = [
     ("pareto-one-problem", ["bench", "pareto", "--problems", "1"], "--problems"),
     ("pareto-inner-negative", ["bench", "pareto", "--inner-steps", "-1"], "--inner-steps"),
     ("pareto-sigma-nan", ["bench", "pareto", "--operator", "dense:1@nan", "--json", "p.json"], "dense:1@nan"),
-    ("pareto-bad-family", ["bench", "pareto", "--operator", "swirl:1", "--json", "p.json"], "swirl:1"),
     ("ratio-no-amortizer", ["bench", "ratio"], "--amortizer"),
     ("ratio-sigma-nan", ["bench", "ratio", "--amortizer", MISSING, "--sigma", "nan"], "finite"),
     # train-amortizer / train-supervised / train-prior
@@ -191,7 +185,6 @@ CASES = [
     ("supervised-decay-nan", ["train-supervised", "--weight-decay", "nan", "--out", "run"], "finite"),
     ("prior-out-is-file", ["train-prior", "--out", "{in}/existing.png"], "is a file"),
     ("train-out-is-file", ["train-amortizer", "--out", "{in}/existing.png"], "is a file"),
-    ("ratio-family-sigma-nan", ["bench", "ratio", "--amortizer", MISSING, "--operator", "dense:1@nan"], "finite"),
     ("prior-ema", ["train-prior", "--ema", "2", "--out", "run"], "--ema"),
     # demo
     ("demo-images-zero", ["demo", "--images", "0", "--out", "d"], "--images"),
