@@ -149,8 +149,8 @@ def run_gmm_benchmark(
         bar.update()
 
     if config.workers > 1:
-        # close() + join(), not the context manager's terminate(): terminated workers never run their
-        # finalizers, so the semaphores they created (tqdm's lock) leak and resource_tracker warns at exit.
+        # close() + join(), not the context manager's terminate(): terminated workers skip their exit
+        # finalizers, and resource_tracker then warns about the semaphores they registered (a "leak").
         pool = mp.get_context("spawn").Pool(config.workers)
         try:
             for rows in pool.imap_unordered(_evaluate_problem, tasks):
