@@ -67,8 +67,13 @@ def _check_networks(samplers, amortizer, supervised) -> None:
     cls=ListOption,
     default=("dps", "mgdm"),
     show_default=True,
-    help="Samplers (space-separated): ddim dps mgdm lavps amortized-only supervised.",
+    help="Samplers (space-separated): ddim dps mgdm lavps amortized-only supervised ddrm diffpir.",
 )
+@option("ddrm_steps", default=None, show_default="20")
+@option("ddrm_eta", default=None, show_default="0.85")
+@option("diffpir_steps", default=None, show_default="100")
+@option("diffpir_lambda", default=None, show_default="1.75")
+@option("diffpir_zeta", default=None, show_default="0.3")
 @option("amortizer", help="Trained amortizer (.safetensors) for lavps / amortized-only.")
 @option("supervised")
 @option("inner_steps", default=3)
@@ -98,6 +103,11 @@ def bench_gmm(
     adam_in,
     window,
     samplers,
+    ddrm_steps,
+    ddrm_eta,
+    diffpir_steps,
+    diffpir_lambda,
+    diffpir_zeta,
     amortizer,
     supervised_path,
     inner_steps,
@@ -110,7 +120,7 @@ def bench_gmm(
     """Exact-posterior benchmark on the 25-component Gaussian-mixture prior."""
     _check_networks(samplers, amortizer, supervised_path)
     from ..evaluation.gmm_bench import GMMBenchConfig, format_table, run_gmm_benchmark
-    from ..samplers.registry import SAMPLERS, build_sampler
+    from ..samplers.registry import DEFAULTS, SAMPLERS, build_sampler
 
     unknown = [s for s in samplers if s not in SAMPLERS]
     if unknown:
@@ -128,7 +138,14 @@ def bench_gmm(
         amortizer=amortizer,
         supervised=supervised_path,
         inner_steps=inner_steps,
+        ddrm_steps=ddrm_steps,
+        ddrm_eta=ddrm_eta,
+        diffpir_steps=diffpir_steps,
+        diffpir_lambda=diffpir_lambda,
+        diffpir_zeta=diffpir_zeta,
     )
+    # the JSON states every setting: fill the baselines' unset options with the registry defaults
+    options = {k: DEFAULTS[k] if v is None and k.startswith(("ddrm_", "diffpir_")) else v for k, v in options.items()}
     config = GMMBenchConfig(
         dims=tuple(dims),
         obs_dims=tuple(obs_dims),

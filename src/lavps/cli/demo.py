@@ -35,7 +35,13 @@ __all__ = ["demo"]
     help="Operator specs of the tasks (space-separated). The task equal to the amortizer's training family "
     "(motion_blur:9:0.5 for the shipped one) is reported as in-distribution, every other one as out-of-distribution.",
 )
-@option("prior_path", show_default="the shipped MNIST prior")
+@click.option(
+    "--prior",
+    "prior_path",
+    default=None,
+    show_default="mnist",
+    help="Prior spec (see docs/priors.md); it must be a 1x32x32 prior.",
+)
 @option("amortizer", show_default="the shipped amortizer")
 @option("seed", default=0, help="Seed of the digits' noise and of every sampler.")
 @option("workers", default=None, show_default="torch's choice", help="CPU parallelism: torch threads.")
@@ -48,9 +54,11 @@ def demo(out_dir, quick, images, tasks, prior_path, amortizer, seed, workers, qu
     from ..amortize.defaults import default_amortizer_path
     from ..evaluation.demo import DemoConfig, format_demo_table, run_demo
     from ..operators import parse_operator_spec
-    from ..priors.image_unet import load_image_prior
+    from ..priors.presets import load_prior
 
-    prior = load_image_prior(prior_path)
+    prior = load_prior(prior_path)
+    if tuple(prior.shape) != (1, 32, 32):
+        raise ValueError(f"the demo restores 1x32x32 MNIST digits; prior {prior_path!r} has shape {prior.shape}")
     for spec in tasks or ():
         parse_operator_spec(spec, tuple(prior.shape))  # every task is checked before the first one runs
     if workers:

@@ -127,6 +127,14 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
         ("--inner-steps",),
         dict(type=click.IntRange(0), help="LAVPS Adam steps after the best-of guard (G_in), inside the window."),
     ),
+    "ddrm_steps": (("--ddrm-steps",), dict(type=click.IntRange(2, 1000), help="DDRM denoiser calls (2..1000).")),
+    "ddrm_eta": (("--ddrm-eta",), dict(type=FiniteFloat(min=0.0, max=1.0), help="DDRM eta (in [0, 1]).")),
+    "diffpir_steps": (
+        ("--diffpir-steps",),
+        dict(type=click.IntRange(2, 1000), help="DiffPIR denoiser calls (2..1000)."),
+    ),
+    "diffpir_lambda": (("--diffpir-lambda",), dict(type=_POSITIVE, help="DiffPIR lambda (> 0).")),
+    "diffpir_zeta": (("--diffpir-zeta",), dict(type=FiniteFloat(min=0.0, max=1.0), help="DiffPIR zeta (in [0, 1]).")),
     "window": (("--window",), dict(type=click.IntRange(1), help="Final window: the last W iterations of the grid.")),
     "sigma": (("--sigma",), dict(type=_POSITIVE, help="Observation noise sigma_y (> 0).")),
     "seed": (("--seed",), dict(type=int, help="Seed of every random draw.")),
@@ -150,7 +158,12 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     ),
     "prior_path": (
         ("--prior", "prior_path"),
-        dict(default=None, type=click.Path(exists=True, dir_okay=False), help="Image prior checkpoint."),
+        dict(
+            default=None,
+            show_default="mnist",
+            help="Prior spec: mnist (shipped), diffusers:DIR, adm:FILE[:ffhq|:imagenet|:FLAGS.json], "
+            "edm:MODULE:FACTORY (runs that module's code), or a prior .safetensors file. See docs/priors.md.",
+        ),
     ),
     "amortizer": (
         ("--amortizer",),

@@ -9,11 +9,11 @@ import click
 
 from ..samplers.presets import describe_presets, preset_names
 from .main import cli
-from .options import ImageSize, option
+from .options import OPTIONS, ImageSize, option
 
 __all__ = ["degrade", "restore"]
 
-_SAMPLERS = ["lavps", "mgdm", "dps"]
+_SAMPLERS = ["lavps", "mgdm", "dps", "ddrm", "diffpir"]
 
 
 @cli.command("degrade")
@@ -29,7 +29,7 @@ _SAMPLERS = ["lavps", "mgdm", "dps"]
     show_default="the prior's",
     help="Image size C,H,W of the clean image and of the operator, without loading a prior.",
 )
-@option("prior_path", show_default="the shipped MNIST prior", help="Prior whose image size is used (only its size).")
+@option("prior_path", help="Prior whose image size is used (only its size). " + OPTIONS["prior_path"][1]["help"])
 @option("overwrite", help="Replace existing output files (the PNG and its .operator/.observation/.json).")
 def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite):
     """Simulate an observation of CLEAN.png; saves the drawn operator and the exact float observation, and
@@ -116,7 +116,7 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite):
     show_default="per sampler, see the list",
     help=f"Budget preset. {describe_presets()}",
 )
-@option("prior_path", show_default="the shipped MNIST prior")
+@option("prior_path")
 @option("amortizer", show_default="the shipped amortizer", help="Trained amortizer (.safetensors) for lavps.")
 @option("seed", default=0, help="Sample i uses seed + i.")
 @click.option("--samples", default=1, show_default=True, type=click.IntRange(1), help="Number of samples.")
@@ -146,6 +146,11 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite):
     type=click.Path(exists=True, dir_okay=False),
     help="Clean image: adds PSNR/SSIM.",
 )
+@option("ddrm_steps", default=None, hidden=True)
+@option("ddrm_eta", default=None, show_default="0.85")
+@option("diffpir_steps", default=None, hidden=True)
+@option("diffpir_lambda", default=None, show_default="1.75")
+@option("diffpir_zeta", default=None, show_default="0.3")
 @click.option(
     "--out",
     "out_dir",
@@ -176,6 +181,11 @@ def restore(
     adam_in,
     inner_steps,
     dps_steps,
+    ddrm_steps,
+    ddrm_eta,
+    diffpir_steps,
+    diffpir_lambda,
+    diffpir_zeta,
     reference,
     out_dir,
     overwrite,
@@ -190,7 +200,15 @@ def restore(
     source = OperatorSource(spec, kernel, mask, operator_file, op_seed)
     op = resolve_operator(source, tuple(prior.shape))
     given = dict(steps=steps, window=window, adam_out=adam_out, adam_in=adam_in, inner_steps=inner_steps)
-    settings = {k: v for k, v in {**given, "dps_steps": dps_steps}.items() if v is not None}
+    baseline = dict(
+        dps_steps=dps_steps,
+        ddrm_steps=ddrm_steps,
+        ddrm_eta=ddrm_eta,
+        diffpir_steps=diffpir_steps,
+        diffpir_lambda=diffpir_lambda,
+        diffpir_zeta=diffpir_zeta,
+    )
+    settings = {k: v for k, v in {**given, **baseline}.items() if v is not None}
     if amortizer is not None:
         settings["amortizer"] = amortizer
     result = api.restore(

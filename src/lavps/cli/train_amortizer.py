@@ -48,10 +48,17 @@ _COMMON = [
         "prior_spec",
         default="mnist",
         show_default=True,
-        help="Prior preset: mnist (the shipped image prior), gmm:D (weights from --prior-seed), "
-        "gmm:D:fresh (new weights every batch).",
+        help="Prior spec: mnist (the shipped image prior), gmm:D (weights from --prior-seed), gmm:D:fresh (new "
+        "weights every batch), or any image prior spec with --data (see docs/priors.md).",
     ),
     click.option("--prior-seed", type=int, default=0, show_default=True, help="Seed of the gmm:D weights."),
+    click.option(
+        "--data",
+        type=click.Path(exists=True, file_okay=False),
+        default=None,
+        show_default="none (mnist: its train split)",
+        help="Folder of clean PNG/JPEG images of the prior's size: training signals for network priors.",
+    ),
     click.option(
         "--operator",
         "family_spec",
@@ -117,7 +124,7 @@ def _train(kind: str, o: dict) -> None:
     )
     from ..priors.presets import resolve_prior
 
-    preset = resolve_prior(o["prior_spec"], o["prior_seed"])
+    preset = resolve_prior(o["prior_spec"], o["prior_seed"], o["data"])
     if kind != "amortizer" and len(preset.prior.shape) != 1:
         raise click.BadParameter("the supervised baseline exists for vector priors (gmm:D) only", param_hint="--prior")
     defaults = TRAINING_DEFAULTS["vector" if len(preset.prior.shape) == 1 else "image"]

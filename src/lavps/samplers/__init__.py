@@ -1,4 +1,4 @@
-"""Samplers: DDIM (prior), DPS, MGDM, LAVPS. Each returns samples and a cost record.
+"""Samplers: DDIM (prior), DPS, MGDM, LAVPS, DDRM, DiffPIR. Each returns samples and a cost record.
 
 The classes are imported on first use (as in `lavps`), so that torch-free submodules such as
 `lavps.samplers.presets` can be read by the CLI without loading torch.
@@ -12,6 +12,8 @@ __all__ = [
     "Context",
     "Cost",
     "DDIM",
+    "DDRM",
+    "DiffPIR",
     "DPS",
     "MGDM",
     "VISettings",
@@ -25,6 +27,8 @@ _WHERE = {
     "Context": "base",
     "Cost": "cost",
     "DDIM": "ddim",
+    "DDRM": "ddrm",
+    "DiffPIR": "diffpir",
     "DPS": "dps",
     "MGDM": "mgdm",
     "VISettings": "settings",
