@@ -162,6 +162,8 @@ CASES = [
         ["bench", "gmm", "--dim", "4", "--obs-dim", "8", "--operator", "mask", "--json", "g.json"],
         "d_y",
     ),
+    ("gmm-diffpir-lambda-nan", ["bench", "gmm", "--diffpir-lambda", "nan"], "finite"),
+    ("gmm-ddrm-eta-range", ["bench", "gmm", "--ddrm-eta", "1.5"], "--ddrm-eta"),
     ("gmm-unknown-option", ["bench", "gmm", "--nope", "1"], "--nope"),
     ("bench-unknown-command", ["bench", "nope"], "nope"),
     ("pareto-one-problem", ["bench", "pareto", "--problems", "1"], "--problems"),
