@@ -119,7 +119,7 @@ _POSITIVE = FiniteFloat(min=0.0, min_open=True)
 OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "steps": (("--steps",), dict(type=GridSize(), help="Sampling grid size N of MGDM / LAVPS (4..1000 points).")),
     "dps_steps": (("--dps-steps",), dict(type=click.IntRange(3, 1000), help="DPS grid size (3..1000 points).")),
-    "dps_zeta": (("--dps-zeta",), dict(type=_POSITIVE, help="DPS step size zeta (> 0).")),
+    "dps_zeta": (("--dps-zeta",), dict(type=FiniteFloat(min=0.0), help="DPS step size zeta (>= 0).")),
     "lr": (("--lr",), dict(type=_POSITIVE, help="Adam learning rate of MGDM's inner problem (> 0).")),
     "adam_out": (("--adam-out",), dict(type=click.IntRange(0), help="Adam steps per iteration outside the window.")),
     "adam_in": (("--adam-in",), dict(type=click.IntRange(0), help="MGDM Adam steps per iteration inside the window.")),
