@@ -42,15 +42,18 @@ def _per_prior(key: str) -> str:
     return f"{image} (mnist), {vector} (gmm)"
 
 
-_COMMON = [
-    click.option(
+def _prior_option(default: str):
+    return click.option(
         "--prior",
         "prior_spec",
-        default="mnist",
+        default=default,
         show_default=True,
         help="Prior spec: mnist (the shipped image prior), gmm:D (weights from --prior-seed), gmm:D:fresh (new "
         "weights every batch), or any image prior spec with --data (see docs/priors.md).",
-    ),
+    )
+
+
+_COMMON = [
     click.option("--prior-seed", type=int, default=0, show_default=True, help="Seed of the gmm:D weights."),
     click.option(
         "--data",
@@ -171,6 +174,7 @@ def _train(kind: str, o: dict) -> None:
 
 
 @cli.command("train-amortizer", renamed=_RENAMED)
+@_prior_option("mnist")
 @_common
 @option(
     "window",
@@ -185,6 +189,7 @@ def train_amortizer_command(**options) -> None:
 
 
 @cli.command("train-supervised", renamed=_RENAMED)
+@_prior_option("gmm:8:fresh")  # the supervised baseline exists for vector priors only
 @_common
 @option("window", default=None, show_default=_per_prior("window"), help="Window of the training grid (k ~ U{1..W}).")
 @option("out_dir", default="runs/supervised", help="Output folder.")
