@@ -7,14 +7,15 @@ from pathlib import Path
 import click
 
 from .main import cli
-from .options import ListOption
+from .options import ListOption, option
 
 __all__ = ["demo"]
 
 _QUICK_TASKS = ("motion_blur:9:0.5", "sr:2", "center:0.35")
+_ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps"
 
 
-@cli.command("demo")
+@cli.command("demo", renamed={"--tasks": "--operator", "--threads": "--workers"})
 @click.option(
     "--out",
     "out_dir",
@@ -24,31 +25,41 @@ _QUICK_TASKS = ("motion_blur:9:0.5", "sr:2", "center:0.35")
     help="Report folder.",
 )
 @click.option("--quick", is_flag=True, help=f"2 digits, tasks {' '.join(_QUICK_TASKS)}, no mean-PSNR (about a minute).")
-@click.option("--images", default=None, type=click.IntRange(1), help="Held-out test digits per task [default: 4].")
 @click.option(
-    "--tasks",
+    "--images", default=None, type=click.IntRange(1), show_default="4; 2 with --quick", help="Held-out digits per task."
+)
+@click.option(
+    "--operator",
+    "tasks",
     cls=ListOption,
     default=None,
-    help="Operator specs (space-separated) [default: the amortizer's six training families and two unseen ones]; "
-    "a task is in distribution when the amortizer was trained on it.",
+    show_default="the shipped amortizer's six training families, then center:0.35 gaussian_blur:13:3.0",
+    help="Operator specs of the tasks (space-separated). A task among the amortizer's training families (read "
+    "from its card) is reported as in-distribution, every other one as unseen.",
 )
+@click.option("--samplers", cls=ListOption, default=None, show_default=_ROWS, help="Rows to run (a subset).")
 @click.option(
-    "--samplers", cls=ListOption, default=None, help="Subset of: ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps."
+    "--mean-images",
+    default=2,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Digits for the PSNR of the posterior mean (0: skip).",
 )
-@click.option("--mean-images", default=2, show_default=True, type=click.IntRange(0), help="Digits for mean-PSNR.")
 @click.option("--mean-samples", default=4, show_default=True, type=click.IntRange(1), help="Samples per mean.")
 @click.option(
     "--digit-offset",
     default=0,
     show_default=True,
     type=click.IntRange(0),
-    help="Skip this many test digits per class (tune on others than the reported ones).",
+    help="Skip this many test digits per class (tune settings on other digits than the reported ones).",
 )
-@click.option("--prior", "prior_path", default=None, help="Prior spec (default: mnist); it must be a 1x32x32 prior.")
-@click.option("--amortizer", default=None, help="Amortizer checkpoint (default: the shipped one).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of operators, noise and samples.")
-@click.option("--threads", default=None, type=click.IntRange(1), help="torch threads (default: torch's choice).")
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option(
+    "--prior", "prior_path", default=None, show_default="mnist", help="Prior spec; it must be a 1x32x32 prior."
+)
+@option("amortizer", show_default="the shipped amortizer")
+@option("seed", default=0, help="Seed of the digits' operators, noise and of every sampler.")
+@option("workers", default=None, show_default="torch's choice", help="CPU parallelism: torch threads.")
+@option("quiet", help="No progress bars.")
 def demo(
     out_dir,
     quick,
@@ -61,7 +72,7 @@ def demo(
     prior_path,
     amortizer,
     seed,
-    threads,
+    workers,
     quiet,
 ):
     """Restore held-out digits with DDRM, DiffPIR, DPS, MGDM and LAVPS on the amortizer's families and unseen ones."""
@@ -71,16 +82,19 @@ def demo(
     from ..amortize.defaults import default_amortizer_path
     from ..evaluation.classifier import load_classifier
     from ..evaluation.demo import DEMO_SAMPLERS, DemoConfig, format_demo_table, run_demo
+    from ..operators import parse_operator_spec
     from ..priors.presets import load_prior
 
-    if threads:
-        torch.set_num_threads(threads)
     unknown = sorted(set(samplers or ()) - set(DEMO_SAMPLERS))
     if unknown:
         raise ValueError(f"unknown demo sampler(s) {', '.join(unknown)}; allowed: {', '.join(DEMO_SAMPLERS)}")
     prior = load_prior(prior_path)
     if tuple(prior.shape) != (1, 32, 32):
         raise ValueError(f"the demo restores 1x32x32 MNIST digits; prior {prior_path!r} has shape {prior.shape}")
+    for spec in tasks or ():
+        parse_operator_spec(spec, tuple(prior.shape))  # every task is checked before the first one runs
+    if workers:
+        torch.set_num_threads(workers)
     net = load_amortizer(amortizer or default_amortizer_path(), prior=prior)
     base = DemoConfig()
     config = DemoConfig(

@@ -25,7 +25,7 @@ from ..samplers.presets import preset_options
 from ..samplers.registry import build_sampler
 from .classifier import label_agreement
 from .image_metrics import psnr, ssim
-from .stats import mean_ci95
+from .stats import format_interval, mean_ci95
 
 __all__ = ["DemoConfig", "DEMO_ROWS", "DEMO_SAMPLERS", "GLOSSARY", "run_demo", "format_demo_table", "held_out_digits"]
 
@@ -202,24 +202,18 @@ def summarise(rows: list[dict]) -> list[dict]:
     return out
 
 
-def _num(value, width: int, digits: int) -> str:
-    """A number, or n/a for a missing one (an interval of a single image, no mean samples)."""
-    if value is None or value != value:
-        return f"{'n/a':>{width}}"
-    return f"{value:>{width}.{digits}f}"
-
-
 def format_demo_table(summary: list[dict]) -> str:
     head = (
         f"{'task':<20} {'ID':>3} {'sampler':<11} {'PSNR':>6} {'±95%':>5} {'SSIM':>6} {'±95%':>5} {'label':>5} "
         f"{'mean-PSNR':>9} {'s/img':>6} {'fwd':>4} {'bwd':>4} {'amort':>5}  wins"
     )
     lines = [head, "-" * len(head)]
+    num = format_interval  # a number, or n/a when there is none (a metric not computed, one image)
     for r in summary:
         lines.append(
             f"{r['task']:<20} {'yes' if r['in_distribution'] else 'no':>3} {r['sampler']:<11} "
-            f"{_num(r['psnr'], 6, 2)} {_num(r['psnr_ci95'], 5, 2)} {_num(r['ssim'], 6, 3)} "
-            f"{_num(r['ssim_ci95'], 5, 3)} {_num(r['label_kept'], 5, 2)} {_num(r['mean_psnr'], 9, 2)} "
+            f"{num(r['psnr'], 6, 2)} {num(r['psnr_ci95'], 5, 2)} {num(r['ssim'], 6, 3)} "
+            f"{num(r['ssim_ci95'], 5, 3)} {num(r['label_kept'], 5, 2)} {num(r['mean_psnr'], 9, 2)} "
             f"{r['seconds_per_image']:>6.2f} {r['denoiser_forwards']:>4} {r['denoiser_backwards']:>4} "
             f"{r['amortizer_forwards']:>5}  {r['wins']}"
         )
