@@ -195,6 +195,9 @@ CASES = [
     ("demo-no-amortizer", ["demo", "--amortizer", MISSING, "--out", "d"], "nothing.safetensors"),
     ("demo-workers-zero", ["demo", "--workers", "0", "--out", "d"], "--workers"),
     ("demo-seed-text", ["demo", "--seed", "one", "--out", "d"], "integer"),
+    ("demo-unknown-row", ["demo", "--samplers", "ddrm-20", "oracle", "--out", "d"], "oracle"),
+    ("bench-prior-times", ["bench", "prior", "--times", "0,5000"], "--times"),
+    ("bench-prior-times-text", ["bench", "prior", "--times", "late"], "--times"),
 ]
 
 

@@ -13,12 +13,19 @@ __all__ = ["bench_prior"]
 
 
 @bench.command("prior")
-@click.option("--prior", "prior_path", default=None, help="Prior checkpoint (default: the shipped MNIST prior).")
+@click.option("--prior", "prior_path", default=None, show_default="the shipped MNIST prior", help="Prior checkpoint.")
 @click.option("--times", default="100,300,600", show_default=True, help="Comma-separated time indices t.")
 @click.option("--samples", default=256, show_default=True, type=click.IntRange(1), help="Unconditional samples.")
 @click.option("--steps", default=100, show_default=True, type=click.IntRange(2), help="DDIM grid size of the samples.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the noise and of the samples.")
-@click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False, path_type=Path), help="Write JSON.")
+@click.option(
+    "--json",
+    "json_path",
+    default=None,
+    show_default="no file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the numbers as JSON.",
+)
 def bench_prior(prior_path, times, samples, steps, seed, json_path):
     """Prior quality: epsilon loss on the 500 held-out test digits at each t, and the share of
     unconditional samples the shipped digit classifier labels with confidence >= 0.9."""
