@@ -40,7 +40,7 @@ _ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps"
 @click.option("--samplers", cls=ListOption, default=None, show_default=_ROWS, help="Rows to run (a subset).")
 @click.option(
     "--mean-images",
-    default=2,
+    default=1,
     show_default=True,
     type=click.IntRange(0),
     help="Digits for the PSNR of the posterior mean (0: skip).",

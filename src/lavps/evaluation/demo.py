@@ -73,7 +73,7 @@ class DemoConfig:
     sigma: float = 0.05
     seed: int = 0
     #: posterior-mean metric: this many digits (sharing one drawn operator), this many samples each
-    mean_images: int = 2
+    mean_images: int = 1
     mean_samples: int = 4
     #: first held-out digit of each class (0 = the reported digits; tune on another offset)
     digit_offset: int = 0
