@@ -65,9 +65,11 @@ def amortizer_inputs(kind: str, problem: InverseProblem, x0: torch.Tensor) -> to
     raise ValueError(f"unknown amortizer input kind {kind!r}; allowed: {', '.join(INPUT_KINDS)}")
 
 
-def time_code(schedule: Schedule, t: Time, batch_size: int, dtype: torch.dtype) -> torch.Tensor:
-    """sigma_t = sqrt((1 - abar_t) / abar_t) as a (B,) tensor for an int or (B,) time index."""
-    sigma = schedule.sigma(t).to(dtype)
+def time_code(
+    schedule: Schedule, t: Time, batch_size: int, dtype: torch.dtype, device: torch.device | str = "cpu"
+) -> torch.Tensor:
+    """sigma_t = sqrt((1 - abar_t) / abar_t) as a (B,) tensor for an int or (B,) time index, on `device`."""
+    sigma = schedule.sigma(t).to(dtype).to(device)
     return sigma.expand(batch_size) if sigma.ndim == 0 else sigma
 
 

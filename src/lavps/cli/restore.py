@@ -13,10 +13,35 @@ __all__ = ["degrade", "restore"]
 _SAMPLERS = ["dps", "mgdm", "lavps"]
 
 
-def _load_prior(path):
+def _load_prior(path, device="cpu", precision="fp32"):
+    """The prior on its device in its precision; the device is checked before anything is loaded."""
+    from ..device import place_prior, precision_dtype, resolve_device
     from ..priors.image_unet import load_image_prior
 
-    return load_image_prior(path)
+    dev, dtype = resolve_device(device), precision_dtype(precision)
+    return place_prior(load_image_prior(path), dev, dtype)
+
+
+def _fit_option(f):
+    return click.option(
+        "--fit",
+        type=click.Choice(["crop", "resize"]),
+        default=None,
+        help="Make an image of another size/channel count fit the prior: centre-crop or resize (default: error).",
+    )(f)
+
+
+def _device_options(f):
+    f = click.option(
+        "--precision",
+        type=click.Choice(["fp32", "bf16", "fp16"]),
+        default="fp32",
+        show_default=True,
+        help="Precision of the prior's network (the variational parameters and likelihood stay fp32).",
+    )(f)
+    return click.option(
+        "--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps (the prior's network)."
+    )(f)
 
 
 @cli.command("degrade")
@@ -26,24 +51,24 @@ def _load_prior(path):
 @click.option("--seed", default=0, show_default=True, type=int, help="Draws the operator and the noise.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Observation PNG.")
 @click.option("--prior", "prior_path", default=None, help="Prior checkpoint (default: the shipped MNIST prior).")
-def degrade(clean, spec, sigma, seed, out, prior_path):
+@_fit_option
+def degrade(clean, spec, sigma, seed, out, prior_path, fit):
     """Simulate an observation of CLEAN.png; also saves the drawn operator and the exact float observation."""
     import torch
 
-    from ..imaging.io import read_png, write_png
+    from ..imaging.io import load_image, write_image
     from ..imaging.workflow import OperatorSource, resolve_operator, simulate, write_json
     from ..operators import GaussianNoise
     from ..operators.spec import save_operator
 
     GaussianNoise(sigma)
     prior = _load_prior(prior_path)
-    c, h, w = prior.shape
-    x = read_png(clean, c, (h, w))
+    x = load_image(clean, prior.shape, fit)
     op = resolve_operator(OperatorSource(spec=spec, seed=seed), prior.shape)
     y = simulate(x, op, sigma, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     stem = out.with_suffix("")
-    write_png(y[0], out)
+    write_image(y[0], out)
     save_operator(op, f"{stem}.operator.safetensors")
     torch.save({"y": y.clone()}, f"{stem}.observation.pt")
     write_json(
@@ -53,6 +78,7 @@ def degrade(clean, spec, sigma, seed, out, prior_path):
             "operator": spec,
             "sigma": sigma,
             "seed": seed,
+            "fit": fit,
             "observation_shape": list(y.shape[1:]),
             "operator_file": f"{stem.name}.operator.safetensors",
             "observation_file": f"{stem.name}.observation.pt",
@@ -83,6 +109,8 @@ def degrade(clean, spec, sigma, seed, out, prior_path):
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@_fit_option
+@_device_options
 def restore(
     observation,
     spec,
@@ -105,13 +133,17 @@ def restore(
     out_dir,
     overwrite,
     quiet,
+    fit,
+    device,
+    precision,
 ):
     """Sample the posterior of OBSERVATION (a PNG, or the .observation.pt written by `lavps degrade`)."""
     import torch
 
     from ..amortize.defaults import default_amortizer_path
+    from ..device import prior_device
     from ..evaluation.image_metrics import psnr, ssim
-    from ..imaging.io import read_png, write_png
+    from ..imaging.io import load_image, write_image
     from ..imaging.workflow import (
         IMAGE_DEFAULTS,
         OperatorSource,
@@ -124,7 +156,7 @@ def restore(
     from ..operators import GaussianNoise
 
     GaussianNoise(sigma)
-    prior = _load_prior(prior_path)
+    prior = _load_prior(prior_path, device, precision)
     source = OperatorSource(spec, kernel, mask, operator_file, seed if op_seed is None else op_seed)
     op = resolve_operator(source, prior.shape)
     if str(observation).endswith(".pt"):
@@ -133,7 +165,7 @@ def restore(
             raise ValueError(f"{observation} is not an observation file written by `lavps degrade`")
         y = payload["y"].float()
     else:
-        y = read_png(observation, prior.shape[0], tuple(op.out_shape[1:]))
+        y = load_image(observation, op.out_shape, fit)
     options = {
         k: v
         for k, v in dict(
@@ -155,19 +187,19 @@ def restore(
             options["window"] = int(trained.get("window", IMAGE_DEFAULTS["window"]))
     with atomic_dir(out_dir, overwrite) as tmp:
         result = posterior_samples(y, op, sigma, prior, sampler, samples, seed, options, progress=not quiet)
-        x = result.samples
+        x = result.samples.float().cpu()
         rows = [{"index": i, "seed": seed + i} for i in range(samples)]
         if reference is not None:
-            ref = read_png(reference, prior.shape[0], tuple(prior.shape[1:]))
+            ref = load_image(reference, prior.shape, fit)
             for i, (p, s) in enumerate(zip(psnr(x, ref.expand_as(x)), ssim(x, ref.expand_as(x)), strict=True)):
                 rows[i].update(psnr=float(p), ssim=float(s))
         for i in range(samples):
-            write_png(x[i], tmp / f"reconstruction_{i:03d}.png")
-        write_png(y[0], tmp / "observation.png")
+            write_image(x[i], tmp / f"reconstruction_{i:03d}.png")
+        write_image(y[0], tmp / "observation.png")
         if samples > 1:
-            write_png(x.mean(0), tmp / "posterior_mean.png")
+            write_image(x.mean(0), tmp / "posterior_mean.png")
             std = x.std(0)
-            write_png(std, tmp / "posterior_std.png", value_range=(0.0, max(float(std.max()), 1e-8)))
+            write_image(std, tmp / "posterior_std.png", value_range=(0.0, max(float(std.max()), 1e-8)))
         write_json(
             tmp / "restore.json",
             {
@@ -178,6 +210,9 @@ def restore(
                 "sampler": sampler,
                 "settings": {**IMAGE_DEFAULTS, **options, **amortizer_setting},
                 "prior": str(prior_path or "shipped"),
+                "device": str(prior_device(prior)),
+                "precision": precision,
+                "fit": fit,
                 "samples": rows,
                 "cost": result.cost.to_dict(),
                 "seconds_per_sample": result.cost.seconds / samples,

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import torch
 
 from ..amortize.network import amortizer_inputs, check_compatible, time_code
+from ..device import prior_device
 from ..objective import BridgePrior, negative_elbo
 from ..random import NoiseSource
 from .base import Context
@@ -76,7 +77,7 @@ class LAVPS(MGDM):
         if not hasattr(amortizer, "candidate") or not hasattr(amortizer, "config"):
             raise TypeError(f"amortizer must be a lavps.amortize.Amortizer, got {type(amortizer).__name__}")
         check_compatible(amortizer, prior, source="the amortizer")
-        self.amortizer = amortizer
+        self.amortizer = amortizer.to(prior_device(prior))  # float32 wherever the prior's network runs
         self.guard = bool(guard)
         self.inner_steps = int(inner_steps)
         if not self.guard and self.inner_steps == 0:
@@ -100,7 +101,7 @@ class LAVPS(MGDM):
         b = x_t.shape[0]
         with torch.no_grad():
             y_img = amortizer_inputs(self.amortizer.input_kind, ctx.problem, x0)
-            codes = time_code(self.schedule, t, b, x_t.dtype), time_code(self.schedule, tau, b, x_t.dtype)
+            codes = tuple(time_code(self.schedule, s, b, x_t.dtype, x_t.device) for s in (t, tau))
             mu, rho = self.amortizer.candidate(bridge, x_t, x0, y_img, *codes)
         ctx.denoise.amortizer_forwards += 1
         return mu, rho

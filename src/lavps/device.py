@@ -1,0 +1,110 @@
+"""Device and precision of the prior's network: `--device auto|cpu|cuda|cuda:N|mps`, `--precision fp32|bf16|fp16`.
+
+Only the prior's network changes device and dtype. Variational parameters, likelihoods and the amortizer
+stay in float32, ratios of abar in float64 (formed on the CPU, cast to float32, then moved: MPS has no
+float64). Random draws are made on the CPU with the per-sample generators and moved (random.py), so a
+seed gives the same noise on every device.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["PRECISIONS", "resolve_device", "precision_dtype", "place_prior", "prior_device", "QuantizedPrior"]
+
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
+    """'auto' -> cuda if available, else mps, else cpu; 'cpu', 'cuda', 'cuda:N', 'mps' are checked.
+
+    Raises:
+        ValueError: an unknown spec, or a device this machine does not have (naming what it has).
+    """
+    if isinstance(spec, torch.device):
+        spec = str(spec)
+    text = "auto" if spec is None else str(spec).strip().lower()
+    if text == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps") if _mps_available() else torch.device("cpu")
+    if text == "cpu":
+        return torch.device("cpu")
+    if text == "mps":
+        if not _mps_available():
+            raise ValueError("device 'mps' is not available on this machine (no Apple GPU); use --device cpu or auto")
+        return torch.device("mps")
+    if text == "cuda" or text.startswith("cuda:"):
+        index = text.partition(":")[2]
+        if index and not index.isdigit():
+            raise ValueError(f"invalid device {spec!r}: expected cuda:N with an integer N")
+        if not torch.cuda.is_available():
+            built = "without CUDA" if torch.version.cuda is None else f"with CUDA {torch.version.cuda}, but no GPU found"
+            raise ValueError(f"device {spec!r} is not available: this torch is built {built}; use --device cpu or auto")
+        count = torch.cuda.device_count()
+        if index and int(index) >= count:
+            raise ValueError(f"device {spec!r} is not available: this machine has {count} CUDA device(s)")
+        return torch.device(text)
+    raise ValueError(f"unknown device {spec!r}; allowed: auto, cpu, cuda, cuda:N, mps")
+
+
+def precision_dtype(name: str | torch.dtype) -> torch.dtype:
+    """'fp32' | 'bf16' | 'fp16' (or the torch dtype itself) -> torch dtype."""
+    if isinstance(name, torch.dtype):
+        if name not in PRECISIONS.values():
+            raise ValueError(f"unsupported precision {name}; allowed: {', '.join(PRECISIONS)}")
+        return name
+    dtype = PRECISIONS.get(str(name).strip().lower())
+    if dtype is None:
+        raise ValueError(f"unknown precision {name!r}; allowed: {', '.join(PRECISIONS)}")
+    return dtype
+
+
+class QuantizedPrior:
+    """A prior without a network (e.g. the exact Gaussian mixture) evaluated as if it were one in `dtype`.
+
+    D(x, t) = round(D_exact(round(x), t)), round = cast to dtype and back: the input and output of the
+    denoiser carry `dtype`'s precision, which is what a low-precision network does to its surroundings.
+    """
+
+    def __init__(self, prior, dtype: torch.dtype):
+        self.prior, self.dtype = prior, dtype
+        self.schedule, self.shape = prior.schedule, tuple(prior.shape)
+
+    def denoise(self, x_t: torch.Tensor, t) -> torch.Tensor:
+        out = self.prior.denoise(x_t.to(self.dtype).to(x_t.dtype), t)
+        return out.to(self.dtype).to(x_t.dtype)
+
+    def __getattr__(self, name):  # everything else (sample, posterior, ...) is the wrapped prior's
+        return getattr(self.__dict__["prior"], name)
+
+
+def place_prior(prior, device: str | torch.device | None = "cpu", precision: str | torch.dtype = "fp32"):
+    """Put the prior's network on `device` in `precision`; returns the prior to use.
+
+    A prior that is an `nn.Module` (image priors, adapters) is moved and its floating-point weights cast
+    in place, like `nn.Module.to` (its denoise casts x to the weights' dtype and eps back to x's dtype).
+    A prior without weights runs on the CPU; a precision other than fp32 wraps it in `QuantizedPrior`.
+    """
+    dev = resolve_device(device)
+    dtype = precision_dtype(precision)
+    if isinstance(prior, nn.Module):
+        return prior.to(device=dev, dtype=dtype)
+    if dev.type != "cpu":
+        raise ValueError(f"the {type(prior).__name__} prior has no network and runs on the CPU only, not {dev}")
+    return prior if dtype == torch.float32 else QuantizedPrior(prior, dtype)
+
+
+def prior_device(prior) -> torch.device:
+    """Device of the prior's first parameter (CPU for priors without weights)."""
+    module = prior if isinstance(prior, nn.Module) else getattr(prior, "prior", None)
+    if isinstance(module, nn.Module):
+        for p in module.parameters():
+            return p.device
+    return torch.device("cpu")
