@@ -45,7 +45,8 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
         if index and not index.isdigit():
             raise ValueError(f"invalid device {spec!r}: expected cuda:N with an integer N")
         if not torch.cuda.is_available():
-            built = "without CUDA" if torch.version.cuda is None else f"with CUDA {torch.version.cuda}, but no GPU found"
+            cuda = torch.version.cuda
+            built = "without CUDA" if cuda is None else f"with CUDA {cuda}, but no GPU found"
             raise ValueError(f"device {spec!r} is not available: this torch is built {built}; use --device cpu or auto")
         count = torch.cuda.device_count()
         if index and int(index) >= count:

@@ -92,7 +92,9 @@ def _convert_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
     raise ValueError(f"cannot convert {x.shape[1]} channels to {channels}")
 
 
-def fit_image(x: torch.Tensor, shape: tuple[int, int, int], fit: str | None = None, name: str = "image") -> torch.Tensor:
+def fit_image(
+    x: torch.Tensor, shape: tuple[int, int, int], fit: str | None = None, name: str = "image"
+) -> torch.Tensor:
     """Make a (B, C, H, W) image match `shape` = (C', H', W').
 
     fit None: any difference is an error naming both shapes. 'crop': channels converted, the image

@@ -44,7 +44,8 @@ class SupervisedDDIM(DDIM):
         with torch.no_grad():
             x0_prior = ctx.denoise(state.x, t)
             y_img = amortizer_inputs(self.network.input_kind, ctx.problem, x0_prior)
-            x0 = self.network.denoise(state.x, x0_prior, y_img, time_code(self.schedule, t, b, state.x.dtype, state.x.device))
+            code = time_code(self.schedule, t, b, state.x.dtype, state.x.device)
+            x0 = self.network.denoise(state.x, x0_prior, y_img, code)
             ctx.denoise.amortizer_forwards += 1
             x = ddim_step(self.schedule, state.x, x0, t, t_prev, self.eta, ctx.randn())
         return DDIMState(x=x, x0=x0 if t_prev > 0 else x)
