@@ -54,7 +54,10 @@ class CountingDenoiser:
         self.backwards += 1
 
     def cost(self) -> Cost:
+        """Costs so far; on CUDA the queued kernels are waited for first, so the seconds are real."""
         peak = None
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
         if self.device.type == "cuda":
             peak = torch.cuda.max_memory_allocated(self.device) / 2**20
         return Cost(

@@ -1,0 +1,191 @@
+"""Speed benchmark on an ADM-sized image prior: seconds per image, network passes and peak memory of DPS,
+MGDM and LAVPS, and their ratio to unconditional DDIM on the same grid (METHOD.md section 8).
+
+The prior is a randomly initialised diffusers `UNet2DModel` in the layout of the guided-diffusion (ADM)
+FFHQ 256x256 model used by DPS and the LAVPS paper: base width 128, channel multipliers (1, 1, 2, 2, 4, 4),
+one ResNet block per level, ResNet up/down-sampling, scale-shift normalisation, attention at 16x16 with
+64-channel heads (about 93.6 M parameters). Speed does not depend on the weights, so random ones are
+fair. LAVPS uses an untrained UNet amortizer of the shipped kind (its cost is that of a trained one).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import asdict, dataclass, field, replace
+
+import torch
+
+from ..device import place_prior, resolve_device
+from ..operators import GaussianNoise, InverseProblem, parse_operator_spec
+from ..priors.image_unet import ImagePrior, build_unet
+
+__all__ = ["SpeedSettings", "QUICK", "adm_like_unet_config", "run_speed_benchmark", "format_speed_table"]
+
+
+def adm_like_unet_config(
+    size: int = 256,
+    channels: int = 3,
+    width: int = 128,
+    mult: tuple[int, ...] = (1, 1, 2, 2, 4, 4),
+    attention_at: tuple[int, ...] = (16,),
+    layers: int = 1,
+    head_dim: int = 64,
+    groups: int = 32,
+) -> dict:
+    """A `UNet2DModel` config in the ADM layout: level i has width * mult[i] channels at size / 2^i pixels,
+    ResNet down/up-sampling blocks, scale-shift norm, attention (heads of head_dim) where the resolution
+    is in attention_at and in the middle block."""
+    resolutions = [size // 2**i for i in range(len(mult))]
+    attn = [r in attention_at for r in resolutions]
+    return {
+        "sample_size": size,
+        "in_channels": channels,
+        "out_channels": channels,
+        "block_out_channels": [width * m for m in mult],
+        "layers_per_block": layers,
+        "down_block_types": ["AttnDownBlock2D" if a else "ResnetDownsampleBlock2D" for a in attn],
+        "up_block_types": ["AttnUpBlock2D" if a else "ResnetUpsampleBlock2D" for a in reversed(attn)],
+        "downsample_type": "resnet",
+        "upsample_type": "resnet",
+        "resnet_time_scale_shift": "scale_shift",
+        "attention_head_dim": head_dim,
+        "norm_num_groups": groups,
+        "add_attention": True,
+    }
+
+
+#: The paper's budgets (METHOD.md): DPS 1000 steps; MGDM N = 100, 5 Adam steps, 20 in the last 30
+#: iterations; LAVPS N = 100, 5 Adam steps outside the window, amortizer + guard + 3 steps inside.
+PAPER_BUDGETS = {
+    "dps": {"dps_steps": 1000},
+    "mgdm": {"steps": 100, "adam_out": 5, "adam_in": 20, "window": 30},
+    "lavps": {"steps": 100, "adam_out": 5, "adam_in": 20, "window": 30, "inner_steps": 3},
+}
+
+
+@dataclass(frozen=True)
+class SpeedSettings:
+    """What the speed benchmark runs: one prior, a grid of (sampler, batch size, precision)."""
+
+    unet: dict = field(default_factory=adm_like_unet_config)
+    amortizer_channels: tuple[int, ...] = (32, 64)
+    samplers: tuple[str, ...] = ("dps", "mgdm", "lavps")
+    batch_sizes: tuple[int, ...] = (1, 8)
+    precisions: tuple[str, ...] = ("fp32", "bf16")
+    budgets: dict = field(default_factory=lambda: {k: dict(v) for k, v in PAPER_BUDGETS.items()})
+    operator: str = "gaussian_blur:9:3.0"
+    sigma: float = 0.05
+    device: str = "auto"
+    seed: int = 0
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        c, s = int(self.unet["in_channels"]), int(self.unet["sample_size"])
+        return (c, s, s)
+
+
+#: `--quick`: the same layout at 16x16x3 (3 levels, width 16) and tiny budgets: seconds on a CPU.
+QUICK = SpeedSettings(
+    unet=adm_like_unet_config(16, 3, 16, (1, 2, 2), (4,), 1, 16, 8),
+    amortizer_channels=(8, 16),
+    batch_sizes=(1, 2),
+    budgets={
+        "dps": {"dps_steps": 10},
+        "mgdm": {"steps": 8, "adam_out": 1, "adam_in": 3, "window": 2},
+        "lavps": {"steps": 8, "adam_out": 1, "adam_in": 3, "window": 2, "inner_steps": 1},
+    },
+    operator="gaussian_blur:5:1.0",
+)
+
+
+def _grid_options(name: str, budget: dict) -> dict:
+    """The DDIM run on the same grid as `name` (DPS: its dps_steps; MGDM / LAVPS: their N)."""
+    return {"steps": budget["dps_steps"] if name == "dps" else budget["steps"]}
+
+
+def _problem(settings: SpeedSettings, batch: int) -> InverseProblem:
+    g = torch.Generator().manual_seed(settings.seed)
+    op = parse_operator_spec(settings.operator, settings.shape).sample_one(g)
+    clean = torch.rand(1, *settings.shape, generator=g) * 2 - 1
+    noise = GaussianNoise(settings.sigma)
+    return InverseProblem(noise.measure(clean, op, torch.randn(1, *op.out_shape, generator=g)), op, noise)
+
+
+def run_speed_benchmark(settings: SpeedSettings, progress: bool = False) -> dict:
+    """Run every (precision, batch, sampler) once, plus DDIM on each sampler's grid, after a warm-up.
+
+    Returns {"config", "device", "parameters", "rows"}; a row holds seconds per image, denoiser forwards
+    and backwards and amortizer forwards per sample path, peak memory (MB, CUDA only) and
+    ratio_to_ddim = seconds / seconds of DDIM on the same grid, batch and precision.
+    """
+    from ..amortize.unet import UNetAmortizer
+    from ..samplers.registry import build_sampler
+
+    device = resolve_device(settings.device)
+    torch.manual_seed(settings.seed)  # random weights of the benchmark network only
+    net = build_unet(settings.unet)
+    amortizer = UNetAmortizer(settings.shape, settings.amortizer_channels, 1, "grad")
+    rows = []
+    for precision in settings.precisions:
+        prior = place_prior(ImagePrior(copy.deepcopy(net)).eval().requires_grad_(False), device, precision)
+        for batch in settings.batch_sizes:
+            problem = _problem(settings, batch)
+            seeds = list(range(settings.seed, settings.seed + batch))
+            build_sampler("ddim", prior, {"steps": 3}).sample(None, batch, seed=seeds)  # warm-up
+            ddim: dict[int, float] = {}
+            for name in settings.samplers:
+                budget = settings.budgets[name]
+                grid = _grid_options(name, budget)["steps"]
+                if grid not in ddim:
+                    res = build_sampler("ddim", prior, {"steps": grid}).sample(None, batch, seed=seeds)
+                    ddim[grid] = res.cost.seconds
+                    rows.append(_row("ddim", grid, batch, precision, res.cost, res.cost.seconds))
+                options = {**budget, **({"amortizer": amortizer} if name == "lavps" else {})}
+                t0 = time.perf_counter()
+                res = build_sampler(name, prior, options).sample(problem, batch, seed=seeds, progress=progress)
+                if progress:
+                    print(f"{name} batch {batch} {precision}: {time.perf_counter() - t0:.1f} s", flush=True)
+                rows.append(_row(name, grid, batch, precision, res.cost, ddim[grid]))
+    params = sum(p.numel() for p in net.parameters())
+    config = asdict(replace(settings, device=str(device)))
+    return {"config": config, "device": _device_name(device), "parameters": params, "rows": rows}
+
+
+def _row(name: str, grid: int, batch: int, precision: str, cost, ddim_seconds: float) -> dict:
+    return {
+        "sampler": name,
+        "grid": grid,
+        "batch": batch,
+        "precision": precision,
+        "seconds": cost.seconds,
+        "seconds_per_image": cost.seconds / batch,
+        "denoiser_forwards": cost.denoiser_forwards,
+        "denoiser_backwards": cost.denoiser_backwards,
+        "amortizer_forwards": cost.amortizer_forwards,
+        "peak_memory_mb": cost.peak_memory_mb,
+        "ratio_to_ddim": cost.seconds / ddim_seconds if ddim_seconds > 0 else float("nan"),
+    }
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return str(device)
+
+
+def format_speed_table(out: dict) -> str:
+    """One line per run: sampler, grid, batch, precision, s/image, passes, peak memory, ratio to DDIM."""
+    head = (
+        f"{'sampler':<8} {'grid':>5} {'batch':>5} {'prec':<5} {'s/image':>9} {'fwd':>6} {'bwd':>6} {'amort':>5} "
+        f"{'peak MB':>8} {'x DDIM':>7}"
+    )
+    lines = [f"device: {out['device']}, prior: {out['parameters'] / 1e6:.1f} M parameters", head, "-" * len(head)]
+    for r in out["rows"]:
+        peak = "-" if r["peak_memory_mb"] is None else f"{r['peak_memory_mb']:.0f}"
+        lines.append(
+            f"{r['sampler']:<8} {r['grid']:>5} {r['batch']:>5} {r['precision']:<5} {r['seconds_per_image']:>9.3f} "
+            f"{r['denoiser_forwards']:>6} {r['denoiser_backwards']:>6} {r['amortizer_forwards']:>5} {peak:>8} "
+            f"{r['ratio_to_ddim']:>7.2f}"
+        )
+    return "\n".join(lines)
