@@ -147,3 +147,12 @@ def test_cli_restore_bf16_records_precision(tmp_path, _cli):
     assert r.returncode == 0, r.stderr
     meta = json.loads((tmp_path / "o" / "restore.json").read_text())
     assert meta["precision"] == "bf16" and meta["device"] == "cpu"
+
+
+def test_noise_on_device_is_the_cpu_stream_on_the_cpu_and_batch_independent():
+    from lavps.random import make_noise
+
+    a = make_noise([3, 4, 5], 3, on_device=True).randn((3, 2, 4), torch.float32, "cpu")
+    b = make_noise([3, 4, 5], 3).randn((3, 2, 4), torch.float32, "cpu")
+    c = make_noise([4], 1, on_device=True).randn((1, 2, 4), torch.float32, "cpu")
+    assert torch.equal(a, b) and torch.equal(a[1:2], c)

@@ -345,8 +345,9 @@ def bench_ratio(amortizers, prior_spec, families, sigma, batches, batch, json_pa
 @click.option("--precision", cls=ListOption, default=("fp32", "bf16"), show_default=True, help="fp32 bf16 fp16.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option("--json", "json_path", default=None, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--noise-on-device", is_flag=True, help="Draw the noise on the device (default: CPU, then move).")
 @click.option("--quiet", is_flag=True, help="No per-run progress lines.")
-def bench_speed(quick, samplers, batch, precision, device, json_path, quiet):
+def bench_speed(quick, samplers, batch, precision, device, noise_on_device, json_path, quiet):
     """Seconds per image, network passes and peak memory of DPS / MGDM / LAVPS on a random ADM-sized
     256x256x3 prior at the paper's budgets, and the ratio to DDIM on the same grid."""
     from dataclasses import replace
@@ -363,7 +364,9 @@ def bench_speed(quick, samplers, batch, precision, device, json_path, quiet):
         precision_dtype(p)
     resolve_device(device)
     settings = QUICK if quick else SpeedSettings()
-    settings = replace(settings, samplers=tuple(samplers), precisions=tuple(precision), device=device)
+    settings = replace(
+        settings, samplers=tuple(samplers), precisions=tuple(precision), device=device, noise_on_device=noise_on_device
+    )
     if batch:
         settings = replace(settings, batch_sizes=tuple(batch))
     out = run_speed_benchmark(settings, progress=not quiet)

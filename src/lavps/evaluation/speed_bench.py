@@ -77,6 +77,7 @@ class SpeedSettings:
     operator: str = "gaussian_blur:9:3.0"
     sigma: float = 0.05
     device: str = "auto"
+    noise_on_device: bool = False
     seed: int = 0
 
     @property
@@ -132,18 +133,25 @@ def run_speed_benchmark(settings: SpeedSettings, progress: bool = False) -> dict
         for batch in settings.batch_sizes:
             problem = _problem(settings, batch)
             seeds = list(range(settings.seed, settings.seed + batch))
-            build_sampler("ddim", prior, {"steps": 3}).sample(None, batch, seed=seeds)  # warm-up
+            build_sampler("ddim", prior, {"steps": 3}).sample(
+                None, batch, seed=seeds, noise_on_device=settings.noise_on_device
+            )  # warm-up
             ddim: dict[int, float] = {}
             for name in settings.samplers:
                 budget = settings.budgets[name]
                 grid = _grid_options(name, budget)["steps"]
                 if grid not in ddim:
-                    res = build_sampler("ddim", prior, {"steps": grid}).sample(None, batch, seed=seeds)
+                    res = build_sampler("ddim", prior, {"steps": grid}).sample(
+                        None, batch, seed=seeds, noise_on_device=settings.noise_on_device
+                    )
                     ddim[grid] = res.cost.seconds
                     rows.append(_row("ddim", grid, batch, precision, res.cost, res.cost.seconds))
                 options = {**budget, **({"amortizer": amortizer} if name == "lavps" else {})}
                 t0 = time.perf_counter()
-                res = build_sampler(name, prior, options).sample(problem, batch, seed=seeds, progress=progress)
+                sampler = build_sampler(name, prior, options)
+                res = sampler.sample(
+                    problem, batch, seed=seeds, progress=progress, noise_on_device=settings.noise_on_device
+                )
                 if progress:
                     print(f"{name} batch {batch} {precision}: {time.perf_counter() - t0:.1f} s", flush=True)
                 rows.append(_row(name, grid, batch, precision, res.cost, ddim[grid]))

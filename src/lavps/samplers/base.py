@@ -82,6 +82,7 @@ class Sampler:
         per_sample_noise: bool = False,
         progress: bool = False,
         callback: Callable[[int, Any], None] | None = None,
+        noise_on_device: bool = False,
     ) -> SampleResult:
         """Draw batch_size samples of p(x | y) (or of the prior for unconditional samplers).
 
@@ -93,6 +94,8 @@ class Sampler:
                 list of per-sample seeds (sample i then never depends on its batch-mates).
             progress: show a progress bar.
             callback: called as callback(index, state) after every step.
+            noise_on_device: draw the noise with per-sample generators on the prior's device instead of
+                on the CPU (faster on a GPU; the numbers then differ from the CPU's, see docs/devices.md).
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -107,7 +110,7 @@ class Sampler:
         ctx = Context(
             problem=problem,
             denoise=CountingDenoiser(self.prior, device),
-            noise=make_noise(seed, batch_size, per_sample_noise),
+            noise=make_noise(seed, batch_size, per_sample_noise, noise_on_device),
             batch_size=batch_size,
             shape=tuple(self.prior.shape),
             dtype=self.dtype,
