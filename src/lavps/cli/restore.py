@@ -39,6 +39,9 @@ def _device_options(f):
         show_default=True,
         help="Precision of the prior's network (the variational parameters and likelihood stay fp32).",
     )(f)
+    f = click.option(
+        "--noise-on-device", is_flag=True, help="Draw the noise on the device (faster on a GPU; default: CPU)."
+    )(f)
     return click.option(
         "--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps (the prior's network)."
     )(f)
@@ -136,6 +139,7 @@ def restore(
     fit,
     device,
     precision,
+    noise_on_device,
 ):
     """Sample the posterior of OBSERVATION (a PNG, or the .observation.pt written by `lavps degrade`)."""
     import torch
@@ -186,7 +190,9 @@ def restore(
             options["steps"] = int(trained["grid_steps"])
             options["window"] = int(trained.get("window", IMAGE_DEFAULTS["window"]))
     with atomic_dir(out_dir, overwrite) as tmp:
-        result = posterior_samples(y, op, sigma, prior, sampler, samples, seed, options, progress=not quiet)
+        result = posterior_samples(
+            y, op, sigma, prior, sampler, samples, seed, options, progress=not quiet, noise_on_device=noise_on_device
+        )
         x = result.samples.float().cpu()
         rows = [{"index": i, "seed": seed + i} for i in range(samples)]
         if reference is not None:
@@ -212,6 +218,7 @@ def restore(
                 "prior": str(prior_path or "shipped"),
                 "device": str(prior_device(prior)),
                 "precision": precision,
+                "noise_on_device": noise_on_device,
                 "fit": fit,
                 "samples": rows,
                 "cost": result.cost.to_dict(),

@@ -81,12 +81,18 @@ def posterior_samples(
     seed: int,
     options: dict | None = None,
     progress: bool = False,
+    noise_on_device: bool = False,
 ):
-    """Draw `samples` posterior samples for one observation; sample i uses seed + i (batch-independent)."""
+    """Draw `samples` posterior samples for one observation; sample i uses seed + i (batch-independent).
+
+    The prior is used where it is (see `lavps.device.place_prior`); noise_on_device: draw the noise on
+    the prior's device instead of the CPU (docs/devices.md).
+    """
     problem = InverseProblem(y, operator, GaussianNoise(sigma))
     problem.check_signal_shape(prior.shape)
     s = build_sampler(sampler, prior, {**IMAGE_DEFAULTS, **(options or {})})
-    return s.sample(problem, samples, seed=[seed + i for i in range(samples)], progress=progress)
+    seeds = [seed + i for i in range(samples)]
+    return s.sample(problem, samples, seed=seeds, progress=progress, noise_on_device=noise_on_device)
 
 
 class atomic_dir:
