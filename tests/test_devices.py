@@ -8,13 +8,14 @@ import torch
 
 from lavps.amortize.unet import UNetAmortizer
 from lavps.data.mnist import mnist_split
-from lavps.device import QuantizedPrior, place_prior, precision_dtype, prior_device, resolve_device
+from lavps.device import precision_dtype, prior_device, resolve_device
 from lavps.evaluation.metrics import sliced_wasserstein
 from lavps.imaging.io import write_image
 from lavps.imaging.workflow import IMAGE_DEFAULTS
 from lavps.operators import DenseMatrix, GaussianNoise, InverseProblem, parse_operator_spec
 from lavps.priors import grid_mixture
 from lavps.priors.image_unet import ImagePrior, build_unet, load_image_prior, save_image_prior
+from lavps.priors.placement import QuantizedPrior, place_prior
 from lavps.samplers.lavps import LAVPS
 from lavps.samplers.registry import build_sampler
 
@@ -156,3 +157,17 @@ def test_noise_on_device_is_the_cpu_stream_on_the_cpu_and_batch_independent():
     b = make_noise([3, 4, 5], 3).randn((3, 2, 4), torch.float32, "cpu")
     c = make_noise([4], 1, on_device=True).randn((1, 2, 4), torch.float32, "cpu")
     assert torch.equal(a, b) and torch.equal(a[1:2], c)
+
+
+def test_placed_prior_keeps_its_fingerprint_so_trained_amortizers_fit():
+    from lavps.amortize.checkpoint import load_amortizer
+    from lavps.amortize.defaults import default_amortizer_path
+    from lavps.amortize.network import check_compatible
+    from lavps.priors.presets import prior_fingerprint
+
+    reference = prior_fingerprint(load_image_prior())
+    placed = place_prior(load_image_prior(), "cpu", "bf16")
+    assert prior_fingerprint(placed) == reference
+    check_compatible(load_amortizer(default_amortizer_path(), prior=placed), placed)  # raises if refused
+    gmm = grid_mixture(8, generator=torch.Generator().manual_seed(0))
+    assert prior_fingerprint(place_prior(gmm, "cpu", "bf16")) == prior_fingerprint(gmm)

@@ -1,4 +1,5 @@
 """Device and precision of the prior's network: `--device auto|cpu|cuda|cuda:N|mps`, `--precision fp32|bf16|fp16`.
+Putting a prior there is `lavps.priors.placement.place_prior`.
 
 Only the prior's network changes device and dtype. Variational parameters, likelihoods and the amortizer
 stay in float32, ratios of abar in float64 (formed on the CPU, cast to float32, then moved: MPS has no
@@ -11,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["PRECISIONS", "resolve_device", "precision_dtype", "place_prior", "prior_device", "QuantizedPrior"]
+__all__ = ["PRECISIONS", "resolve_device", "precision_dtype", "prior_device"]
 
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -65,41 +66,6 @@ def precision_dtype(name: str | torch.dtype) -> torch.dtype:
     if dtype is None:
         raise ValueError(f"unknown precision {name!r}; allowed: {', '.join(PRECISIONS)}")
     return dtype
-
-
-class QuantizedPrior:
-    """A prior without a network (e.g. the exact Gaussian mixture) evaluated as if it were one in `dtype`.
-
-    D(x, t) = round(D_exact(round(x), t)), round = cast to dtype and back: the input and output of the
-    denoiser carry `dtype`'s precision, which is what a low-precision network does to its surroundings.
-    """
-
-    def __init__(self, prior, dtype: torch.dtype):
-        self.prior, self.dtype = prior, dtype
-        self.schedule, self.shape = prior.schedule, tuple(prior.shape)
-
-    def denoise(self, x_t: torch.Tensor, t) -> torch.Tensor:
-        out = self.prior.denoise(x_t.to(self.dtype).to(x_t.dtype), t)
-        return out.to(self.dtype).to(x_t.dtype)
-
-    def __getattr__(self, name):  # everything else (sample, posterior, ...) is the wrapped prior's
-        return getattr(self.__dict__["prior"], name)
-
-
-def place_prior(prior, device: str | torch.device | None = "cpu", precision: str | torch.dtype = "fp32"):
-    """Put the prior's network on `device` in `precision`; returns the prior to use.
-
-    A prior that is an `nn.Module` (image priors, adapters) is moved and its floating-point weights cast
-    in place, like `nn.Module.to` (its denoise casts x to the weights' dtype and eps back to x's dtype).
-    A prior without weights runs on the CPU; a precision other than fp32 wraps it in `QuantizedPrior`.
-    """
-    dev = resolve_device(device)
-    dtype = precision_dtype(precision)
-    if isinstance(prior, nn.Module):
-        return prior.to(device=dev, dtype=dtype)
-    if dev.type != "cpu":
-        raise ValueError(f"the {type(prior).__name__} prior has no network and runs on the CPU only, not {dev}")
-    return prior if dtype == torch.float32 else QuantizedPrior(prior, dtype)
 
 
 def prior_device(prior) -> torch.device:

@@ -15,8 +15,9 @@ _SAMPLERS = ["dps", "mgdm", "lavps"]
 
 def _load_prior(path, device="cpu", precision="fp32"):
     """The prior on its device in its precision; the device is checked before anything is loaded."""
-    from ..device import place_prior, precision_dtype, resolve_device
+    from ..device import precision_dtype, resolve_device
     from ..priors.image_unet import load_image_prior
+    from ..priors.placement import place_prior
 
     dev, dtype = resolve_device(device), precision_dtype(precision)
     return place_prior(load_image_prior(path), dev, dtype)

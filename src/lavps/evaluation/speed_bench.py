@@ -16,9 +16,10 @@ from dataclasses import asdict, dataclass, field, replace
 
 import torch
 
-from ..device import place_prior, resolve_device
+from ..device import resolve_device
 from ..operators import GaussianNoise, InverseProblem, parse_operator_spec
 from ..priors.image_unet import ImagePrior, build_unet
+from ..priors.placement import place_prior
 
 __all__ = ["SpeedSettings", "QUICK", "adm_like_unet_config", "run_speed_benchmark", "format_speed_table"]
 

@@ -85,7 +85,7 @@ def posterior_samples(
 ):
     """Draw `samples` posterior samples for one observation; sample i uses seed + i (batch-independent).
 
-    The prior is used where it is (see `lavps.device.place_prior`); noise_on_device: draw the noise on
+    The prior is used where it is (see `lavps.priors.placement.place_prior`); noise_on_device: draw the noise on
     the prior's device instead of the CPU (docs/devices.md).
     """
     problem = InverseProblem(y, operator, GaussianNoise(sigma))

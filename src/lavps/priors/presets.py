@@ -22,9 +22,11 @@ import torch
 from .base import Prior
 from .gmm import GaussianMixturePrior, grid_mixture
 
-__all__ = ["PriorPreset", "prior_fingerprint", "resolve_prior", "PRESET_KINDS"]
+__all__ = ["PriorPreset", "prior_fingerprint", "resolve_prior", "PRESET_KINDS", "FINGERPRINT_ATTR"]
 
 PRESET_KINDS = ("gmm:D", "gmm:D:fresh", "mnist")
+#: A prior moved to another precision records the fingerprint of its original weights under this name.
+FINGERPRINT_ATTR = "source_fingerprint"
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,9 @@ def _update(h, tensor: torch.Tensor) -> None:
 
 def prior_fingerprint(prior: Prior) -> str:
     """A short hash identifying the prior family (see the module docstring for what it covers)."""
+    recorded = getattr(prior, FINGERPRINT_ATTR, None)
+    if recorded is not None:  # a prior placed in another precision (lavps.priors.placement)
+        return recorded
     h = hashlib.sha256()
     h.update(f"shape={tuple(prior.shape)}".encode())
     _update(h, prior.schedule.alphas_cumprod)
