@@ -69,7 +69,11 @@ def precision_dtype(name: str | torch.dtype) -> torch.dtype:
 
 
 def prior_device(prior) -> torch.device:
-    """Device of the prior's first parameter (CPU for priors without weights)."""
+    """Where a prior's denoiser runs: its `device` attribute if it has one, else the device of its first
+    parameter (of the prior, or of the prior it wraps), else the CPU."""
+    explicit = getattr(prior, "device", None)
+    if isinstance(explicit, (str, torch.device)):
+        return torch.device(explicit)
     module = prior if isinstance(prior, nn.Module) else getattr(prior, "prior", None)
     if isinstance(module, nn.Module):
         for p in module.parameters():
