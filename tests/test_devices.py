@@ -11,7 +11,6 @@ from lavps.data.mnist import mnist_split
 from lavps.device import precision_dtype, prior_device, resolve_device
 from lavps.evaluation.metrics import sliced_wasserstein
 from lavps.imaging.io import write_image
-from lavps.imaging.workflow import IMAGE_DEFAULTS
 from lavps.operators import DenseMatrix, GaussianNoise, InverseProblem, parse_operator_spec
 from lavps.priors import grid_mixture
 from lavps.priors.image_unet import ImagePrior, build_unet, load_image_prior, save_image_prior
@@ -88,7 +87,7 @@ def test_same_seed_same_device_is_identical_at_fp32(sampler):
     op = parse_operator_spec("box:0.3:0.5", prior.shape).sample_one(torch.Generator().manual_seed(0))
     y = GaussianNoise(0.1).measure(torch.zeros(1, 1, 8, 8), op, torch.randn(1, 1, 8, 8))
     problem = InverseProblem(y, op, GaussianNoise(0.1))
-    options = {**IMAGE_DEFAULTS, "steps": 6, "dps_steps": 6, "adam_out": 1, "adam_in": 2, "window": 2}
+    options = {"steps": 6, "dps_steps": 6, "dps_zeta": 1.0, "lr": 0.03, "adam_out": 1, "adam_in": 2, "window": 2}
     if sampler == "lavps":
         options["amortizer"] = UNetAmortizer((1, 8, 8), channels=(8, 8), input_kind="grad")
     runs = [build_sampler(sampler, prior, options).sample(problem, 2, seed=[5, 6]) for _ in range(2)]
@@ -129,7 +128,7 @@ def test_bf16_mnist_prior_within_tolerance_of_fp32():
     op = parse_operator_spec("gaussian_blur:5:1.0", (1, 32, 32)).sample_one(torch.Generator().manual_seed(0))
     y = GaussianNoise(0.05).measure(clean, op, torch.randn(1, 1, 32, 32, generator=torch.Generator().manual_seed(1)))
     problem = InverseProblem(y, op, GaussianNoise(0.05))
-    options = {**IMAGE_DEFAULTS, "steps": 10, "adam_out": 1, "adam_in": 2, "window": 3}
+    options = {"steps": 10, "lr": 0.03, "adam_out": 1, "adam_in": 2, "window": 3}
     out = {}
     for precision in ("fp32", "bf16"):
         prior = place_prior(load_image_prior(), "cpu", precision)
@@ -143,7 +142,19 @@ def test_cli_restore_bf16_records_precision(tmp_path, _cli):
     prior_file = tmp_path / "tiny.safetensors"
     save_image_prior(_tiny_prior(), prior_file, {"note": "tiny"})
     obs = write_image(torch.zeros(1, 8, 8), tmp_path / "obs.png")
-    args = ["--operator", "denoise", "--sigma", "0.1", "--prior", prior_file, "--steps", "5", "--quiet"]
+    args = [
+        "--operator",
+        "denoise",
+        "--sigma",
+        "0.1",
+        "--prior",
+        prior_file,
+        "--steps",
+        "5",
+        "--quiet",
+        "--sampler",
+        "mgdm",
+    ]
     r = _cli("restore", obs, *args, "--adam-out", "1", "--adam-in", "1", "--precision", "bf16", "--out", tmp_path / "o")
     assert r.returncode == 0, r.stderr
     meta = json.loads((tmp_path / "o" / "restore.json").read_text())

@@ -37,6 +37,7 @@ def test_quick_bench_table_json_and_pass_counts(tmp_path, _cli):
     assert (by["dps", 10]["denoiser_forwards"], by["dps", 10]["denoiser_backwards"]) == (steps, steps)
     iters, win = b["mgdm"]["steps"] - 3, b["mgdm"]["window"]  # 5 iterations, the last 2 in the window
     out_iters = iters - win
+    assert out_iters > 0 and win > 0
     mgdm = 1 + out_iters * (b["mgdm"]["adam_out"] + 1) + win * (b["mgdm"]["adam_in"] + 1)
     assert by["mgdm", 8]["denoiser_forwards"] == mgdm
     assert by["mgdm", 8]["denoiser_backwards"] == out_iters * b["mgdm"]["adam_out"] + win * b["mgdm"]["adam_in"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["PRECISIONS", "resolve_device", "precision_dtype", "prior_device"]
+__all__ = ["PRECISIONS", "resolve_device", "precision_dtype", "prior_device", "prior_precision"]
 
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -79,3 +79,14 @@ def prior_device(prior) -> torch.device:
         for p in module.parameters():
             return p.device
     return torch.device("cpu")
+
+
+def prior_precision(prior) -> str:
+    """'fp32' | 'bf16' | 'fp16': the dtype of the prior's network weights (or of a `QuantizedPrior`)."""
+    dtype = getattr(prior, "dtype", None)
+    if not isinstance(dtype, torch.dtype):
+        module = prior if isinstance(prior, nn.Module) else getattr(prior, "prior", None)
+        params = module.parameters() if isinstance(module, nn.Module) else iter(())
+        dtype = next((p.dtype for p in params if p.is_floating_point()), torch.float32)
+    names = {v: k for k, v in PRECISIONS.items()}
+    return names.get(dtype, str(dtype).removeprefix("torch."))

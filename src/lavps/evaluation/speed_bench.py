@@ -20,6 +20,7 @@ from ..device import resolve_device
 from ..operators import GaussianNoise, InverseProblem, parse_operator_spec
 from ..priors.image_unet import ImagePrior, build_unet
 from ..priors.placement import place_prior
+from ..samplers.presets import PRESETS
 
 __all__ = ["SpeedSettings", "QUICK", "adm_like_unet_config", "run_speed_benchmark", "format_speed_table"]
 
@@ -56,13 +57,17 @@ def adm_like_unet_config(
     }
 
 
+def _budgets(preset: str, inner_steps: int) -> dict[str, dict]:
+    """The samplers' `preset` budgets (`lavps.samplers.presets`); LAVPS runs MGDM's grid, window and
+    Adam steps outside the window, and the amortizer + guard + `inner_steps` Adam steps inside it."""
+    mgdm = dict(PRESETS["mgdm"][preset])
+    lavps = {k: v for k, v in mgdm.items() if k != "adam_in"} | {"inner_steps": inner_steps}
+    return {"dps": dict(PRESETS["dps"][preset]), "mgdm": mgdm, "lavps": lavps}
+
+
 #: The paper's budgets (METHOD.md): DPS 1000 steps; MGDM N = 100, 5 Adam steps, 20 in the last 30
 #: iterations; LAVPS N = 100, 5 Adam steps outside the window, amortizer + guard + 3 steps inside.
-PAPER_BUDGETS = {
-    "dps": {"dps_steps": 1000},
-    "mgdm": {"steps": 100, "adam_out": 5, "adam_in": 20, "window": 30},
-    "lavps": {"steps": 100, "adam_out": 5, "adam_in": 20, "window": 30, "inner_steps": 3},
-}
+PAPER_BUDGETS = _budgets("paper", 3)
 
 
 @dataclass(frozen=True)
@@ -87,16 +92,12 @@ class SpeedSettings:
         return (c, s, s)
 
 
-#: `--quick`: the same layout at 16x16x3 (3 levels, width 16) and tiny budgets: seconds on a CPU.
+#: `--quick`: the same layout at 16x16x3 (3 levels, width 16) and the `tiny` budgets: seconds on a CPU.
 QUICK = SpeedSettings(
     unet=adm_like_unet_config(16, 3, 16, (1, 2, 2), (4,), 1, 16, 8),
     amortizer_channels=(8, 16),
     batch_sizes=(1, 2),
-    budgets={
-        "dps": {"dps_steps": 10},
-        "mgdm": {"steps": 8, "adam_out": 1, "adam_in": 3, "window": 2},
-        "lavps": {"steps": 8, "adam_out": 1, "adam_in": 3, "window": 2, "inner_steps": 1},
-    },
+    budgets=_budgets("tiny", 1),
     operator="gaussian_blur:5:1.0",
 )
 

@@ -27,9 +27,11 @@ __all__ = [
     "write_png",
     "to_unit",
     "from_unit",
+    "read_observation_file",
 ]
 
 FIT_MODES = ("crop", "resize")
+_WIDE = ("I;16", "I;16L", "I;16B", "I")
 _LUMA = (0.299, 0.587, 0.114)
 
 
@@ -54,9 +56,13 @@ def _as_array(img: Image.Image, path: Path) -> np.ndarray:
                 "channels); lavps takes 1 (grey) or 3 (RGB) channels: flatten it onto a background first"
             )
         img = img.convert("L" if img.mode in ("LA", "La") else "RGB")
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
+    if img.mode in _WIDE:  # 16-bit grey (Pillow opens some as 32-bit "I"): scaled by 65535, never clipped
         arr = np.asarray(img, dtype=np.float64)
-        return (arr / (65535.0 if arr.max() > 255 or img.mode.startswith("I;16") else 255.0)).astype(np.float32)
+        if arr.min() < 0 or arr.max() > 65535:
+            raise ValueError(f"image {path} has {img.mode} pixels outside 0..65535; save it as an 8- or 16-bit PNG")
+        return (arr / 65535.0).astype(np.float32)
+    if img.mode in ("F", "I;32"):
+        raise ValueError(f"image {path} holds {img.mode} pixels; save it as an 8- or 16-bit PNG")
     if img.mode not in ("L", "RGB"):
         img = img.convert("RGB" if img.mode in ("CMYK", "YCbCr", "HSV", "LAB") else "L")
     return np.asarray(img, dtype=np.float32) / 255.0
@@ -144,6 +150,31 @@ def read_png(path: str | Path, channels: int, size: tuple[int, int] | None = Non
     if size is not None and tuple(x.shape[2:]) != tuple(size):
         raise ValueError(f"image {path} is {x.shape[3]}x{x.shape[2]} pixels, expected {size[1]}x{size[0]}")
     return x
+
+
+def read_observation_file(path: str | Path) -> torch.Tensor:
+    """The exact float observation saved by `lavps degrade` (`{"y": tensor}`, or a bare tensor, in a .pt file).
+
+    Loaded with torch.load(weights_only=True): a file holding other pickled objects is refused, never run.
+    """
+    import pickle
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"observation {path} does not exist")
+    try:
+        payload = torch.load(path, weights_only=True, map_location="cpu")
+    except (pickle.UnpicklingError, RuntimeError, EOFError, AttributeError, ValueError, TypeError) as e:
+        kind = "is not a readable tensor file"
+        if isinstance(e, pickle.UnpicklingError) and "Unsupported global" in str(e):
+            kind = "holds pickled Python objects, which are never loaded (they could run code)"
+        raise ValueError(
+            f"{path} {kind}; pass a PNG, or save the observation as torch.save({{'y': tensor}}, path)"
+        ) from None
+    y = payload.get("y") if isinstance(payload, dict) else payload
+    if not isinstance(y, torch.Tensor):
+        raise ValueError(f"{path} is not an observation file: expected a tensor or a dict {{'y': tensor}}")
+    return y.float()
 
 
 def write_image(
