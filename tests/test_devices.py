@@ -182,3 +182,27 @@ def test_placed_prior_keeps_its_fingerprint_so_trained_amortizers_fit():
     check_compatible(load_amortizer(default_amortizer_path(), prior=placed), placed)  # raises if refused
     gmm = grid_mixture(8, generator=torch.Generator().manual_seed(0))
     assert prior_fingerprint(place_prior(gmm, "cpu", "bf16")) == prior_fingerprint(gmm)
+
+
+def test_api_restore_device_precision_and_fit(tmp_path):
+    import lavps
+
+    prior = _tiny_prior()
+    y = torch.zeros(1, 8, 8)
+    run = dict(prior=prior, sampler="mgdm", preset="tiny", samples=2, seed=3)
+    a = lavps.restore(y, "denoise", 0.1, device="cpu", precision="fp32", **run)
+    b = lavps.restore(y, "denoise", 0.1, device="cpu", **run)
+    assert torch.equal(a.samples, b.samples)
+    half = lavps.restore(y, "denoise", 0.1, precision="bf16", **run)
+    assert half.settings["precision"] == "bf16" and half.settings["device"] == "cpu"
+    assert all(p.dtype == torch.float32 for p in prior.parameters())  # the caller's prior is not modified
+    assert 0 < (half.samples - a.samples).norm() / a.samples.norm() < 0.05  # an untrained net: relative
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device 'cuda' is not available"):
+            lavps.restore(y, "denoise", 0.1, device="cuda", **run)
+    big = write_image(torch.zeros(1, 12, 10), tmp_path / "big.png")
+    with pytest.raises(ValueError, match=r"1x12x10 .* expects 1x8x8"):
+        lavps.restore(big, "denoise", 0.1, **run)
+    assert lavps.restore(big, "denoise", 0.1, fit="resize", **run).samples.shape == (2, 1, 8, 8)
+    obs = lavps.degrade(big, lavps.operator("sr:2", (1, 8, 8)), 0.1, fit="crop")
+    assert obs.y.shape == (1, 1, 4, 4)

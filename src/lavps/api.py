@@ -7,6 +7,7 @@ Images are tensors in [-1, 1], one image (C, H, W) or a batch (B, C, H, W); a pa
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,9 +185,9 @@ def restore(
     noise = GaussianNoise(sigma)  # validates sigma before any work
     if not isinstance(samples, int) or samples < 1:
         raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
-    prior = prior if prior is not None and not isinstance(prior, (str, Path)) else load_prior(prior)
-    if device is not None or precision is not None:
-        prior = place_prior(prior, prior_device(prior) if device is None else device, precision or "fp32")
+    given = prior is not None and not isinstance(prior, (str, Path))
+    prior = prior if given else load_prior(prior)
+    prior = _placed(prior, device, precision, copy_first=given)
     op = operator if isinstance(operator, LinearOperator) else _operator_for(operator, tuple(prior.shape), None)
     obs = _observation(y, op, fit)
     problem = InverseProblem(obs, op, noise)
@@ -197,6 +198,16 @@ def restore(
         build_sampler(sampler, prior, options), problem, samples, seed, batch_size, progress, noise_on_device
     )
     return RestoreResult(drawn.samples, drawn.mean, drawn.std, drawn.cost, drawn.seeds, record, obs, drawn.info)
+
+
+def _placed(prior, device: torch.device | None, precision: str | None, copy_first: bool):
+    """The prior on `device` in `precision` (None: as it is). A prior the caller passed in is copied before
+    it is moved, never modified; place it once with `lavps.priors.placement.place_prior` to avoid the copy."""
+    target_device = prior_device(prior) if device is None else device
+    target_precision = prior_precision(prior) if precision is None else precision
+    if target_device == prior_device(prior) and target_precision == prior_precision(prior):
+        return prior
+    return place_prior(copy.deepcopy(prior) if copy_first else prior, target_device, target_precision)
 
 
 def _operator_for(spec_or_file, image_shape, seed) -> LinearOperator:
