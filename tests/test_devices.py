@@ -206,3 +206,23 @@ def test_api_restore_device_precision_and_fit(tmp_path):
     assert lavps.restore(big, "denoise", 0.1, fit="resize", **run).samples.shape == (2, 1, 8, 8)
     obs = lavps.degrade(big, lavps.operator("sr:2", (1, 8, 8)), 0.1, fit="crop")
     assert obs.y.shape == (1, 1, 4, 4)
+
+
+def test_bf16_placement_of_a_ve_denoiser_prior():
+    from lavps.priors.edm import VEDenoiserPrior
+
+    class Shrink(torch.nn.Module):  # D(x, sigma) = x / (1 + sigma^2) * w: a Gaussian prior's denoiser, scaled
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(()))
+
+        def forward(self, x, sigma):
+            return self.w * x / (1 + sigma[:, None, None, None] ** 2)
+
+    x = torch.randn(2, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    full = VEDenoiserPrior(Shrink(), (1, 4, 4))
+    ref = full.denoise(x, 300)
+    half = place_prior(VEDenoiserPrior(Shrink(), (1, 4, 4)), "cpu", "bf16")
+    out = half.denoise(x, 300)
+    assert out.dtype == torch.float32 and not torch.equal(out, ref)
+    assert torch.allclose(out, ref, rtol=2e-2, atol=1e-2)  # bf16 keeps 8 bits of mantissa

@@ -4,22 +4,20 @@ import json
 
 import torch
 
-from lavps.evaluation.speed_bench import QUICK, SpeedSettings, adm_like_unet_config
+from lavps.evaluation.speed_bench import QUICK, SpeedSettings
+from lavps.priors.adm import adm_unet_config
 from lavps.priors.image_unet import build_unet
 
 
-def test_default_prior_has_the_adm_ffhq_size():
-    cfg = SpeedSettings().unet
-    assert cfg["sample_size"] == 256 and cfg["in_channels"] == 3
-    assert cfg["block_out_channels"] == [128, 128, 256, 256, 512, 512]
-    assert cfg["down_block_types"][4] == "AttnDownBlock2D" and cfg["up_block_types"][1] == "AttnUpBlock2D"
+def test_default_prior_is_the_adm_ffhq_preset():
+    settings = SpeedSettings()
+    assert settings.shape == (3, 256, 256)
+    cfg = adm_unet_config(settings.adm_flags)
+    assert cfg["block_out_channels"] == [128, 128, 256, 256, 512, 512] and cfg["out_channels"] == 6
     with torch.device("meta"):  # no memory, no time: only the parameter count
         net = build_unet(cfg)
     assert 90e6 < sum(p.numel() for p in net.parameters()) < 97e6  # guided-diffusion FFHQ-256: ~93.6 M
-    assert adm_like_unet_config(16, 1, 8, (1, 2), (8,), 1, 8, 4)["down_block_types"] == [
-        "ResnetDownsampleBlock2D",
-        "AttnDownBlock2D",
-    ]
+    assert QUICK.shape == (3, 16, 16)
 
 
 def test_quick_bench_table_json_and_pass_counts(tmp_path, _cli):

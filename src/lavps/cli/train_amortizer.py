@@ -14,9 +14,16 @@ _COMMON = [
         "prior_spec",
         default="gmm:8:fresh",
         show_default=True,
-        help="Prior preset: gmm:D (weights from --prior-seed), gmm:D:fresh (new weights every batch), mnist.",
+        help="Prior spec: gmm:D (weights from --prior-seed), gmm:D:fresh (new weights every batch), mnist "
+        "or any image prior spec with --data (see docs/priors.md).",
     ),
     click.option("--prior-seed", type=int, default=0, show_default=True, help="Seed of the gmm:D weights."),
+    click.option(
+        "--data",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Folder of clean PNG/JPEG images of the prior's size: training signals for network priors.",
+    ),
     click.option(
         "--family",
         "family_spec",
@@ -89,7 +96,7 @@ def _train(kind: str, o: dict) -> None:
         ckpt_every=o["ckpt_every"],
         out_dir=o["out_dir"],
     )
-    preset = resolve_prior(o["prior_spec"], o["prior_seed"])
+    preset = resolve_prior(o["prior_spec"], o["prior_seed"], o["data"])
     family = resolve_family(o["family_spec"], tuple(preset.prior.shape))
     if len(preset.prior.shape) != 1:
         if kind != "amortizer":

@@ -1,11 +1,12 @@
 """Speed benchmark on an ADM-sized image prior: seconds per image, network passes and peak memory of DPS,
 MGDM and LAVPS, and their ratio to unconditional DDIM on the same grid (METHOD.md section 8).
 
-The prior is a randomly initialised diffusers `UNet2DModel` in the layout of the guided-diffusion (ADM)
-FFHQ 256x256 model used by DPS and the LAVPS paper: base width 128, channel multipliers (1, 1, 2, 2, 4, 4),
-one ResNet block per level, ResNet up/down-sampling, scale-shift normalisation, attention at 16x16 with
-64-channel heads (about 93.6 M parameters). Speed does not depend on the weights, so random ones are
-fair. LAVPS uses an untrained UNet amortizer of the shipped kind (its cost is that of a trained one).
+The prior is a randomly initialised ADM (guided-diffusion) network with the `ffhq` preset's flags
+(`lavps.priors.adm`: the FFHQ 256x256 model used by DPS and the LAVPS paper: width 128, channel
+multipliers 1,1,2,2,4,4, one ResNet block per level, ResNet up/down-sampling, scale-shift norm,
+attention at 16x16 with 64-channel heads, learned sigma; 93.6 M parameters) on diffusers' `UNet2DModel`,
+exactly as `lavps.priors.adm.load_adm_prior` builds it. Speed does not depend on the weights, so random
+ones are fair. LAVPS uses an untrained UNet amortizer of the shipped kind (its cost is that of a trained one).
 """
 
 from __future__ import annotations
@@ -18,43 +19,23 @@ import torch
 
 from ..device import resolve_device
 from ..operators import GaussianNoise, InverseProblem, parse_operator_spec
+from ..priors.adm import adm_flags, adm_schedule, adm_unet_config
 from ..priors.image_unet import ImagePrior, build_unet
 from ..priors.placement import place_prior
 from ..samplers.presets import PRESETS
 
-__all__ = ["SpeedSettings", "QUICK", "adm_like_unet_config", "run_speed_benchmark", "format_speed_table"]
+__all__ = ["SpeedSettings", "QUICK", "QUICK_ADM_FLAGS", "run_speed_benchmark", "format_speed_table"]
 
 
-def adm_like_unet_config(
-    size: int = 256,
-    channels: int = 3,
-    width: int = 128,
-    mult: tuple[int, ...] = (1, 1, 2, 2, 4, 4),
-    attention_at: tuple[int, ...] = (16,),
-    layers: int = 1,
-    head_dim: int = 64,
-    groups: int = 32,
-) -> dict:
-    """A `UNet2DModel` config in the ADM layout: level i has width * mult[i] channels at size / 2^i pixels,
-    ResNet down/up-sampling blocks, scale-shift norm, attention (heads of head_dim) where the resolution
-    is in attention_at and in the middle block."""
-    resolutions = [size // 2**i for i in range(len(mult))]
-    attn = [r in attention_at for r in resolutions]
-    return {
-        "sample_size": size,
-        "in_channels": channels,
-        "out_channels": channels,
-        "block_out_channels": [width * m for m in mult],
-        "layers_per_block": layers,
-        "down_block_types": ["AttnDownBlock2D" if a else "ResnetDownsampleBlock2D" for a in attn],
-        "up_block_types": ["AttnUpBlock2D" if a else "ResnetUpsampleBlock2D" for a in reversed(attn)],
-        "downsample_type": "resnet",
-        "upsample_type": "resnet",
-        "resnet_time_scale_shift": "scale_shift",
-        "attention_head_dim": head_dim,
-        "norm_num_groups": groups,
-        "add_attention": True,
-    }
+#: `--quick`: guided-diffusion flags of a 16x16x3 ADM of the same kind (3 levels, width 32, attention at 4x4).
+QUICK_ADM_FLAGS = {
+    "image_size": 16,
+    "num_channels": 32,
+    "num_res_blocks": 1,
+    "channel_mult": "1,2,2",
+    "attention_resolutions": "4",
+    "num_head_channels": 32,
+}
 
 
 def _budgets(preset: str, inner_steps: int) -> dict[str, dict]:
@@ -74,7 +55,7 @@ PAPER_BUDGETS = _budgets("paper", 3)
 class SpeedSettings:
     """What the speed benchmark runs: one prior, a grid of (sampler, batch size, precision)."""
 
-    unet: dict = field(default_factory=adm_like_unet_config)
+    adm_flags: dict = field(default_factory=lambda: adm_flags("ffhq"))
     amortizer_channels: tuple[int, ...] = (32, 64)
     samplers: tuple[str, ...] = ("dps", "mgdm", "lavps")
     batch_sizes: tuple[int, ...] = (1, 8)
@@ -88,13 +69,13 @@ class SpeedSettings:
 
     @property
     def shape(self) -> tuple[int, int, int]:
-        c, s = int(self.unet["in_channels"]), int(self.unet["sample_size"])
-        return (c, s, s)
+        s = int(self.adm_flags["image_size"])
+        return (int(self.adm_flags["in_channels"]), s, s)
 
 
 #: `--quick`: the same layout at 16x16x3 (3 levels, width 16) and the `tiny` budgets: seconds on a CPU.
 QUICK = SpeedSettings(
-    unet=adm_like_unet_config(16, 3, 16, (1, 2, 2), (4,), 1, 16, 8),
+    adm_flags=adm_flags(QUICK_ADM_FLAGS),
     amortizer_channels=(8, 16),
     batch_sizes=(1, 2),
     budgets=_budgets("tiny", 1),
@@ -126,12 +107,14 @@ def run_speed_benchmark(settings: SpeedSettings, progress: bool = False) -> dict
     from ..samplers.registry import build_sampler
 
     device = resolve_device(settings.device)
+    flags = adm_flags(settings.adm_flags)
     torch.manual_seed(settings.seed)  # random weights of the benchmark network only
-    net = build_unet(settings.unet)
+    net = build_unet(adm_unet_config(flags))
     amortizer = UNetAmortizer(settings.shape, settings.amortizer_channels, 1, "grad")
     rows = []
     for precision in settings.precisions:
-        prior = place_prior(ImagePrior(copy.deepcopy(net)).eval().requires_grad_(False), device, precision)
+        adm = ImagePrior(copy.deepcopy(net), adm_schedule(flags), timestep_offset=-1, prediction="epsilon")
+        prior = place_prior(adm.eval().requires_grad_(False), device, precision)
         for batch in settings.batch_sizes:
             problem = _problem(settings, batch)
             seeds = list(range(settings.seed, settings.seed + batch))
