@@ -53,3 +53,13 @@ def test_bad_options_are_one_line(_cli):
     assert r.returncode != 0 and "ddrm" in r.stderr
     r = _cli("bench", "speed", "--quick", "--precision", "fp8")
     assert r.returncode != 0 and r.stderr.startswith("error: unknown precision 'fp8'")
+
+
+def test_bench_speed_times_a_given_prior(_cli):
+    r = _cli(
+        "bench", "speed", "--quick", "--prior", "mnist", "--samplers", "mgdm", "--batch", "1", "--precision", "fp32"
+    )
+    assert r.returncode == 0, r.stderr
+    assert "prior: 1.1 M parameters" in r.stdout and "mgdm" in r.stdout
+    r = _cli("bench", "speed", "--quick", "--prior", "gmm:8", "--samplers", "mgdm")
+    assert r.returncode != 0 and "image priors with a network" in r.stderr

@@ -88,16 +88,19 @@ def _grid_options(name: str, budget: dict) -> dict:
     return {"steps": budget["dps_steps"] if name == "dps" else budget["steps"]}
 
 
-def _problem(settings: SpeedSettings, batch: int) -> InverseProblem:
+def _problem(settings: SpeedSettings, shape: tuple[int, ...]) -> InverseProblem:
     g = torch.Generator().manual_seed(settings.seed)
-    op = parse_operator_spec(settings.operator, settings.shape).sample_one(g)
-    clean = torch.rand(1, *settings.shape, generator=g) * 2 - 1
+    op = parse_operator_spec(settings.operator, shape).sample_one(g)
+    clean = torch.rand(1, *shape, generator=g) * 2 - 1
     noise = GaussianNoise(settings.sigma)
     return InverseProblem(noise.measure(clean, op, torch.randn(1, *op.out_shape, generator=g)), op, noise)
 
 
-def run_speed_benchmark(settings: SpeedSettings, progress: bool = False) -> dict:
+def run_speed_benchmark(settings: SpeedSettings, progress: bool = False, prior=None) -> dict:
     """Run every (precision, batch, sampler) once, plus DDIM on each sampler's grid, after a warm-up.
+
+    prior: an image prior (nn.Module) to time instead of the random ADM of `settings.adm_flags`; it is
+    copied for every precision, never modified.
 
     Returns {"config", "device", "parameters", "rows"}; a row holds seconds per image, denoiser forwards
     and backwards and amortizer forwards per sample path, peak memory (MB, CUDA only) and
@@ -107,18 +110,25 @@ def run_speed_benchmark(settings: SpeedSettings, progress: bool = False) -> dict
     from ..samplers.registry import build_sampler
 
     device = resolve_device(settings.device)
-    flags = adm_flags(settings.adm_flags)
-    torch.manual_seed(settings.seed)  # random weights of the benchmark network only
-    net = build_unet(adm_unet_config(flags))
-    amortizer = UNetAmortizer(settings.shape, settings.amortizer_channels, 1, "grad")
+    if prior is None:
+        flags = adm_flags(settings.adm_flags)
+        torch.manual_seed(settings.seed)  # random weights of the benchmark network only
+        net = build_unet(adm_unet_config(flags))
+        base = ImagePrior(net, adm_schedule(flags), timestep_offset=-1, prediction="epsilon")
+    else:
+        if not isinstance(prior, torch.nn.Module) or len(tuple(prior.shape)) != 3:
+            raise ValueError(f"bench speed times image priors with a network, not {type(prior).__name__}")
+        base = prior
+        settings = replace(settings, adm_flags={})
+    shape = tuple(base.shape)
+    amortizer = UNetAmortizer(shape, settings.amortizer_channels, 1, "grad")
     rows = []
     for precision in settings.precisions:
-        adm = ImagePrior(copy.deepcopy(net), adm_schedule(flags), timestep_offset=-1, prediction="epsilon")
-        prior = place_prior(adm.eval().requires_grad_(False), device, precision)
+        placed = place_prior(copy.deepcopy(base).eval().requires_grad_(False), device, precision)
         for batch in settings.batch_sizes:
-            problem = _problem(settings, batch)
+            problem = _problem(settings, shape)
             seeds = list(range(settings.seed, settings.seed + batch))
-            build_sampler("ddim", prior, {"steps": 3}).sample(
+            build_sampler("ddim", placed, {"steps": 3}).sample(
                 None, batch, seed=seeds, noise_on_device=settings.noise_on_device
             )  # warm-up
             ddim: dict[int, float] = {}
@@ -126,21 +136,21 @@ def run_speed_benchmark(settings: SpeedSettings, progress: bool = False) -> dict
                 budget = settings.budgets[name]
                 grid = _grid_options(name, budget)["steps"]
                 if grid not in ddim:
-                    res = build_sampler("ddim", prior, {"steps": grid}).sample(
+                    res = build_sampler("ddim", placed, {"steps": grid}).sample(
                         None, batch, seed=seeds, noise_on_device=settings.noise_on_device
                     )
                     ddim[grid] = res.cost.seconds
                     rows.append(_row("ddim", grid, batch, precision, res.cost, res.cost.seconds))
                 options = {**budget, **({"amortizer": amortizer} if name == "lavps" else {})}
                 t0 = time.perf_counter()
-                sampler = build_sampler(name, prior, options)
+                sampler = build_sampler(name, placed, options)
                 res = sampler.sample(
                     problem, batch, seed=seeds, progress=progress, noise_on_device=settings.noise_on_device
                 )
                 if progress:
                     print(f"{name} batch {batch} {precision}: {time.perf_counter() - t0:.1f} s", flush=True)
                 rows.append(_row(name, grid, batch, precision, res.cost, ddim[grid]))
-    params = sum(p.numel() for p in net.parameters())
+    params = sum(p.numel() for p in base.parameters())
     config = asdict(replace(settings, device=str(device)))
     return {"config": config, "device": _device_name(device), "parameters": params, "rows": rows}
 
