@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .main import cli
-from .options import ListOption
+from .options import ListOption, device_options
 
 __all__ = ["demo"]
 
@@ -29,18 +29,22 @@ __all__ = ["demo"]
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--threads", default=None, type=click.IntRange(1), help="torch threads (default: torch's choice).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-def demo(out_dir, quick, images, tasks, prior_path, amortizer, seed, threads, quiet):
+@device_options(noise=False)
+def demo(out_dir, quick, images, tasks, prior_path, amortizer, seed, threads, quiet, device, precision):
     """Restore held-out digits: the amortizer's ID task and OOD tasks with DPS, MGDM and LAVPS."""
     import torch
 
     from ..amortize.checkpoint import load_amortizer
     from ..amortize.defaults import default_amortizer_path
+    from ..device import resolve_device
     from ..evaluation.demo import DemoConfig, format_demo_table, run_demo
+    from ..priors.placement import place_prior
     from ..priors.presets import load_prior
 
     if threads:
         torch.set_num_threads(threads)
-    prior = load_prior(prior_path)
+    device = resolve_device(device)  # an unavailable device is named before any work
+    prior = place_prior(load_prior(prior_path), device, precision)
     if tuple(prior.shape) != (1, 32, 32):
         raise ValueError(f"the demo restores 1x32x32 MNIST digits; prior {prior_path!r} has shape {prior.shape}")
     net = load_amortizer(amortizer or default_amortizer_path(), prior=prior)

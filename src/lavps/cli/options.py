@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-__all__ = ["ListOption"]
+__all__ = ["ListOption", "fit_option", "device_options"]
 
 
 class ListOption(click.Option):
@@ -40,3 +40,33 @@ class ListOption(click.Option):
         for v in value:
             items.extend(p for p in str(v).split(",") if p)
         return tuple(self.item_type.convert(v, self, ctx) for v in items)
+
+
+def fit_option(f):
+    """`--fit crop|resize` (lavps.imaging.io.fit_image)."""
+    return click.option(
+        "--fit",
+        type=click.Choice(["crop", "resize"]),
+        default=None,
+        help="Make an image of another size or channel count fit: centre-crop or resize (default: error).",
+    )(f)
+
+
+def device_options(f=None, noise: bool = True):
+    """`--device`, `--precision` and (with noise) `--noise-on-device` (docs/devices.md)."""
+    if f is None:
+        return lambda g: device_options(g, noise)
+    if noise:
+        f = click.option(
+            "--noise-on-device", is_flag=True, help="Draw the noise on the device (faster on a GPU; default: CPU)."
+        )(f)
+    f = click.option(
+        "--precision",
+        type=click.Choice(["fp32", "bf16", "fp16"]),
+        default="fp32",
+        show_default=True,
+        help="Precision of the prior's network (the variational parameters and likelihood stay fp32).",
+    )(f)
+    return click.option(
+        "--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps (the prior's network)."
+    )(f)

@@ -9,6 +9,7 @@ import click
 
 from ..samplers.presets import describe_presets, preset_names
 from .main import cli
+from .options import device_options, fit_option
 
 __all__ = ["degrade", "restore"]
 
@@ -20,31 +21,6 @@ _PRIOR_HELP = (
 )
 
 
-def _fit_option(f):
-    return click.option(
-        "--fit",
-        type=click.Choice(["crop", "resize"]),
-        default=None,
-        help="Make an image of another size or channel count fit: centre-crop or resize (default: error).",
-    )(f)
-
-
-def _device_options(f):
-    f = click.option(
-        "--noise-on-device", is_flag=True, help="Draw the noise on the device (faster on a GPU; default: CPU)."
-    )(f)
-    f = click.option(
-        "--precision",
-        type=click.Choice(["fp32", "bf16", "fp16"]),
-        default="fp32",
-        show_default=True,
-        help="Precision of the prior's network (the variational parameters and likelihood stay fp32).",
-    )(f)
-    return click.option(
-        "--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps (the prior's network)."
-    )(f)
-
-
 @cli.command("degrade")
 @click.argument("clean", type=click.Path(dir_okay=False))
 @click.option("--operator", "spec", required=True, help="Operator spec, e.g. motion_blur:9:0.5, sr:2, box:0.3:0.5.")
@@ -53,7 +29,7 @@ def _device_options(f):
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Observation PNG.")
 @click.option("--prior", "prior_path", default=None, help=_PRIOR_HELP)
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-@_fit_option
+@fit_option
 def degrade(clean, spec, sigma, seed, out, prior_path, overwrite, fit):
     """Simulate an observation of CLEAN.png; saves the drawn operator and the exact float observation, and
     prints the `lavps restore` command that reuses them."""
@@ -146,8 +122,8 @@ def degrade(clean, spec, sigma, seed, out, prior_path, overwrite, fit):
 )
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@_fit_option
-@_device_options
+@fit_option
+@device_options
 def restore(
     observation,
     spec,

@@ -71,7 +71,7 @@ def run_demo(config: DemoConfig, prior, amortizer, out_dir: Path, progress: bool
             sampler = build_sampler(name, prior, opts)
             seeds = [config.seed * 100_000 + t_index * 1000 + i for i in range(config.images)]
             result = sampler.sample(problem, config.images, seed=seeds, progress=progress)
-            x = result.samples
+            x = result.samples.float().cpu()
             grids[spec][label] = x
             p, s = psnr(x, clean), ssim(x, clean)
             c = result.cost
