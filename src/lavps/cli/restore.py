@@ -163,13 +163,14 @@ def restore(
     from .. import api
     from ..device import resolve_device
     from ..imaging.io import load_image
+    from ..priors.placement import place_prior
     from ..imaging.workflow import OperatorSource, atomic_dir, resolve_operator
     from ..operators import GaussianNoise
 
     atomic_dir(out_dir, overwrite)  # refuse an occupied folder before any work
     GaussianNoise(sigma)  # a bad sigma is named before the files are read
     device = resolve_device(device)  # an unavailable device is named before the prior is loaded
-    prior = api.load_prior(prior_path)
+    prior = place_prior(api.load_prior(prior_path), device, precision)  # in place: no copy of our own prior
     source = OperatorSource(spec, kernel, mask, operator_file, op_seed)
     op = resolve_operator(source, tuple(prior.shape))
     given = dict(steps=steps, window=window, adam_out=adam_out, adam_in=adam_in, inner_steps=inner_steps)
@@ -196,9 +197,7 @@ def restore(
         preset,
         settings,
         batch_size,
-        device=device,
         progress=not quiet,
-        precision=precision,
         noise_on_device=noise_on_device,
         fit=fit,
     )
