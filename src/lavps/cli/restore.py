@@ -163,9 +163,9 @@ def restore(
     from .. import api
     from ..device import resolve_device
     from ..imaging.io import load_image
-    from ..priors.placement import place_prior
     from ..imaging.workflow import OperatorSource, atomic_dir, resolve_operator
     from ..operators import GaussianNoise
+    from ..priors.placement import place_prior
 
     atomic_dir(out_dir, overwrite)  # refuse an occupied folder before any work
     GaussianNoise(sigma)  # a bad sigma is named before the files are read
