@@ -118,7 +118,7 @@ def test_degrade_then_restore_round_trip(tmp_path, tiny_prior_file, clean_png, s
     "args,needle",
     [
         (["--operator", "nope:1"], "unknown kind"),
-        (["--operator", "sr:2", "--sigma", "-1"], "sigma_y"),
+        (["--operator", "sr:2", "--sigma", "-1"], "--sigma"),
         (["--operator", "sr:3"], "sr"),
     ],
 )

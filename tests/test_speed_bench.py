@@ -52,7 +52,7 @@ def test_bad_options_are_one_line(_cli):
     r = _cli("bench", "speed", "--quick", "--samplers", "ddrm")
     assert r.returncode != 0 and "ddrm" in r.stderr
     r = _cli("bench", "speed", "--quick", "--precision", "fp8")
-    assert r.returncode != 0 and r.stderr.startswith("error: unknown precision 'fp8'")
+    assert r.returncode != 0 and "fp8" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_bench_speed_times_a_given_prior(_cli):

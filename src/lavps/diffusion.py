@@ -1,6 +1,6 @@
 """Diffusion core: DDPM schedule, sampling grids, forward marginal and bridge kernel.
 
-Pure tensor math (METHOD.md section 2). Index 0 means "clean" (abar_0 = 1 is prepended), the
+Pure tensor math (docs/METHOD.md section 2). Index 0 means "clean" (abar_0 = 1 is prepended), the
 DDPM steps are 1..K. Ratios of abar are formed in float64 and cast to the signal's dtype last.
 """
 
@@ -135,7 +135,7 @@ class BridgeCoefficients:
 
 
 def bridge_coefficients(schedule: Schedule, s: Time, t: Time, l: Time, eta: float = 1.0) -> BridgeCoefficients:  # noqa: E741
-    """Coefficients of the bridge kernel q_{t|s,l} for s < t < l (METHOD.md section 2).
+    """Coefficients of the bridge kernel q_{t|s,l} for s < t < l (docs/METHOD.md section 2).
 
     With eta = 1 this is the exact forward-process bridge; s = 0 gives the DDPM posterior.
     Any of s, t, l may be a (B,) LongTensor (per-sample times).

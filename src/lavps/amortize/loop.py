@@ -144,7 +144,7 @@ def run_training(
         step_fn: one training step's loss (see `StepFn`).
         name: what is trained and the file stem in config.out_dir: "amortizer" or "supervised".
         info: provenance attached to the network and checked on resume (prior, family, window).
-        resume: continue `<name>_checkpoint.safetensors` in out_dir (a fresh run if there is none);
+        resume: continue `<name>_checkpoint.safetensors` in out_dir (an error if there is none);
             without it an existing checkpoint is an error, so no run is overwritten by accident.
     """
     if name not in KINDS:
@@ -154,7 +154,9 @@ def run_training(
     ckpt = out / f"{name}_checkpoint.safetensors"
     if ckpt.exists() and not resume:
         raise ValueError(f"{ckpt} exists; resume it (--resume) or choose another output folder")
-    s = _load_checkpoint(ckpt, name, config, network_config, info) if resume and ckpt.exists() else None
+    if resume and not ckpt.exists():
+        raise FileNotFoundError(f"cannot resume: no checkpoint {ckpt} (drop --resume to start a new run)")
+    s = _load_checkpoint(ckpt, name, config, network_config, info) if resume else None
     if s is None:
         s = _new_state(config, network_config)
     s.net.info = info

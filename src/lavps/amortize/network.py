@@ -1,4 +1,4 @@
-"""The amortizer f_phi of LAVPS (METHOD.md section 5) and its inputs.
+"""The amortizer f_phi of LAVPS (docs/METHOD.md section 5) and its inputs.
 
     (mu, rho) = (m + dmu, log s + drho),   (dmu, drho) = f_phi(x_t, x0, y_img, sigma_t, sigma_tau)
 

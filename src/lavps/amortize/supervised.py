@@ -1,4 +1,4 @@
-"""The supervised amortized baseline (METHOD.md section 6): a conditional denoiser trained on (x, y) pairs.
+"""The supervised amortized baseline (docs/METHOD.md section 6): a conditional denoiser trained on (x, y) pairs.
 
     D_psi(x_t, t, y) = D(x_t, t) + r_psi(x_t, D(x_t, t), y_img, sigma_t)
 

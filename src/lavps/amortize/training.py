@@ -1,4 +1,4 @@
-"""Amortized variational inference: train f_phi on MGDM's own inner objective (METHOD.md section 5).
+"""Amortized variational inference: train f_phi on MGDM's own inner objective (docs/METHOD.md section 5).
 
 Every step: clean x and its prior from the preset, per-sample operators A from a family,
 y = A x + sigma_y n, a grid index k uniform in the window (tau = T_k, t = T_{k+1}, per sample),

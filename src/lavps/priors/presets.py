@@ -2,7 +2,7 @@
 
 Specs (CLI and training; `--prior SPEC` everywhere a prior is taken):
 - `mnist` - the shipped 32x32 MNIST image prior (the default); clean training images from the MNIST train split.
-- `gmm:D` - the 25-component grid mixture of METHOD.md section 7 in R^D, weights drawn from `seed`.
+- `gmm:D` - the 25-component grid mixture of docs/METHOD.md section 7 in R^D, weights drawn from `seed`.
 - `gmm:D:fresh` - the same means and covariances with FRESH random weights for every training batch
   (the benchmark draws new weights for every problem, so this is what generalises across problems).
 - `diffusers:DIR` (or just DIR) - a diffusers UNet2DModel or DDPM pipeline folder
@@ -232,7 +232,7 @@ def _gmm_preset(spec: str, args: list[str], seed: int) -> PriorPreset:
     weights = "fresh uniform(0,1) weights, normalised, for every batch" if fresh else f"drawn from seed {seed}"
     description = {
         "spec": spec,
-        "name": "25-component grid Gaussian mixture (METHOD.md section 7)",
+        "name": "25-component grid Gaussian mixture (docs/METHOD.md section 7)",
         "shape": list(prior.shape),
         "weights": weights,
         "fingerprint": prior_fingerprint(prior),

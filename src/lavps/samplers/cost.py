@@ -1,4 +1,4 @@
-"""Cost accounting (METHOD.md section 8): wall seconds and network passes per sample path."""
+"""Cost accounting (docs/METHOD.md section 8): wall seconds and network passes per sample path."""
 
 from __future__ import annotations
 

@@ -210,10 +210,12 @@ def train_prior(config: PriorTrainConfig, progress: bool = True, resume: bool = 
     ckpt = out / CHECKPOINT_NAME
     if ckpt.exists() and not resume:
         raise ValueError(f"{ckpt} exists; resume it (--resume) or choose another output folder")
+    if resume and not ckpt.exists():
+        raise FileNotFoundError(f"cannot resume: no checkpoint {ckpt} (drop --resume to start a new run)")
     threads = torch.get_num_threads()
     torch.set_num_threads(config.threads)
     try:
-        s = _load_checkpoint(ckpt, config) if (resume and ckpt.exists()) else _new_state(config)
+        s = _load_checkpoint(ckpt, config) if resume else _new_state(config)
         data, _ = mnist_split(config.split)
         schedule = Schedule.linear()
         s.net.train()
