@@ -22,7 +22,19 @@ def test_default_prior_is_the_adm_ffhq_preset():
 
 def test_quick_bench_table_json_and_pass_counts(tmp_path, _cli):
     out = tmp_path / "speed.json"
-    args = ["bench", "speed", "--quick", "--samplers", "dps", "mgdm", "lavps", "--batch", "2", "--precision", "bf16"]
+    args = [
+        "bench",
+        "speed",
+        "--quick",
+        "--samplers",
+        "dps",
+        "mgdm",
+        "lavps",
+        "--batch-size",
+        "2",
+        "--precision",
+        "bf16",
+    ]
     r = _cli(*args, "--device", "cpu", "--json", out, "--quiet")
     assert r.returncode == 0, r.stderr
     assert "x DDIM" in r.stdout and "device: cpu" in r.stdout
@@ -57,7 +69,17 @@ def test_bad_options_are_one_line(_cli):
 
 def test_bench_speed_times_a_given_prior(_cli):
     r = _cli(
-        "bench", "speed", "--quick", "--prior", "mnist", "--samplers", "mgdm", "--batch", "1", "--precision", "fp32"
+        "bench",
+        "speed",
+        "--quick",
+        "--prior",
+        "mnist",
+        "--samplers",
+        "mgdm",
+        "--batch-size",
+        "1",
+        "--precision",
+        "fp32",
     )
     assert r.returncode == 0, r.stderr
     assert "prior: 1.1 M parameters" in r.stdout and "mgdm" in r.stdout

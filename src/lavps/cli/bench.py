@@ -336,12 +336,13 @@ def bench_ratio(amortizers, prior_spec, families, sigma, batches, batch_size, js
     "--samplers", cls=ListOption, default=("dps", "mgdm", "lavps"), show_default=True, help="Any of dps mgdm lavps."
 )
 @click.option(
-    "--batch",
+    "--batch-size",
+    "batch",
     cls=ListOption,
     item_type=click.IntRange(1),
     default=None,
     show_default="1 8; 1 2 with --quick",
-    help="Batch sizes to time.",
+    help="Sampling batch sizes to time (space-separated).",
 )
 @option("precision", several=True, default=("fp32", "bf16"), help="Precisions of the prior's network to time.")
 @option("device")
