@@ -4,7 +4,6 @@ the README's image example, and a new user's degrade -> printed restore command 
 import json
 import re
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,6 @@ from PIL import Image
 
 import lavps
 from lavps.amortize.defaults import default_amortizer_path
-from lavps.cli.main import main
 from lavps.evaluation.demo import DEMO_ROWS, DemoConfig
 from lavps.imaging.io import read_observation_file, read_png, write_png
 from lavps.operators import GaussianNoise, InverseProblem
@@ -27,27 +25,6 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 shipped = pytest.mark.skipif(
     not (default_prior_path().is_file() and default_amortizer_path().is_file()), reason="shipped networks missing"
 )
-
-
-@dataclass
-class _Run:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@pytest.fixture
-def _cli(capsys):
-    def run(*args):
-        code = 0
-        try:
-            main([str(a) for a in args])
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 1
-        out = capsys.readouterr()
-        return _Run(code, out.out, out.err)
-
-    return run
 
 
 @pytest.fixture(scope="module")

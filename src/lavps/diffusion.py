@@ -82,7 +82,7 @@ class Schedule:
 
     def abar(self, t: Time) -> torch.Tensor:
         """abar_t in float64 for an int or a LongTensor of indices."""
-        idx = torch.as_tensor(t, dtype=torch.long)
+        idx = torch.as_tensor(t, dtype=torch.long).cpu()  # the schedule lives on the CPU (float64)
         if (idx < 0).any() or (idx > self.num_steps).any():
             raise ValueError(f"time index out of range [0, {self.num_steps}]: {t}")
         return self.alphas_cumprod[idx]
@@ -94,8 +94,8 @@ class Schedule:
 
 
 def expand_time(value: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """Cast a per-time float64 scalar or (B,) vector to like's dtype, broadcastable against like."""
-    value = value.to(device=like.device, dtype=like.dtype)
+    """Cast a per-time float64 scalar or (B,) vector to like's dtype and device, broadcastable against like."""
+    value = value.to(dtype=like.dtype).to(like.device)  # cast first: float64 never reaches MPS
     if value.ndim == 0:
         return value
     return value.reshape(value.shape[0], *([1] * (like.ndim - 1)))

@@ -92,7 +92,7 @@ def supervised_loss(
         x0_prior = prior.denoise(x_t, t)
         y_img = amortizer_inputs(net.input_kind, problem, x0_prior)
         base = (x0_prior - x).pow(2).mean()
-    pred = net.denoise(x_t, x0_prior, y_img, time_code(schedule, t, b, x.dtype))
+    pred = net.denoise(x_t, x0_prior, y_img, time_code(schedule, t, b, x.dtype, x.device))
     loss = (pred - x).pow(2).mean()
     return loss, {"ratio": float(loss.detach() / base.clamp_min(1e-30))}
 

@@ -142,7 +142,7 @@ def amortized_loss(
         bridge = bridge_prior(schedule, x0, x_t, tau, t)
         y_img = amortizer_inputs(net.input_kind, problem, x0, bridge=bridge, abar_tau=schedule.abar(tau))
         base = negative_elbo(*bridge.zero_shot_start(), z, bridge, tau, prior.denoise, problem).mean()
-    codes = time_code(schedule, t, b, x.dtype), time_code(schedule, tau, b, x.dtype)
+    codes = time_code(schedule, t, b, x.dtype, x.device), time_code(schedule, tau, b, x.dtype, x.device)
     mu, rho = net.candidate(bridge, x_t, x0, y_img, *codes)
     loss = negative_elbo(mu, rho, z, bridge, tau, prior.denoise, problem).mean()
     return loss, {"ratio": float(loss.detach() / base)}

@@ -60,6 +60,8 @@ _ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps"
 @option("seed", default=0, help="Seed of the digits' operators, noise and of every sampler.")
 @option("workers", default=None, show_default="torch's choice", help="CPU parallelism: torch threads.")
 @option("quiet", help="No progress bars.")
+@option("device")
+@option("precision")
 def demo(
     out_dir,
     quick,
@@ -74,21 +76,26 @@ def demo(
     seed,
     workers,
     quiet,
+    device,
+    precision,
 ):
     """Restore held-out digits with DDRM, DiffPIR, DPS, MGDM and LAVPS on the amortizer's families and unseen ones."""
     import torch
 
     from ..amortize.checkpoint import load_amortizer
     from ..amortize.defaults import default_amortizer_path
+    from ..device import resolve_device
     from ..evaluation.classifier import load_classifier
     from ..evaluation.demo import DEMO_SAMPLERS, DemoConfig, format_demo_table, run_demo
     from ..operators import parse_operator_spec
+    from ..priors.placement import place_prior
     from ..priors.presets import load_prior
 
     unknown = sorted(set(samplers or ()) - set(DEMO_SAMPLERS))
     if unknown:
         raise ValueError(f"unknown demo sampler(s) {', '.join(unknown)}; allowed: {', '.join(DEMO_SAMPLERS)}")
-    prior = load_prior(prior_path)
+    device = resolve_device(device)  # an unavailable device is named before any work
+    prior = place_prior(load_prior(prior_path), device, precision)
     if tuple(prior.shape) != (1, 32, 32):
         raise ValueError(f"the demo restores 1x32x32 MNIST digits; prior {prior_path!r} has shape {prior.shape}")
     for spec in tasks or ():

@@ -182,6 +182,32 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
         dict(type=click.Path(file_okay=False), help="Output folder (checkpoints, weights, card)."),
     ),
     "quiet": (("--quiet",), dict(is_flag=True, default=False, help="No progress bar.")),
+    "fit": (
+        ("--fit",),
+        dict(
+            type=click.Choice(["crop", "resize"]),
+            default=None,
+            show_default="error on another shape",
+            help="Make an image of another size or channel count fit the prior: centre-crop or resize "
+            "(docs/images.md).",
+        ),
+    ),
+    "device": (
+        ("--device",),
+        dict(default="auto", help="Where the prior's network runs: auto, cpu, cuda, cuda:N or mps (docs/devices.md)."),
+    ),
+    "precision": (
+        ("--precision",),
+        dict(
+            type=click.Choice(["fp32", "bf16", "fp16"]),
+            default="fp32",
+            help="Precision of the prior's network (the variational parameters and likelihood stay fp32).",
+        ),
+    ),
+    "noise_on_device": (
+        ("--noise-on-device",),
+        dict(is_flag=True, default=False, help="Draw the noise on the device (faster on a GPU; default: on the CPU)."),
+    ),
     "overwrite": (("--overwrite",), dict(is_flag=True, default=False, help="Replace existing outputs.")),
 }
 

@@ -31,7 +31,8 @@ _SAMPLERS = ["lavps", "mgdm", "dps", "ddrm", "diffpir"]
 )
 @option("prior_path", help="Prior whose image size is used (only its size). " + OPTIONS["prior_path"][1]["help"])
 @option("overwrite", help="Replace existing output files (the PNG and its .operator/.observation/.json).")
-def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite):
+@option("fit")
+def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit):
     """Simulate an observation of CLEAN.png; saves the drawn operator and the exact float observation, and
     prints the `lavps restore` command that reuses them."""
     stem = out.with_suffix("")
@@ -49,7 +50,7 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite):
     shape = size if size is not None and prior_path is None else tuple(api.load_prior(prior_path).shape)
     if size is not None and tuple(size) != shape:
         raise click.BadParameter(f"--size {size} differs from the prior's image size {shape}", param_hint="--size")
-    obs = api.degrade(clean, api.operator(spec, shape, seed), sigma, seed)
+    obs = api.degrade(clean, api.operator(spec, shape, seed), sigma, seed, fit=fit)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_png(obs.y[0], out)
     save_operator(obs.operator, files[1])
@@ -61,6 +62,7 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite):
             "operator": spec,
             "sigma": sigma,
             "seed": seed,
+            "fit": fit,
             "observation_shape": list(obs.y.shape[1:]),
             "operator_file": files[1].name,
             "observation_file": files[2].name,
@@ -160,6 +162,10 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite):
 )
 @option("overwrite", help="Replace a non-empty output folder.")
 @option("quiet")
+@option("fit")
+@option("device")
+@option("precision")
+@option("noise_on_device")
 def restore(
     observation,
     spec,
@@ -190,13 +196,21 @@ def restore(
     out_dir,
     overwrite,
     quiet,
+    fit,
+    device,
+    precision,
+    noise_on_device,
 ):
     """Sample the posterior of OBSERVATION (a PNG, or the .observation.pt written by `lavps degrade`)."""
     from .. import api
+    from ..device import resolve_device
+    from ..imaging.io import load_image
     from ..imaging.workflow import OperatorSource, atomic_dir, resolve_operator
+    from ..priors.placement import place_prior
 
     atomic_dir(out_dir, overwrite)  # refuse an occupied folder before any work
-    prior = api.load_prior(prior_path)
+    device = resolve_device(device)  # an unavailable device is named before the prior is loaded
+    prior = place_prior(api.load_prior(prior_path), device, precision)  # in place: no copy of our own prior
     source = OperatorSource(spec, kernel, mask, operator_file, op_seed)
     op = resolve_operator(source, tuple(prior.shape))
     given = dict(steps=steps, window=window, adam_out=adam_out, adam_in=adam_in, inner_steps=inner_steps)
@@ -211,16 +225,30 @@ def restore(
     settings = {k: v for k, v in {**given, **baseline}.items() if v is not None}
     if amortizer is not None:
         settings["amortizer"] = amortizer
+    ref = None if reference is None else load_image(reference, tuple(prior.shape), fit)
     result = api.restore(
-        observation, op, sigma, prior, sampler, samples, seed, preset, settings, batch_size, progress=not quiet
+        observation,
+        op,
+        sigma,
+        prior,
+        sampler,
+        samples,
+        seed,
+        preset,
+        settings,
+        batch_size,
+        progress=not quiet,
+        noise_on_device=noise_on_device,
+        fit=fit,
     )
     record = {
         "observation": str(observation),
         "operator": source.describe(tuple(prior.shape)),
         "sigma": sigma,
         "prior": str(prior_path or "shipped"),
+        "fit": fit,
     }
-    result.save(out_dir, record, reference, overwrite)
+    result.save(out_dir, record, ref, overwrite)
     click.echo(
         f"wrote {samples} reconstruction(s) to {out_dir} in {result.cost.seconds:.1f} s "
         f"({result.cost.denoiser_forwards} denoiser forwards, {result.cost.denoiser_backwards} backwards)"

@@ -115,7 +115,7 @@ def _mean_psnr(config: DemoConfig, prior, name, options, spec, t_index, clean) -
         y = noise.measure(x, op, torch.randn(m, *op.out_shape, generator=g))
     problem = InverseProblem(y.repeat_interleave(k, 0), op, noise)
     seeds = [config.seed * 100_000 + 50_000 + t_index * 1000 + i for i in range(m * k)]
-    samples = build_sampler(name, prior, options).sample(problem, m * k, seed=seeds).samples
+    samples = build_sampler(name, prior, options).sample(problem, m * k, seed=seeds).samples.float().cpu()
     return psnr(samples.reshape(m, k, *samples.shape[1:]).mean(1), x).tolist()
 
 
@@ -141,7 +141,7 @@ def run_demo(config: DemoConfig, prior, amortizer, classifier, out_dir: Path, pr
             except ValueError as e:  # e.g. DDRM on an operator without a cheap SVD
                 skipped.append(f"{label} on {spec}: {e}")
                 continue
-            x = result.samples
+            x = result.samples.float().cpu()
             grids[spec][label] = x
             p, s = psnr(x, clean), ssim(x, clean)
             kept = label_agreement(classifier, x, labels)

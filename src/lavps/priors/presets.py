@@ -33,7 +33,7 @@ import torch
 from .base import Prior
 from .gmm import GaussianMixturePrior, grid_mixture
 
-__all__ = ["PriorPreset", "prior_fingerprint", "resolve_prior", "load_prior", "PRESET_KINDS"]
+__all__ = ["PriorPreset", "prior_fingerprint", "resolve_prior", "load_prior", "PRESET_KINDS", "FINGERPRINT_ATTR"]
 
 PRESET_KINDS = (
     "mnist",
@@ -44,6 +44,8 @@ PRESET_KINDS = (
     "edm:MODULE:FACTORY",
     "PATH.safetensors",
 )
+#: A prior moved to another precision records the fingerprint of its original weights under this name.
+FINGERPRINT_ATTR = "source_fingerprint"
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,9 @@ def _update(h, tensor: torch.Tensor) -> None:
 
 def prior_fingerprint(prior: Prior) -> str:
     """A short hash identifying the prior family (see the module docstring for what it covers)."""
+    recorded = getattr(prior, FINGERPRINT_ATTR, None)
+    if recorded is not None:  # a prior placed in another precision (lavps.priors.placement)
+        return recorded
     h = hashlib.sha256()
     h.update(f"shape={tuple(prior.shape)}".encode())
     _update(h, prior.schedule.alphas_cumprod)
