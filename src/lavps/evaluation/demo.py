@@ -37,6 +37,7 @@ DEMO_ROWS = {
     "dps": ("dps", "reference"),
     "mgdm": ("mgdm", "reference"),
     "lavps": ("lavps", "fast"),
+    "lavps-fastest": ("lavps", "fastest"),
 }
 #: row label -> (registry name, options)
 DEMO_SAMPLERS = {label: (name, preset_options(name, preset)[1]) for label, (name, preset) in DEMO_ROWS.items()}
@@ -52,6 +53,7 @@ GLOSSARY = {
     "wins": "LAVPS only: share of window iterations where each guard candidate had the smallest loss",
     "ddrm-N / diffpir-N": "DDRM (Kawar et al. 2022) and DiffPIR (Zhu et al. 2023) with N denoiser calls",
     "mgdm": "zero-shot MGDM at its reference budget",
+    "lavps / lavps-fastest": "LAVPS presets fast (guard: network vs zero-shot start) and fastest (network alone)",
 }
 
 

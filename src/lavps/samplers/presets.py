@@ -53,6 +53,8 @@ PRESETS: dict[str, dict[str, dict]] = {
         "tiny": {"steps": 8, "window": 3, "lr": 0.03, "adam_out": 1, "inner_steps": 1},
         # one scored pass per iteration: network vs zero-shot start, the winner's draw is kept
         "fast": {**_SHORT, "inner_steps": 0, "candidates": "network,zero_shot", "reuse_draw": True},
+        # the network's proposal alone (no guard, no Adam step): one denoiser forward per iteration
+        "fastest": {**_SHORT, "inner_steps": 0, "guard": False},
         # adds the Gaussian-linearised candidate and one Adam step after the guard
         "reference": {**_SHORT, "inner_steps": 1, "candidates": "network,zero_shot,linear"},
     },
@@ -95,6 +97,7 @@ def preset_options(sampler: str, preset: str | None = None) -> tuple[str, dict]:
 #: What each preset is for (help texts)
 PRESET_HELP = {
     "tiny": "seconds, only checks a pipeline",
+    "fastest": "LAVPS's network proposal alone on N=20 (no guard): one denoiser forward per iteration",
     "fast": "LAVPS on N=20 with one scored pass per iteration (the demo's); MGDM at that grid; DDRM/DiffPIR 20 steps",
     "reference": "the demo's MGDM (5 / 20 Adam steps) and DPS (250 steps) budgets; DDRM and DiffPIR 100 steps",
     "paper": "the MGDM paper's N=100, window 30; DPS 1000 steps",
@@ -105,4 +108,4 @@ def describe_presets() -> str:
     """What each preset means and each sampler's default, for help texts."""
     meaning = "; ".join(f"{name}: {PRESET_HELP[name]}" for name in preset_names())
     defaults = ", ".join(f"{s} {p}" for s, p in DEFAULT_PRESET.items())
-    return f"{meaning}. Default: {defaults} (lavps, ddrm and diffpir have no paper preset)."
+    return f"{meaning}. Default: {defaults} (only lavps has fastest; lavps, ddrm and diffpir have no paper preset)."
