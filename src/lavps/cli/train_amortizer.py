@@ -13,14 +13,14 @@ __all__ = ["TRAINING_DEFAULTS", "train_amortizer_command", "train_supervised_com
 #: Gaussian-mixture study's. Keys are TrainConfig fields plus the operator family and the input kind.
 TRAINING_DEFAULTS: dict[str, dict] = {
     "image": dict(
-        family="motion_blur:9:0.5",
+        family="motion_blur:9:0.5,gaussian_blur:9:2.0,sr:2,sr:4,box:0.3:0.5,pixels:0.2",
         sigma=0.05,
-        grid_steps=50,
-        window=15,
-        steps=600,
+        grid_steps=20,
+        window=17,
+        steps=3000,
         batch_size=16,
         ckpt_every=50,
-        input_kind="grad",
+        input_kind="linear",
     ),
     "vector": dict(
         family="dense:1",
@@ -94,7 +94,7 @@ _COMMON = [
         "--input-kind",
         type=click.Choice(["grad", "pinv", "linear"]),
         default=None,
-        show_default="grad (train-amortizer), pinv (train-supervised)",
+        show_default="linear (train-amortizer on images), grad (vectors), pinv (train-supervised)",
         help="y_img: likelihood gradient at x0 (grad), pseudo-inverse A^+ y (pinv; the supervised baseline then "
         "uses no likelihood at all) or the Gaussian-linearised solution (linear).",
     ),
