@@ -7,11 +7,13 @@ whatever the size or content of the batch it is run in (the contract of `lavps r
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
-__all__ = ["NoiseSource", "BatchNoise", "PerSampleNoise", "make_noise"]
+__all__ = ["NoiseSource", "BatchNoise", "PerSampleNoise", "make_noise", "derive_seed", "name_seed"]
 
 
 class NoiseSource:
@@ -73,3 +75,14 @@ def make_noise(seed: int | Sequence[int], batch_size: int, per_sample: bool = Fa
     if per_sample:
         return PerSampleNoise([seed + i for i in range(batch_size)])
     return BatchNoise(seed, batch_size)
+
+
+def derive_seed(*values: int) -> int:
+    """A 63-bit seed mixed from non-negative integers (numpy SeedSequence): derive_seed(run, step, chunk)."""
+    return int(np.random.SeedSequence([int(v) for v in values]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def name_seed(seed: int, name: str) -> int:
+    """A 63-bit seed from a run seed and a name (stable across processes and platforms: sha256)."""
+    digest = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
+    return derive_seed(int(seed), digest)

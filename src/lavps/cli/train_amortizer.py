@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
 
 from .main import cli
 
-__all__ = ["train_amortizer_command", "train_supervised_command"]
+__all__ = ["train_amortizer_command", "train_supervised_command", "resolve_grad_accum"]
 
 _COMMON = [
     click.option(
@@ -33,7 +36,13 @@ _COMMON = [
     ),
     click.option("--grid-steps", type=int, default=100, show_default=True, help="Sampling grid size N."),
     click.option("--steps", type=int, default=3000, show_default=True, help="Total optimizer steps of the run."),
-    click.option("--batch", type=int, default=256, show_default=True, help="Batch size."),
+    click.option(
+        "--batch",
+        type=int,
+        default=256,
+        show_default=True,
+        help="GLOBAL batch size (summed over ranks and micro-batches; must be divisible by --grad-accum).",
+    ),
     click.option("--lr", type=float, default=1e-3, show_default=True, help="AdamW learning rate."),
     click.option("--weight-decay", type=float, default=1e-4, show_default=True, help="AdamW weight decay."),
     click.option("--seed", type=int, default=0, show_default=True, help="Seed of weights and all training draws."),
@@ -49,6 +58,20 @@ _COMMON = [
     click.option("--ckpt-every", type=int, default=500, show_default=True, help="Checkpoint interval in steps."),
     click.option("--threads", type=int, default=1, show_default=True, help="torch CPU threads."),
     click.option("--resume/--no-resume", default=False, show_default=True, help="Continue the checkpoint in --out."),
+    click.option(
+        "--grad-accum",
+        type=click.IntRange(1),
+        default=None,
+        help="Split the global batch into K micro-batches (gradient accumulation; under torchrun each of the "
+        "W ranks takes K/W of them). Default: the world size, or the checkpoint's value with --resume.",
+    ),
+    click.option(
+        "--precision",
+        type=click.Choice(["fp32", "bf16"]),
+        default="fp32",
+        show_default=True,
+        help="bf16: autocast the forward passes to bfloat16 (weights and optimizer stay float32).",
+    ),
     click.option("--quiet", is_flag=True, help="No progress bar."),
 ]
 
@@ -72,10 +95,13 @@ def _train(kind: str, o: dict) -> None:
         train_supervised,
     )
     from ..priors.presets import resolve_prior
+    from ..training.distributed import init_from_env
 
     if o["threads"] < 1:
         raise ValueError(f"--threads must be >= 1, got {o['threads']}")
     torch.set_num_threads(o["threads"])
+    world = init_from_env()
+    micro = resolve_grad_accum(o["grad_accum"], o["resume"], Path(o["out_dir"]) / f"{kind}_checkpoint.json", world.size)
     config = TrainConfig(
         steps=o["steps"],
         batch_size=o["batch"],
@@ -88,9 +114,15 @@ def _train(kind: str, o: dict) -> None:
         sigma_max=o["sigma_max"],
         ckpt_every=o["ckpt_every"],
         out_dir=o["out_dir"],
+        micro_batches=micro,
+        precision=o["precision"],
+        val_every=o.get("val_every", 0),
+        patience=o.get("patience", 0),
     )
     preset = resolve_prior(o["prior_spec"], o["prior_seed"])
     family = resolve_family(o["family_spec"], tuple(preset.prior.shape))
+    if o.get("data") and len(preset.prior.shape) != 3:
+        raise ValueError(f"--data needs an image prior; {o['prior_spec']!r} has shape {list(preset.prior.shape)}")
     if len(preset.prior.shape) != 1:
         if kind != "amortizer":
             raise ValueError("the supervised baseline exists for vector priors only")
@@ -98,8 +130,18 @@ def _train(kind: str, o: dict) -> None:
 
         # Images: the small UNet amortizer (input kind pinv unless asked otherwise).
         network = UNetAmortizer(tuple(preset.prior.shape), input_kind=o["input_kind"] or "pinv")
-        result = train_amortizer(config, network.config, preset, family, progress=not o["quiet"], resume=o["resume"])
-        click.echo(f"{kind}: {result.path} ({result.card['steps']} steps, {result.card['seconds_per_step']} s/step)")
+        data, validation = _folder(o, config, preset, family) if o.get("data") else (None, None)
+        result = train_amortizer(
+            config, network.config, preset, family, not o["quiet"], o["resume"], data=data, validation=validation
+        )
+        if result is not None:
+            last = result.card["validation"]["last"]
+            extra = "".join(f", {k} {v:.4g}" for k, v in last.items())
+            stop = " (stopped early)" if result.card["validation"]["stopped_early"] else ""
+            click.echo(
+                f"{kind}: {result.path} ({result.card['steps']} steps{stop}, "
+                f"{result.card['seconds_per_step']} s/step{extra})"
+            )
         return
     net_cls, train = (
         (MLPAmortizer, train_amortizer) if kind == "amortizer" else (MLPConditionalDenoiser, train_supervised)
@@ -109,6 +151,8 @@ def _train(kind: str, o: dict) -> None:
         preset.prior.shape[0], o["hidden"], o["depth"], input_kind, round(estimate_signal_scale(preset), 6)
     )
     result = train(config, network.config, preset, family, progress=not o["quiet"], resume=o["resume"])
+    if result is None:  # not rank 0
+        return
     final = ", ".join(f"{k} {v}" for k, v in result.card["final"].items())
     click.echo(
         f"{kind}: {result.path} ({result.card['steps']} steps, {result.card['seconds_per_step']} s/step; "
@@ -116,8 +160,72 @@ def _train(kind: str, o: dict) -> None:
     )
 
 
+def resolve_grad_accum(given: int | None, resume: bool, checkpoint_json: Path, world_size: int) -> int:
+    """--grad-accum as given; else the checkpoint's when resuming; else the world size."""
+    if given is not None:
+        return given
+    if resume and checkpoint_json.is_file():
+        saved = json.loads(checkpoint_json.read_text()).get("config", {}).get("micro_batches")
+        if isinstance(saved, int) and saved >= 1:
+            return saved
+    return world_size
+
+
+def _folder(o: dict, config, preset, family):
+    """The training images of --data (streamed) and the validation on the held-out ones."""
+    import torch
+
+    from ..data.folder import FolderData, ImageFolder, check_images, list_images, split_holdout
+    from ..evaluation.amortizer_validation import amortizer_validation
+    from ..imaging.fit import read_fitted
+    from ..training.distributed import current_world
+
+    shape = tuple(preset.prior.shape)
+    images = list_images(o["data"], warn=current_world().is_main)
+    check_images(images.files, shape)
+    train, held = split_holdout(images, o["val_count"])
+    description = {
+        "source": str(o["data"]),
+        "images": len(images.files),
+        "train": len(train),
+        "held_out": len(held),
+        "fit": "center crop to the prior's aspect ratio, then Lanczos resize",
+        "held_out_rule": "lowest sha256 of the relative names",
+    }
+    data = FolderData(
+        ImageFolder(train, shape), config.seed, config.batch_size, config.micro_batches, config.steps, o["workers"]
+    )
+    data.description = description
+    validation = None
+    if held and config.val_every:
+        val = torch.stack([read_fitted(p, shape) for p in held])
+        validation = amortizer_validation(config, preset, family, val, o["psnr_images"], config.seed)
+    return data, validation
+
+
 @cli.command("train-amortizer")
 @_common
+@click.option(
+    "--data",
+    default=None,
+    help="Clean training images: a folder (searched recursively) or a glob of PNG/JPEG files, fitted to the "
+    "prior's shape (center crop, then resize). Default: the preset's own data.",
+)
+@click.option("--workers", type=click.IntRange(0), default=2, show_default=True, help="DataLoader workers (--data).")
+@click.option("--val-count", type=click.IntRange(0), default=16, show_default=True, help="Held-out images of --data.")
+@click.option(
+    "--val-every", type=click.IntRange(0), default=0, show_default=True, help="Validate every N steps (0: never)."
+)
+@click.option(
+    "--patience",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Stop after N validations without a lower validation ratio (0: never).",
+)
+@click.option(
+    "--psnr-images", type=click.IntRange(0), default=2, show_default=True, help="Held-out images restored by LAVPS."
+)
 @click.option(
     "--window",
     type=int,

@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
 from ..priors.checkpoint import load_tensors, save_tensors, write_json_atomic
+from ..random import derive_seed
 from .distributed import World, all_mean, barrier, broadcast_object, current_world
 
 __all__ = [
@@ -144,7 +144,7 @@ class LoopState:
 
 def chunk_seed(seed: int, step: int, chunk: int) -> int:
     """A 63-bit seed for chunk `chunk` of step `step` of a run seeded `seed` (numpy SeedSequence mixing)."""
-    return int(np.random.SeedSequence([int(seed), int(step), int(chunk)]).generate_state(1, np.uint64)[0] >> 1)
+    return derive_seed(seed, step, chunk)
 
 
 def config_json(config: Any) -> dict:
@@ -202,7 +202,7 @@ def run_loop(
     mine = range(world.rank * k // world.size, (world.rank + 1) * k // world.size)
     model = _StepModule(state.net, step_fn)
     if world.size > 1:
-        model = nn.parallel.DistributedDataParallel(model, broadcast_buffers=False)
+        model = nn.parallel.DistributedDataParallel(model)
     items = data(state.step, mine) if data is not None else None
     state.net.train()
     avg: dict[str, float] = {}
