@@ -62,7 +62,7 @@ def degrade(clean, spec, sigma, seed, out, prior_path):
 
 
 @cli.command("restore")
-@click.argument("observation", type=click.Path(dir_okay=False))
+@click.argument("observation", type=click.Path())
 @click.option("--operator", "spec", default=None, help="Operator spec (drawn with --op-seed).")
 @click.option("--kernel", default=None, help="Blur kernel file (.npy, .png, .txt).")
 @click.option("--mask", default=None, help="Mask file (.png, .npy; nonzero = observed).")
@@ -79,9 +79,17 @@ def degrade(clean, spec, sigma, seed, out, prior_path):
 @click.option("--adam-in", default=None, type=click.IntRange(0), help="Adam steps inside the window (mgdm).")
 @click.option("--inner-steps", default=None, type=click.IntRange(0), help="LAVPS steps after the guard.")
 @click.option("--dps-steps", default=None, type=click.IntRange(3))
-@click.option("--reference", default=None, type=click.Path(dir_okay=False), help="Clean image: adds PSNR/SSIM.")
+@click.option("--reference", default=None, type=click.Path(), help="Clean image (folder mode: folder) for PSNR/SSIM.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")
+@click.option(
+    "--simulate",
+    default=None,
+    help="Folder mode: the inputs are CLEAN images; degrade each with this operator spec and its own seed first.",
+)
+@click.option(
+    "--batch-size", default=4, show_default=True, type=click.IntRange(1), help="Folder mode: images per batch."
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def restore(
     observation,
@@ -104,9 +112,15 @@ def restore(
     reference,
     out_dir,
     overwrite,
+    simulate,
+    batch_size,
     quiet,
 ):
-    """Sample the posterior of OBSERVATION (a PNG, or the .observation.pt written by `lavps degrade`)."""
+    """Sample the posterior of OBSERVATION (a PNG, or the .observation.pt written by `lavps degrade`).
+
+    OBSERVATION may also be a folder (searched recursively) or a glob: every image is restored into
+    OUT/<name>/, with OUT/metrics.csv; see docs/scale.md (torchrun shards the images over ranks).
+    """
     import torch
 
     from ..amortize.defaults import default_amortizer_path
@@ -124,16 +138,14 @@ def restore(
     from ..operators import GaussianNoise
 
     GaussianNoise(sigma)
+    folder = Path(observation).is_dir() or any(ch in str(observation) for ch in "*?[")
+    if simulate is not None and not folder:
+        raise ValueError("--simulate restores a folder of clean images; give a folder or a glob")
+    if simulate is not None and spec is not None:
+        raise ValueError("give --simulate SPEC (clean inputs) or --operator SPEC (observations), not both")
     prior = _load_prior(prior_path)
-    source = OperatorSource(spec, kernel, mask, operator_file, seed if op_seed is None else op_seed)
+    source = OperatorSource(simulate or spec, kernel, mask, operator_file, seed if op_seed is None else op_seed)
     op = resolve_operator(source, prior.shape)
-    if str(observation).endswith(".pt"):
-        payload = torch.load(observation, weights_only=True)
-        if not isinstance(payload, dict) or "y" not in payload:
-            raise ValueError(f"{observation} is not an observation file written by `lavps degrade`")
-        y = payload["y"].float()
-    else:
-        y = read_png(observation, prior.shape[0], tuple(op.out_shape[1:]))
     options = {
         k: v
         for k, v in dict(
@@ -153,6 +165,44 @@ def restore(
         if steps is None and "grid_steps" in trained:
             options["steps"] = int(trained["grid_steps"])
             options["window"] = int(trained.get("window", IMAGE_DEFAULTS["window"]))
+    if folder:
+        if samples != 1 or overwrite:
+            raise ValueError(
+                "a folder is restored with one sample per image and resumed in --out: drop --samples/--overwrite"
+            )
+        from ..imaging.folder import FolderJob, restore_folder
+        from ..training.distributed import init_from_env
+
+        init_from_env()
+        plain = {k: v for k, v in options.items() if k != "amortizer"}
+        settings = {
+            "source": str(observation),
+            "simulate": simulate is not None,
+            "operator": source.describe(),
+            "sigma": sigma,
+            "sampler": sampler,
+            "options": {**IMAGE_DEFAULTS, **plain, **amortizer_setting},
+            "seed": seed,
+            "prior": str(prior_path or "shipped"),
+            "references": reference,
+        }
+        job = FolderJob(
+            str(observation), op, sigma, sampler, options, seed, batch_size, simulate is not None, reference, settings
+        )
+        report = restore_folder(job, prior, out_dir, progress=not quiet)
+        if report.metrics_path.is_file():
+            click.echo(
+                f"restored {report.restored} image(s) in {report.seconds:.1f} s on this rank "
+                f"({report.finished_before} already done, {report.skipped} file(s) skipped); {report.metrics_path}"
+            )
+        return
+    if str(observation).endswith(".pt"):
+        payload = torch.load(observation, weights_only=True)
+        if not isinstance(payload, dict) or "y" not in payload:
+            raise ValueError(f"{observation} is not an observation file written by `lavps degrade`")
+        y = payload["y"].float()
+    else:
+        y = read_png(observation, prior.shape[0], tuple(op.out_shape[1:]))
     with atomic_dir(out_dir, overwrite) as tmp:
         result = posterior_samples(y, op, sigma, prior, sampler, samples, seed, options, progress=not quiet)
         x = result.samples
