@@ -56,8 +56,8 @@ def read_fitted(path: str | Path, shape: tuple[int, int, int]) -> torch.Tensor:
                 )
             img = img.convert("L" if c == 1 else "RGB")
             box = center_crop_box(img.size[0], img.size[1], h, w)
-            if box != (0, 0, w, h) or img.size != (w, h):
-                img = img.resize((w, h), Image.Resampling.LANCZOS, box=box)
+            if img.size != (w, h):
+                img = img.crop(box).resize((w, h), Image.Resampling.LANCZOS)
             arr = np.asarray(img, dtype=np.float32) / 255.0
     except (UnidentifiedImageError, OSError) as e:
         raise ValueError(f"cannot read image {path}: {e}") from None
