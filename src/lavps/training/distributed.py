@@ -28,10 +28,10 @@ class World:
 
 
 def init_from_env() -> World:
-    """Join the process group torchrun set up (NCCL with CUDA, else gloo); a no-op outside torchrun."""
+    """Join the process group torchrun set up (gloo for CPU tensors, NCCL for CUDA ones); no-op outside torchrun."""
     size = int(os.environ.get("WORLD_SIZE", "1"))
     if size > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        dist.init_process_group("cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo")
     return current_world()
 
 
