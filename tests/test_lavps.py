@@ -12,7 +12,7 @@ import lavps.amortize as am
 from lavps.cli.main import main
 from lavps.diffusion import Schedule
 from lavps.evaluation.gmm_problems import make_gmm_problem
-from lavps.objective import BridgePrior, bridge_prior
+from lavps.objective import BridgePrior, bridge_prior, linearised_start
 from lavps.operators import GaussianNoise, Identity, InverseProblem
 from lavps.priors import grid_mixture
 from lavps.priors.presets import prior_fingerprint, resolve_prior
@@ -63,14 +63,17 @@ def test_amortizer_shapes_and_zero_init(gp, kind):
     b = 3
     x_t, x0 = torch.randn(b, D), torch.randn(b, D)
     problem = gp.problem.expand(b)
-    y_img = am.amortizer_inputs(kind, problem, x0)
+    bridge = BridgePrior(torch.randn(b, D), torch.full((b, 1), -1.0))
+    y_img = am.amortizer_inputs(kind, problem, x0, bridge=bridge, abar_tau=torch.tensor(0.9, dtype=torch.float64))
     sig_t, sig_tau = torch.full((b,), 0.5), torch.tensor([0.1, 0.2, 0.3])
     dmu, drho = net(x_t, x0, y_img, sig_t, sig_tau)
     assert dmu.shape == drho.shape == (b, D)
     assert torch.equal(dmu, torch.zeros(b, D)) and torch.equal(drho, torch.zeros(b, D))
-    bridge = BridgePrior(torch.randn(b, D), torch.full((b, 1), -1.0))
     mu, rho = net.candidate(bridge, x_t, x0, y_img, sig_t, sig_tau)
-    assert all(torch.equal(u, v) for u, v in zip((mu, rho), bridge.zero_shot_start(), strict=True))
+    start = bridge.zero_shot_start()
+    if kind == "linear":  # a residual around the linearised solution
+        start = linearised_start(bridge, x0, torch.tensor(0.9, dtype=torch.float64), problem)
+    assert all(torch.equal(u, v) for u, v in zip((mu, rho), start, strict=True))
     with pytest.raises(ValueError, match="input kind"):
         am.amortizer_inputs("adjoint", problem, x0)
 
@@ -224,9 +227,9 @@ def test_registry_builds_lavps_and_amortized_only(tmp_path, gp):
     path = am.save_amortizer(net, tmp_path / "a.safetensors")
     opts = {"steps": 12, "window": 5, "inner_steps": 1, "guard": "false", "amortizer": str(path)}
     s = build_sampler("lavps", gp.prior, opts)
-    assert isinstance(s, LAVPS) and not s.guard and s.inner_steps == 1
+    assert isinstance(s, LAVPS) and not s.guard.enabled and s.inner_steps == 1
     only = build_sampler("amortized-only", gp.prior, {"amortizer": net})
-    assert not only.guard and only.inner_steps == 0
+    assert not only.guard.enabled and only.inner_steps == 0
     with pytest.raises(ValueError, match="needs options\\['amortizer'\\]"):
         build_sampler("lavps", gp.prior, {})
 

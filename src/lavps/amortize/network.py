@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ..diffusion import Schedule, Time
-from ..objective import BridgePrior
+from ..objective import BridgePrior, linearised_start
 from ..operators.noise import InverseProblem
 from ..priors.presets import prior_fingerprint
 
@@ -27,6 +27,7 @@ __all__ = [
     "Amortizer",
     "MLPAmortizer",
     "amortizer_inputs",
+    "observation_feature",
     "time_code",
     "bridge_std",
     "build_network",
@@ -35,7 +36,7 @@ __all__ = [
     "mlp",
 ]
 
-INPUT_KINDS = ("pinv", "grad")
+INPUT_KINDS = ("pinv", "grad", "linear")
 ARCHITECTURES: dict[str, type[nn.Module]] = {}
 
 
@@ -56,13 +57,40 @@ def build_network(config: dict) -> nn.Module:
         raise ValueError(f"invalid {config['arch']!r} network config {config}: {type(e).__name__}: {e}") from None
 
 
-def amortizer_inputs(kind: str, problem: InverseProblem, x0: torch.Tensor) -> torch.Tensor:
-    """y_img: "pinv" -> A^+ y; "grad" -> A^T (y - A x0) / sigma_y^2 (the likelihood gradient at x0)."""
+def amortizer_inputs(
+    kind: str,
+    problem: InverseProblem,
+    x0: torch.Tensor,
+    bridge: BridgePrior | None = None,
+    abar_tau: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """y_img, the observation brought into signal space:
+    "pinv" -> A^+ y; "grad" -> A^T (y - A x0) / sigma_y^2 (the likelihood gradient at x0);
+    "linear" -> d = mu_lin - m, the Gaussian-linearised inner solution's move from the bridge mean
+    (`lavps.objective.linearised_start`; needs the bridge and abar_tau). "grad" and "linear" only use
+    A through products with A and A^T, so one network can serve many operators.
+    """
     if kind == "pinv":
         return problem.y_signal().to(x0.dtype)
     if kind == "grad":
         return problem.likelihood_gradient(x0).to(x0.dtype)
+    if kind == "linear":
+        if bridge is None or abar_tau is None:
+            raise ValueError("input kind 'linear' needs the bridge prior and abar_tau")
+        mu, _ = linearised_start(bridge, x0, abar_tau, problem)
+        return (mu - bridge.mean).to(x0.dtype)
     raise ValueError(f"unknown amortizer input kind {kind!r}; allowed: {', '.join(INPUT_KINDS)}")
+
+
+def observation_feature(kind: str, y_img: torch.Tensor, s: torch.Tensor, signal_scale: float = 1.0) -> torch.Tensor:
+    """The network's view of y_img (s: the bridge std, broadcastable): "grad" -> asinh(s * grad) (the
+    likelihood's pull in units of s, bounded for sharp unseen likelihoods); "linear" -> asinh(d / s)
+    (the linearised move in units of s); "pinv" -> A^+ y / signal_scale."""
+    if kind == "grad":
+        return torch.asinh(s * y_img)
+    if kind == "linear":
+        return torch.asinh(y_img / s)
+    return y_img / signal_scale
 
 
 def time_code(schedule: Schedule, t: Time, batch_size: int, dtype: torch.dtype) -> torch.Tensor:
@@ -130,8 +158,14 @@ class Amortizer(nn.Module):
         sigma_t: torch.Tensor,
         sigma_tau: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The network's (mu, rho) = (m + dmu, log s + drho) for the inner problem with this bridge prior."""
+        """The network's (mu, rho) = (m + dmu, log s + drho) for the inner problem with this bridge prior.
+
+        With input kind "linear" the network is a residual around the Gaussian-linearised solution,
+        mu = m + d_lin + dmu (y_img = d_lin), so an untrained one reproduces that solution instead.
+        """
         dmu, drho = self(x_t, x0, y_img, sigma_t, sigma_tau)
+        if self.input_kind == "linear":
+            dmu = dmu + y_img
         return bridge.mean + dmu, bridge.log_std.expand_as(bridge.mean) + drho
 
 
@@ -170,7 +204,7 @@ class MLPAmortizer(Amortizer):
 
     def features(self, x_t, x0, y_img, sigma_t, sigma_tau, s) -> torch.Tensor:
         scale = self.config["signal_scale"]
-        y_feat = torch.asinh(s * y_img) if self.input_kind == "grad" else y_img / scale
+        y_feat = observation_feature(self.input_kind, y_img, s, scale)
         times = torch.stack([sigma_t.log(), sigma_tau.log()], dim=1).to(x_t.dtype)
         return torch.cat([x_t / scale, x0 / scale, y_feat, times], dim=1)
 

@@ -18,7 +18,7 @@ import torch
 from ..diffusion import forward_sample, uniform_grid
 from ..objective import bridge_prior, negative_elbo
 from ..operators import GaussianNoise, InverseProblem, OperatorFamily
-from ..operators.families import CoordinateMaskFamily, DenseFamily
+from ..operators.families import CoordinateMaskFamily, DenseFamily, FamilyMixture
 from ..priors.presets import PriorPreset
 from ..training.loop import PRECISIONS, DataFactory, Validation
 from .loop import TrainResult, config_json, run_training
@@ -96,7 +96,11 @@ class TrainConfig:
 
 def resolve_family(spec: str, shape: tuple[int, ...]) -> OperatorFamily:
     """Operator family by spec: vectors `dense:K[:SCALE]` (K Gaussian rows, entries N(0, SCALE^2),
-    SCALE = 1 as in the benchmark) or `mask:K` (K observed coordinates); images: see operators.spec."""
+    SCALE = 1 as in the benchmark) or `mask:K` (K observed coordinates); images: see operators.spec.
+    Several specs separated by commas give a FamilyMixture (one member drawn per batch)."""
+    parts = [p.strip() for p in spec.split(",") if p.strip()]
+    if len(parts) > 1:
+        return FamilyMixture(tuple(resolve_family(p, shape) for p in parts))
     if len(shape) != 1:
         from ..operators import parse_operator_spec
 
@@ -175,7 +179,7 @@ def amortized_loss(
     with torch.no_grad():
         x0 = prior.denoise(x_t, t)
         bridge = bridge_prior(schedule, x0, x_t, tau, t)
-        y_img = amortizer_inputs(net.input_kind, problem, x0)
+        y_img = amortizer_inputs(net.input_kind, problem, x0, bridge=bridge, abar_tau=schedule.abar(tau))
         base = negative_elbo(*bridge.zero_shot_start(), z, bridge, tau, prior.denoise, problem).mean()
     codes = time_code(schedule, t, b, x.dtype), time_code(schedule, tau, b, x.dtype)
     mu, rho = net.candidate(bridge, x_t, x0, y_img, *codes)

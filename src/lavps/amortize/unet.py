@@ -13,7 +13,7 @@ import torch
 from diffusers import UNet2DModel
 from torch import nn
 
-from .network import Amortizer, bridge_std, register_architecture
+from .network import Amortizer, bridge_std, observation_feature, register_architecture
 
 __all__ = ["UNetAmortizer"]
 
@@ -63,7 +63,7 @@ class UNetAmortizer(Amortizer):
             raise ValueError(f"UNetAmortizer expects (B, {', '.join(map(str, self.shape))}), got {tuple(x_t.shape)}")
         b, c, h, w = x_t.shape
         s = bridge_std(sigma_t, sigma_tau).to(x_t.dtype).reshape(b, 1, 1, 1)
-        y_feat = torch.asinh(s * y_img) if self.input_kind == "grad" else y_img
+        y_feat = observation_feature(self.input_kind, y_img, s)
         log_t = sigma_t.log().to(x_t.dtype).reshape(b, 1, 1, 1).expand(b, 1, h, w)
         log_tau = sigma_tau.log().to(x_t.dtype).reshape(b, 1, 1, 1).expand(b, 1, h, w)
         inputs = torch.cat([x_t, x0, y_feat, log_t / 5, log_tau / 5], dim=1)

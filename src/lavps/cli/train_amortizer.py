@@ -48,7 +48,7 @@ _COMMON = [
     click.option("--seed", type=int, default=0, show_default=True, help="Seed of weights and all training draws."),
     click.option(
         "--input-kind",
-        type=click.Choice(["grad", "pinv"]),
+        type=click.Choice(["grad", "pinv", "linear"]),
         default=None,
         help="y_img: likelihood gradient at x0 (grad; default of train-amortizer) or pseudo-inverse "
         "A^+ y (pinv; default of train-supervised, which then uses no likelihood at all).",

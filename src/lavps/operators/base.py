@@ -11,6 +11,8 @@ import math
 
 import torch
 
+from .cg import conjugate_gradient
+
 __all__ = ["LinearOperator", "OperatorShapeError"]
 
 
@@ -86,21 +88,4 @@ class LinearOperator:
 
     def _pinv_cg(self, y: torch.Tensor, iters: int = 50, tol: float = 1e-6) -> torch.Tensor:
         """Minimum-norm least squares by CG on the normal equations (starting from 0 keeps minimum norm)."""
-        b = self.adjoint(y)
-        x = torch.zeros_like(b)
-        r = b.clone()
-        p = r.clone()
-        dims = tuple(range(1, b.ndim))
-        rs = (r * r).sum(dims, keepdim=True)
-        ref = rs.clamp_min(1e-30)
-        for _ in range(iters):
-            ap = self.adjoint(self.forward(p))
-            alpha = rs / (p * ap).sum(dims, keepdim=True).clamp_min(1e-30)
-            x = x + alpha * p
-            r = r - alpha * ap
-            rs_new = (r * r).sum(dims, keepdim=True)
-            if bool((rs_new <= tol**2 * ref).all()):
-                break
-            p = r + (rs_new / rs.clamp_min(1e-30)) * p
-            rs = rs_new
-        return x
+        return conjugate_gradient(lambda v: self.adjoint(self.forward(v)), self.adjoint(y), iters=iters, tol=tol)

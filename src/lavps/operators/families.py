@@ -9,7 +9,7 @@ import torch
 from .base import LinearOperator
 from .basic import DenseMatrix, Mask
 
-__all__ = ["OperatorFamily", "DenseFamily", "CoordinateMaskFamily"]
+__all__ = ["OperatorFamily", "DenseFamily", "CoordinateMaskFamily", "FamilyMixture"]
 
 
 class OperatorFamily:
@@ -75,3 +75,29 @@ class CoordinateMaskFamily(OperatorFamily):
 
     def sample_one(self, generator):
         return Mask(self._mask(generator), (self.dim,))
+
+
+@dataclass(frozen=True)
+class FamilyMixture(OperatorFamily):
+    """A mixture of operator families: every call picks ONE member uniformly at random (from the same
+    generator) and draws the whole batch from it, so a batch holds operators of one kind while training
+    sees every kind. Its name joins the members' names with ','."""
+
+    families: tuple[OperatorFamily, ...]
+
+    def __post_init__(self):
+        if len(self.families) < 1:
+            raise ValueError("a family mixture needs at least one family")
+
+    @property
+    def name(self) -> str:
+        return ",".join(f.name for f in self.families)
+
+    def _pick(self, generator: torch.Generator) -> OperatorFamily:
+        return self.families[int(torch.randint(len(self.families), (), generator=generator))]
+
+    def sample(self, batch_size, generator):
+        return self._pick(generator).sample(batch_size, generator)
+
+    def sample_one(self, generator):
+        return self._pick(generator).sample_one(generator)

@@ -1,31 +1,67 @@
 """LAVPS: MGDM whose inner problem, inside the final window, starts from an amortized guess.
 
 Zheng, Hirtz, Janati, Moulines, "Fast and Robust Likelihood-Guided Diffusion Posterior Sampling with
-Amortized Variational Inference", arXiv:2602.07102. METHOD.md section 5.
+Amortized Variational Inference", arXiv:2602.07102. docs/METHOD.md section 5.
 
-Inside the window: candidates (m + dmu, log s + drho) from the network and (m, log s) (zero-shot);
-L_hat of both on the SAME z; keep the smaller PER SAMPLE (the best-of guard); then G_in Adam steps.
-Outside the window: plain MGDM. guard=False with G_in = 0 is the "amortized only" baseline.
+Inside the window: candidate starts (mu, rho) for the inner problem -- the network's
+(m + dmu, log s + drho), the zero-shot start (m, log s) and, optionally, the Gaussian-linearised
+solution (`lavps.objective.linearised_start`, no denoiser call) -- are scored by L_hat on the SAME z;
+the smallest wins PER SAMPLE (the best-of guard); then G_in Adam steps. Outside the window: plain MGDM.
+guard=False with G_in = 0 is the "amortized only" baseline. With G_in = 0 and `reuse_draw`, the
+winner's scored sample x = mu + e^rho z becomes x_tau and its D(x) the new clean estimate: the guard's
+forward passes then also pay for the denoising step.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 
 from ..amortize.network import amortizer_inputs, check_compatible, time_code
-from ..objective import BridgePrior, negative_elbo
+from ..objective import BridgePrior, linearised_start, negative_elbo
 from ..random import NoiseSource
 from .base import Context
 from .gauss_vi import fit_gauss_vi
 from .mgdm import MGDM
 from .settings import VISettings
 
-__all__ = ["LAVPS"]
+__all__ = ["LAVPS", "GuardSettings", "CANDIDATES"]
 
 WIN_KEY = "amortizer_win_fraction"
+WINS_KEY = "guard_wins"
+CANDIDATES = ("zero_shot", "linear", "network")  # tie order: earlier names win ties
+
+
+@dataclass(frozen=True)
+class GuardSettings:
+    """The per-sample best-of guard inside the window.
+
+    Attributes:
+        enabled: score the candidates and keep the best per sample (False: trust the network).
+        candidates: which starts compete, a subset of CANDIDATES ("network" is always included).
+        linear_iters: CG iterations of the linearised candidate.
+        reuse_draw: with G_in = 0, the winner's scored sample and its denoised value are kept as
+            x_tau and x0 (saves one denoiser forward per window iteration).
+    """
+
+    enabled: bool = True
+    candidates: tuple[str, ...] = ("network", "zero_shot")
+    linear_iters: int = 10
+    reuse_draw: bool = False
+
+    def __post_init__(self):
+        bad = [c for c in self.candidates if c not in CANDIDATES]
+        if bad or "network" not in self.candidates or len(set(self.candidates)) != len(self.candidates):
+            raise ValueError(
+                f"guard candidates must be distinct names from {', '.join(CANDIDATES)} including 'network', "
+                f"got {list(self.candidates)}"
+            )
+        if self.linear_iters < 1:
+            raise ValueError(f"linear_iters must be >= 1, got {self.linear_iters}")
+        object.__setattr__(self, "candidates", tuple(c for c in CANDIDATES if c in self.candidates))
 
 
 class _Replay(NoiseSource):
@@ -47,6 +83,17 @@ class _Replay(NoiseSource):
         return self.base.rand(shape, dtype)
 
 
+class _Recorder:
+    """Wraps a denoiser and keeps its last output (the guard reuses D(x) of the winning sample)."""
+
+    def __init__(self, denoise):
+        self.denoise, self.last = denoise, None
+
+    def __call__(self, x, t):
+        self.last = self.denoise(x, t)
+        return self.last
+
+
 class LAVPS(MGDM):
     """MGDM + the amortizer inside the window (settings.adam_steps.window), with a per-sample guard.
 
@@ -55,7 +102,7 @@ class LAVPS(MGDM):
         amortizer: a trained `lavps.amortize.Amortizer` (untrained = zero-shot start).
         settings: MGDM settings; outside the window they apply unchanged, inside it `inner_steps`
             replaces adam_steps.inside (lr.inside still applies).
-        guard: keep, per sample, whichever of the network / zero-shot start has the smaller L_hat.
+        guard: a bool (on/off with the default candidates) or GuardSettings.
         inner_steps: G_in, Adam steps after the (guarded) start.
     """
 
@@ -66,7 +113,7 @@ class LAVPS(MGDM):
         prior,
         amortizer,
         settings: VISettings | None = None,
-        guard: bool = True,
+        guard: bool | GuardSettings = True,
         inner_steps: int = 3,
         dtype=torch.float32,
     ):
@@ -77,48 +124,87 @@ class LAVPS(MGDM):
             raise TypeError(f"amortizer must be a lavps.amortize.Amortizer, got {type(amortizer).__name__}")
         check_compatible(amortizer, prior, source="the amortizer")
         self.amortizer = amortizer
-        self.guard = bool(guard)
+        self.guard = guard if isinstance(guard, GuardSettings) else GuardSettings(enabled=bool(guard))
         self.inner_steps = int(inner_steps)
-        if not self.guard and self.inner_steps == 0:
+        if not self.guard.enabled and self.inner_steps == 0:
             self.name = "amortized-only"
+
+    def inner_draw(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t, index: int):
+        reuse = self.guard.enabled and self.guard.reuse_draw and self.inner_steps == 0
+        if not reuse or not self.settings.adam_steps.in_window(index, self.num_iterations):
+            return super().inner_draw(ctx, bridge, x_t, x0, tau, t, index)
+        if self.settings.denoise_steps != 1:
+            raise ValueError("reuse_draw needs denoise_steps = 1 (the guard's D(x) is the denoised value)")
+        _, _, _, x_tau, x0_new = self.best_of(ctx, bridge, tau, self.candidates(ctx, bridge, x_t, x0, tau, t))
+        return x_tau, x0_new
 
     def variational_step(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t, index: int):
         if not self.settings.adam_steps.in_window(index, self.num_iterations):
             return super().variational_step(ctx, bridge, x_t, x0, tau, t, index)
-        mu, rho = self.amortized_start(ctx, bridge, x_t, x0, tau, t)
+        starts = self.candidates(ctx, bridge, x_t, x0, tau, t)
         pending: list[torch.Tensor] = []
-        if self.guard:
-            mu, rho, z = self.best_of(ctx, bridge, tau, (mu, rho))
+        if self.guard.enabled:
+            mu, rho, z, _, _ = self.best_of(ctx, bridge, tau, starts)
             if self.inner_steps > 0:  # reuse the guard's z for the first Adam step (see _Replay)
                 pending.append(z)
+        else:
+            mu, rho = starts["network"]
         fit_ctx = dataclasses.replace(ctx, noise=_Replay(ctx.noise, pending)) if pending else ctx
         lr = self.settings.lr.at(index, self.num_iterations)
         return fit_gauss_vi(fit_ctx, bridge, tau, mu, rho, self.inner_steps, lr, self.settings.whiten)
+
+    def candidates(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t) -> dict[str, tuple]:
+        """The competing starts {name: (mu, rho)} in tie order (see CANDIDATES)."""
+        out = {}
+        for name in self.guard.candidates if self.guard.enabled else ("network",):
+            if name == "zero_shot":
+                out[name] = bridge.zero_shot_start()
+            elif name == "linear":
+                out[name] = linearised_start(bridge, x0, self.schedule.abar(tau), ctx.problem, self.guard.linear_iters)
+            else:
+                out[name] = self.amortized_start(ctx, bridge, x_t, x0, tau, t)
+        return out
 
     def amortized_start(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t):
         """The network's candidate (mu, rho) = (m + dmu, log s + drho); one amortizer forward."""
         b = x_t.shape[0]
         with torch.no_grad():
-            y_img = amortizer_inputs(self.amortizer.input_kind, ctx.problem, x0)
+            y_img = amortizer_inputs(
+                self.amortizer.input_kind, ctx.problem, x0, bridge=bridge, abar_tau=self.schedule.abar(tau)
+            )
             codes = time_code(self.schedule, t, b, x_t.dtype), time_code(self.schedule, tau, b, x_t.dtype)
             mu, rho = self.amortizer.candidate(bridge, x_t, x0, y_img, *codes)
         ctx.denoise.amortizer_forwards += 1
         return mu, rho
 
-    def best_of(self, ctx: Context, bridge: BridgePrior, tau, candidate):
-        """Per-sample guard: L_hat of the candidate and of (m, log s) on one z; keep the smaller.
+    def best_of(self, ctx: Context, bridge: BridgePrior, tau, starts: dict[str, tuple]):
+        """Per-sample guard: L_hat of every candidate on one z; keep the smallest (earlier names win ties).
 
-        Costs two denoiser forwards. A non-finite candidate loss always loses. Returns (mu, rho, z)
-        and appends the fraction of samples where the network won to ctx.info[WIN_KEY].
+        Costs one denoiser forward per candidate. A non-finite loss always loses. Returns
+        (mu, rho, z, x, D(x)) of the winners, x = mu + e^rho z, and records the win fraction of every
+        candidate in ctx.info[WINS_KEY] (the network's also in ctx.info[WIN_KEY]).
         """
         z = ctx.randn()
-        zero_shot = bridge.zero_shot_start()
+        recorder = _Recorder(ctx.denoise)
+        losses, draws, denoised = [], [], []
         with torch.no_grad():
-            l_net = negative_elbo(*candidate, z, bridge, tau, ctx.denoise, ctx.problem)
-            l_zs = negative_elbo(*zero_shot, z, bridge, tau, ctx.denoise, ctx.problem)
-        wins = torch.isfinite(l_net) & (l_net < l_zs)
-        keep = wins.reshape(-1, *([1] * (z.ndim - 1)))
-        mu = torch.where(keep, candidate[0], zero_shot[0])
-        rho = torch.where(keep, candidate[1], zero_shot[1])
-        ctx.info.setdefault(WIN_KEY, []).append(float(wins.float().mean()))
-        return mu, rho, z
+            for mu, rho in starts.values():
+                loss = negative_elbo(mu, rho, z, bridge, tau, recorder, ctx.problem)
+                losses.append(torch.where(torch.isfinite(loss), loss, torch.full_like(loss, float("inf"))))
+                draws.append(mu + rho.exp() * z)
+                denoised.append(recorder.last)
+        winner = torch.stack(losses).argmin(0)  # first minimum: tie order
+
+        def pick(tensors):
+            stacked = torch.stack(tensors)
+            index = winner.reshape(1, -1, *([1] * (stacked.ndim - 2))).expand(1, *stacked.shape[1:])
+            return stacked.gather(0, index)[0]
+
+        names = list(starts)
+        wins = ctx.info.setdefault(WINS_KEY, {n: [] for n in names})
+        for i, n in enumerate(names):
+            wins[n].append(float((winner == i).float().mean()))
+        ctx.info.setdefault(WIN_KEY, []).append(wins["network"][-1])
+        mus = [m for m, _ in starts.values()]
+        rhos = [r for _, r in starts.values()]
+        return pick(mus), pick(rhos), z, pick(draws), pick(denoised)

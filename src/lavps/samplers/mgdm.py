@@ -60,14 +60,18 @@ class MGDM(Sampler):
         for _ in range(self.settings.n_reps):
             with torch.no_grad():
                 bridge = bridge_prior(self.schedule, x0, x_t, tau, t)
-            mu, rho = self.variational_step(ctx, bridge, x_t, x0, tau, t, index)
-            x_tau = draw_from(mu, rho, ctx.randn())
-            with torch.no_grad():
-                x0 = self.denoise_from(x_tau, tau, ctx)
+            x_tau, x0 = self.inner_draw(ctx, bridge, x_t, x0, tau, t, index)
             x_t = bridge_sample(self.schedule, x_tau, x_next, tau, t, t_next, 1.0, ctx.randn())
         return _State(x_next=x_t, x0=x0)
 
     # -- pieces a subclass (LAVPS) may replace ----------------------------------------------
+    def inner_draw(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t, index: int):
+        """Solve the inner problem, draw x_tau ~ q and denoise it: returns (x_tau, new x0)."""
+        mu, rho = self.variational_step(ctx, bridge, x_t, x0, tau, t, index)
+        x_tau = draw_from(mu, rho, ctx.randn())
+        with torch.no_grad():
+            return x_tau, self.denoise_from(x_tau, tau, ctx)
+
     def variational_step(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t, index: int):
         """Zero-shot Gauss-VI: start at (m, log s), then G Adam steps (G, lr from the window schedules)."""
         s = self.settings

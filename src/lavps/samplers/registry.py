@@ -8,7 +8,7 @@ from ..amortize.checkpoint import load_amortizer, load_supervised
 from .base import Sampler
 from .ddim import DDIM
 from .dps import DPS
-from .lavps import LAVPS
+from .lavps import LAVPS, GuardSettings
 from .mgdm import MGDM
 from .settings import TauRule, VISettings, WindowSchedule
 from .supervised import SupervisedDDIM
@@ -39,6 +39,9 @@ DEFAULTS = {
     "supervised": None,
     "inner_steps": 3,
     "guard": True,
+    "candidates": ("network", "zero_shot"),
+    "linear_iters": 10,
+    "reuse_draw": False,
 }
 
 
@@ -76,7 +79,8 @@ def _network(o: dict, key: str, name: str, prior):
 def build_sampler(name: str, prior, options: dict | None = None) -> Sampler:
     """A sampler by name (see SAMPLERS); options override DEFAULTS.
 
-    'lavps' needs options["amortizer"] (path or Amortizer) and reads "guard" and "inner_steps";
+    'lavps' needs options["amortizer"] (path or Amortizer) and reads "guard", "inner_steps",
+    "candidates" (names or a comma-separated string), "linear_iters" and "reuse_draw";
     'amortized-only' is LAVPS without guard and with inner_steps = 0; 'supervised' needs
     options["supervised"] (path or ConditionalDenoiser) and uses "steps" as its DDIM grid size.
     """
@@ -92,13 +96,16 @@ def build_sampler(name: str, prior, options: dict | None = None) -> Sampler:
         amortizer = _network(o, "amortizer", name, prior)
         if name == "amortized-only":
             return LAVPS(prior, amortizer, vi_settings_from_options(options), guard=False, inner_steps=0)
-        return LAVPS(
-            prior,
-            amortizer,
-            vi_settings_from_options(options),
-            guard=_as_bool(o["guard"]),
-            inner_steps=int(o["inner_steps"]),
+        candidates = o["candidates"]
+        if isinstance(candidates, str):
+            candidates = [c.strip() for c in candidates.split(",") if c.strip()]
+        guard = GuardSettings(
+            enabled=_as_bool(o["guard"]),
+            candidates=tuple(candidates),
+            linear_iters=int(o["linear_iters"]),
+            reuse_draw=_as_bool(o["reuse_draw"]),
         )
+        return LAVPS(prior, amortizer, vi_settings_from_options(options), guard, int(o["inner_steps"]))
     if name == "supervised":
         return SupervisedDDIM(prior, _network(o, "supervised", name, prior), steps=int(o["steps"]))
     raise ValueError(f"unknown sampler {name!r}; allowed: {', '.join(SAMPLERS)}")
