@@ -248,3 +248,31 @@ def test_folder_bad_inputs_give_one_line_errors(tmp_path, capsys, tiny_prior):
         capsys, "train-amortizer", "--prior", "mnist", "--family", "denoise", "--data", tmp_path / "small", "--quiet"
     )
     assert code == 2 and err.strip().startswith("error: image") and "smaller than the prior's 32x32" in err
+
+
+def test_loop_validates_stops_early_and_keeps_the_metrics_file_consistent_on_resume(tmp_path):
+    from lavps.training.loop import LoopSettings, Validation, run_loop
+
+    values = iter([1.0, 0.5, 0.6, 0.7, 0.8])
+
+    def step(net, chunk):
+        x = torch.randn(chunk.size, 2, generator=chunk.generator)
+        return net(x).pow(2).mean(), {}
+
+    def build():
+        return torch.nn.Linear(2, 1)
+
+    settings = LoopSettings(steps=20, batch_size=4, lr=1e-2, ckpt_every=3, val_every=2, patience=2)
+    ckpt, metrics = tmp_path / "run_checkpoint.safetensors", tmp_path / "metrics.jsonl"
+    args = (settings, build, step, ckpt, {"name": "test"})
+    state = run_loop(
+        *args, progress=False, validation=Validation(lambda net: {"v": next(values)}, "v"), metrics_path=metrics
+    )
+    # validations at steps 2, 4, 6, 8 give 1.0, 0.5, 0.6, 0.7: two without improvement after the best -> stop at 8
+    assert state.stopped_early and state.step == 8 and state.best == 0.5
+    rows = [json.loads(line) for line in metrics.read_text().splitlines()]
+    assert [r["step"] for r in rows] == [2, 3, 4, 6, 8] and rows[-1]["stopped_early"] is True
+    again = run_loop(*args, resume=True, progress=False, metrics_path=metrics)  # a stopped run stays stopped
+    assert again.step == 8 and again.stopped_early
+    with pytest.raises(ValueError, match="exists; resume it"):
+        run_loop(*args, progress=False)
