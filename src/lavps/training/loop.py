@@ -205,7 +205,10 @@ def run_loop(
         model = nn.parallel.DistributedDataParallel(model)
     items = data(state.step, mine) if data is not None else None
     state.net.train()
-    avg: dict[str, float] = {}
+    avg: dict[str, float] = {}  # moving averages (0.98) of the history, rebuilt from it on resume
+    for key, values in state.history.items():
+        for v in values:
+            avg[key] = v if key not in avg else 0.98 * avg[key] + 0.02 * v
     bar = tqdm(total=settings.steps, initial=min(state.step, settings.steps), disable=not (progress and world.is_main))
     bar.set_description(checkpoint.stem)
     while state.step < settings.steps and not state.stopped_early:
@@ -225,11 +228,7 @@ def run_loop(
         record = None
         if validation is not None and settings.val_every and state.step % settings.val_every == 0:
             record = _validate(settings, state, validation, world)
-            bar.set_postfix({**{k_: f"{v:.4g}" for k_, v in avg.items()}, **_short(state.last_validation)})
-        else:
-            bar.set_postfix(
-                {**{k_: f"{v:.4g}" for k_, v in avg.items()}, **_short(state.last_validation)}, refresh=False
-            )
+        bar.set_postfix({k_: f"{v:.4g}" for k_, v in {**avg, **state.last_validation}.items()}, refresh=False)
         bar.update(1)
         done = state.step == settings.steps or state.stopped_early
         if state.step % settings.ckpt_every == 0 or done or record is not None:
@@ -246,17 +245,13 @@ def run_loop(
     return state
 
 
-def _short(values: dict[str, float]) -> dict[str, str]:
-    return {k: f"{v:.4g}" for k, v in values.items()}
-
-
 def _optimizer_step(settings, state: LoopState, model, mine: range, items, world: World) -> dict[str, float]:
     for g in state.opt.param_groups:
         g["lr"] = settings.lr * (min(1.0, (state.step + 1) / settings.warmup) if settings.warmup else 1.0)
     state.opt.zero_grad(set_to_none=True)
     scale = world.size / settings.micro_batches  # DDP averages over ranks: total = (1/K) sum_c grad L_c
     sums: dict[str, float] = {}
-    autocast = torch.autocast("cuda" if torch.cuda.is_available() else "cpu", dtype=torch.bfloat16)
+    autocast = torch.autocast(next(state.net.parameters()).device.type, dtype=torch.bfloat16)
     for i, c in enumerate(mine):
         gen = torch.Generator().manual_seed(chunk_seed(settings.seed, state.step, c))
         chunk = Chunk(state.step, c, settings.chunk_size, gen, next(items) if items is not None else None)
