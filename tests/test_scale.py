@@ -276,3 +276,28 @@ def test_loop_validates_stops_early_and_keeps_the_metrics_file_consistent_on_res
     assert again.step == 8 and again.stopped_early
     with pytest.raises(ValueError, match="exists; resume it"):
         run_loop(*args, progress=False)
+
+
+def test_train_amortizer_on_a_folder_validates_and_records_its_data(tmp_path, capsys):
+    from lavps.data.mnist import mnist_split
+
+    digits, _ = mnist_split("test")
+    for i in range(6):
+        write_png(
+            torch.nn.functional.interpolate(digits[i : i + 1], size=(40, 36), mode="bilinear")[0],
+            tmp_path / "d" / f"{i}.png",
+        )
+    args = ["train-amortizer", "--prior", "mnist", "--family", "motion_blur:5:0.5", "--sigma", "0.05", "--data"]
+    args += [tmp_path / "d", "--val-count", "2", "--val-every", "2", "--psnr-images", "1", "--grid-steps", "8"]
+    args += ["--window", "3", "--steps", "2", "--batch", "2", "--workers", "0", "--quiet", "--out", tmp_path / "run"]
+    code, out, err = cli(capsys, *args)
+    assert code == 0, err
+    assert "val_ratio" in out and "val_psnr" in out
+    (row,) = [json.loads(line) for line in (tmp_path / "run" / "amortizer_metrics.jsonl").read_text().splitlines()]
+    assert row["step"] == 2 and row["val_ratio"] > 0 and np.isfinite(row["val_psnr"]) and "train_ratio" in row
+    card = json.loads((tmp_path / "run" / "amortizer.json").read_text())
+    assert (
+        card["data"]["train"] == 4
+        and card["data"]["held_out"] == 2
+        and card["validation"]["last"] == {k: row[k] for k in ("val_ratio", "val_psnr")}
+    )
