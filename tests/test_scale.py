@@ -194,7 +194,7 @@ def tiny_prior(tmp_path_factory) -> Path:
     return save_image_prior(prior, tmp_path_factory.mktemp("prior") / "tiny.safetensors", {"note": "test prior"})
 
 
-RESTORE = ["--simulate", "gaussian_blur:3:1", "--sigma", "0.1", "--sampler", "mgdm", "--steps", "5"]
+RESTORE = ["--simulate", "motion_blur:3:0.5", "--sigma", "0.1", "--sampler", "mgdm", "--steps", "5"]
 RESTORE += ["--adam-out", "1", "--adam-in", "1", "--seed", "7", "--quiet"]
 
 
@@ -211,6 +211,14 @@ def test_folder_restore_is_identical_for_any_batch_and_world_size_and_resumes(dd
     skipped = [r for r in ref_rows if r["status"] != "ok"]
     assert [(r["name"], r["status"]) for r in skipped] == [("readme.md", "skipped: not a .png/.jpg/.jpeg file")]
     assert all(float(r["psnr"]) > 0 and int(r["denoiser_forwards"]) > 0 for r in ref_rows if r["status"] == "ok")
+    # Image img00 was degraded with the operator `lavps degrade --operator SPEC --seed s` draws, s its seed.
+    from lavps.operators import load_operator, parse_operator_spec
+    from lavps.random import name_seed
+
+    seed = int(next(r for r in ref_rows if r["name"] == "img00")["seed"])
+    assert seed == name_seed(7, "img00")
+    drawn = parse_operator_spec("motion_blur:3:0.5", (1, 8, 8)).sample_one(torch.Generator().manual_seed(seed))
+    torch.testing.assert_close(load_operator(ddp_runs / "b1" / "img00" / "operator.safetensors").kernel, drawn.kernel)
     for other in ("b3", "w2"):  # batch size 3; world size 2 with batch size 3
         pngs, rows = outputs(ddp_runs / other)
         assert pngs == ref_pngs and rows == ref_rows, other
@@ -301,3 +309,19 @@ def test_train_amortizer_on_a_folder_validates_and_records_its_data(tmp_path, ca
         and card["data"]["held_out"] == 2
         and card["validation"]["last"] == {k: row[k] for k in ("val_ratio", "val_psnr")}
     )
+
+
+def test_stacked_operator_equals_the_batched_operator_of_the_same_kernels():
+    from lavps.operators import CircularBlur, parse_operator_spec
+    from lavps.operators.stack import StackedOperator
+
+    family = parse_operator_spec("motion_blur:5:0.7", (1, 8, 8))
+    ops = [family.sample_one(torch.Generator().manual_seed(s)) for s in (1, 2, 3)]
+    stack, batched = StackedOperator(ops), CircularBlur(torch.stack([o.kernel for o in ops]), (1, 8, 8))
+    x, y = torch.randn(3, 1, 8, 8, dtype=torch.float64), torch.randn(3, 1, 8, 8, dtype=torch.float64)
+    for method in ("forward", "adjoint", "pinv"):
+        torch.testing.assert_close(getattr(stack, method)(x), getattr(batched, method)(x))
+    torch.testing.assert_close((stack(x) * y).sum((1, 2, 3)), (x * stack.adjoint(y)).sum((1, 2, 3)))
+    assert stack.batch_size == 3
+    with pytest.raises(ValueError, match="share their shapes"):
+        StackedOperator([ops[0], parse_operator_spec("denoise", (1, 4, 4)).sample_one(torch.Generator())])

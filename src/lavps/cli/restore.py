@@ -171,6 +171,7 @@ def restore(
                 "a folder is restored with one sample per image and resumed in --out: drop --samples/--overwrite"
             )
         from ..imaging.folder import FolderJob, restore_folder
+        from ..operators.spec import parse_operator_spec
         from ..training.distributed import init_from_env
 
         init_from_env()
@@ -186,8 +187,19 @@ def restore(
             "prior": str(prior_path or "shipped"),
             "references": reference,
         }
+        family = None if simulate is None else parse_operator_spec(simulate, tuple(prior.shape))
         job = FolderJob(
-            str(observation), op, sigma, sampler, options, seed, batch_size, simulate is not None, reference, settings
+            str(observation),
+            op,
+            sigma,
+            sampler,
+            options,
+            seed=seed,
+            batch_size=batch_size,
+            simulate=simulate is not None,
+            references=reference,
+            settings=settings,
+            family=family,
         )
         report = restore_folder(job, prior, out_dir, progress=not quiet)
         if report.metrics_path.is_file():

@@ -1,16 +1,18 @@
 """Restore every image of a folder, batched, resumable, sharded over torchrun ranks.
 
-Inputs: observation PNG/JPEGs of the operator's output size, or (simulate=True) clean images fitted to
-the prior's shape and degraded first. One operator serves the whole folder (drawn once from the
-operator source's seed). Image `name` (its path relative to the folder, without suffix) gets the seed
+Inputs: observation PNG/JPEGs of the operator's output size (one operator for the whole folder), or
+(simulate=True) clean images fitted to the prior's shape and degraded first. Image `name` (its path
+relative to the folder, without suffix) gets the seed
 
     s(name) = name_seed(run seed, name)          (sha256 of the name mixed with the run seed)
 
-which draws its simulated noise and seeds its sampler (`PerSampleNoise`): an image's result never
-depends on the rank that restores it, its batch-mates or the batch size.
-Outputs in OUT: `<name>/` with reconstruction.png, observation.png, reference.png (if any) and
-restore.json; `metrics.csv` (one row per image, sorted by name, plus one `skipped` row per file that
-is not an image); `run.json` (the resolved settings). PSNR/SSIM are those of the saved 8-bit PNG.
+which draws its simulated operator (from `family`, as `lavps degrade --seed s(name)` would) and noise,
+and seeds its sampler (`PerSampleNoise`): an image's result never depends on the rank that restores
+it, its batch-mates or the batch size.
+Outputs in OUT: `<name>/` with reconstruction.png, observation.png, reference.png (if any),
+operator.safetensors (simulated operators) and restore.json; `metrics.csv` (one row per image,
+sorted by name, plus one `skipped` row per file that is not an image); `run.json` (the resolved
+settings). PSNR/SSIM are those of the saved 8-bit PNG.
 Every `<name>/` is written to a hidden temp folder and renamed when complete, so a re-run skips
 finished images and never sees half of one.
 Rank r of W restores images r, r + W, ... of the sorted list; rank 0 writes metrics.csv at the end.
@@ -31,7 +33,8 @@ from tqdm.auto import tqdm
 
 from ..data.folder import ImageList, list_images
 from ..evaluation.image_metrics import psnr, ssim
-from ..operators import GaussianNoise, InverseProblem, LinearOperator
+from ..operators import GaussianNoise, InverseProblem, LinearOperator, OperatorFamily, save_operator
+from ..operators.stack import StackedOperator
 from ..random import name_seed
 from ..samplers.registry import build_sampler
 from ..training.distributed import World, barrier, current_world
@@ -61,7 +64,9 @@ class FolderJob:
 
     Attributes:
         source: folder (recursive) or glob of observations, or of clean images with simulate=True.
-        operator: the operator of every image; sigma: the noise level sigma_y.
+        operator: the operator of every observation (with simulate and a family: used for checks only).
+        family: with simulate, the operator family each image draws its own operator from (seed s(name)).
+        sigma: the noise level sigma_y.
         sampler, options: sampler name and options (IMAGE_DEFAULTS overridden by options).
         seed: run seed (see the module docstring); batch_size: images per sampler call.
         simulate: inputs are clean images: fit, then y = A x + sigma n with the image's seed.
@@ -79,6 +84,7 @@ class FolderJob:
     simulate: bool = False
     references: str | None = None
     settings: dict = field(default_factory=dict)
+    family: OperatorFamily | None = None
 
 
 @dataclass(frozen=True)
@@ -192,13 +198,17 @@ def _claim(out: Path, settings: dict, world: World) -> None:
 def _restore_batch(job, prior, sampler, images, names, refs, batch: list[int], out: Path) -> None:
     shape = tuple(prior.shape)
     seeds = [name_seed(job.seed, names[i]) for i in batch]
+    ops = [job.operator] * len(batch)
     if job.simulate:
+        if job.family is not None:
+            ops = [job.family.sample_one(torch.Generator().manual_seed(s)) for s in seeds]
         clean = [read_fitted(images.files[i], shape)[None] for i in batch]
-        y = torch.cat([simulate(x, job.operator, job.sigma, s) for x, s in zip(clean, seeds, strict=True)])
+        y = torch.cat([simulate(x, op, job.sigma, s) for x, op, s in zip(clean, ops, seeds, strict=True)])
     else:
         obs_hw = tuple(job.operator.out_shape[1:])
         y = torch.cat([read_png(images.files[i], shape[0], obs_hw) for i in batch])
-    problem = InverseProblem(y, job.operator, GaussianNoise(job.sigma))
+    operator = job.operator if job.family is None else StackedOperator(ops)
+    problem = InverseProblem(y, operator, GaussianNoise(job.sigma))
     result = sampler.sample(problem, len(batch), seed=seeds)
     x = _as_saved(result.samples)  # metrics of the PNG actually written: identical whatever the batch
     cost = result.cost
@@ -218,6 +228,8 @@ def _restore_batch(job, prior, sampler, images, names, refs, batch: list[int], o
         tmp.mkdir(parents=True)
         write_png(x[j], tmp / "reconstruction.png")
         write_png(y[j], tmp / "observation.png")
+        if job.family is not None:
+            save_operator(ops[j], tmp / "operator.safetensors")
         if refs[i] is not None:
             ref = read_fitted(refs[i], shape)[None]
             row.update(psnr=float(psnr(x[j : j + 1], ref)[0]), ssim=float(ssim(x[j : j + 1], ref)[0]))
