@@ -24,7 +24,7 @@ from .network import build_network
 __all__ = ["TrainResult", "StepFn", "run_training", "config_json"]
 
 #: TrainConfig fields that may change when a run is resumed; every other one must match.
-_RESUMABLE = {"steps", "ckpt_every", "out_dir", "val_every", "patience", "workers"}
+_RESUMABLE = {"steps", "ckpt_every", "out_dir", "val_every", "patience"}
 #: what run_training can train: file stem -> kind of the exported network file
 KINDS = {"amortizer": AMORTIZER_KIND, "supervised": SUPERVISED_KIND}
 
