@@ -2,6 +2,21 @@
 
 Fast and Robust Likelihood-Guided Diffusion Posterior Sampling with Amortized Variational Inference
 (arXiv 2602.07102).
+
+The image API (`lavps.restore`, `lavps.degrade`, `lavps.load_prior`, `lavps.operator`) lives in
+`lavps.api`; it is imported on first use so that `import lavps` stays light.
 """
 
 __version__ = "0.1.0"
+
+__all__ = ["restore", "degrade", "load_prior", "operator", "Observation", "RestoreResult", "__version__"]
+
+_API = {"restore", "degrade", "load_prior", "operator", "Observation", "RestoreResult"}
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'lavps' has no attribute {name!r}")

@@ -1,8 +1,17 @@
 """Explicit noise sources: every draw in lavps goes through one of these, never the global RNG.
 
-`BatchNoise` uses one generator for the whole batch (fast; sample i does not depend on the values of
-its batch-mates). `PerSampleNoise` gives every sample its own generator, so sample i is identical
-whatever the size or content of the batch it is run in (the contract of `lavps restore`).
+`BatchNoise` uses one generator for the whole batch (fast; sample i's noise depends on its position
+and the batch size, but not on the values of its batch-mates).
+
+`PerSampleNoise` gives every sample its own generator (seed_i), so sample i receives the same noise
+whatever batch it runs in. What that guarantees for a sampler's OUTPUT:
+- batch-mates: at a fixed batch size, sample i is bit-identical whatever the other seeds and
+  observations in the batch (every per-sample quantity -- norms, step sizes, the LAVPS guard -- is
+  computed per sample, and the networks' batched kernels do not mix rows);
+- batch size: across batch SIZES (e.g. `restore --batch-size`, or one sample alone versus in a batch)
+  sample i is identical only up to float rounding, because batched kernels may sum in another order.
+  MGDM and LAVPS keep that difference at the rounding level; DPS's guidance (a normalised gradient
+  step every grid step) can amplify it over long runs, so do not expect bit-equality there either.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ from ..samplers.registry import build_sampler
 from ..training.distributed import World, barrier, current_world
 from .fit import image_size, read_fitted
 from .io import from_unit, read_png, to_unit, write_png
-from .workflow import IMAGE_DEFAULTS, simulate
+from .workflow import simulate
 
 __all__ = ["FolderJob", "FolderReport", "restore_folder", "METRIC_COLUMNS"]
 
@@ -67,24 +67,27 @@ class FolderJob:
         operator: the operator of every observation (with simulate and a family: used for checks only).
         family: with simulate, the operator family each image draws its own operator from (seed s(name)).
         sigma: the noise level sigma_y.
-        sampler, options: sampler name and options (IMAGE_DEFAULTS overridden by options).
+        sampler, preset, settings: sampler name, budget preset and overrides, resolved as by
+            `lavps.api.restore` (for lavps, settings["amortizer"] or the shipped amortizer).
         seed: run seed (see the module docstring); batch_size: images per sampler call.
         simulate: inputs are clean images: fit, then y = A x + sigma n with the image's seed.
         references: folder of clean images matched by name (PSNR/SSIM); with simulate the inputs are.
-        settings: JSON description of the run; a re-run into the same OUT must agree with it.
+        record: where inputs come from (operator, prior), stored in run.json with the resolved settings;
+            a re-run into the same OUT must agree with run.json.
     """
 
     source: str
     operator: LinearOperator
     sigma: float
-    sampler: str
-    options: dict
+    sampler: str = "lavps"
+    preset: str | None = None
+    settings: dict = field(default_factory=dict)
     seed: int = 0
     batch_size: int = 4
     simulate: bool = False
     references: str | None = None
-    settings: dict = field(default_factory=dict)
     family: OperatorFamily | None = None
+    record: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -116,11 +119,23 @@ def restore_folder(job: FolderJob, prior, out_dir: str | Path, progress: bool = 
     names = _names(images)
     _check_inputs(job, images, prior)
     refs = _references(job, images, names)
-    _claim(out, job.settings, world)
+    from ..api import _resolve_settings  # the same preset / amortizer-card / override rules as one image
+
+    _, options, resolved = _resolve_settings(job.sampler, job.preset, job.settings, prior)
+    run = {
+        "source": job.source,
+        "simulate": job.simulate,
+        "sigma": job.sigma,
+        "seed": job.seed,
+        "references": job.references,
+        **job.record,
+        **resolved,
+    }
+    _claim(out, run, world)
     mine = [i for i in range(len(images.files)) if i % world.size == world.rank]
     finished = [i for i in mine if (out / names[i] / "restore.json").is_file()]
     todo = [i for i in mine if i not in finished]
-    sampler = build_sampler(job.sampler, prior, {**IMAGE_DEFAULTS, **job.options})
+    sampler = build_sampler(job.sampler, prior, options)
     bar = tqdm(total=len(todo), disable=not (progress and world.is_main), desc="restore", unit="img")
     for b in range(0, len(todo), job.batch_size):
         batch = todo[b : b + job.batch_size]

@@ -1,5 +1,5 @@
-"""The restore / degrade workflows on one image: operator resolution, simulation, posterior sampling and
-the files a run leaves next to its outputs (PNG, JSON with settings, seeds, seconds, cost counts)."""
+"""The restore / degrade workflows on one image: where the operator comes from, simulating an observation,
+and writing outputs atomically (PNG, JSON with settings, seeds, seconds, cost counts)."""
 
 from __future__ import annotations
 
@@ -13,46 +13,44 @@ from pathlib import Path
 
 import torch
 
-from ..operators import GaussianNoise, InverseProblem, LinearOperator
-from ..operators.spec import kernel_operator_from_file, load_operator, mask_operator_from_file, parse_operator_spec
-from ..samplers.registry import build_sampler
+from ..operators import GaussianNoise, LinearOperator
+from ..operators.spec import (
+    draw_operator,
+    kernel_operator_from_file,
+    load_operator,
+    mask_operator_from_file,
+    parse_operator_spec,
+)
 
-__all__ = ["IMAGE_DEFAULTS", "OperatorSource", "resolve_operator", "simulate", "posterior_samples", "atomic_dir"]
-
-#: Sampler settings for images in [-1, 1] (METHOD.md reference: lr 0.03, window 30 of N = 100).
-IMAGE_DEFAULTS = {
-    "steps": 100,
-    "lr": 0.03,
-    "adam_out": 5,
-    "adam_in": 20,
-    "window": 30,
-    "dps_steps": 500,
-    "dps_zeta": 1.0,
-    "inner_steps": 3,
-}
+__all__ = ["OperatorSource", "resolve_operator", "simulate", "atomic_dir", "write_json", "timestamp"]
 
 
 @dataclass(frozen=True)
 class OperatorSource:
-    """Where the operator comes from: a spec string (drawn from `seed`), a kernel, a mask, or a saved file."""
+    """Where the operator comes from: a spec string (random kinds drawn from `seed`), a kernel, a mask,
+    or an operator file saved by degrade."""
 
     spec: str | None = None
     kernel: str | None = None
     mask: str | None = None
     operator_file: str | None = None
-    seed: int = 0
+    seed: int | None = None
 
-    def describe(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+    def describe(self, image_shape: tuple[int, int, int]) -> dict:
+        """What to record: the source, plus the seed only when a random spec was drawn with it."""
+        out = {k: str(v) for k, v in self.__dict__.items() if v is not None and k != "seed"}
+        if self.spec is not None and parse_operator_spec(self.spec, image_shape).random:
+            out["seed"] = self.seed
+        return out
 
 
 def resolve_operator(source: OperatorSource, image_shape: tuple[int, int, int]) -> LinearOperator:
+    """The operator of `source` for images of shape (C, H, W); a random spec without a seed is refused."""
     given = [v for v in (source.spec, source.kernel, source.mask, source.operator_file) if v is not None]
     if len(given) != 1:
         raise ValueError("give exactly one of --operator SPEC, --kernel FILE, --mask FILE, --operator-file FILE")
     if source.spec is not None:
-        family = parse_operator_spec(source.spec, image_shape)
-        return family.sample_one(torch.Generator().manual_seed(int(source.seed)))
+        return draw_operator(source.spec, image_shape, source.seed)
     if source.kernel is not None:
         return kernel_operator_from_file(source.kernel, image_shape)
     if source.mask is not None:
@@ -64,29 +62,11 @@ def resolve_operator(source: OperatorSource, image_shape: tuple[int, int, int]) 
 
 
 def simulate(clean: torch.Tensor, operator: LinearOperator, sigma: float, seed: int) -> torch.Tensor:
-    """y = A x + sigma n with n drawn from `seed`."""
+    """y = A x + sigma n, x (B, C, H, W), with n drawn from seed + 1 (seed itself draws a random operator)."""
     noise = GaussianNoise(sigma)
     g = torch.Generator().manual_seed(int(seed) + 1)  # +1: not the stream that drew the operator
     with torch.no_grad():
         return noise.measure(clean, operator, torch.randn(clean.shape[0], *operator.out_shape, generator=g))
-
-
-def posterior_samples(
-    y: torch.Tensor,
-    operator: LinearOperator,
-    sigma: float,
-    prior,
-    sampler: str,
-    samples: int,
-    seed: int,
-    options: dict | None = None,
-    progress: bool = False,
-):
-    """Draw `samples` posterior samples for one observation; sample i uses seed + i (batch-independent)."""
-    problem = InverseProblem(y, operator, GaussianNoise(sigma))
-    problem.check_signal_shape(prior.shape)
-    s = build_sampler(sampler, prior, {**IMAGE_DEFAULTS, **(options or {})})
-    return s.sample(problem, samples, seed=[seed + i for i in range(samples)], progress=progress)
 
 
 class atomic_dir:

@@ -37,6 +37,7 @@ __all__ = [
     "DenoiseFamily",
     "spec_kinds",
     "parse_operator_spec",
+    "draw_operator",
     "kernel_operator_from_file",
     "mask_operator_from_file",
     "save_operator",
@@ -57,6 +58,8 @@ class ImageOperatorFamily(OperatorFamily):
     kind: ClassVar[str] = ""
     #: "kind:ARG:... (what the arguments mean)", quoted in error messages
     usage: ClassVar[str] = ""
+    #: True when drawing uses the generator (the operator then depends on a seed)
+    random: ClassVar[bool] = True
 
     def __post_init__(self):
         shape = tuple(int(s) for s in self.image_shape)
@@ -113,6 +116,7 @@ class GaussianBlurFamily(ImageOperatorFamily):
     std: float = 2.0
     kind: ClassVar[str] = "gaussian_blur"
     usage: ClassVar[str] = "gaussian_blur:SIZE:STD (odd integer SIZE >= 1, STD > 0)"
+    random: ClassVar[bool] = False
 
     def _draw(self, batch_size, generator):
         self._check_kernel_size(self.size, 1)
@@ -127,6 +131,7 @@ class SuperResolutionFamily(ImageOperatorFamily):
     factor: int = 2
     kind: ClassVar[str] = "sr"
     usage: ClassVar[str] = "sr:FACTOR (integer FACTOR >= 2 dividing the image height and width)"
+    random: ClassVar[bool] = False
 
     def _draw(self, batch_size, generator):
         if not (isinstance(self.factor, int) and self.factor >= 2):
@@ -166,6 +171,7 @@ class CenterMaskFamily(ImageOperatorFamily):
     fraction: float = 0.5
     kind: ClassVar[str] = "center"
     usage: ClassVar[str] = "center:FRACTION (hide the centred box of side FRACTION, in (0, 1))"
+    random: ClassVar[bool] = False
 
     def _draw(self, batch_size, generator):
         return center_mask(self.image_shape, self.fraction, batch_size)
@@ -177,6 +183,7 @@ class DenoiseFamily(ImageOperatorFamily):
 
     kind: ClassVar[str] = "denoise"
     usage: ClassVar[str] = "denoise (no arguments)"
+    random: ClassVar[bool] = False
 
     def _draw(self, batch_size, generator):
         return Identity(self.image_shape)
@@ -231,6 +238,22 @@ def parse_operator_spec(spec: str, image_shape: tuple[int, int, int]) -> ImageOp
         return cls(tuple(image_shape), *values)
     except ValueError as err:
         raise _spec_error(spec, str(err)) from None
+
+
+def draw_operator(spec: str, image_shape: tuple[int, int, int], seed: int | None = None) -> LinearOperator:
+    """One operator from a spec, shared by a batch; a random kind draws it from `seed`.
+
+    Raises:
+        ValueError: a random kind (motion_blur, box, pixels) without a seed: guessing one silently
+            would restore with another operator than the one that made the observation.
+    """
+    family = parse_operator_spec(spec, image_shape)
+    if family.random and seed is None:
+        raise ValueError(
+            f"operator {family.spec!r} is random and no seed was given: pass the seed that drew it "
+            "(--op-seed in the CLI: the --seed given to degrade; seed= in Python) or the operator file degrade saved"
+        )
+    return family.sample_one(torch.Generator().manual_seed(0 if seed is None else int(seed)))
 
 
 def _read_array(path: str | Path, suffixes: tuple[str, ...], what: str) -> np.ndarray:

@@ -1,0 +1,247 @@
+"""The public Python API for images: load a prior, make an operator, degrade, restore.
+
+Images are tensors in [-1, 1], one image (C, H, W) or a batch (B, C, H, W); a path to a PNG (or to the
+`.observation.pt` that `lavps degrade` writes) is accepted wherever an image or an observation is.
+`lavps degrade` and `lavps restore` are thin wrappers over these functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .evaluation.image_metrics import psnr, ssim
+from .imaging.io import read_observation_file, read_png, write_png
+from .imaging.workflow import OperatorSource, atomic_dir, resolve_operator, simulate, timestamp, write_json
+from .operators import GaussianNoise, InverseProblem, LinearOperator
+from .samplers.chunked import sample_in_chunks
+from .samplers.cost import Cost
+from .samplers.presets import SETTING_KEYS, preset_options
+from .samplers.registry import build_sampler
+
+__all__ = ["Observation", "RestoreResult", "load_prior", "operator", "degrade", "restore"]
+
+ImageLike = torch.Tensor | str | Path
+
+
+@dataclass(frozen=True)
+class Observation:
+    """y = A x + sigma n: the observation (B, *A.out_shape), the operator A, sigma and the seed used."""
+
+    y: torch.Tensor
+    operator: LinearOperator
+    sigma: float
+    seed: int
+
+
+@dataclass
+class RestoreResult:
+    """Posterior samples of one observation.
+
+    Attributes:
+        samples: (N, C, H, W) in [-1, 1]; sample i was drawn with seed seeds[i] = seed + i.
+        mean, std: (C, H, W) pixelwise posterior mean and unbiased std (zeros for N = 1).
+        cost: seconds (all chunks) and denoiser / amortizer passes per sample path.
+        seeds: the per-sample seeds.
+        settings: sampler, preset and the options of that sampler only (what restore.json records).
+        observation: the observation y (1, *A.out_shape) the samples are conditioned on.
+        info: sampler diagnostics (e.g. LAVPS's per-iteration fraction of samples where the network won).
+    """
+
+    samples: torch.Tensor
+    mean: torch.Tensor
+    std: torch.Tensor
+    cost: Cost
+    seeds: list[int]
+    settings: dict
+    observation: torch.Tensor
+    info: dict = field(default_factory=dict)
+
+    def scores(self, reference: ImageLike) -> list[dict]:
+        """Per sample {"seed", "psnr", "ssim"} against a clean reference image (tensor or PNG)."""
+        ref = _image(reference, tuple(self.samples.shape[1:]))
+        x = self.samples
+        pairs = zip(psnr(x, ref.expand_as(x)), ssim(x, ref.expand_as(x)), strict=True)
+        return [{"seed": s, "psnr": float(p), "ssim": float(q)} for s, (p, q) in zip(self.seeds, pairs, strict=True)]
+
+    def save(self, out_dir: str | Path, record: dict | None = None, reference=None, overwrite: bool = False) -> Path:
+        """Write reconstruction_XXX.png, observation.png, posterior_mean/std.png (N > 1) and restore.json.
+
+        The folder appears only when complete. `record` adds entries to restore.json (e.g. where the
+        observation and operator came from); `reference` adds per-sample PSNR/SSIM.
+        """
+        rows = [{"index": i, "seed": s} for i, s in enumerate(self.seeds)]
+        if reference is not None:
+            for row, score in zip(rows, self.scores(reference), strict=True):
+                row.update(psnr=score["psnr"], ssim=score["ssim"])
+        n = len(self.seeds)
+        with atomic_dir(out_dir, overwrite) as tmp:
+            for i in range(n):
+                write_png(self.samples[i], tmp / f"reconstruction_{i:03d}.png")
+            write_png(self.observation[0], tmp / "observation.png")
+            if n > 1:
+                write_png(self.mean, tmp / "posterior_mean.png")
+                write_png(self.std, tmp / "posterior_std.png", value_range=(0.0, max(float(self.std.max()), 1e-8)))
+            payload = {"date": timestamp(), **(record or {}), **self.settings, "samples": rows}
+            payload.update(cost=self.cost.to_dict(), seconds_per_sample=self.cost.seconds / n, info=self.info)
+            write_json(tmp / "restore.json", payload)
+        return Path(out_dir)
+
+
+def load_prior(spec: str | Path | None = None):
+    """A frozen image prior: None = the shipped MNIST 32x32 prior, a lavps `.safetensors` file, or a
+    diffusers `UNet2DModel` folder (config.json + weights)."""
+    from .priors.image_unet import load_diffusers_unet, load_image_prior
+
+    if spec is not None and Path(spec).is_dir():
+        return load_diffusers_unet(spec)
+    return load_image_prior(spec)
+
+
+def operator(
+    spec_or_file: str | Path, image_shape: tuple[int, int, int] | None = None, seed: int | None = None
+) -> LinearOperator:
+    """An operator from a spec (`motion_blur:9:0.5`, `sr:2`, ...) or an operator file saved by degrade.
+
+    Args:
+        spec_or_file: a spec string, or the path of a `.safetensors` operator file.
+        image_shape: (C, H, W) the operator acts on (default: the shipped prior's shape).
+        seed: draws a random kind (motion_blur, box, pixels); required for those, ignored otherwise.
+    """
+    if image_shape is None:
+        image_shape = tuple(load_prior().shape)
+    text = str(spec_or_file)
+    if text.endswith(".safetensors"):
+        return resolve_operator(OperatorSource(operator_file=text), image_shape)
+    return resolve_operator(OperatorSource(spec=text, seed=seed), image_shape)
+
+
+def degrade(x: ImageLike, operator: LinearOperator | str, sigma: float, seed: int = 0) -> Observation:
+    """Simulate y = A x + sigma n. A spec is drawn from `seed` (random kinds), the noise from seed + 1.
+
+    x: (C, H, W) or (B, C, H, W) in [-1, 1], or a PNG path (read at the operator's / shipped prior's size).
+    """
+    GaussianNoise(sigma)  # validates sigma
+    if isinstance(operator, LinearOperator):
+        shape = tuple(operator.in_shape)
+    elif isinstance(x, torch.Tensor):
+        shape = tuple(x.shape[-3:])
+    else:
+        shape = tuple(load_prior().shape)
+    op = operator if isinstance(operator, LinearOperator) else _operator_for(operator, shape, seed)
+    clean = _image(x, shape)
+    return Observation(simulate(clean, op, sigma, seed), op, float(sigma), int(seed))
+
+
+def restore(
+    y: ImageLike,
+    operator: LinearOperator | str | Path,
+    sigma: float,
+    prior=None,
+    sampler: str = "lavps",
+    samples: int = 1,
+    seed: int = 0,
+    preset: str | None = None,
+    settings: dict | None = None,
+    batch_size: int | None = None,
+    device: str | torch.device | None = None,
+    progress: bool = False,
+) -> RestoreResult:
+    """Draw `samples` posterior samples x ~ p(x | y) for one observation y = A x + sigma n.
+
+    Args:
+        y: the observation (*A.out_shape) or (1, *A.out_shape), a PNG, or degrade's `.observation.pt`.
+        operator: a LinearOperator, an operator file saved by degrade, or a deterministic spec
+            (`sr:2`, `gaussian_blur:9:2`, `center:0.5`, `denoise`); draw a random spec with
+            `lavps.operator(spec, seed=...)` first.
+        sigma: observation noise std sigma_y (> 0), images in [-1, 1].
+        prior: a loaded prior, a path (see load_prior), or None for the shipped MNIST prior.
+        sampler: "lavps", "mgdm" or "dps".
+        samples: number of samples N; sample i uses seed + i whatever the batch_size.
+        preset: budget preset (`lavps.samplers.presets`); None = the sampler's default (the demo's).
+        settings: overrides of the preset's options (e.g. {"steps": 20}; "steps" is the grid size of
+            any sampler), and for lavps {"amortizer": path or network} (default: the shipped one).
+        batch_size: at most this many samples at a time (memory bound); None = all at once.
+        device: only the CPU is supported for now (None or "cpu").
+        progress: show a progress bar.
+    """
+    if device is not None and torch.device(device).type != "cpu":
+        raise ValueError(f"device {device!r} is not supported yet: the samplers draw their noise on the CPU")
+    noise = GaussianNoise(sigma)  # validates sigma before any work
+    if not isinstance(samples, int) or samples < 1:
+        raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
+    prior = prior if prior is not None and not isinstance(prior, (str, Path)) else load_prior(prior)
+    op = operator if isinstance(operator, LinearOperator) else _operator_for(operator, tuple(prior.shape), None)
+    obs = _observation(y, op)
+    problem = InverseProblem(obs, op, noise)
+    problem.check_signal_shape(tuple(prior.shape))
+    name, options, record = _resolve_settings(sampler, preset, settings or {}, prior)
+    drawn = sample_in_chunks(build_sampler(sampler, prior, options), problem, samples, seed, batch_size, progress)
+    return RestoreResult(drawn.samples, drawn.mean, drawn.std, drawn.cost, drawn.seeds, record, obs, drawn.info)
+
+
+def _operator_for(spec_or_file, image_shape, seed) -> LinearOperator:
+    """`operator` for use inside degrade/restore, whose parameter of that name shadows the function."""
+    return operator(spec_or_file, image_shape, seed)
+
+
+def _image(x: ImageLike, shape: tuple[int, ...]) -> torch.Tensor:
+    """(B, C, H, W) float32 from a tensor (C, H, W) / (B, C, H, W) or a PNG read at `shape`."""
+    if isinstance(x, (str, Path)):
+        return read_png(x, shape[0], tuple(shape[1:]))
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"expected an image tensor or a PNG path, got {type(x).__name__}")
+    x = x.float()
+    if x.ndim == len(shape):
+        x = x[None]
+    if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != tuple(shape):
+        raise ValueError(f"expected an image of shape {tuple(shape)} or a batch of them, got {tuple(x.shape)}")
+    return x
+
+
+def _observation(y: ImageLike, op: LinearOperator) -> torch.Tensor:
+    """One observation (1, *out_shape) from a tensor, a PNG or degrade's .observation.pt."""
+    if isinstance(y, (str, Path)) and str(y).endswith(".pt"):
+        y = read_observation_file(y)
+    y = (
+        _image(y, tuple(op.out_shape))
+        if isinstance(y, torch.Tensor)
+        else read_png(y, op.out_shape[0], tuple(op.out_shape[1:]))
+    )
+    if y.shape[0] != 1:
+        raise ValueError(f"restore takes one observation at a time, got a batch of {y.shape[0]}")
+    return y
+
+
+def _resolve_settings(sampler: str, preset: str | None, overrides: dict, prior) -> tuple[str, dict, dict]:
+    """(preset name, options for build_sampler, what to record): preset < amortizer card < overrides."""
+    name, options = preset_options(sampler, preset)
+    overrides = dict(overrides)
+    if sampler == "dps" and "steps" in overrides:
+        overrides["dps_steps"] = overrides.pop("steps")  # "steps" is every sampler's grid size
+    amortizer = overrides.pop("amortizer", None)
+    record_extra = {}
+    if sampler == "lavps":
+        from .amortize.checkpoint import load_amortizer
+        from .amortize.defaults import default_amortizer_path
+
+        amortizer = default_amortizer_path() if amortizer is None else amortizer
+        net = load_amortizer(amortizer, prior=prior) if isinstance(amortizer, (str, Path)) else amortizer
+        trained = (getattr(net, "info", None) or {}).get("window", {})
+        if name != "tiny" and "grid_steps" in trained:  # the grid and window it was trained for
+            options.update(steps=int(trained["grid_steps"]), window=int(trained.get("window", options["window"])))
+        record_extra["amortizer"] = str(amortizer) if isinstance(amortizer, (str, Path)) else "in-memory network"
+        amortizer = net
+    elif amortizer is not None:
+        raise ValueError(f"an amortizer is used by the lavps sampler only, not by {sampler!r}")
+    unknown = sorted(set(overrides) - set(SETTING_KEYS[sampler]))
+    if unknown:
+        allowed = ", ".join(SETTING_KEYS[sampler])
+        raise ValueError(f"sampler {sampler!r} has no setting(s) {', '.join(unknown)}; allowed: {allowed}")
+    options.update(overrides)
+    record = {"sampler": sampler, "preset": name, "settings": {**options, **record_extra}}
+    if amortizer is not None:
+        options["amortizer"] = amortizer
+    return name, options, record
