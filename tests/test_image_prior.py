@@ -17,7 +17,6 @@ from lavps.priors.image_unet import (
     ImagePrior,
     build_unet,
     default_prior_path,
-    load_diffusers_unet,
     load_image_prior,
     save_image_prior,
 )
@@ -96,22 +95,6 @@ def test_checkpoint_errors_name_file_and_problem(tmp_path):
     save_file(tensors, str(tmp_path / "bad.safetensors"), metadata={"lavps": json.dumps(header)})
     with pytest.raises(ValueError, match="bad.safetensors: weights do not match"):
         load_image_prior(tmp_path / "bad.safetensors")
-
-
-def test_diffusers_folder_adapter_shifts_timestep(tmp_path):
-    torch.manual_seed(0)
-    net = build_unet(PriorTrainConfig(**TINY).unet_config())
-    net.save_pretrained(tmp_path / "unet", safe_serialization=True)
-    prior = load_diffusers_unet(tmp_path / "unet")
-    x = torch.randn(2, 1, 32, 32)
-    with torch.no_grad():
-        torch.testing.assert_close(prior.eps(x, torch.tensor([1, 500])), net(x, torch.tensor([0, 499])).sample)
-    with pytest.raises(FileNotFoundError, match="config.json"):
-        load_diffusers_unet(tmp_path)
-    (tmp_path / "scheduler").mkdir()
-    (tmp_path / "scheduler" / "scheduler_config.json").write_text(json.dumps({"beta_schedule": "scaled_linear"}))
-    with pytest.raises(ValueError, match="linear DDPM schedule"):
-        load_diffusers_unet(tmp_path / "unet")
 
 
 def test_unconditional_samples_do_not_depend_on_batch():

@@ -290,7 +290,7 @@ def test_train_amortizer_on_a_folder_validates_and_records_its_data(tmp_path, ca
     from lavps.data.mnist import mnist_split
 
     digits, _ = mnist_split("test")
-    for i in range(6):
+    for i in range(10):
         write_png(
             torch.nn.functional.interpolate(digits[i : i + 1], size=(40, 36), mode="bilinear")[0],
             tmp_path / "d" / f"{i}.png",
@@ -305,7 +305,7 @@ def test_train_amortizer_on_a_folder_validates_and_records_its_data(tmp_path, ca
     assert row["step"] == 2 and row["val_ratio"] > 0 and np.isfinite(row["val_psnr"]) and "train_ratio" in row
     card = json.loads((tmp_path / "run" / "amortizer.json").read_text())
     assert (
-        card["data"]["train"] == 4
+        card["data"]["train"] == 8
         and card["data"]["held_out"] == 2
         and card["validation"]["last"] == {k: row[k] for k in ("val_ratio", "val_psnr")}
     )

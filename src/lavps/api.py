@@ -19,7 +19,7 @@ from .operators import GaussianNoise, InverseProblem, LinearOperator
 from .samplers.chunked import sample_in_chunks
 from .samplers.cost import Cost
 from .samplers.presets import SETTING_KEYS, preset_options
-from .samplers.registry import build_sampler
+from .samplers.registry import DEFAULTS, build_sampler
 
 __all__ = ["Observation", "RestoreResult", "load_prior", "operator", "degrade", "restore"]
 
@@ -91,13 +91,11 @@ class RestoreResult:
 
 
 def load_prior(spec: str | Path | None = None):
-    """A frozen image prior: None = the shipped MNIST 32x32 prior, a lavps `.safetensors` file, or a
-    diffusers `UNet2DModel` folder (config.json + weights)."""
-    from .priors.image_unet import load_diffusers_unet, load_image_prior
+    """A frozen prior from a `--prior` spec (docs/priors.md): None = the shipped MNIST 32x32 prior, a lavps
+    `.safetensors` file, a diffusers folder (`diffusers:DIR` or just DIR), `adm:FILE[:PRESET]`, `edm:...`."""
+    from .priors.presets import load_prior as _load
 
-    if spec is not None and Path(spec).is_dir():
-        return load_diffusers_unet(spec)
-    return load_image_prior(spec)
+    return _load(None if spec is None else str(spec))
 
 
 def operator(
@@ -219,8 +217,8 @@ def _resolve_settings(sampler: str, preset: str | None, overrides: dict, prior) 
     """(preset name, options for build_sampler, what to record): preset < amortizer card < overrides."""
     name, options = preset_options(sampler, preset)
     overrides = dict(overrides)
-    if sampler == "dps" and "steps" in overrides:
-        overrides["dps_steps"] = overrides.pop("steps")  # "steps" is every sampler's grid size
+    if sampler in ("dps", "ddrm", "diffpir") and "steps" in overrides:
+        overrides[f"{sampler}_steps"] = overrides.pop("steps")  # "steps" is every sampler's grid size
     amortizer = overrides.pop("amortizer", None)
     record_extra = {}
     if sampler == "lavps":
@@ -241,7 +239,9 @@ def _resolve_settings(sampler: str, preset: str | None, overrides: dict, prior) 
         allowed = ", ".join(SETTING_KEYS[sampler])
         raise ValueError(f"sampler {sampler!r} has no setting(s) {', '.join(unknown)}; allowed: {allowed}")
     options.update(overrides)
-    record = {"sampler": sampler, "preset": name, "settings": {**options, **record_extra}}
+    # record every setting this sampler reads, the registry's defaults for those the preset leaves out
+    effective = {k: DEFAULTS[k] for k in SETTING_KEYS[sampler] if k in DEFAULTS and k not in options}
+    record = {"sampler": sampler, "preset": name, "settings": {**effective, **options, **record_extra}}
     if amortizer is not None:
         options["amortizer"] = amortizer
     return name, options, record

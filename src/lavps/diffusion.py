@@ -6,6 +6,7 @@ DDPM steps are 1..K. Ratios of abar are formed in float64 and cast to the signal
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -26,7 +27,7 @@ Time = int | torch.Tensor
 
 @dataclass(frozen=True)
 class Schedule:
-    """Variance-preserving DDPM schedule with linear betas.
+    """Variance-preserving discrete DDPM schedule (linear betas by default, or any betas).
 
     Attributes:
         alphas_cumprod: float64 tensor of shape (K + 1,), alphas_cumprod[0] = 1.
@@ -38,9 +39,41 @@ class Schedule:
     def linear(cls, num_steps: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02) -> Schedule:
         if num_steps < 2:
             raise ValueError(f"num_steps must be >= 2, got {num_steps}")
-        betas = torch.linspace(beta_start, beta_end, num_steps, dtype=torch.float64)
+        return cls.from_betas(torch.linspace(beta_start, beta_end, num_steps, dtype=torch.float64))
+
+    @classmethod
+    def from_betas(cls, betas: torch.Tensor) -> Schedule:
+        """abar_k = prod_{j<=k} (1 - beta_j) for betas of shape (K,) in (0, 1), abar_0 = 1 prepended."""
+        betas = torch.as_tensor(betas, dtype=torch.float64).reshape(-1)
+        if betas.numel() < 2 or not bool(((betas > 0) & (betas < 1)).all()):
+            raise ValueError(f"betas must be at least 2 numbers in (0, 1), got {betas.numel()} values")
         abar = torch.cumprod(1.0 - betas, dim=0)
         return cls(torch.cat([torch.ones(1, dtype=torch.float64), abar]))
+
+    @classmethod
+    def from_diffusers(cls, config: dict) -> Schedule:
+        """The schedule of a diffusers `scheduler_config.json` (DDPM/DDIM-style keys).
+
+        beta_schedule linear: linspace(beta_start, beta_end, K); scaled_linear: linspace of the square
+        roots, squared; squaredcos_cap_v2: beta_k = min(1 - f(k / K) / f((k - 1) / K), 0.999) with
+        f(s) = cos((s + 0.008) / 1.008 * pi / 2)^2; or explicit `trained_betas`. Diffusers' timestep j
+        is our index j + 1. Anything else (other schedules, zero-terminal-SNR rescaling) is refused.
+        """
+        if config.get("rescale_betas_zero_snr"):
+            raise ValueError("rescale_betas_zero_snr=true gives abar_K = 0, which lavps cannot use (sigma_K = inf)")
+        k = int(config.get("num_train_timesteps", 1000))
+        if config.get("trained_betas") is not None:
+            return cls.from_betas(torch.tensor(config["trained_betas"], dtype=torch.float64))
+        kind = config.get("beta_schedule", "linear")
+        b0, b1 = float(config.get("beta_start", 1e-4)), float(config.get("beta_end", 0.02))
+        if kind == "linear":
+            return cls.linear(k, b0, b1)
+        if kind == "scaled_linear":
+            return cls.from_betas(torch.linspace(b0**0.5, b1**0.5, k, dtype=torch.float64) ** 2)
+        if kind == "squaredcos_cap_v2":
+            f = [math.cos((i / k + 0.008) / 1.008 * math.pi / 2) ** 2 for i in range(k + 1)]
+            return cls.from_betas(torch.tensor([min(1 - f[i + 1] / f[i], 0.999) for i in range(k)]))
+        raise ValueError(f"unsupported beta_schedule {kind!r}; lavps maps linear, scaled_linear and squaredcos_cap_v2")
 
     @property
     def num_steps(self) -> int:

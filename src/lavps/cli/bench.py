@@ -68,8 +68,15 @@ def _check_networks(samplers, amortizer, supervised) -> None:
     cls=ListOption,
     default=("dps", "mgdm"),
     show_default=True,
-    help="Samplers (space-separated): ddim dps mgdm lavps amortized-only supervised.",
+    help="Samplers (space-separated): ddim dps mgdm lavps amortized-only supervised ddrm diffpir.",
 )
+@click.option("--ddrm-steps", default=None, type=click.IntRange(2), help="DDRM denoiser calls [default: 20].")
+@click.option("--ddrm-eta", default=None, type=click.FloatRange(0, 1), help="DDRM eta [default: 0.85].")
+@click.option("--diffpir-steps", default=None, type=click.IntRange(2), help="DiffPIR denoiser calls [default: 100].")
+@click.option(
+    "--diffpir-lambda", default=None, type=click.FloatRange(0, min_open=True), help="DiffPIR lambda [default: 1.75]."
+)
+@click.option("--diffpir-zeta", default=None, type=click.FloatRange(0, 1), help="DiffPIR zeta [default: 0.3].")
 @click.option(
     "--amortizer",
     type=click.Path(exists=True, dir_okay=False),
@@ -123,6 +130,11 @@ def bench_gmm(
     adam_in,
     window,
     samplers,
+    ddrm_steps,
+    ddrm_eta,
+    diffpir_steps,
+    diffpir_lambda,
+    diffpir_zeta,
     amortizer,
     supervised_path,
     inner_steps,
@@ -135,7 +147,7 @@ def bench_gmm(
     """Exact-posterior benchmark on the 25-component Gaussian-mixture prior."""
     from ..evaluation.gmm_bench import GMMBenchConfig, run_gmm_benchmark
     from ..operators import GaussianNoise
-    from ..samplers.registry import SAMPLERS, build_sampler
+    from ..samplers.registry import DEFAULTS, SAMPLERS, build_sampler
 
     GaussianNoise(sigma)  # validates sigma > 0 before any work
     unknown = [s for s in samplers if s not in SAMPLERS]
@@ -155,7 +167,14 @@ def bench_gmm(
         amortizer=amortizer,
         supervised=supervised_path,
         inner_steps=inner_steps,
+        ddrm_steps=ddrm_steps,
+        ddrm_eta=ddrm_eta,
+        diffpir_steps=diffpir_steps,
+        diffpir_lambda=diffpir_lambda,
+        diffpir_zeta=diffpir_zeta,
     )
+    # the JSON states every setting: fill the baselines' unset options with the registry defaults
+    options = {k: DEFAULTS[k] if v is None and k.startswith(("ddrm_", "diffpir_")) else v for k, v in options.items()}
     config = GMMBenchConfig(
         dims=tuple(dims),
         obs_dims=tuple(obs_dims),

@@ -24,7 +24,7 @@ __all__ = ["demo"]
 @click.option("--quick", is_flag=True, help="2 images, 3 tasks and smaller budgets (under 2 minutes).")
 @click.option("--images", default=None, type=click.IntRange(1), help="Held-out test digits per task.")
 @click.option("--tasks", cls=ListOption, default=None, help="Operator specs (space-separated); first = ID task.")
-@click.option("--prior", "prior_path", default=None, help="Prior checkpoint (default: the shipped MNIST prior).")
+@click.option("--prior", "prior_path", default=None, help="Prior spec (default: mnist); it must be a 1x32x32 prior.")
 @click.option("--amortizer", default=None, help="Amortizer checkpoint (default: the shipped one).")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--threads", default=None, type=click.IntRange(1), help="torch threads (default: torch's choice).")
@@ -36,11 +36,13 @@ def demo(out_dir, quick, images, tasks, prior_path, amortizer, seed, threads, qu
     from ..amortize.checkpoint import load_amortizer
     from ..amortize.defaults import default_amortizer_path
     from ..evaluation.demo import DemoConfig, format_demo_table, run_demo
-    from ..priors.image_unet import load_image_prior
+    from ..priors.presets import load_prior
 
     if threads:
         torch.set_num_threads(threads)
-    prior = load_image_prior(prior_path)
+    prior = load_prior(prior_path)
+    if tuple(prior.shape) != (1, 32, 32):
+        raise ValueError(f"the demo restores 1x32x32 MNIST digits; prior {prior_path!r} has shape {prior.shape}")
     net = load_amortizer(amortizer or default_amortizer_path(), prior=prior)
     config = DemoConfig(seed=seed)
     if quick:

@@ -12,7 +12,12 @@ from .main import cli
 
 __all__ = ["degrade", "restore"]
 
-_SAMPLERS = ["lavps", "mgdm", "dps"]
+_SAMPLERS = ["lavps", "mgdm", "dps", "ddrm", "diffpir"]
+
+_PRIOR_HELP = (
+    "Prior spec: mnist (default, shipped), diffusers:DIR, adm:FILE[:ffhq|:imagenet|:FLAGS.json], "
+    "edm:MODULE:FACTORY (runs that module's code), or a prior .safetensors file. See docs/priors.md."
+)
 
 
 @cli.command("degrade")
@@ -21,7 +26,7 @@ _SAMPLERS = ["lavps", "mgdm", "dps"]
 @click.option("--sigma", required=True, type=float, help="Noise level sigma_y (images in [-1, 1]).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Draws a random operator (seed) and the noise.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Observation PNG.")
-@click.option("--prior", "prior_path", default=None, help="Prior whose image size is used (default: shipped MNIST).")
+@click.option("--prior", "prior_path", default=None, help=_PRIOR_HELP)
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 def degrade(clean, spec, sigma, seed, out, prior_path, overwrite):
     """Simulate an observation of CLEAN.png; saves the drawn operator and the exact float observation, and
@@ -84,7 +89,7 @@ def degrade(clean, spec, sigma, seed, out, prior_path, overwrite):
     default=None,
     help=f"Budget preset. {describe_presets()}",
 )
-@click.option("--prior", "prior_path", default=None, help="Prior checkpoint (default: shipped MNIST prior).")
+@click.option("--prior", "prior_path", default=None, help=_PRIOR_HELP)
 @click.option("--amortizer", default=None, help="Amortizer checkpoint for lavps (default: the shipped one).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Sample i uses seed + i.")
 @click.option("--samples", default=1, show_default=True, type=click.IntRange(1), help="Number of samples.")
@@ -102,6 +107,13 @@ def degrade(clean, spec, sigma, seed, out, prior_path, overwrite):
 @click.option("--adam-in", default=None, type=click.IntRange(0), help="Adam steps inside the window (mgdm).")
 @click.option("--inner-steps", default=None, type=click.IntRange(0), help="Adam steps after the guard (lavps).")
 @click.option("--dps-steps", default=None, type=click.IntRange(3), hidden=True)
+@click.option("--ddrm-steps", default=None, type=click.IntRange(2), hidden=True)
+@click.option("--ddrm-eta", default=None, type=click.FloatRange(0, 1), help="DDRM eta (default 0.85).")
+@click.option("--diffpir-steps", default=None, type=click.IntRange(2), hidden=True)
+@click.option(
+    "--diffpir-lambda", default=None, type=click.FloatRange(0, min_open=True), help="DiffPIR lambda (default 1.75)."
+)
+@click.option("--diffpir-zeta", default=None, type=click.FloatRange(0, 1), help="DiffPIR zeta (default 0.3).")
 @click.option(
     "--reference", default=None, type=click.Path(), help="Clean image (folder: folder of them): adds PSNR/SSIM."
 )
@@ -140,6 +152,11 @@ def restore(
     adam_in,
     inner_steps,
     dps_steps,
+    ddrm_steps,
+    ddrm_eta,
+    diffpir_steps,
+    diffpir_lambda,
+    diffpir_zeta,
     reference,
     out_dir,
     overwrite,
@@ -164,7 +181,15 @@ def restore(
     GaussianNoise(sigma)  # a bad sigma is named before the files are read
     prior = api.load_prior(prior_path)
     given = dict(steps=steps, window=window, adam_out=adam_out, adam_in=adam_in, inner_steps=inner_steps)
-    settings = {k: v for k, v in {**given, "dps_steps": dps_steps}.items() if v is not None}
+    baseline = dict(
+        dps_steps=dps_steps,
+        ddrm_steps=ddrm_steps,
+        ddrm_eta=ddrm_eta,
+        diffpir_steps=diffpir_steps,
+        diffpir_lambda=diffpir_lambda,
+        diffpir_zeta=diffpir_zeta,
+    )
+    settings = {k: v for k, v in {**given, **baseline}.items() if v is not None}
     if amortizer is not None:
         settings["amortizer"] = amortizer
     if folder:

@@ -17,9 +17,17 @@ _COMMON = [
         "prior_spec",
         default="gmm:8:fresh",
         show_default=True,
-        help="Prior preset: gmm:D (weights from --prior-seed), gmm:D:fresh (new weights every batch), mnist.",
+        help="Prior spec: gmm:D (weights from --prior-seed), gmm:D:fresh (new weights every batch), mnist "
+        "or any image prior spec with --data (see docs/priors.md).",
     ),
     click.option("--prior-seed", type=int, default=0, show_default=True, help="Seed of the gmm:D weights."),
+    click.option(
+        "--data",
+        default=None,
+        help="Clean training images (image priors): a folder (searched recursively) or a glob of PNG/JPEG "
+        "files, fitted to the prior's shape (center crop, then resize) and streamed by a DataLoader. "
+        "Default: the preset's own data (mnist); network priors need it.",
+    ),
     click.option(
         "--family",
         "family_spec",
@@ -119,7 +127,7 @@ def _train(kind: str, o: dict) -> None:
         val_every=o.get("val_every", 0),
         patience=o.get("patience", 0),
     )
-    preset = resolve_prior(o["prior_spec"], o["prior_seed"])
+    preset = resolve_prior(o["prior_spec"], o["prior_seed"])  # --data is streamed, not loaded (see _folder)
     family = resolve_family(o["family_spec"], tuple(preset.prior.shape))
     if o.get("data") and len(preset.prior.shape) != 3:
         raise ValueError(f"--data needs an image prior; {o['prior_spec']!r} has shape {list(preset.prior.shape)}")
@@ -130,7 +138,9 @@ def _train(kind: str, o: dict) -> None:
 
         # Images: the small UNet amortizer (input kind pinv unless asked otherwise).
         network = UNetAmortizer(tuple(preset.prior.shape), input_kind=o["input_kind"] or "pinv")
-        data, validation = _folder(o, config, preset, family) if o.get("data") else (None, None)
+        data, validation = None, None
+        if o.get("data"):
+            preset, data, validation = _folder(o, config, preset, family)
         result = train_amortizer(
             config, network.config, preset, family, not o["quiet"], o["resume"], data=data, validation=validation
         )
@@ -172,7 +182,10 @@ def resolve_grad_accum(given: int | None, resume: bool, checkpoint_json: Path, w
 
 
 def _folder(o: dict, config, preset, family):
-    """The training images of --data (streamed) and the validation on the held-out ones."""
+    """The preset (its description names the data), the streamed training images of --data and the
+    validation on the held-out ones (--val-count, at most a fifth of the images)."""
+    import dataclasses
+
     import torch
 
     from ..data.folder import FolderData, ImageFolder, check_images, list_images, split_holdout
@@ -183,7 +196,7 @@ def _folder(o: dict, config, preset, family):
     shape = tuple(preset.prior.shape)
     images = list_images(o["data"], warn=current_world().is_main)
     check_images(images.files, shape)
-    train, held = split_holdout(images, o["val_count"])
+    train, held = split_holdout(images, min(o["val_count"], len(images.files) // 5))
     description = {
         "source": str(o["data"]),
         "images": len(images.files),
@@ -196,23 +209,26 @@ def _folder(o: dict, config, preset, family):
         ImageFolder(train, shape), config.seed, config.batch_size, config.micro_batches, config.steps, o["workers"]
     )
     data.description = description
+    preset = dataclasses.replace(
+        preset, description=preset.description | {"data": f"{len(images.files)} images from {o['data']}"}
+    )
     validation = None
     if held and config.val_every:
         val = torch.stack([read_fitted(p, shape) for p in held])
         validation = amortizer_validation(config, preset, family, val, o["psnr_images"], config.seed)
-    return data, validation
+    return preset, data, validation
 
 
 @cli.command("train-amortizer")
 @_common
-@click.option(
-    "--data",
-    default=None,
-    help="Clean training images: a folder (searched recursively) or a glob of PNG/JPEG files, fitted to the "
-    "prior's shape (center crop, then resize). Default: the preset's own data.",
-)
 @click.option("--workers", type=click.IntRange(0), default=2, show_default=True, help="DataLoader workers (--data).")
-@click.option("--val-count", type=click.IntRange(0), default=16, show_default=True, help="Held-out images of --data.")
+@click.option(
+    "--val-count",
+    type=click.IntRange(0),
+    default=16,
+    show_default=True,
+    help="Held-out images of --data (at most a fifth of them).",
+)
 @click.option(
     "--val-every", type=click.IntRange(0), default=0, show_default=True, help="Validate every N steps (0: never)."
 )

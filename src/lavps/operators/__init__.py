@@ -7,6 +7,7 @@ from .families import CoordinateMaskFamily, DenseFamily, OperatorFamily
 from .image_masks import box_mask, center_mask, mask_from_spatial, pixel_mask
 from .noise import GaussianNoise, InverseProblem
 from .resize import AveragePool
+from .solve import regularized_least_squares
 from .spec import (
     BoxMaskFamily,
     CenterMaskFamily,
@@ -23,10 +24,14 @@ from .spec import (
     save_operator,
     spec_kinds,
 )
+from .svd import SVD, NoCheapSVDError
 
 __all__ = [
     "LinearOperator",
     "OperatorShapeError",
+    "SVD",
+    "NoCheapSVDError",
+    "regularized_least_squares",
     "Identity",
     "DenseMatrix",
     "Mask",

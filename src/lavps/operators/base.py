@@ -12,6 +12,7 @@ import math
 import torch
 
 from .cg import conjugate_gradient
+from .svd import SVD, NoCheapSVDError
 
 __all__ = ["LinearOperator", "OperatorShapeError"]
 
@@ -39,6 +40,15 @@ class LinearOperator:
     def pinv(self, y: torch.Tensor) -> torch.Tensor:
         """Moore-Penrose pseudo-inverse A^+ y; default: least squares by conjugate gradients on A^T A."""
         return self._pinv_cg(y)
+
+    def svd(self) -> SVD:
+        """Exact A = U diag(s) V^T (see operators/svd.py); raises NoCheapSVDError if there is no cheap one."""
+        raise NoCheapSVDError(f"operator {self.name} has no cheap SVD; use dps/mgdm/lavps/diffpir")
+
+    @property
+    def has_svd(self) -> bool:
+        """Whether `svd()` is available (overridden by the operators that have one)."""
+        return type(self).svd is not LinearOperator.svd
 
     def restrict(self, y: torch.Tensor) -> torch.Tensor:
         """Zero the observation entries that carry no measurement (masks); identity otherwise."""

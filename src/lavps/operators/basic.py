@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from .base import LinearOperator
+from .svd import DiagonalSVD, MatrixSVD
 
 __all__ = ["Identity", "DenseMatrix", "Mask"]
 
@@ -27,6 +28,10 @@ class Identity(LinearOperator):
 
     def pinv(self, y):
         return self.adjoint(y)
+
+    def svd(self) -> DiagonalSVD:
+        """U = V = I, s = 1."""
+        return DiagonalSVD(torch.ones(1, *self.in_shape, dtype=torch.float64))
 
 
 class DenseMatrix(LinearOperator):
@@ -67,6 +72,10 @@ class DenseMatrix(LinearOperator):
             self._pinv_matrix = torch.linalg.pinv(self.matrix.double())
         p = self._pinv_matrix.to(device=y.device, dtype=y.dtype)
         return y @ p.T if p.ndim == 2 else torch.einsum("bdo,bo->bd", p, y)
+
+    def svd(self) -> MatrixSVD:
+        """torch.linalg.svd of the (shared or per-sample) matrix, float64."""
+        return MatrixSVD(self.matrix)
 
     def as_matrix(self):
         if self.batch_size is not None:
@@ -113,6 +122,11 @@ class Mask(LinearOperator):
 
     def restrict(self, y):
         return self._m(y) * y
+
+    def svd(self) -> DiagonalSVD:
+        """U = V = I, s = the mask."""
+        m = self.mask.to(torch.float64)
+        return DiagonalSVD(m[None] if self.batch_size is None else m)
 
     def _dtype(self):
         return torch.float64

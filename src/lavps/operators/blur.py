@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from .base import LinearOperator
+from .svd import FourierSVD
 
 __all__ = ["CircularBlur", "gaussian_kernel", "motion_kernel"]
 
@@ -56,15 +57,21 @@ class CircularBlur(LinearOperator):
         self.in_shape = self.out_shape = image_shape
         self.rcond = float(rcond)
 
-    def spectrum(self, dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu") -> torch.Tensor:
-        """K = rfft2 of the centred, zero-padded kernel: (H, W//2+1) shared or (B, 1, H, W//2+1)."""
+    def spectrum(
+        self, dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu", onesided: bool = True
+    ) -> torch.Tensor:
+        """K = rfft2 (fft2 if not onesided) of the centred, zero-padded kernel: (H, W') or (B, 1, H, W')."""
         _, h, w = self.in_shape
         k = self.kernel.to(device=device, dtype=dtype)
         kh, kw = k.shape[-2:]
         padded = F.pad(k, (0, w - kw, 0, h - kh))
         padded = torch.roll(padded, shifts=(-(kh // 2), -(kw // 2)), dims=(-2, -1))
-        spec = torch.fft.rfft2(padded)
+        spec = torch.fft.rfft2(padded) if onesided else torch.fft.fft2(padded)
         return spec if self.batch_size is None else spec[:, None]
+
+    def svd(self) -> FourierSVD:
+        """Singular vectors = Fourier modes (per channel), singular values |K_f| (exact, float64)."""
+        return FourierSVD(self.spectrum(torch.float64, onesided=False), self.in_shape)
 
     def _apply(self, x: torch.Tensor, multiplier: torch.Tensor) -> torch.Tensor:
         return torch.fft.irfft2(torch.fft.rfft2(x) * multiplier, s=x.shape[-2:])

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from .base import LinearOperator
+from .svd import BlockMeanSVD
 
 __all__ = ["AveragePool"]
 
@@ -49,3 +50,7 @@ class AveragePool(LinearOperator):
         """A^+ y = nearest upsampling (exact Moore-Penrose inverse)."""
         self.check_observation(y)
         return self._upsample(y)
+
+    def svd(self) -> BlockMeanSVD:
+        """One singular value 1/f per block, right singular vector = the block's constant / f."""
+        return BlockMeanSVD(self.in_shape, self.factor)

@@ -1,8 +1,9 @@
-"""Image priors with a diffusers `UNet2DModel` epsilon network, seen through the denoiser contract.
+"""Image priors with a diffusers `UNet2DModel` network, seen through the denoiser contract.
 
-`ImagePrior` wraps an epsilon network whose timestep input is an index on the core's schedule and
-returns Tweedie's x0 estimate (`denoiser_from_eps`). The project's own MNIST prior uses our index t
-(1..K during training) directly; `load_diffusers_unet` adapts a user's diffusers DDPM folder, whose
+`ImagePrior` wraps a network whose timestep input is an index on the core's schedule (plus an offset)
+and returns the x0 estimate of its prediction type (`denoiser_from_output`). The project's own MNIST
+prior uses our index t (1..K during training) directly; the adapters for diffusers folders
+(`lavps.priors.diffusers_folder`) and ADM checkpoints (`lavps.priors.adm`) use offset -1, because their
 timestep j is our index j + 1. Weights are read from safetensors only: loading never runs code.
 """
 
@@ -17,7 +18,7 @@ import torch
 from diffusers import UNet2DModel
 
 from ..diffusion import Schedule, Time
-from .base import denoiser_from_eps
+from .base import PREDICTIONS, clean_at_zero, denoiser_from_output
 from .checkpoint import load_tensors, save_tensors
 
 __all__ = [
@@ -27,7 +28,6 @@ __all__ = [
     "default_prior_path",
     "save_image_prior",
     "load_image_prior",
-    "load_diffusers_unet",
 ]
 
 PRIOR_KIND = "lavps.image_prior/1"
@@ -55,25 +55,32 @@ def build_unet(config: dict | None = None) -> UNet2DModel:
 
 
 class ImagePrior(torch.nn.Module):
-    """D(x_t, t) from an epsilon UNet: (x_t - sqrt(1 - abar_t) eps(x_t, t + offset)) / sqrt(abar_t).
+    """D(x_t, t) from a UNet's output at timestep t + offset, e.g. (x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t).
 
     Args:
-        net: a `UNet2DModel` predicting the noise eps.
+        net: a `UNet2DModel` predicting `prediction` (C output channels, or 2C with learned variance).
         schedule: the DDPM schedule the network was trained on (index 0 = clean).
         timestep_offset: added to our index before it enters the network (0 for lavps' own
-            networks, -1 for diffusers DDPM checkpoints).
+            networks, -1 for diffusers and ADM checkpoints).
+        prediction: epsilon, v_prediction or sample.
     """
 
-    def __init__(self, net: UNet2DModel, schedule: Schedule | None = None, timestep_offset: int = 0):
+    def __init__(
+        self, net: UNet2DModel, schedule: Schedule | None = None, timestep_offset: int = 0, prediction: str = "epsilon"
+    ):
         super().__init__()
+        if prediction not in PREDICTIONS:
+            raise ValueError(f"unknown prediction type {prediction!r}; allowed: {', '.join(PREDICTIONS)}")
         self.net = net
         self.schedule = schedule if schedule is not None else Schedule.linear()
         self.timestep_offset = int(timestep_offset)
+        self.prediction = prediction
         cfg = net.config
-        self.shape: tuple[int, ...] = (int(cfg.in_channels), int(cfg.sample_size), int(cfg.sample_size))
+        size = cfg.sample_size if isinstance(cfg.sample_size, (list, tuple)) else (cfg.sample_size, cfg.sample_size)
+        self.shape: tuple[int, ...] = (int(cfg.in_channels), int(size[0]), int(size[1]))
 
-    def eps(self, x_t: torch.Tensor, t: Time) -> torch.Tensor:
-        """The network's noise prediction for x_t of shape (B, C, H, W) at our index t."""
+    def net_output(self, x_t: torch.Tensor, t: Time) -> torch.Tensor:
+        """The network's raw output (eps, v or x0; C or 2C channels) for x_t of shape (B, C, H, W) at index t."""
         if x_t.ndim != 4 or tuple(x_t.shape[1:]) != self.shape:
             raise ValueError(f"expected x_t of shape (B, {', '.join(map(str, self.shape))}), got {tuple(x_t.shape)}")
         t_ = torch.as_tensor(t, dtype=torch.long, device=x_t.device).expand(x_t.shape[0])
@@ -86,7 +93,8 @@ class ImagePrior(torch.nn.Module):
         """E[x_0 | x_t] estimate; t an int or a (B,) LongTensor in 0..K. D(x, 0) = x."""
         if isinstance(t, int) and t == 0:
             return x_t
-        return denoiser_from_eps(self.schedule, x_t, t, self.eps(x_t, t))
+        x0_hat = denoiser_from_output(self.schedule, x_t, t, self.net_output(x_t, t), self.prediction)
+        return clean_at_zero(x_t, t, x0_hat)
 
     forward = denoise
 
@@ -129,46 +137,6 @@ def load_image_prior(path: str | Path | None = None) -> ImagePrior:
     card_path = path.with_suffix(".json")
     prior.card = json.loads(card_path.read_text()) if card_path.is_file() else {}
     return prior
-
-
-def load_diffusers_unet(folder: str | Path) -> ImagePrior:
-    """Adapter for a diffusers DDPM `UNet2DModel` folder (config.json + diffusion_pytorch_model.safetensors).
-
-    The network must predict epsilon on the linear schedule 1e-4..0.02 with 1000 steps (the diffusers
-    DDPM default). Diffusers counts timesteps from 0: its alphas_cumprod[j] is our abar_{j+1}, so our
-    index t enters the network as timestep j = t - 1 (timestep_offset = -1).
-    """
-    folder = Path(folder)
-    config_path, weights_path = folder / "config.json", folder / "diffusion_pytorch_model.safetensors"
-    for p in (config_path, weights_path):
-        if not p.is_file():
-            raise FileNotFoundError(f"diffusers UNet folder {folder} lacks {p.name}")
-    try:
-        config = json.loads(config_path.read_text())
-        net = UNet2DModel.from_config(config)
-    except Exception as e:
-        raise ValueError(f"{config_path}: not a UNet2DModel config ({type(e).__name__}: {e})") from None
-    from safetensors.torch import load_file
-
-    try:
-        tensors = load_file(str(weights_path))
-    except Exception as e:
-        raise ValueError(f"{weights_path} is not a readable safetensors file ({e})") from None
-    _load_weights(net, tensors, weights_path)
-    _check_diffusers_scheduler(folder)
-    return ImagePrior(net, Schedule.linear(), timestep_offset=-1).eval().requires_grad_(False)
-
-
-def _check_diffusers_scheduler(folder: Path) -> None:
-    """If the pipeline's scheduler config is there (../scheduler/ or beside), it must be our schedule."""
-    for path in (folder.parent / "scheduler" / "scheduler_config.json", folder / "scheduler_config.json"):
-        if path.is_file():
-            cfg = json.loads(path.read_text())
-            expected = {"num_train_timesteps": 1000, "beta_start": 1e-4, "beta_end": 0.02}
-            expected |= {"beta_schedule": "linear", "prediction_type": "epsilon"}
-            bad = {k: cfg[k] for k, v in expected.items() if k in cfg and cfg[k] != v}
-            if bad:
-                raise ValueError(f"{path}: lavps needs the linear DDPM schedule {expected}, found {bad}")
 
 
 def _plain_config(net: UNet2DModel) -> dict:

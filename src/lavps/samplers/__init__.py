@@ -1,8 +1,10 @@
-"""Samplers: DDIM (prior), DPS, MGDM, LAVPS. Each returns samples and a cost record."""
+"""Samplers: DDIM (prior), DPS, MGDM, LAVPS, DDRM, DiffPIR. Each returns samples and a cost record."""
 
 from .base import Context, Sampler, SampleResult
 from .cost import Cost
 from .ddim import DDIM
+from .ddrm import DDRM
+from .diffpir import DiffPIR
 from .dps import DPS
 from .mgdm import MGDM
 from .settings import TauRule, VISettings, WindowSchedule
@@ -13,6 +15,8 @@ __all__ = [
     "Context",
     "Cost",
     "DDIM",
+    "DDRM",
+    "DiffPIR",
     "DPS",
     "MGDM",
     "VISettings",

@@ -35,6 +35,16 @@ PRESETS: dict[str, dict[str, dict]] = {
         "reference": {**_GRID, "adam_out": 5, "adam_in": 20},
         "paper": {"steps": 100, "window": 30, "lr": 0.03, "adam_out": 5, "adam_in": 20},
     },
+    "ddrm": {
+        "tiny": {"ddrm_steps": 5},
+        "fast": {"ddrm_steps": 20},
+        "reference": {"ddrm_steps": 100},
+    },
+    "diffpir": {
+        "tiny": {"diffpir_steps": 5},
+        "fast": {"diffpir_steps": 20},
+        "reference": {"diffpir_steps": 100},
+    },
     "lavps": {
         "tiny": {"steps": 8, "window": 3, "lr": 0.03, "adam_out": 1, "inner_steps": 1},
         "fast": {**_GRID, "adam_out": 1, "inner_steps": 1},
@@ -46,13 +56,15 @@ _VI = ("steps", "window", "lr", "lr_inside", "adam_out", "n_reps", "tau", "min_t
 #: sampler -> every option a user may set on top of a preset (the keys `build_sampler` reads for it)
 SETTING_KEYS: dict[str, tuple[str, ...]] = {
     "dps": ("dps_steps", "dps_zeta"),
+    "ddrm": ("ddrm_steps", "ddrm_eta", "ddrm_eta_b"),
+    "diffpir": ("diffpir_steps", "diffpir_lambda", "diffpir_zeta", "diffpir_solver"),
     "mgdm": (*_VI, "adam_in", "denoise_steps", "whiten"),
     # inner_steps replaces adam_in; the guard's options: see samplers/lavps.py (GuardSettings)
     "lavps": (*_VI, "denoise_steps", "whiten", "inner_steps", "guard", "candidates", "linear_iters", "reuse_draw"),
 }
 
 #: The preset a sampler runs when none is named: the budget the demo reports for it.
-DEFAULT_PRESET = {"dps": "reference", "mgdm": "reference", "lavps": "fast"}
+DEFAULT_PRESET = {"dps": "reference", "mgdm": "reference", "ddrm": "fast", "diffpir": "reference", "lavps": "fast"}
 
 
 def preset_names() -> list[str]:
@@ -77,8 +89,8 @@ def preset_options(sampler: str, preset: str | None = None) -> tuple[str, dict]:
 #: What each preset is for (help texts)
 PRESET_HELP = {
     "tiny": "seconds, only checks a pipeline",
-    "fast": "the demo's LAVPS budget (N=50, 1 Adam step per iteration)",
-    "reference": "the demo's MGDM (5 / 20 Adam steps) and DPS (250 steps) budgets",
+    "fast": "the demo's LAVPS budget (N=50, 1 Adam step per iteration); DDRM and DiffPIR 20 steps",
+    "reference": "the demo's MGDM (5 / 20 Adam steps) and DPS (250 steps) budgets; DDRM and DiffPIR 100 steps",
     "paper": "the MGDM paper's N=100, window 30; DPS 1000 steps",
 }
 
@@ -87,4 +99,4 @@ def describe_presets() -> str:
     """What each preset means and each sampler's default, for help texts."""
     meaning = "; ".join(f"{name}: {PRESET_HELP[name]}" for name in preset_names())
     defaults = ", ".join(f"{s} {p}" for s, p in DEFAULT_PRESET.items())
-    return f"{meaning}. Default: {defaults} (lavps has no paper preset)."
+    return f"{meaning}. Default: {defaults} (lavps, ddrm and diffpir have no paper preset)."

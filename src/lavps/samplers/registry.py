@@ -7,6 +7,8 @@ from pathlib import Path
 from ..amortize.checkpoint import load_amortizer, load_supervised
 from .base import Sampler
 from .ddim import DDIM
+from .ddrm import DDRM
+from .diffpir import DiffPIR
 from .dps import DPS
 from .lavps import LAVPS, GuardSettings
 from .mgdm import MGDM
@@ -15,7 +17,7 @@ from .supervised import SupervisedDDIM
 
 __all__ = ["SAMPLERS", "build_sampler", "vi_settings_from_options"]
 
-SAMPLERS = ("ddim", "dps", "mgdm", "lavps", "amortized-only", "supervised")
+SAMPLERS = ("ddim", "dps", "mgdm", "lavps", "amortized-only", "supervised", "ddrm", "diffpir")
 
 #: Defaults used by the CLI and the benchmarks (METHOD.md reference settings, DPS zeta tuned on
 #: held-out GMM problems, see README).
@@ -42,6 +44,14 @@ DEFAULTS = {
     "candidates": ("network", "zero_shot"),
     "linear_iters": 10,
     "reuse_draw": False,
+    # DDRM / DiffPIR (docs/baselines.md): steps = denoiser forwards; paper / authors' code defaults
+    "ddrm_steps": 20,
+    "ddrm_eta": 0.85,
+    "ddrm_eta_b": 1.0,
+    "diffpir_steps": 100,
+    "diffpir_lambda": 1.75,
+    "diffpir_zeta": 0.3,
+    "diffpir_solver": "auto",
 }
 
 
@@ -83,6 +93,8 @@ def build_sampler(name: str, prior, options: dict | None = None) -> Sampler:
     "candidates" (names or a comma-separated string), "linear_iters" and "reuse_draw";
     'amortized-only' is LAVPS without guard and with inner_steps = 0; 'supervised' needs
     options["supervised"] (path or ConditionalDenoiser) and uses "steps" as its DDIM grid size.
+    'ddrm' reads "ddrm_steps", "ddrm_eta", "ddrm_eta_b" (the operator needs an exact SVD); 'diffpir'
+    reads "diffpir_steps", "diffpir_lambda", "diffpir_zeta", "diffpir_solver" (auto | svd | cg).
     """
     options = options or {}
     o = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
@@ -106,6 +118,16 @@ def build_sampler(name: str, prior, options: dict | None = None) -> Sampler:
             reuse_draw=_as_bool(o["reuse_draw"]),
         )
         return LAVPS(prior, amortizer, vi_settings_from_options(options), guard, int(o["inner_steps"]))
+    if name == "ddrm":
+        return DDRM(prior, steps=int(o["ddrm_steps"]), eta=float(o["ddrm_eta"]), eta_b=float(o["ddrm_eta_b"]))
+    if name == "diffpir":
+        return DiffPIR(
+            prior,
+            steps=int(o["diffpir_steps"]),
+            lam=float(o["diffpir_lambda"]),
+            zeta=float(o["diffpir_zeta"]),
+            solver=str(o["diffpir_solver"]),
+        )
     if name == "supervised":
         return SupervisedDDIM(prior, _network(o, "supervised", name, prior), steps=int(o["steps"]))
     raise ValueError(f"unknown sampler {name!r}; allowed: {', '.join(SAMPLERS)}")
