@@ -1,5 +1,9 @@
+from dataclasses import dataclass
+
 import pytest
 import torch
+
+from lavps.cli.main import main
 
 
 @pytest.fixture(autouse=True)
@@ -9,3 +13,26 @@ def _single_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@dataclass
+class _Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def _cli(capsys):
+    """Run the CLI in-process (one interpreter: fast) and capture its exit code and output."""
+
+    def run(*args):
+        code = 0
+        try:
+            main([str(a) for a in args])
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+        out = capsys.readouterr()
+        return _Run(code, out.out, out.err)
+
+    return run

@@ -24,7 +24,7 @@ def test_bench_gmm_writes_table_and_json(tmp_path, capsys):
             "--obs-dim",
             "1",
             "2",
-            "--seeds",
+            "--problems",
             "2",
             "--samples",
             "200",
@@ -78,7 +78,7 @@ def test_bench_gmm_writes_table_and_json(tmp_path, capsys):
     "args,needle",
     [
         (["bench", "gmm", "--samplers", "nope"], "unknown sampler"),
-        (["bench", "gmm", "--sigma", "0"], "sigma_y"),
+        (["bench", "gmm", "--sigma", "0"], "--sigma"),
         (["bench", "gmm", "--dim", "x"], "not a valid integer"),
     ],
 )
@@ -87,3 +87,16 @@ def test_bench_errors_are_one_line(args, needle):
     assert proc.returncode != 0
     assert needle in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_two_workers_and_one_problem_exit_cleanly():
+    # One problem: no interval ("n/a", not nan). Two spawned workers: the pool is closed and joined, so
+    # resource_tracker has no leaked semaphore to warn about at exit.
+    args = ["bench", "gmm", "--dim", "4", "--obs-dim", "1", "2", "--problems", "1", "--samples", "50", "--steps", "6"]
+    args += ["--dps-steps", "10", "--window", "2", "--samplers", "dps", "--workers", "2", "--quiet"]
+    proc = _run(args)
+    assert proc.returncode == 0, proc.stderr
+    assert "leaked" not in proc.stderr and "Warning" not in proc.stderr, proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines() if line.split()[:1] == ["4"]]
+    assert [(r[1], r[2]) for r in rows] == [(dy, s) for dy in ("1", "2") for s in ("exact", "prior", "dps")]
+    assert all(r[4] == "n/a" for r in rows)

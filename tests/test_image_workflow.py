@@ -2,14 +2,12 @@
 zero-init contract, clear errors, and the shipped prior/amortizer (one short sampling)."""
 
 import json
-from dataclasses import dataclass
 
 import pytest
 import torch
 
 from lavps.amortize.defaults import default_amortizer_path
 from lavps.amortize.unet import UNetAmortizer
-from lavps.cli.main import main
 from lavps.imaging.io import read_png, write_png
 from lavps.objective import bridge_prior
 from lavps.priors.image_unet import ImagePrior, build_unet, default_prior_path, save_image_prior
@@ -34,29 +32,6 @@ def tiny_prior_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("prior") / "tiny.safetensors"
     save_image_prior(prior, path, {"note": "tiny test prior"})
     return path
-
-
-@dataclass
-class _Run:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@pytest.fixture
-def _cli(capsys):
-    """Run the CLI in-process (one interpreter: fast) and capture its exit code and output."""
-
-    def run(*args):
-        code = 0
-        try:
-            main([str(a) for a in args])
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 1
-        out = capsys.readouterr()
-        return _Run(code, out.out, out.err)
-
-    return run
 
 
 @pytest.fixture
@@ -143,7 +118,7 @@ def test_degrade_then_restore_round_trip(tmp_path, tiny_prior_file, clean_png, s
     "args,needle",
     [
         (["--operator", "nope:1"], "unknown kind"),
-        (["--operator", "sr:2", "--sigma", "-1"], "sigma_y"),
+        (["--operator", "sr:2", "--sigma", "-1"], "--sigma"),
         (["--operator", "sr:3"], "sr"),
     ],
 )

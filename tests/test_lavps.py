@@ -240,15 +240,15 @@ def test_cli_trains_an_amortizer_and_reports_errors(tmp_path, capsys):
         "train-amortizer",
         "--prior",
         f"gmm:{D}:fresh",
-        "--steps",
+        "--iterations",
         "4",
-        "--batch",
+        "--batch-size",
         "8",
         "--hidden",
         "8",
         "--depth",
         "1",
-        "--grid-steps",
+        "--steps",
         "12",
         "--window",
         "5",
@@ -260,5 +260,5 @@ def test_cli_trains_an_amortizer_and_reports_errors(tmp_path, capsys):
     assert (out / "amortizer.safetensors").is_file() and "amortizer:" in capsys.readouterr().out
     assert am.load_amortizer(out / "amortizer.safetensors", prior=grid_mixture(D, weights=torch.ones(25)))
     with pytest.raises(SystemExit) as exc:
-        main([*args[:-3], "--family", "blur:3", "--out", str(tmp_path / "x"), "--quiet"])
+        main([*args[:-3], "--operator", "blur:3", "--out", str(tmp_path / "x"), "--quiet"])
     assert exc.value.code == 2 and "unknown operator family 'blur:3'" in capsys.readouterr().err

@@ -159,9 +159,10 @@ def test_bad_prior_specs_are_one_line_errors(tmp_path, cli):
     }
     code, _, err = cli("demo", "--prior", _edm(tmp_path), "--out", tmp_path / "o")
     assert code == 2 and err.startswith("error: the demo restores 1x32x32 MNIST digits") and err.count("\n") == 1
+    obs = write_png(torch.zeros(1, 32, 32), tmp_path / "x.png")  # the observation exists: the prior is what fails
     for bad, message in cases.items():
         code, out, err = cli(
-            "restore", "x.png", "--operator", "sr:2", "--sigma", "0.1", "--prior", bad, "--out", tmp_path / "o"
+            "restore", obs, "--operator", "sr:2", "--sigma", "0.1", "--prior", bad, "--out", tmp_path / "o"
         )
         assert code == 2 and err.count("\n") == 1 and err.startswith("error: ") and message in err, (bad, err)
         assert not (tmp_path / "o").exists()
@@ -169,7 +170,8 @@ def test_bad_prior_specs_are_one_line_errors(tmp_path, cli):
 
 def test_unknown_prior_spec_in_a_subprocess(tmp_path):
     env = os.environ | {"PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
-    args = ["restore", "x.png", "--operator", "sr:2", "--sigma", "0.1", "--prior", "sd15", "--out", str(tmp_path / "o")]
+    obs = str(write_png(torch.zeros(1, 32, 32), tmp_path / "x.png"))
+    args = ["restore", obs, "--operator", "sr:2", "--sigma", "0.1", "--prior", "sd15", "--out", str(tmp_path / "o")]
     p = subprocess.run([sys.executable, "-m", "lavps.cli", *args], capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 2 and p.stderr.startswith("error: unknown prior spec 'sd15'") and p.stderr.count("\n") == 1
     assert not (tmp_path / "o").exists()
@@ -181,8 +183,8 @@ def test_train_amortizer_on_a_network_prior_needs_data_then_serves_restore(tmp_p
     g = torch.Generator().manual_seed(2)
     for i in range(3):
         write_png(torch.rand(3, 64, 64, generator=g) * 2 - 1, tmp_path / "imgs" / f"{i}.png")
-    train = ["train-amortizer", "--prior", spec, "--family", "gaussian_blur:3:1.0", "--sigma", "0.1"]
-    train += ["--grid-steps", "6", "--window", "2", "--steps", "1", "--batch", "2", "--out", tmp_path / "am", "--quiet"]
+    train = ["train-amortizer", "--prior", spec, "--operator", "gaussian_blur:3:1.0", "--sigma", "0.1", "--steps", "6"]
+    train += ["--window", "2", "--iterations", "1", "--batch-size", "2", "--out", tmp_path / "am", "--quiet"]
     code, _, err = cli(*train)
     assert code == 2 and err.startswith("error: prior") and "--data DIR" in err and err.count("\n") == 1
     code, _, err = cli(*train, "--data", tmp_path / "imgs")

@@ -32,8 +32,8 @@ TINY_UNET = {
     "norm_num_groups": 4,
     "add_attention": False,
 }
-TRAIN = ["train-amortizer", "--prior", "gmm:4:fresh", "--family", "dense:1", "--grid-steps", "12", "--window", "5"]
-TRAIN += ["--hidden", "16", "--depth", "1", "--steps", "6", "--batch", "8", "--ckpt-every", "3", "--quiet"]
+TRAIN = ["train-amortizer", "--prior", "gmm:4:fresh", "--operator", "dense:1", "--steps", "12", "--window", "5"]
+TRAIN += ["--hidden", "16", "--depth", "1", "--iterations", "6", "--batch-size", "8", "--ckpt-every", "3", "--quiet"]
 
 
 def cli(capsys, *args) -> tuple[int, str, str]:
@@ -253,7 +253,7 @@ def test_folder_bad_inputs_give_one_line_errors(tmp_path, capsys, tiny_prior):
         assert code == 2 and len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
         assert not (tmp_path / f"out_{name}").exists()
     code, _, err = cli(
-        capsys, "train-amortizer", "--prior", "mnist", "--family", "denoise", "--data", tmp_path / "small", "--quiet"
+        capsys, "train-amortizer", "--prior", "mnist", "--operator", "denoise", "--data", tmp_path / "small", "--quiet"
     )
     assert code == 2 and err.strip().startswith("error: image") and "smaller than the prior's 32x32" in err
 
@@ -295,9 +295,10 @@ def test_train_amortizer_on_a_folder_validates_and_records_its_data(tmp_path, ca
             torch.nn.functional.interpolate(digits[i : i + 1], size=(40, 36), mode="bilinear")[0],
             tmp_path / "d" / f"{i}.png",
         )
-    args = ["train-amortizer", "--prior", "mnist", "--family", "motion_blur:5:0.5", "--sigma", "0.05", "--data"]
-    args += [tmp_path / "d", "--val-count", "2", "--val-every", "2", "--psnr-images", "1", "--grid-steps", "8"]
-    args += ["--window", "3", "--steps", "2", "--batch", "2", "--workers", "0", "--quiet", "--out", tmp_path / "run"]
+    args = ["train-amortizer", "--prior", "mnist", "--operator", "motion_blur:5:0.5", "--sigma", "0.05", "--data"]
+    args += [tmp_path / "d", "--val-count", "2", "--val-every", "2", "--psnr-images", "1", "--steps", "8"]
+    args += ["--window", "3", "--iterations", "2", "--batch-size", "2", "--loader-workers", "0", "--quiet"]
+    args += ["--out", tmp_path / "run"]
     code, out, err = cli(capsys, *args)
     assert code == 0, err
     assert "val_ratio" in out and "val_psnr" in out

@@ -7,15 +7,18 @@ Images are tensors in [-1, 1], one image (C, H, W) or a batch (B, C, H, W); a pa
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from .device import prior_device, prior_precision, resolve_device
 from .evaluation.image_metrics import psnr, ssim
-from .imaging.io import read_observation_file, read_png, write_png
+from .imaging.io import fit_image, load_image, read_observation_file, write_png
 from .imaging.workflow import OperatorSource, atomic_dir, resolve_operator, simulate, timestamp, write_json
 from .operators import GaussianNoise, InverseProblem, LinearOperator
+from .priors.placement import place_prior
 from .samplers.chunked import sample_in_chunks
 from .samplers.cost import Cost
 from .samplers.presets import SETTING_KEYS, preset_options
@@ -116,10 +119,13 @@ def operator(
     return resolve_operator(OperatorSource(spec=text, seed=seed), image_shape)
 
 
-def degrade(x: ImageLike, operator: LinearOperator | str, sigma: float, seed: int = 0) -> Observation:
+def degrade(
+    x: ImageLike, operator: LinearOperator | str, sigma: float, seed: int = 0, fit: str | None = None
+) -> Observation:
     """Simulate y = A x + sigma n. A spec is drawn from `seed` (random kinds), the noise from seed + 1.
 
-    x: (C, H, W) or (B, C, H, W) in [-1, 1], or a PNG path (read at the operator's / shipped prior's size).
+    x: (C, H, W) or (B, C, H, W) in [-1, 1], or an image file (PNG, JPEG, ...) of the operator's / shipped
+    prior's shape; fit "crop" or "resize" makes an image of another shape fit (docs/images.md).
     """
     GaussianNoise(sigma)  # validates sigma
     if isinstance(operator, LinearOperator):
@@ -129,7 +135,7 @@ def degrade(x: ImageLike, operator: LinearOperator | str, sigma: float, seed: in
     else:
         shape = tuple(load_prior().shape)
     op = operator if isinstance(operator, LinearOperator) else _operator_for(operator, shape, seed)
-    clean = _image(x, shape)
+    clean = _image(x, shape, fit)
     return Observation(simulate(clean, op, sigma, seed), op, float(sigma), int(seed))
 
 
@@ -146,6 +152,9 @@ def restore(
     batch_size: int | None = None,
     device: str | torch.device | None = None,
     progress: bool = False,
+    precision: str | None = None,
+    noise_on_device: bool = False,
+    fit: str | None = None,
 ) -> RestoreResult:
     """Draw `samples` posterior samples x ~ p(x | y) for one observation y = A x + sigma n.
 
@@ -162,22 +171,41 @@ def restore(
         settings: overrides of the preset's options (e.g. {"steps": 20}; "steps" is the grid size of
             any sampler), and for lavps {"amortizer": path or network} (default: the shipped one).
         batch_size: at most this many samples at a time (memory bound); None = all at once.
-        device: only the CPU is supported for now (None or "cpu").
+        device: where the prior's network runs ("auto", "cpu", "cuda", "cuda:N", "mps"); None keeps
+            the prior where it is (a freshly loaded prior is on the CPU). See docs/devices.md.
         progress: show a progress bar.
+        precision: "fp32", "bf16" or "fp16" for the prior's network; None keeps its dtype.
+        noise_on_device: draw the noise on the device instead of the CPU (faster on a GPU; other numbers).
+        fit: "crop" or "resize" makes an observation image of another shape fit the operator's output.
     """
-    if device is not None and torch.device(device).type != "cpu":
-        raise ValueError(f"device {device!r} is not supported yet: the samplers draw their noise on the CPU")
+    if device is not None:
+        device = resolve_device(device)  # an unavailable device is named before any work
     noise = GaussianNoise(sigma)  # validates sigma before any work
     if not isinstance(samples, int) or samples < 1:
         raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
-    prior = prior if prior is not None and not isinstance(prior, (str, Path)) else load_prior(prior)
+    given = prior is not None and not isinstance(prior, (str, Path))
+    prior = prior if given else load_prior(prior)
+    prior = _placed(prior, device, precision, copy_first=given)
     op = operator if isinstance(operator, LinearOperator) else _operator_for(operator, tuple(prior.shape), None)
-    obs = _observation(y, op)
+    obs = _observation(y, op, fit)
     problem = InverseProblem(obs, op, noise)
     problem.check_signal_shape(tuple(prior.shape))
     name, options, record = _resolve_settings(sampler, preset, settings or {}, prior)
-    drawn = sample_in_chunks(build_sampler(sampler, prior, options), problem, samples, seed, batch_size, progress)
+    record.update(device=str(prior_device(prior)), precision=prior_precision(prior), noise_on_device=noise_on_device)
+    drawn = sample_in_chunks(
+        build_sampler(sampler, prior, options), problem, samples, seed, batch_size, progress, noise_on_device
+    )
     return RestoreResult(drawn.samples, drawn.mean, drawn.std, drawn.cost, drawn.seeds, record, obs, drawn.info)
+
+
+def _placed(prior, device: torch.device | None, precision: str | None, copy_first: bool):
+    """The prior on `device` in `precision` (None: as it is). A prior the caller passed in is copied before
+    it is moved, never modified; place it once with `lavps.priors.placement.place_prior` to avoid the copy."""
+    target_device = prior_device(prior) if device is None else device
+    target_precision = prior_precision(prior) if precision is None else precision
+    if target_device == prior_device(prior) and target_precision == prior_precision(prior):
+        return prior
+    return place_prior(copy.deepcopy(prior) if copy_first else prior, target_device, target_precision)
 
 
 def _operator_for(spec_or_file, image_shape, seed) -> LinearOperator:
@@ -185,29 +213,28 @@ def _operator_for(spec_or_file, image_shape, seed) -> LinearOperator:
     return operator(spec_or_file, image_shape, seed)
 
 
-def _image(x: ImageLike, shape: tuple[int, ...]) -> torch.Tensor:
-    """(B, C, H, W) float32 from a tensor (C, H, W) / (B, C, H, W) or a PNG read at `shape`."""
+def _image(x: ImageLike, shape: tuple[int, ...], fit: str | None = None) -> torch.Tensor:
+    """(B, C, H, W) float32 from a tensor (C, H, W) / (B, C, H, W) or an image file, of `shape` or fitted
+    to it with fit = "crop" | "resize" (`lavps.imaging.io.fit_image`)."""
     if isinstance(x, (str, Path)):
-        return read_png(x, shape[0], tuple(shape[1:]))
+        return load_image(x, shape, fit)
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"expected an image tensor or a PNG path, got {type(x).__name__}")
     x = x.float()
     if x.ndim == len(shape):
         x = x[None]
+    if fit is not None and x.ndim == 4:
+        x = fit_image(x, shape, fit)
     if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != tuple(shape):
         raise ValueError(f"expected an image of shape {tuple(shape)} or a batch of them, got {tuple(x.shape)}")
     return x
 
 
-def _observation(y: ImageLike, op: LinearOperator) -> torch.Tensor:
-    """One observation (1, *out_shape) from a tensor, a PNG or degrade's .observation.pt."""
+def _observation(y: ImageLike, op: LinearOperator, fit: str | None = None) -> torch.Tensor:
+    """One observation (1, *out_shape) from a tensor, an image file or degrade's .observation.pt."""
     if isinstance(y, (str, Path)) and str(y).endswith(".pt"):
         y = read_observation_file(y)
-    y = (
-        _image(y, tuple(op.out_shape))
-        if isinstance(y, torch.Tensor)
-        else read_png(y, op.out_shape[0], tuple(op.out_shape[1:]))
-    )
+    y = _image(y, tuple(op.out_shape), fit)
     if y.shape[0] != 1:
         raise ValueError(f"restore takes one observation at a time, got a batch of {y.shape[0]}")
     return y

@@ -1,6 +1,6 @@
 """Diffusion core: DDPM schedule, sampling grids, forward marginal and bridge kernel.
 
-Pure tensor math (METHOD.md section 2). Index 0 means "clean" (abar_0 = 1 is prepended), the
+Pure tensor math (docs/METHOD.md section 2). Index 0 means "clean" (abar_0 = 1 is prepended), the
 DDPM steps are 1..K. Ratios of abar are formed in float64 and cast to the signal's dtype last.
 """
 
@@ -82,7 +82,7 @@ class Schedule:
 
     def abar(self, t: Time) -> torch.Tensor:
         """abar_t in float64 for an int or a LongTensor of indices."""
-        idx = torch.as_tensor(t, dtype=torch.long)
+        idx = torch.as_tensor(t, dtype=torch.long).cpu()  # the schedule lives on the CPU (float64)
         if (idx < 0).any() or (idx > self.num_steps).any():
             raise ValueError(f"time index out of range [0, {self.num_steps}]: {t}")
         return self.alphas_cumprod[idx]
@@ -94,8 +94,8 @@ class Schedule:
 
 
 def expand_time(value: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """Cast a per-time float64 scalar or (B,) vector to like's dtype, broadcastable against like."""
-    value = value.to(device=like.device, dtype=like.dtype)
+    """Cast a per-time float64 scalar or (B,) vector to like's dtype and device, broadcastable against like."""
+    value = value.to(dtype=like.dtype).to(like.device)  # cast first: float64 never reaches MPS
     if value.ndim == 0:
         return value
     return value.reshape(value.shape[0], *([1] * (like.ndim - 1)))
@@ -135,7 +135,7 @@ class BridgeCoefficients:
 
 
 def bridge_coefficients(schedule: Schedule, s: Time, t: Time, l: Time, eta: float = 1.0) -> BridgeCoefficients:  # noqa: E741
-    """Coefficients of the bridge kernel q_{t|s,l} for s < t < l (METHOD.md section 2).
+    """Coefficients of the bridge kernel q_{t|s,l} for s < t < l (docs/METHOD.md section 2).
 
     With eta = 1 this is the exact forward-process bridge; s = 0 gives the DDPM posterior.
     Any of s, t, l may be a (B,) LongTensor (per-sample times).

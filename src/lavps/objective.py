@@ -1,4 +1,4 @@
-"""The variational objective of MGDM's inner problem (METHOD.md section 4), used by BOTH the zero-shot
+"""The variational objective of MGDM's inner problem (docs/METHOD.md section 4), used by BOTH the zero-shot
 inner solver and the amortizer's training loss. This one function is the heart of LAVPS.
 """
 
@@ -56,7 +56,7 @@ def negative_elbo(
         x = mu + exp(rho) z
         L = ||y - A D(x, tau)||^2 / (2 sigma_y^2) + ||(x - m)/s||^2 / 2 - d/2 + sum(log s - rho)
 
-    The last two terms are the constant of METHOD.md's formula made explicit, so that the second part
+    The last two terms are the constant of docs/METHOD.md's formula made explicit, so that the second part
     is an unbiased estimate of KL(q || N(m, s^2 I)) and the loss is comparable across problems
     (the amortizer's loss ratio). Gradients flow through the frozen denoiser into mu and rho.
 

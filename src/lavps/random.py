@@ -12,6 +12,11 @@ whatever batch it runs in. What that guarantees for a sampler's OUTPUT:
   sample i is identical only up to float rounding, because batched kernels may sum in another order.
   MGDM and LAVPS keep that difference at the rounding level; DPS's guidance (a normalised gradient
   step every grid step) can amplify it over long runs, so do not expect bit-equality there either.
+
+Where the draws happen (docs/devices.md): by default on the CPU, then moved to the signal's device, so a
+seed gives bit-identical noise on every device. With `on_device=True` each seed also seeds a generator
+on the target device (CUDA's Philox stream: different numbers from the CPU's, reproducible on that
+device type, no host-to-device copy); on the CPU both are the same.
 """
 
 from __future__ import annotations
@@ -44,14 +49,33 @@ class NoiseSource:
             raise ValueError(f"noise source made for batch {self.batch_size}, asked for shape {tuple(shape)}")
 
 
+class _Generators:
+    """One seeded generator per device (created on first use); the CPU one always exists."""
+
+    def __init__(self, seed: int, on_device: bool):
+        self.seed, self.on_device = int(seed), on_device
+        self.by_device = {"cpu": torch.Generator().manual_seed(self.seed)}
+
+    def draw_device(self, device) -> torch.device:
+        return torch.device(device) if self.on_device else torch.device("cpu")
+
+    def get(self, device: torch.device) -> torch.Generator:
+        key = str(device)
+        if key not in self.by_device:
+            self.by_device[key] = torch.Generator(device=device).manual_seed(self.seed)
+        return self.by_device[key]
+
+
 class BatchNoise(NoiseSource):
-    def __init__(self, seed: int, batch_size: int):
+    def __init__(self, seed: int, batch_size: int, on_device: bool = False):
         self.batch_size = batch_size
-        self.generator = torch.Generator().manual_seed(int(seed))
+        self._gens = _Generators(seed, on_device)
+        self.generator = self._gens.get(torch.device("cpu"))
 
     def randn(self, shape, dtype=torch.float32, device="cpu"):
         self._check(shape)
-        return torch.randn(tuple(shape), generator=self.generator, dtype=dtype).to(device)
+        where = self._gens.draw_device(device)
+        return torch.randn(tuple(shape), generator=self._gens.get(where), dtype=dtype, device=where).to(device)
 
     def rand(self, shape, dtype=torch.float64):
         self._check(shape)
@@ -59,14 +83,16 @@ class BatchNoise(NoiseSource):
 
 
 class PerSampleNoise(NoiseSource):
-    def __init__(self, seeds: Sequence[int]):
+    def __init__(self, seeds: Sequence[int], on_device: bool = False):
         self.seeds = [int(s) for s in seeds]
         self.batch_size = len(self.seeds)
-        self.generators = [torch.Generator().manual_seed(s) for s in self.seeds]
+        self._gens = [_Generators(s, on_device) for s in self.seeds]
+        self.generators = [g.get(torch.device("cpu")) for g in self._gens]
 
     def randn(self, shape, dtype=torch.float32, device="cpu"):
         self._check(shape)
-        rows = [torch.randn(tuple(shape[1:]), generator=g, dtype=dtype) for g in self.generators]
+        where = self._gens[0].draw_device(device)
+        rows = [torch.randn(tuple(shape[1:]), generator=g.get(where), dtype=dtype, device=where) for g in self._gens]
         return torch.stack(rows).to(device)
 
     def rand(self, shape, dtype=torch.float64):
@@ -74,16 +100,21 @@ class PerSampleNoise(NoiseSource):
         return torch.stack([torch.rand(tuple(shape[1:]), generator=g, dtype=dtype) for g in self.generators])
 
 
-def make_noise(seed: int | Sequence[int], batch_size: int, per_sample: bool = False) -> NoiseSource:
-    """One seed -> BatchNoise (or per-sample seeds seed, seed+1, ... if per_sample); a list -> PerSampleNoise."""
+def make_noise(
+    seed: int | Sequence[int], batch_size: int, per_sample: bool = False, on_device: bool = False
+) -> NoiseSource:
+    """One seed -> BatchNoise (or per-sample seeds seed, seed+1, ... if per_sample); a list -> PerSampleNoise.
+
+    on_device: draw with generators on the signal's device instead of the CPU (see the module docstring).
+    """
     if not isinstance(seed, int):
         seeds = list(seed)
         if len(seeds) != batch_size:
             raise ValueError(f"got {len(seeds)} seeds for a batch of {batch_size}")
-        return PerSampleNoise(seeds)
+        return PerSampleNoise(seeds, on_device)
     if per_sample:
-        return PerSampleNoise([seed + i for i in range(batch_size)])
-    return BatchNoise(seed, batch_size)
+        return PerSampleNoise([seed + i for i in range(batch_size)], on_device)
+    return BatchNoise(seed, batch_size, on_device)
 
 
 def derive_seed(*values: int) -> int:

@@ -58,7 +58,7 @@ def run_training(
         step_fn: one chunk's loss (see `lavps.training.loop.StepFn`).
         name: what is trained and the file stem in config.out_dir: "amortizer" or "supervised".
         info: provenance attached to the network and checked on resume (prior, family, window).
-        resume: continue `<name>_checkpoint.safetensors` in out_dir (a fresh run if there is none);
+        resume: continue `<name>_checkpoint.safetensors` in out_dir (an error if there is none);
             without it an existing checkpoint is an error, so no run is overwritten by accident.
         data, validation: see `lavps.training.loop.run_loop`; validation rows go to `<name>_metrics.jsonl`.
 

@@ -1,4 +1,4 @@
-"""The amortizer f_phi of LAVPS (METHOD.md section 5) and its inputs.
+"""The amortizer f_phi of LAVPS (docs/METHOD.md section 5) and its inputs.
 
     (mu, rho) = (m + dmu, log s + drho),   (dmu, drho) = f_phi(x_t, x0, y_img, sigma_t, sigma_tau)
 
@@ -93,9 +93,11 @@ def observation_feature(kind: str, y_img: torch.Tensor, s: torch.Tensor, signal_
     return y_img / signal_scale
 
 
-def time_code(schedule: Schedule, t: Time, batch_size: int, dtype: torch.dtype) -> torch.Tensor:
-    """sigma_t = sqrt((1 - abar_t) / abar_t) as a (B,) tensor for an int or (B,) time index."""
-    sigma = schedule.sigma(t).to(dtype)
+def time_code(
+    schedule: Schedule, t: Time, batch_size: int, dtype: torch.dtype, device: torch.device | str = "cpu"
+) -> torch.Tensor:
+    """sigma_t = sqrt((1 - abar_t) / abar_t) as a (B,) tensor for an int or (B,) time index, on `device`."""
+    sigma = schedule.sigma(t).to(dtype).to(device)
     return sigma.expand(batch_size) if sigma.ndim == 0 else sigma
 
 

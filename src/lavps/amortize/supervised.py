@@ -1,4 +1,4 @@
-"""The supervised amortized baseline (METHOD.md section 6): a conditional denoiser trained on (x, y) pairs.
+"""The supervised amortized baseline (docs/METHOD.md section 6): a conditional denoiser trained on (x, y) pairs.
 
     D_psi(x_t, t, y) = D(x_t, t) + r_psi(x_t, D(x_t, t), y_img, sigma_t)
 
@@ -98,7 +98,7 @@ def supervised_loss(
         x0_prior = prior.denoise(x_t, t)
         y_img = amortizer_inputs(net.input_kind, problem, x0_prior)
         base = (x0_prior - x).pow(2).mean()
-    pred = net.denoise(x_t, x0_prior, y_img, time_code(schedule, t, b, x.dtype))
+    pred = net.denoise(x_t, x0_prior, y_img, time_code(schedule, t, b, x.dtype, x.device))
     loss = (pred - x).pow(2).mean()
     return loss, {"ratio": float(loss.detach() / base.clamp_min(1e-30))}
 

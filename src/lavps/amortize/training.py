@@ -1,4 +1,4 @@
-"""Amortized variational inference: train f_phi on MGDM's own inner objective (METHOD.md section 5).
+"""Amortized variational inference: train f_phi on MGDM's own inner objective (docs/METHOD.md section 5).
 
 Every step: clean x and its prior from the preset, per-sample operators A from a family,
 y = A x + sigma_y n, a grid index k uniform in the window (tau = T_k, t = T_{k+1}, per sample),
@@ -181,7 +181,7 @@ def amortized_loss(
         bridge = bridge_prior(schedule, x0, x_t, tau, t)
         y_img = amortizer_inputs(net.input_kind, problem, x0, bridge=bridge, abar_tau=schedule.abar(tau))
         base = negative_elbo(*bridge.zero_shot_start(), z, bridge, tau, prior.denoise, problem).mean()
-    codes = time_code(schedule, t, b, x.dtype), time_code(schedule, tau, b, x.dtype)
+    codes = time_code(schedule, t, b, x.dtype, x.device), time_code(schedule, tau, b, x.dtype, x.device)
     mu, rho = net.candidate(bridge, x_t, x0, y_img, *codes)
     loss = negative_elbo(mu, rho, z, bridge, tau, prior.denoise, problem).mean()
     return loss, {"ratio": float(loss.detach() / base)}

@@ -1,4 +1,4 @@
-"""A small UNet amortizer for images, behind the same interface as the MLP (METHOD.md section 5).
+"""A small UNet amortizer for images, behind the same interface as the MLP (docs/METHOD.md section 5).
 
 Input channels: x_t, x0 and the observation feature (A^+ y, or asinh(s * grad) for the likelihood
 gradient), plus two constant channels log sigma_t and log sigma_tau; log sigma_t also drives the

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..evaluation.gmm_bench import format_table
 from .main import cli
-from .options import ListOption
+from .options import FiniteFloat, ListOption, option
 
 __all__ = ["bench"]
 
@@ -34,35 +33,35 @@ def _check_networks(samplers, amortizer, supervised) -> None:
         raise click.BadParameter("supervised needs --supervised PATH", param_hint="--supervised")
 
 
-@bench.command("gmm")
+@bench.command("gmm", renamed={"--seeds": "--problems", "--first-seed": "--seed", "--family": "--operator"})
 @click.option(
     "--dim",
     "dims",
     cls=ListOption,
-    item_type=int,
+    item_type=click.IntRange(1),
     default=(8, 80, 800),
     show_default=True,
-    help="Signal dimensions (space-separated).",
+    help="Signal dimensions d (space-separated).",
 )
 @click.option(
     "--obs-dim",
     "obs_dims",
     cls=ListOption,
-    item_type=int,
+    item_type=click.IntRange(1),
     default=(1, 2, 4),
     show_default=True,
-    help="Observation dimensions d_y (space-separated).",
+    help="Observation dimensions d_y >= 1 (space-separated).",
 )
-@click.option("--seeds", default=10, show_default=True, type=click.IntRange(1), help="Independent problems per cell.")
-@click.option("--first-seed", default=0, show_default=True, type=int)
-@click.option("--samples", default=2000, show_default=True, type=click.IntRange(2), help="Samples per problem.")
-@click.option("--steps", default=100, show_default=True, type=click.IntRange(4), help="MGDM grid size N.")
-@click.option("--dps-steps", default=1000, show_default=True, type=click.IntRange(3), help="DPS grid size.")
-@click.option("--dps-zeta", default=0.03, show_default=True, type=float, help="DPS step size.")
-@click.option("--lr", default=0.1, show_default=True, type=float, help="MGDM Adam learning rate.")
-@click.option("--adam-out", default=5, show_default=True, type=int, help="MGDM Adam steps outside the window.")
-@click.option("--adam-in", default=20, show_default=True, type=int, help="MGDM Adam steps inside the window.")
-@click.option("--window", default=30, show_default=True, type=int, help="Final window (iterations).")
+@option("problems", default=10)
+@option("seed", default=0, help="Seed of the first problem (problem i uses seed + i).")
+@option("samples", default=2000)
+@option("steps", default=100)
+@option("dps_steps", default=1000)
+@option("dps_zeta", default=0.03)
+@option("lr", default=0.1)
+@option("adam_out", default=5)
+@option("adam_in", default=20)
+@option("window", default=30)
 @click.option(
     "--samplers",
     cls=ListOption,
@@ -70,57 +69,31 @@ def _check_networks(samplers, amortizer, supervised) -> None:
     show_default=True,
     help="Samplers (space-separated): ddim dps mgdm lavps amortized-only supervised ddrm diffpir.",
 )
-@click.option("--ddrm-steps", default=None, type=click.IntRange(2), help="DDRM denoiser calls [default: 20].")
-@click.option("--ddrm-eta", default=None, type=click.FloatRange(0, 1), help="DDRM eta [default: 0.85].")
-@click.option("--diffpir-steps", default=None, type=click.IntRange(2), help="DiffPIR denoiser calls [default: 100].")
+@option("ddrm_steps", default=None, show_default="20")
+@option("ddrm_eta", default=None, show_default="0.85")
+@option("diffpir_steps", default=None, show_default="100")
+@option("diffpir_lambda", default=None, show_default="1.75")
+@option("diffpir_zeta", default=None, show_default="0.3")
+@option("amortizer", help="Trained amortizer (.safetensors) for lavps / amortized-only.")
+@option("supervised")
+@option("inner_steps", default=3)
+@option("sigma", default=1.0)
 @click.option(
-    "--diffpir-lambda", default=None, type=click.FloatRange(0, min_open=True), help="DiffPIR lambda [default: 1.75]."
-)
-@click.option("--diffpir-zeta", default=None, type=click.FloatRange(0, 1), help="DiffPIR zeta [default: 0.3].")
-@click.option(
-    "--amortizer",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="Trained amortizer (.safetensors) for lavps / amortized-only.",
-)
-@click.option(
-    "--supervised",
-    "supervised_path",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="Trained supervised baseline (.safetensors).",
-)
-@click.option(
-    "--inner-steps",
-    default=3,
-    show_default=True,
-    type=click.IntRange(0),
-    help="LAVPS Adam steps after the guard (G_in).",
-)
-@click.option("--sigma", default=1.0, show_default=True, type=float, help="Observation noise sigma_y.")
-@click.option(
-    "--family",
+    "--operator",
+    "family",
     default="dense",
     show_default=True,
     type=click.Choice(["dense", "mask"]),
-    help="Operator family of the problems.",
+    help="Operator family of the problems: d_y Gaussian rows (dense) or d_y observed coordinates (mask).",
 )
-@click.option(
-    "--workers", default=2, show_default=True, type=click.IntRange(1), help="Worker processes (one torch thread each)."
-)
-@click.option(
-    "--json",
-    "json_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write config and rows here.",
-)
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@option("workers", default=2, help="Worker processes (one torch thread each).")
+@option("json")
+@option("quiet")
 def bench_gmm(
     dims,
     obs_dims,
-    seeds,
-    first_seed,
+    problems,
+    seed,
     samples,
     steps,
     dps_steps,
@@ -145,17 +118,15 @@ def bench_gmm(
     quiet,
 ):
     """Exact-posterior benchmark on the 25-component Gaussian-mixture prior."""
-    from ..evaluation.gmm_bench import GMMBenchConfig, run_gmm_benchmark
-    from ..operators import GaussianNoise
+    _check_networks(samplers, amortizer, supervised_path)
+    from ..evaluation.gmm_bench import GMMBenchConfig, format_table, run_gmm_benchmark
     from ..samplers.registry import DEFAULTS, SAMPLERS, build_sampler
 
-    GaussianNoise(sigma)  # validates sigma > 0 before any work
     unknown = [s for s in samplers if s not in SAMPLERS]
     if unknown:
         raise click.BadParameter(
             f"unknown sampler(s) {', '.join(unknown)}; allowed: {', '.join(SAMPLERS)}", param_hint="--samplers"
         )
-    _check_networks(samplers, amortizer, supervised_path)
     options = dict(
         steps=steps,
         dps_steps=dps_steps,
@@ -178,8 +149,8 @@ def bench_gmm(
     config = GMMBenchConfig(
         dims=tuple(dims),
         obs_dims=tuple(obs_dims),
-        seeds=seeds,
-        first_seed=first_seed,
+        seeds=problems,
+        first_seed=seed,
         samples=samples,
         samplers=tuple(samplers),
         sigma=sigma,
@@ -196,101 +167,94 @@ def bench_gmm(
         click.echo(f"wrote {json_path}")
 
 
-@bench.command("pareto")
-@click.option("--dim", default=80, show_default=True, type=click.IntRange(1), help="Signal dimension.")
-@click.option(
-    "--amortizer",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="Trained amortizer (.safetensors); without it only MGDM/DPS points are drawn.",
+@bench.command(
+    "pareto",
+    renamed={
+        "--seeds": "--problems",
+        "--first-seed": "--seed",
+        "--mgdm-out": "--adam-out",
+        "--mgdm-in": "--adam-in",
+        "--lavps-in": "--inner-steps",
+    },
 )
+@click.option("--dim", default=80, show_default=True, type=click.IntRange(1), help="Signal dimension d.")
+@option("amortizer", help="Trained amortizer (.safetensors); without it only MGDM/DPS points are drawn.")
+@option("supervised")
 @click.option(
-    "--supervised",
-    "supervised_path",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="Trained supervised baseline (.safetensors).",
-)
-@click.option(
-    "--id",
-    "id_spec",
-    default="dense:1",
-    show_default=True,
-    help="In-distribution family FAMILY:D_Y[@SIGMA] (the amortizer's training family).",
-)
-@click.option(
-    "--ood",
-    "ood_specs",
+    "--operator",
+    "operators",
     cls=ListOption,
-    default=("mask:4", "dense:4", "dense:1@0.25"),
+    default=("dense:1", "mask:4", "dense:4", "dense:1@0.25"),
     show_default=True,
-    help="Out-of-distribution families (space-separated).",
+    help="Problem families FAMILY:D_Y[@SIGMA] (space-separated), one panel each; the FIRST is the "
+    "in-distribution family (the amortizer's training family), the others are out-of-distribution.",
 )
-@click.option("--sigma", default=1.0, show_default=True, type=float, help="Default sigma_y of the families.")
-@click.option("--seeds", default=10, show_default=True, type=click.IntRange(2))
-@click.option("--first-seed", default=0, show_default=True, type=int)
-@click.option("--samples", default=1000, show_default=True, type=click.IntRange(2))
-@click.option("--steps", default=100, show_default=True, type=click.IntRange(4), help="Grid size N.")
-@click.option("--window", default=30, show_default=True, type=int)
-@click.option("--lr", default=0.1, show_default=True, type=float)
-@click.option("--mgdm-out", cls=ListOption, item_type=int, default=(1, 3, 5), show_default=True)
-@click.option("--mgdm-in", cls=ListOption, item_type=int, default=(0, 1, 3, 10, 20), show_default=True)
-@click.option("--lavps-in", cls=ListOption, item_type=int, default=(0, 1, 3), show_default=True)
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1))
-@click.option(
-    "--json",
-    "json_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("pareto.json"),
-    show_default=True,
-)
+@click.option("--id", "id_spec", default=None, hidden=True, help="Deprecated: first --operator.")
+@click.option("--ood", "ood_specs", cls=ListOption, default=None, hidden=True, help="Deprecated: other --operator.")
+@option("sigma", default=1.0, help="sigma_y of the families without @SIGMA (> 0).")
+@option("problems", default=10, type=click.IntRange(2), help="Independent problems per panel (>= 2: intervals).")
+@option("seed", default=0, help="Seed of the first problem (problem i uses seed + i).")
+@option("samples", default=1000)
+@option("steps", default=100)
+@option("window", default=30)
+@option("lr", default=0.1)
+@option("adam_out", several=True, default=(1, 3, 5), help="MGDM and LAVPS Adam steps outside the window (sweep).")
+@option("adam_in", several=True, default=(0, 1, 3, 10, 20), help="MGDM Adam steps inside the window (sweep).")
+@option("inner_steps", several=True, default=(0, 1, 3), help="LAVPS Adam steps after the guard (sweep).")
+@option("workers", default=2, help="Worker processes (one torch thread each).")
+@option("json", default=Path("pareto.json"))
 @click.option(
     "--png",
     "png_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Plot path (default: the JSON path with .png).",
+    show_default="the JSON path with .png",
+    help="Plot path.",
 )
-@click.option("--quiet", is_flag=True)
+@option("quiet")
 def bench_pareto(
     dim,
     amortizer,
     supervised_path,
+    operators,
     id_spec,
     ood_specs,
     sigma,
-    seeds,
-    first_seed,
+    problems,
+    seed,
     samples,
     steps,
     window,
     lr,
-    mgdm_out,
-    mgdm_in,
-    lavps_in,
+    adam_out,
+    adam_in,
+    inner_steps,
     workers,
     json_path,
     png_path,
     quiet,
 ):
     """SW-versus-seconds sweep of MGDM and LAVPS budgets, ID and OOD panels (JSON + PNG)."""
-    from ..evaluation.gmm_bench import GMMBenchConfig
+    from ..evaluation.gmm_bench import GMMBenchConfig, format_table
     from ..evaluation.pareto import pareto_entries, parse_panel, run_pareto
     from ..evaluation.plots import plot_pareto
     from ..samplers.registry import build_sampler
 
-    panels = {"id": parse_panel(id_spec, sigma)}
-    for spec in ood_specs:
+    if id_spec is not None or ood_specs is not None:
+        click.echo("warning: --id/--ood are deprecated and will be removed; use --operator ID [OOD ...]", err=True)
+        operators = (id_spec or operators[0], *(ood_specs if ood_specs is not None else operators[1:]))
+    panels = {"id": parse_panel(operators[0], sigma)}
+    for spec in operators[1:]:
         panels[f"ood:{spec}"] = parse_panel(spec, sigma)
     entries = pareto_entries(
-        tuple(mgdm_out), tuple(mgdm_in), tuple(lavps_in), amortizer is not None, supervised_path is not None
+        tuple(adam_out), tuple(adam_in), tuple(inner_steps), amortizer is not None, supervised_path is not None
     )
     base = GMMBenchConfig(
         dims=(dim,),
         obs_dims=(),  # set per panel
         samplers=(),  # the sweep is in `entries`
-        seeds=seeds,
-        first_seed=first_seed,
+        seeds=problems,
+        first_seed=seed,
         samples=samples,
         workers=workers,
         sampler_options=dict(steps=steps, window=window, lr=lr, amortizer=amortizer, supervised=supervised_path),
@@ -307,36 +271,47 @@ def bench_pareto(
     click.echo(f"wrote {json_path} and {png}")
 
 
-@bench.command("ratio")
+@bench.command("ratio", renamed={"--families": "--operator", "--batch": "--batch-size"})
 @click.option("--amortizer", "amortizers", cls=ListOption, required=True, help="Amortizer files (space-separated).")
-@click.option("--prior", "prior_spec", default="gmm:80:fresh", show_default=True, help="Prior preset.")
 @click.option(
-    "--families",
+    "--prior", "prior_spec", default="gmm:80:fresh", show_default=True, help="Prior preset (see train-amortizer)."
+)
+@click.option(
+    "--operator",
+    "families",
     cls=ListOption,
     default=("dense:1", "dense:4", "mask:4"),
     show_default=True,
     help="Operator families (space-separated); FAMILY[@SIGMA] overrides --sigma.",
 )
-@click.option("--sigma", default=1.0, show_default=True, type=float)
-@click.option("--batches", default=8, show_default=True, type=click.IntRange(2))
-@click.option("--batch", default=256, show_default=True, type=click.IntRange(1))
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None)
-def bench_ratio(amortizers, prior_spec, families, sigma, batches, batch, json_path):
+@option("sigma", default=1.0)
+@click.option("--batches", default=8, show_default=True, type=click.IntRange(2), help="Held-out batches (>= 2).")
+@option("batch_size", default=256, help="Problems per batch.")
+@option("json")
+def bench_ratio(amortizers, prior_spec, families, sigma, batches, batch_size, json_path):
     """Inner-loss ratio (network / zero-shot start) of amortizers on held-out draws of several families."""
     from ..amortize.checkpoint import load_amortizer
-    from ..amortize.training import TrainConfig
+    from ..amortize.training import TrainConfig, resolve_family
     from ..evaluation.amortizer_ratio import loss_ratio
     from ..priors.presets import resolve_prior
 
     preset = resolve_prior(prior_spec)
+    # Everything is parsed and loaded before the first ratio is computed.
+    parsed = []
+    for spec in families:
+        fam, _, sig = spec.partition("@")
+        resolve_family(fam, tuple(preset.prior.shape))
+        try:
+            parsed.append((spec, fam, FiniteFloat(min=0.0, min_open=True).convert(sig, None, None) if sig else sigma))
+        except click.BadParameter as e:
+            raise click.BadParameter(f"{spec}: sigma {e.message}", param_hint="--operator") from None
+    nets = [(path, load_amortizer(path, prior=preset.prior)) for path in amortizers]
     rows = []
-    for path in amortizers:
-        net = load_amortizer(path, prior=preset.prior)
+    for path, net in nets:
         win = net.info.get("window", {})
-        cfg = TrainConfig(batch_size=batch, grid_steps=win.get("grid_steps", 100), window=win.get("window", 30))
-        for spec in families:
-            fam, _, sig = spec.partition("@")
-            row = loss_ratio(net, preset, fam, float(sig) if sig else sigma, cfg, batches)
+        cfg = TrainConfig(batch_size=batch_size, grid_steps=win.get("grid_steps", 100), window=win.get("window", 30))
+        for spec, fam, sig in parsed:
+            row = loss_ratio(net, preset, fam, sig, cfg, batches)
             rows.append({"amortizer": str(path), "input_kind": net.input_kind, **row})
             click.echo(f"{net.input_kind:>5} {spec:<14} ratio {row['ratio']:.4f} ± {row['ratio_ci95']:.4f}  ({path})")
     if json_path is not None:
@@ -348,8 +323,63 @@ def bench_ratio(amortizers, prior_spec, families, sigma, batches, batch, json_pa
                     "families": list(families),
                     "sigma": sigma,
                     "batches": batches,
-                    "batch": batch,
+                    "batch_size": batch_size,
                 },
                 "results": rows,
             },
         )
+
+
+@bench.command("speed")
+@click.option("--quick", is_flag=True, help="The same layout at 16x16x3 with tiny budgets (seconds on a CPU).")
+@click.option(
+    "--samplers", cls=ListOption, default=("dps", "mgdm", "lavps"), show_default=True, help="Any of dps mgdm lavps."
+)
+@click.option(
+    "--batch-size",
+    "batch",
+    cls=ListOption,
+    item_type=click.IntRange(1),
+    default=None,
+    show_default="1 8; 1 2 with --quick",
+    help="Sampling batch sizes to time (space-separated).",
+)
+@option("precision", several=True, default=("fp32", "bf16"), help="Precisions of the prior's network to time.")
+@option("device")
+@option("json")
+@option("noise_on_device")
+@option("prior_path", default=None, show_default="a random ADM (ffhq flags)", help="Time this prior spec instead.")
+@option("quiet", help="No per-run progress lines.")
+def bench_speed(quick, samplers, batch, precision, device, noise_on_device, prior_path, json_path, quiet):
+    """Seconds per image, network passes and peak memory of DPS / MGDM / LAVPS on a random ADM-sized
+    256x256x3 prior at the paper's budgets, and the ratio to DDIM on the same grid."""
+    from dataclasses import replace
+
+    from ..device import precision_dtype, resolve_device
+    from ..evaluation.speed_bench import QUICK, SpeedSettings, format_speed_table, run_speed_benchmark
+
+    bad = [s for s in samplers if s not in ("dps", "mgdm", "lavps")]
+    if bad:
+        raise click.BadParameter(
+            f"unknown sampler(s) {', '.join(bad)}; allowed: dps, mgdm, lavps", param_hint="--samplers"
+        )
+    for p in precision:
+        precision_dtype(p)
+    resolve_device(device)
+    settings = QUICK if quick else SpeedSettings()
+    settings = replace(
+        settings, samplers=tuple(samplers), precisions=tuple(precision), device=device, noise_on_device=noise_on_device
+    )
+    if batch:
+        settings = replace(settings, batch_sizes=tuple(batch))
+    prior = None
+    if prior_path is not None:
+        from ..api import load_prior
+
+        prior = load_prior(prior_path)
+    out = run_speed_benchmark(settings, progress=not quiet, prior=prior)
+    out["config"]["prior"] = prior_path or "random ADM (guided-diffusion flags above)"
+    click.echo(format_speed_table(out))
+    if json_path is not None:
+        _write_json(json_path, out)
+        click.echo(f"wrote {json_path}")

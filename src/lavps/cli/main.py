@@ -6,10 +6,12 @@ import sys
 
 import click
 
+from .command import LavpsGroup
+
 __all__ = ["cli", "main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LavpsGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120})
 @click.version_option(package_name="lavps")
 def cli() -> None:
     """Diffusion posterior sampling for linear inverse problems (DPS, MGDM, LAVPS)."""
@@ -32,8 +34,12 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
+        _fail(e.format_message(), e.exit_code or 2)
     except (ValueError, TypeError, FileNotFoundError, OSError, RuntimeError, KeyError) as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(2)
+        _fail(str(e), 2)
+
+
+def _fail(message: str, code: int) -> None:
+    # Exactly one line on stderr, whatever the message holds.
+    click.echo("error: " + " ".join(message.split()), err=True)
+    sys.exit(code)

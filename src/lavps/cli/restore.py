@@ -9,28 +9,37 @@ import click
 
 from ..samplers.presets import describe_presets, preset_names
 from .main import cli
+from .options import OPTIONS, ImageSize, option
 
 __all__ = ["degrade", "restore"]
 
 _SAMPLERS = ["lavps", "mgdm", "dps", "ddrm", "diffpir"]
 
-_PRIOR_HELP = (
-    "Prior spec: mnist (default, shipped), diffusers:DIR, adm:FILE[:ffhq|:imagenet|:FLAGS.json], "
-    "edm:MODULE:FACTORY (runs that module's code), or a prior .safetensors file. See docs/priors.md."
-)
-
 
 @cli.command("degrade")
-@click.argument("clean", type=click.Path(dir_okay=False))
+@click.argument("clean", type=click.Path(exists=True, dir_okay=False))
 @click.option("--operator", "spec", required=True, help="Operator spec, e.g. motion_blur:9:0.5, sr:2, box:0.3:0.5.")
-@click.option("--sigma", required=True, type=float, help="Noise level sigma_y (images in [-1, 1]).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Draws a random operator (seed) and the noise.")
+@option("sigma", required=True, help="Noise level sigma_y (> 0; images in [-1, 1]).")
+@option("seed", default=0, help="Draws a random operator (seed) and the noise.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Observation PNG.")
-@click.option("--prior", "prior_path", default=None, help=_PRIOR_HELP)
-@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
-def degrade(clean, spec, sigma, seed, out, prior_path, overwrite):
+@click.option(
+    "--size",
+    type=ImageSize(),
+    default=None,
+    show_default="the prior's",
+    help="Image size C,H,W of the clean image and of the operator, without loading a prior.",
+)
+@option("prior_path", help="Prior whose image size is used (only its size). " + OPTIONS["prior_path"][1]["help"])
+@option("overwrite", help="Replace existing output files (the PNG and its .operator/.observation/.json).")
+@option("fit")
+def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit):
     """Simulate an observation of CLEAN.png; saves the drawn operator and the exact float observation, and
     prints the `lavps restore` command that reuses them."""
+    stem = out.with_suffix("")
+    files = [out, Path(f"{stem}.operator.safetensors"), Path(f"{stem}.observation.pt"), Path(f"{stem}.json")]
+    existing = [str(f) for f in files if f.exists()]
+    if existing and not overwrite:  # checked first: nothing is loaded for a refused run
+        raise FileExistsError(f"{', '.join(existing)} exist(s); use --overwrite to replace")
     import torch
 
     from .. import api
@@ -38,13 +47,10 @@ def degrade(clean, spec, sigma, seed, out, prior_path, overwrite):
     from ..imaging.workflow import write_json
     from ..operators.spec import save_operator
 
-    prior = api.load_prior(prior_path)
-    stem = out.with_suffix("")
-    files = [out, Path(f"{stem}.operator.safetensors"), Path(f"{stem}.observation.pt"), Path(f"{stem}.json")]
-    existing = [str(f) for f in files if f.exists()]
-    if existing and not overwrite:
-        raise FileExistsError(f"{', '.join(existing)} exist(s); use --overwrite to replace")
-    obs = api.degrade(clean, api.operator(spec, tuple(prior.shape), seed), sigma, seed)
+    shape = size if size is not None and prior_path is None else tuple(api.load_prior(prior_path).shape)
+    if size is not None and tuple(size) != shape:
+        raise click.BadParameter(f"--size {size} differs from the prior's image size {shape}", param_hint="--size")
+    obs = api.degrade(clean, api.operator(spec, shape, seed), sigma, seed, fit=fit)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_png(obs.y[0], out)
     save_operator(obs.operator, files[1])
@@ -56,6 +62,7 @@ def degrade(clean, spec, sigma, seed, out, prior_path, overwrite):
             "operator": spec,
             "sigma": sigma,
             "seed": seed,
+            "fit": fit,
             "observation_shape": list(obs.y.shape[1:]),
             "operator_file": files[1].name,
             "observation_file": files[2].name,
@@ -71,52 +78,86 @@ def degrade(clean, spec, sigma, seed, out, prior_path, overwrite):
 
 @cli.command("restore")
 @click.argument("observation", type=click.Path())
-@click.option("--operator", "spec", default=None, help="Operator spec; a random kind also needs --op-seed.")
-@click.option("--kernel", default=None, help="Blur kernel file (.npy, .png, .txt).")
-@click.option("--mask", default=None, help="Mask file (.png, .npy; nonzero = observed).")
-@click.option("--operator-file", default=None, help="Operator saved by `lavps degrade` (the safe choice).")
+@click.option(
+    "--operator", "spec", default=None, show_default="none", help="Operator spec; a random kind also needs --op-seed."
+)
+@click.option(
+    "--kernel",
+    default=None,
+    show_default="none",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Blur kernel file (.npy, .png, .txt).",
+)
+@click.option(
+    "--mask",
+    default=None,
+    show_default="none",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Mask file (.png, .npy; nonzero = observed).",
+)
+@click.option(
+    "--operator-file",
+    default=None,
+    show_default="none",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Operator saved by `lavps degrade` (the safe choice).",
+)
 @click.option(
     "--op-seed",
     default=None,
     type=int,
+    show_default="none",
     help="Seed that drew a random --operator (motion_blur, box, pixels): the --seed given to degrade.",
 )
-@click.option("--sigma", required=True, type=float, help="Noise level sigma_y.")
+@option("sigma", required=True, help="Noise level sigma_y (> 0; images in [-1, 1]).")
 @click.option("--sampler", type=click.Choice(_SAMPLERS), default="lavps", show_default=True, help="Posterior sampler.")
 @click.option(
     "--preset",
     type=click.Choice(preset_names()),
     default=None,
+    show_default="per sampler, see the list",
     help=f"Budget preset. {describe_presets()}",
 )
-@click.option("--prior", "prior_path", default=None, help=_PRIOR_HELP)
-@click.option("--amortizer", default=None, help="Amortizer checkpoint for lavps (default: the shipped one).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Sample i uses seed + i.")
+@option("prior_path")
+@option("amortizer", show_default="the shipped amortizer", help="Trained amortizer (.safetensors) for lavps.")
+@option("seed", default=0, help="Sample i uses seed + i.")
 @click.option("--samples", default=1, show_default=True, type=click.IntRange(1), help="Number of samples.")
-@click.option(
-    "--batch-size",
+@option(
+    "batch_size",
     default=None,
-    type=click.IntRange(1),
-    help="At most this many samples at once (folder: images per batch, default 4).",
+    show_default="all samples at once; folder: 4 images",
+    help="At most this many samples at once (folder: images per batch).",
 )
+@option(
+    "steps",
+    default=None,
+    type=click.IntRange(3, 1000),
+    show_default="the preset's",
+    help="Grid size N of the sampler (3..1000; overrides the preset).",
+)
+@option(
+    "window",
+    default=None,
+    type=click.IntRange(0),
+    show_default="the preset's",
+    help="Final window length (mgdm, lavps).",
+)
+@option("adam_out", default=None, show_default="the preset's", help="Adam steps outside the window (mgdm, lavps).")
+@option("adam_in", default=None, show_default="the preset's", help="Adam steps inside the window (mgdm).")
+@option("inner_steps", default=None, show_default="the preset's", help="Adam steps after the guard (lavps).")
+@click.option("--dps-steps", default=None, type=click.IntRange(3, 1000), hidden=True)
 @click.option(
-    "--steps", default=None, type=click.IntRange(3), help="Grid size N of the sampler (overrides the preset)."
+    "--reference",
+    default=None,
+    show_default="none",
+    type=click.Path(exists=True),
+    help="Clean image (folder: a folder of them, matched by name): adds PSNR/SSIM.",
 )
-@click.option("--window", default=None, type=click.IntRange(0), help="Final window length (mgdm, lavps).")
-@click.option("--adam-out", default=None, type=click.IntRange(0), help="Adam steps outside the window (mgdm, lavps).")
-@click.option("--adam-in", default=None, type=click.IntRange(0), help="Adam steps inside the window (mgdm).")
-@click.option("--inner-steps", default=None, type=click.IntRange(0), help="Adam steps after the guard (lavps).")
-@click.option("--dps-steps", default=None, type=click.IntRange(3), hidden=True)
-@click.option("--ddrm-steps", default=None, type=click.IntRange(2), hidden=True)
-@click.option("--ddrm-eta", default=None, type=click.FloatRange(0, 1), help="DDRM eta (default 0.85).")
-@click.option("--diffpir-steps", default=None, type=click.IntRange(2), hidden=True)
-@click.option(
-    "--diffpir-lambda", default=None, type=click.FloatRange(0, min_open=True), help="DiffPIR lambda (default 1.75)."
-)
-@click.option("--diffpir-zeta", default=None, type=click.FloatRange(0, 1), help="DiffPIR zeta (default 0.3).")
-@click.option(
-    "--reference", default=None, type=click.Path(), help="Clean image (folder: folder of them): adds PSNR/SSIM."
-)
+@option("ddrm_steps", default=None, hidden=True)
+@option("ddrm_eta", default=None, show_default="0.85")
+@option("diffpir_steps", default=None, hidden=True)
+@option("diffpir_lambda", default=None, show_default="1.75")
+@option("diffpir_zeta", default=None, show_default="0.3")
 @click.option(
     "--out",
     "out_dir",
@@ -124,13 +165,17 @@ def degrade(clean, spec, sigma, seed, out, prior_path, overwrite):
     type=click.Path(file_okay=False, path_type=Path),
     help="Output folder (it appears only when complete).",
 )
-@click.option("--overwrite", is_flag=True, help="Replace a non-empty output folder.")
+@option("overwrite", help="Replace a non-empty output folder.")
 @click.option(
     "--simulate",
     default=None,
     help="Folder: the inputs are CLEAN images; each is degraded with this operator spec and its own seed first.",
 )
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@option("quiet")
+@option("fit")
+@option("device")
+@option("precision")
+@option("noise_on_device")
 def restore(
     observation,
     spec,
@@ -162,24 +207,30 @@ def restore(
     overwrite,
     simulate,
     quiet,
+    fit,
+    device,
+    precision,
+    noise_on_device,
 ):
     """Sample the posterior of OBSERVATION (a PNG, or the .observation.pt written by `lavps degrade`).
 
     OBSERVATION may also be a folder (searched recursively) or a glob: every image is restored into
-    OUT/<name>/ with OUT/metrics.csv, resumably; under torchrun the images are sharded over the
-    processes (docs/scale.md).
-    """
+    OUT/<name>/ with OUT/metrics.csv, resumably; under torchrun the images are sharded (docs/scale.md)."""
     from .. import api
+    from ..device import resolve_device
+    from ..imaging.io import load_image
     from ..imaging.workflow import OperatorSource, atomic_dir, resolve_operator
-    from ..operators import GaussianNoise
+    from ..priors.placement import place_prior
 
     folder = Path(observation).is_dir() or any(ch in str(observation) for ch in "*?[")
     if not folder:
         if simulate is not None:
             raise ValueError("--simulate restores a folder of clean images; give a folder or a glob")
+        if not Path(observation).is_file():
+            raise click.BadParameter(f"File {str(observation)!r} does not exist.", param_hint="'OBSERVATION'")
         atomic_dir(out_dir, overwrite)  # refuse an occupied folder before any work
-    GaussianNoise(sigma)  # a bad sigma is named before the files are read
-    prior = api.load_prior(prior_path)
+    device = resolve_device(device)  # an unavailable device is named before the prior is loaded
+    prior = place_prior(api.load_prior(prior_path), device, precision)  # in place: no copy of our own prior
     given = dict(steps=steps, window=window, adam_out=adam_out, adam_in=adam_in, inner_steps=inner_steps)
     baseline = dict(
         dps_steps=dps_steps,
@@ -196,9 +247,10 @@ def restore(
         from .restore_folder import restore_folder_command
 
         options = dict(sampler=sampler, preset=preset, settings=settings, seed=seed, batch_size=batch_size or 4)
+        source = OperatorSource(spec, kernel, mask, operator_file, op_seed)
         restore_folder_command(
             observation,
-            OperatorSource(spec, kernel, mask, operator_file, op_seed),
+            source,
             simulate,
             sigma,
             prior,
@@ -213,16 +265,30 @@ def restore(
         return
     source = OperatorSource(spec, kernel, mask, operator_file, op_seed)
     op = resolve_operator(source, tuple(prior.shape))
+    ref = None if reference is None else load_image(reference, tuple(prior.shape), fit)
     result = api.restore(
-        observation, op, sigma, prior, sampler, samples, seed, preset, settings, batch_size, progress=not quiet
+        observation,
+        op,
+        sigma,
+        prior,
+        sampler,
+        samples,
+        seed,
+        preset,
+        settings,
+        batch_size,
+        progress=not quiet,
+        noise_on_device=noise_on_device,
+        fit=fit,
     )
     record = {
         "observation": str(observation),
         "operator": source.describe(tuple(prior.shape)),
         "sigma": sigma,
         "prior": str(prior_path or "shipped"),
+        "fit": fit,
     }
-    result.save(out_dir, record, reference, overwrite)
+    result.save(out_dir, record, ref, overwrite)
     click.echo(
         f"wrote {samples} reconstruction(s) to {out_dir} in {result.cost.seconds:.1f} s "
         f"({result.cost.denoiser_forwards} denoiser forwards, {result.cost.denoiser_backwards} backwards)"

@@ -8,85 +8,124 @@ from pathlib import Path
 import click
 
 from .main import cli
+from .options import OPTIONS, FiniteFloat, GridSize, option
 
-__all__ = ["train_amortizer_command", "train_supervised_command", "resolve_grad_accum"]
+__all__ = ["TRAINING_DEFAULTS", "train_amortizer_command", "train_supervised_command", "resolve_grad_accum"]
 
-_COMMON = [
-    click.option(
+#: Settings per kind of prior: "image" is the recipe of the shipped amortizer (see its card), "vector" the
+#: Gaussian-mixture study's. Keys are TrainConfig fields plus the operator family and the input kind.
+TRAINING_DEFAULTS: dict[str, dict] = {
+    "image": dict(
+        family="motion_blur:9:0.5",
+        sigma=0.05,
+        grid_steps=50,
+        window=15,
+        steps=600,
+        batch_size=16,
+        ckpt_every=50,
+        input_kind="grad",
+    ),
+    "vector": dict(
+        family="dense:1",
+        sigma=1.0,
+        grid_steps=100,
+        window=30,
+        steps=3000,
+        batch_size=256,
+        ckpt_every=500,
+        input_kind=None,
+    ),
+}
+
+_RENAMED = {"--grid-steps": "--steps", "--family": "--operator", "--batch": "--batch-size", "--threads": "--workers"}
+
+
+def _per_prior(key: str) -> str:
+    image, vector = TRAINING_DEFAULTS["image"][key], TRAINING_DEFAULTS["vector"][key]
+    return f"{image} (mnist), {vector} (gmm)"
+
+
+def _prior_option(default: str):
+    return click.option(
         "--prior",
         "prior_spec",
-        default="gmm:8:fresh",
+        default=default,
         show_default=True,
-        help="Prior spec: gmm:D (weights from --prior-seed), gmm:D:fresh (new weights every batch), mnist "
-        "or any image prior spec with --data (see docs/priors.md).",
-    ),
+        help="Prior spec: mnist (the shipped image prior), gmm:D (weights from --prior-seed), gmm:D:fresh (new "
+        "weights every batch), or any image prior spec with --data (see docs/priors.md).",
+    )
+
+
+_COMMON = [
     click.option("--prior-seed", type=int, default=0, show_default=True, help="Seed of the gmm:D weights."),
     click.option(
         "--data",
         default=None,
+        show_default="none (mnist: its train split)",
         help="Clean training images (image priors): a folder (searched recursively) or a glob of PNG/JPEG "
-        "files, fitted to the prior's shape (center crop, then resize) and streamed by a DataLoader. "
-        "Default: the preset's own data (mnist); network priors need it.",
+        "files, fitted to the prior's shape (center crop, then resize) and streamed by a DataLoader; "
+        "network priors need it.",
     ),
     click.option(
-        "--family",
+        "--operator",
         "family_spec",
-        default="dense:1",
-        show_default=True,
-        help="Training operator family: dense:K[:SCALE], mask:K (vectors) or an image spec.",
+        default=None,
+        show_default=_per_prior("family"),
+        help="Training operator family: an image spec (e.g. motion_blur:9:0.5) or, for vectors, "
+        "dense:K[:SCALE] / mask:K; several separated by commas train one amortizer on their mixture.",
     ),
-    click.option("--sigma", type=float, default=1.0, show_default=True, help="Observation noise sigma_y."),
+    option("sigma", default=None, show_default=_per_prior("sigma")),
     click.option(
         "--sigma-max",
-        type=float,
+        type=FiniteFloat(min=0.0, min_open=True),
         default=None,
+        show_default="none: sigma_y fixed",
         help="With it, sigma_y per batch is log-uniform in [--sigma, --sigma-max].",
     ),
-    click.option("--grid-steps", type=int, default=100, show_default=True, help="Sampling grid size N."),
-    click.option("--steps", type=int, default=3000, show_default=True, help="Total optimizer steps of the run."),
-    click.option(
-        "--batch",
-        type=int,
-        default=256,
-        show_default=True,
-        help="GLOBAL batch size (summed over ranks and micro-batches; must be divisible by --grad-accum).",
+    option(
+        "steps",
+        default=None,
+        show_default=_per_prior("grid_steps"),
+        type=GridSize(hint="optimiser steps are --iterations"),
+        help=OPTIONS["steps"][1]["help"] + " Optimiser steps are --iterations.",
     ),
-    click.option("--lr", type=float, default=1e-3, show_default=True, help="AdamW learning rate."),
-    click.option("--weight-decay", type=float, default=1e-4, show_default=True, help="AdamW weight decay."),
-    click.option("--seed", type=int, default=0, show_default=True, help="Seed of weights and all training draws."),
+    option("iterations", default=None, show_default=_per_prior("steps")),
+    option("batch_size", default=None, show_default=_per_prior("batch_size")),
+    option("train_lr", default=1e-3),
+    option("weight_decay", default=1e-4),
+    option("seed", default=0, help="Seed of the weights and of every training draw."),
     click.option(
         "--input-kind",
         type=click.Choice(["grad", "pinv", "linear"]),
         default=None,
-        help="y_img: likelihood gradient at x0 (grad; default of train-amortizer) or pseudo-inverse "
-        "A^+ y (pinv; default of train-supervised, which then uses no likelihood at all).",
+        show_default="grad (train-amortizer), pinv (train-supervised)",
+        help="y_img: likelihood gradient at x0 (grad), pseudo-inverse A^+ y (pinv; the supervised baseline then "
+        "uses no likelihood at all) or the Gaussian-linearised solution (linear).",
     ),
-    click.option("--hidden", type=int, default=256, show_default=True, help="MLP width."),
-    click.option("--depth", type=int, default=3, show_default=True, help="MLP hidden layers."),
-    click.option("--ckpt-every", type=int, default=500, show_default=True, help="Checkpoint interval in steps."),
-    click.option("--threads", type=int, default=1, show_default=True, help="torch CPU threads."),
-    click.option("--resume/--no-resume", default=False, show_default=True, help="Continue the checkpoint in --out."),
+    click.option("--hidden", type=click.IntRange(1), default=256, show_default=True, help="MLP width (vectors)."),
+    click.option("--depth", type=click.IntRange(1), default=3, show_default=True, help="MLP hidden layers (vectors)."),
+    option("ckpt_every", default=None, show_default=_per_prior("ckpt_every")),
+    option("workers", default=1, help="CPU parallelism: torch threads."),
+    option("resume"),
     click.option(
         "--grad-accum",
         type=click.IntRange(1),
         default=None,
-        help="Split the global batch into K micro-batches (gradient accumulation; under torchrun each of the "
-        "W ranks takes K/W of them). Default: the world size, or the checkpoint's value with --resume.",
+        help="Split the global --batch-size into K micro-batches (gradient accumulation; under torchrun each of "
+        "the W ranks takes K/W of them). Default: the world size, or the checkpoint's value with --resume.",
     ),
-    click.option(
-        "--precision",
+    option(
+        "precision",
         type=click.Choice(["fp32", "bf16"]),
-        default="fp32",
-        show_default=True,
-        help="bf16: autocast the forward passes to bfloat16 (weights and optimizer stay float32).",
+        help="bf16: autocast the training forward passes to bfloat16 (weights and optimizer stay float32).",
     ),
-    click.option("--quiet", is_flag=True, help="No progress bar."),
+    option("quiet"),
 ]
 
 
 def _common(func):
-    for option in reversed(_COMMON):
-        func = option(func)
+    for decorator in reversed(_COMMON):
+        func = decorator(func)
     return func
 
 
@@ -105,41 +144,45 @@ def _train(kind: str, o: dict) -> None:
     from ..priors.presets import resolve_prior
     from ..training.distributed import init_from_env
 
-    if o["threads"] < 1:
-        raise ValueError(f"--threads must be >= 1, got {o['threads']}")
-    torch.set_num_threads(o["threads"])
+    torch.set_num_threads(o["workers"])
     world = init_from_env()
-    micro = resolve_grad_accum(o["grad_accum"], o["resume"], Path(o["out_dir"]) / f"{kind}_checkpoint.json", world.size)
+    preset = resolve_prior(o["prior_spec"], o["prior_seed"])  # --data is streamed, not loaded (see _folder)
+    if o["data"] and len(preset.prior.shape) != 3:
+        raise ValueError(f"--data needs an image prior; {o['prior_spec']!r} has shape {list(preset.prior.shape)}")
+    if kind != "amortizer" and len(preset.prior.shape) != 1:
+        raise click.BadParameter("the supervised baseline exists for vector priors (gmm:D) only", param_hint="--prior")
+    defaults = TRAINING_DEFAULTS["vector" if len(preset.prior.shape) == 1 else "image"]
+
+    def pick(key: str, default_key: str):
+        return o[key] if o[key] is not None else defaults[default_key]
+
     config = TrainConfig(
-        steps=o["steps"],
-        batch_size=o["batch"],
+        steps=pick("iterations", "steps"),
+        batch_size=pick("batch_size", "batch_size"),
         lr=o["lr"],
         weight_decay=o["weight_decay"],
         seed=o["seed"],
-        grid_steps=o["grid_steps"],
-        window=o.get("window", 30),
-        sigma=o["sigma"],
+        grid_steps=pick("steps", "grid_steps"),
+        window=pick("window", "window"),
+        sigma=pick("sigma", "sigma"),
         sigma_max=o["sigma_max"],
-        ckpt_every=o["ckpt_every"],
+        ckpt_every=pick("ckpt_every", "ckpt_every"),
         out_dir=o["out_dir"],
-        micro_batches=micro,
+        micro_batches=resolve_grad_accum(
+            o["grad_accum"], o["resume"], Path(o["out_dir"]) / f"{kind}_checkpoint.json", world.size
+        ),
         precision=o["precision"],
         val_every=o.get("val_every", 0),
         patience=o.get("patience", 0),
     )
-    preset = resolve_prior(o["prior_spec"], o["prior_seed"])  # --data is streamed, not loaded (see _folder)
-    family = resolve_family(o["family_spec"], tuple(preset.prior.shape))
-    if o.get("data") and len(preset.prior.shape) != 3:
-        raise ValueError(f"--data needs an image prior; {o['prior_spec']!r} has shape {list(preset.prior.shape)}")
+    family = resolve_family(pick("family_spec", "family"), tuple(preset.prior.shape))
     if len(preset.prior.shape) != 1:
-        if kind != "amortizer":
-            raise ValueError("the supervised baseline exists for vector priors only")
         from ..amortize.unet import UNetAmortizer
 
-        # Images: the small UNet amortizer (input kind pinv unless asked otherwise).
-        network = UNetAmortizer(tuple(preset.prior.shape), input_kind=o["input_kind"] or "pinv")
+        # Images: the small UNet amortizer (input kind of the shipped one unless asked otherwise).
+        network = UNetAmortizer(tuple(preset.prior.shape), input_kind=o["input_kind"] or defaults["input_kind"])
         data, validation = None, None
-        if o.get("data"):
+        if o["data"]:
             preset, data, validation = _folder(o, config, preset, family)
         result = train_amortizer(
             config, network.config, preset, family, not o["quiet"], o["resume"], data=data, validation=validation
@@ -206,7 +249,12 @@ def _folder(o: dict, config, preset, family):
         "held_out_rule": "lowest sha256 of the relative names",
     }
     data = FolderData(
-        ImageFolder(train, shape), config.seed, config.batch_size, config.micro_batches, config.steps, o["workers"]
+        ImageFolder(train, shape),
+        config.seed,
+        config.batch_size,
+        config.micro_batches,
+        config.steps,
+        o["loader_workers"],
     )
     data.description = description
     preset = dataclasses.replace(
@@ -219,9 +267,18 @@ def _folder(o: dict, config, preset, family):
     return preset, data, validation
 
 
-@cli.command("train-amortizer")
+@cli.command("train-amortizer", renamed=_RENAMED)
+@_prior_option("mnist")
 @_common
-@click.option("--workers", type=click.IntRange(0), default=2, show_default=True, help="DataLoader workers (--data).")
+@option(
+    "window",
+    default=None,
+    show_default=_per_prior("window"),
+    help="Amortized window: the last W iterations of the grid (k ~ U{1..W}, tau = T_k, t = T_k+1).",
+)
+@click.option(
+    "--loader-workers", type=click.IntRange(0), default=2, show_default=True, help="DataLoader workers (--data)."
+)
 @click.option(
     "--val-count",
     type=click.IntRange(0),
@@ -230,7 +287,7 @@ def _folder(o: dict, config, preset, family):
     help="Held-out images of --data (at most a fifth of them).",
 )
 @click.option(
-    "--val-every", type=click.IntRange(0), default=0, show_default=True, help="Validate every N steps (0: never)."
+    "--val-every", type=click.IntRange(0), default=0, show_default=True, help="Validate every N iterations (0: never)."
 )
 @click.option(
     "--patience",
@@ -242,22 +299,17 @@ def _folder(o: dict, config, preset, family):
 @click.option(
     "--psnr-images", type=click.IntRange(0), default=2, show_default=True, help="Held-out images restored by LAVPS."
 )
-@click.option(
-    "--window",
-    type=int,
-    default=30,
-    show_default=True,
-    help="Amortized window: the last W iterations of the grid (k ~ U{1..W}, tau = T_k, t = T_k+1).",
-)
-@click.option("--out", "out_dir", default="runs/amortizer", show_default=True, help="Output folder.")
+@option("out_dir", default="runs/amortizer", help="Output folder.")
 def train_amortizer_command(**options) -> None:
     """Train LAVPS's amortizer by amortized VI on MGDM's inner objective; writes amortizer.safetensors + card."""
     _train("amortizer", options)
 
 
-@cli.command("train-supervised")
+@cli.command("train-supervised", renamed=_RENAMED)
+@_prior_option("gmm:8:fresh")  # the supervised baseline exists for vector priors only
 @_common
-@click.option("--out", "out_dir", default="runs/supervised", show_default=True, help="Output folder.")
+@option("window", default=None, show_default=_per_prior("window"), help="Window of the training grid (k ~ U{1..W}).")
+@option("out_dir", default="runs/supervised", help="Output folder.")
 def train_supervised_command(**options) -> None:
     """Train the supervised baseline (conditional denoiser on (x, y) pairs); writes supervised.safetensors."""
     _train("supervised", options)

@@ -5,46 +5,47 @@ from __future__ import annotations
 import click
 
 from .main import cli
+from .options import FiniteFloat, option
 
 __all__ = ["train_prior_command"]
 
 
-@cli.command("train-prior")
+@cli.command("train-prior", renamed={"--steps": "--iterations", "--batch": "--batch-size", "--threads": "--workers"})
 @click.option("--data", type=click.Choice(["mnist"]), default="mnist", show_default=True, help="Training data.")
-@click.option("--size", type=int, default=32, show_default=True, help="Image side in pixels (mnist: 32).")
-@click.option("--steps", type=int, default=4500, show_default=True, help="Total optimizer steps of the run.")
+@click.option("--size", type=click.IntRange(1), default=32, show_default=True, help="Image side in pixels (mnist: 32).")
+@option("iterations", default=4500)
+@option("batch_size", default=32)
+@option("train_lr", default=2e-3, help="AdamW learning rate after warm-up (> 0).")
+@click.option("--warmup", type=click.IntRange(0), default=200, show_default=True, help="Linear warm-up iterations.")
+@option("seed", default=0, help="Seed of the weights, batches, t and noise.")
+@option("out_dir", default="runs/prior", help="Folder for checkpoints and outputs.")
 @click.option(
-    "--batch", type=int, default=32, show_default=True, help="GLOBAL batch size (all ranks and micro-batches)."
+    "--ema", type=FiniteFloat(min=0.0, max=1.0), default=0.999, show_default=True, help="EMA decay of the weights."
 )
-@click.option("--lr", type=float, default=2e-3, show_default=True, help="AdamW learning rate (after warm-up).")
-@click.option("--warmup", type=int, default=200, show_default=True, help="Linear learning-rate warm-up steps.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of weights, batches, t and noise.")
-@click.option("--out", "out_dir", default="runs/prior", show_default=True, help="Folder for checkpoints and outputs.")
-@click.option("--ema", type=float, default=0.999, show_default=True, help="EMA decay of the exported weights.")
-@click.option("--ckpt-every", type=int, default=200, show_default=True, help="Checkpoint interval in steps.")
-@click.option("--threads", type=int, default=1, show_default=True, help="torch CPU threads.")
-@click.option("--resume/--no-resume", default=False, show_default=True, help="Continue the checkpoint in --out.")
+@option("ckpt_every", default=200)
+@option("workers", default=1, help="CPU parallelism: torch threads.")
+@option("resume")
 @click.option(
     "--grad-accum",
     type=click.IntRange(1),
     default=None,
-    help="Micro-batches per step (gradient accumulation; under torchrun each of the W ranks takes K/W). "
+    help="Micro-batches per iteration (gradient accumulation; under torchrun each of the W ranks takes K/W). "
     "Default: the world size, or the checkpoint's value with --resume.",
 )
-@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True)
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@option("precision", type=click.Choice(["fp32", "bf16"]), help="bf16: autocast the training forward passes.")
+@option("quiet")
 def train_prior_command(
     data: str,
     size: int,
-    steps: int,
-    batch: int,
+    iterations: int,
+    batch_size: int,
     lr: float,
     warmup: int,
     seed: int,
     out_dir: str,
     ema: float,
     ckpt_every: int,
-    threads: int,
+    workers: int,
     resume: bool,
     grad_accum: int | None,
     precision: str,
@@ -52,8 +53,8 @@ def train_prior_command(
 ) -> None:
     """Train the unconditional image prior; writes the EMA prior, its card and a sample grid to --out.
 
-    With --resume and --steps not above the checkpoint's step, only the export is (re)done.
-    Under `torchrun --nproc_per_node N` the run is data-parallel (--batch is the global batch).
+    With --resume and --iterations not above the checkpoint's step, only the export is (re)done.
+    Under `torchrun --nproc_per_node N` the run is data-parallel (--batch-size is the global batch).
     """
     from pathlib import Path
 
@@ -67,15 +68,15 @@ def train_prior_command(
     config = PriorTrainConfig(
         data=data,
         image_size=size,
-        steps=steps,
-        batch_size=batch,
+        steps=iterations,
+        batch_size=batch_size,
         lr=lr,
         warmup=warmup,
         seed=seed,
         out_dir=out_dir,
         ema_decay=ema,
         ckpt_every=ckpt_every,
-        threads=threads,
+        threads=workers,
         micro_batches=micro,
         precision=precision,
     )

@@ -1,4 +1,4 @@
-"""Datasets that install offline (see DESIGN.md): images in [-1, 1], batch-first float32 tensors."""
+"""Datasets that install offline (see docs/DESIGN.md): images in [-1, 1], batch-first float32 tensors."""
 
 from .images import image_folder
 from .mnist import MNIST_SPLITS, mnist_split

@@ -15,7 +15,7 @@ from ..operators import GaussianNoise, InverseProblem
 from ..operators.spec import parse_operator_spec
 from ..samplers.registry import build_sampler
 from .image_metrics import psnr, ssim
-from .stats import mean_ci95
+from .stats import format_interval, mean_ci95
 
 __all__ = ["DemoConfig", "run_demo", "format_demo_table"]
 
@@ -31,7 +31,7 @@ class DemoConfig:
     samplers: dict = field(
         default_factory=lambda: {
             "dps": ("dps", {"dps_steps": 250, "dps_zeta": 1.0}),
-            # MGDM's reference budget (METHOD.md: 5 Adam steps outside, 20 inside the final window)
+            # MGDM's reference budget (docs/METHOD.md: 5 Adam steps outside, 20 inside the final window)
             "mgdm": ("mgdm", {"steps": 50, "window": 15, "adam_out": 5, "adam_in": 20, "lr": 0.03}),
             # MGDM at LAVPS's budget: the same-budget comparison (how much the amortizer adds)
             "mgdm-fast": ("mgdm", {"steps": 50, "window": 15, "adam_out": 1, "adam_in": 1, "lr": 0.03}),
@@ -71,7 +71,7 @@ def run_demo(config: DemoConfig, prior, amortizer, out_dir: Path, progress: bool
             sampler = build_sampler(name, prior, opts)
             seeds = [config.seed * 100_000 + t_index * 1000 + i for i in range(config.images)]
             result = sampler.sample(problem, config.images, seed=seeds, progress=progress)
-            x = result.samples
+            x = result.samples.float().cpu()
             grids[spec][label] = x
             p, s = psnr(x, clean), ssim(x, clean)
             c = result.cost
@@ -131,7 +131,8 @@ def format_demo_table(summary: list[dict]) -> str:
     for r in summary:
         lines.append(
             f"{r['task']:<20} {'yes' if r['in_distribution'] else 'no':>3} {r['sampler']:<9} "
-            f"{r['psnr']:>6.2f} {r['psnr_ci95']:>5.2f} {r['ssim']:>6.3f} {r['ssim_ci95']:>5.3f} "
+            f"{r['psnr']:>6.2f} {format_interval(r['psnr_ci95'], 5, 2)} {r['ssim']:>6.3f} "
+            f"{format_interval(r['ssim_ci95'], 5, 3)} "
             f"{r['seconds_per_image']:>7.2f} {r['denoiser_forwards']:>5} {r['denoiser_backwards']:>5} "
             f"{r['amortizer_forwards']:>5}"
         )

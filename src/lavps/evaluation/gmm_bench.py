@@ -8,6 +8,7 @@ and 95% interval over seeds, seconds per problem and denoiser passes per sample 
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing as mp
 import time
 from collections.abc import Callable
@@ -19,9 +20,9 @@ from tqdm.auto import tqdm
 
 from .gmm_problems import make_gmm_problem
 from .metrics import sliced_wasserstein
-from .stats import mean_ci95
+from .stats import format_interval, mean_ci95
 
-__all__ = ["GMMBenchConfig", "SamplerEntry", "run_gmm_benchmark", "format_table"]
+__all__ = ["GMMBenchConfig", "SamplerEntry", "check_samplers", "format_table", "run_gmm_benchmark"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,22 @@ class GMMBenchConfig:
     workers: int = 1
     #: explicit rows (label, registry name, options); if empty, one row per name in `samplers`
     entries: tuple[SamplerEntry, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.dims or min(self.dims) < 1:
+            raise ValueError(f"dims must be >= 1, got {list(self.dims)}")
+        if min(self.obs_dims, default=1) < 1:
+            raise ValueError(f"observation dimensions d_y must be >= 1, got {list(self.obs_dims)}")
+        if self.family not in ("dense", "mask"):
+            raise ValueError(f"unknown problem family {self.family!r}; allowed: dense, mask")
+        if self.family == "mask" and max(self.obs_dims, default=0) > min(self.dims):
+            raise ValueError(f"mask: d_y = {max(self.obs_dims)} observed coordinates exceed dim = {min(self.dims)}")
+        if self.seeds < 1 or self.samples < 2 or self.workers < 1:
+            raise ValueError(
+                f"need seeds >= 1, samples >= 2, workers >= 1; got {self.seeds}, {self.samples}, {self.workers}"
+            )
+        if not (math.isfinite(self.sigma) and self.sigma > 0):
+            raise ValueError(f"sigma_y must be a finite number > 0, got {self.sigma}")
 
     def sampler_entries(self) -> tuple[SamplerEntry, ...]:
         if self.entries:
@@ -92,6 +109,14 @@ def _evaluate_problem(args) -> list[dict]:
     return rows
 
 
+def check_samplers(config: GMMBenchConfig, build: Callable) -> None:
+    """Build every sampler once per dimension, so bad settings or networks fail before any sampling."""
+    for d in config.dims:
+        prior = make_gmm_problem(d, config.obs_dims[0] if config.obs_dims else 1, config.first_seed).prior
+        for entry in config.sampler_entries():
+            build(entry.name, prior, {**config.sampler_options, **entry.options})
+
+
 def run_gmm_benchmark(
     config: GMMBenchConfig, build: Callable, progress: bool = True, partial_path: Path | None = None
 ) -> dict:
@@ -103,6 +128,7 @@ def run_gmm_benchmark(
     Args:
         build: build(name, prior, options) -> Sampler (the sampler registry).
     """
+    check_samplers(config, build)
     tasks = [
         (config, d, dy, config.first_seed + s, build)
         for d in config.dims
@@ -123,9 +149,18 @@ def run_gmm_benchmark(
         bar.update()
 
     if config.workers > 1:
-        with mp.get_context("spawn").Pool(config.workers) as pool:
+        # close() + join(), not the context manager's terminate(): terminated workers skip their exit
+        # finalizers, and resource_tracker then warns about the semaphores they registered (a "leak").
+        pool = mp.get_context("spawn").Pool(config.workers)
+        try:
             for rows in pool.imap_unordered(_evaluate_problem, tasks):
                 keep(rows)
+            pool.close()
+        except BaseException:
+            pool.terminate()
+            raise
+        finally:
+            pool.join()
     else:
         threads = torch.get_num_threads()
         try:
@@ -169,7 +204,7 @@ def format_table(results: list[dict]) -> str:
     lines = [head, "-" * len(head)]
     for r in results:
         lines.append(
-            f"{r['dim']:>5} {r['obs_dim']:>4} {r['sampler']:<18} {r['sw_mean']:>8.3f} {r['sw_ci95']:>7.3f} "
+            f"{r['dim']:>5} {r['obs_dim']:>4} {r['sampler']:<18} {r['sw_mean']:>8.3f} {format_interval(r['sw_ci95'])} "
             f"{r['seconds']:>10.2f} {r['denoiser_forwards']:>6} {r['denoiser_backwards']:>6}"
         )
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""Seeded exact-posterior problems on the 25-component Gaussian-mixture prior (METHOD.md section 7)."""
+"""Seeded exact-posterior problems on the 25-component Gaussian-mixture prior (docs/METHOD.md section 7)."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ computed as ratios measured in the same run.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from .gmm_bench import GMMBenchConfig, SamplerEntry, run_gmm_benchmark
@@ -34,8 +35,12 @@ def parse_panel(spec: str, default_sigma: float) -> Panel:
         raise ValueError(
             f"bad problem family {spec!r}; expected FAMILY:D_Y[@SIGMA], e.g. dense:1 or mask:4@0.5"
         ) from None
-    if panel.family not in ("dense", "mask") or panel.obs_dim < 1 or panel.sigma <= 0:
-        raise ValueError(f"bad problem family {spec!r}: family dense|mask, d_y >= 1, sigma > 0")
+    if (
+        panel.family not in ("dense", "mask")
+        or panel.obs_dim < 1
+        or not (math.isfinite(panel.sigma) and panel.sigma > 0)
+    ):
+        raise ValueError(f"bad problem family {spec!r}: family dense|mask, d_y >= 1, finite sigma > 0")
     return panel
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from scipy import stats
 
-__all__ = ["mean_ci95"]
+__all__ = ["format_interval", "mean_ci95"]
 
 
 def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
@@ -20,3 +20,10 @@ def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
         return mean, float("nan")
     var = sum((v - mean) ** 2 for v in values) / (n - 1)
     return mean, float(stats.t.ppf(0.975, n - 1) * math.sqrt(var / n))
+
+
+def format_interval(half_width: float | None, width: int = 7, precision: int = 3) -> str:
+    """A half-width right-aligned in `width` characters; "n/a" when there is none (one value: nan or None)."""
+    if half_width is None or not math.isfinite(half_width):
+        return f"{'n/a':>{width}}"
+    return f"{half_width:>{width}.{precision}f}"

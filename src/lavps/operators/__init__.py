@@ -3,6 +3,7 @@
 from .base import LinearOperator, OperatorShapeError
 from .basic import DenseMatrix, Identity, Mask
 from .blur import CircularBlur, gaussian_kernel, motion_kernel
+from .external import AdjointMismatchError, ExternalOperator, as_operator, check_adjoint
 from .families import CoordinateMaskFamily, DenseFamily, OperatorFamily
 from .image_masks import box_mask, center_mask, mask_from_spatial, pixel_mask
 from .noise import GaussianNoise, InverseProblem
@@ -36,6 +37,10 @@ __all__ = [
     "DenseMatrix",
     "Mask",
     "OperatorFamily",
+    "ExternalOperator",
+    "AdjointMismatchError",
+    "as_operator",
+    "check_adjoint",
     "DenseFamily",
     "CoordinateMaskFamily",
     "GaussianNoise",

@@ -54,7 +54,7 @@ class DenseMatrix(LinearOperator):
         return self.matrix.dtype
 
     def _mat(self, x: torch.Tensor) -> torch.Tensor:
-        return self.matrix.to(device=x.device, dtype=x.dtype)
+        return self.matrix.to(x.dtype).to(x.device)
 
     def forward(self, x):
         self.check_input(x)
@@ -70,7 +70,7 @@ class DenseMatrix(LinearOperator):
         self.check_observation(y)
         if self._pinv_matrix is None:  # cache: computed once in float64, the operator itself is unchanged
             self._pinv_matrix = torch.linalg.pinv(self.matrix.double())
-        p = self._pinv_matrix.to(device=y.device, dtype=y.dtype)
+        p = self._pinv_matrix.to(y.dtype).to(y.device)
         return y @ p.T if p.ndim == 2 else torch.einsum("bdo,bo->bd", p, y)
 
     def svd(self) -> MatrixSVD:
@@ -107,7 +107,7 @@ class Mask(LinearOperator):
         self.in_shape = self.out_shape = signal_shape
 
     def _m(self, x):
-        return self.mask.to(device=x.device, dtype=x.dtype)
+        return self.mask.to(x.dtype).to(x.device)
 
     def forward(self, x):
         self.check_input(x)

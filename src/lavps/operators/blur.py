@@ -62,7 +62,7 @@ class CircularBlur(LinearOperator):
     ) -> torch.Tensor:
         """K = rfft2 (fft2 if not onesided) of the centred, zero-padded kernel: (H, W') or (B, 1, H, W')."""
         _, h, w = self.in_shape
-        k = self.kernel.to(device=device, dtype=dtype)
+        k = self.kernel.to(dtype).to(device)  # cast on the CPU first: float64 never reaches MPS
         kh, kw = k.shape[-2:]
         padded = F.pad(k, (0, w - kw, 0, h - kh))
         padded = torch.roll(padded, shifts=(-(kh // 2), -(kw // 2)), dims=(-2, -1))
@@ -87,12 +87,12 @@ class CircularBlur(LinearOperator):
     def pinv(self, y: torch.Tensor) -> torch.Tensor:
         """A^+ y: invert the frequencies with |K_f| > rcond * max|K| (per sample), zero the rest."""
         self.check_observation(y)
-        k = self.spectrum(torch.float64, y.device)
+        k = self.spectrum(torch.float64, "cpu")  # thresholds in float64 on the CPU, then cast and moved
         mag = k.abs()
         peak = mag.amax(dim=(-2, -1), keepdim=True)
         keep = mag > self.rcond * peak
         p = torch.where(keep, 1.0 / torch.where(keep, k, torch.ones_like(k)), torch.zeros_like(k))
-        return self._apply(y, p.to(torch.complex128 if y.dtype == torch.float64 else torch.complex64))
+        return self._apply(y, p.to(torch.complex128 if y.dtype == torch.float64 else torch.complex64).to(y.device))
 
     def regularized_inverse(self, y: torch.Tensor, lam: float) -> torch.Tensor:
         """Tikhonov inverse (A^T A + lam I)^{-1} A^T y = F^H diag(conj K / (|K|^2 + lam)) F y, lam > 0."""

@@ -64,4 +64,4 @@ def clean_at_zero(x_t: torch.Tensor, t: Time, x0_hat: torch.Tensor) -> torch.Ten
     zero = torch.as_tensor(t, device=x_t.device) == 0
     if not bool(zero.any()):
         return x0_hat
-    return torch.where(expand_time(zero.double(), x_t) > 0, x_t, x0_hat)
+    return torch.where(expand_time(zero.to(x_t.dtype), x_t) > 0, x_t, x0_hat)

@@ -50,8 +50,10 @@ class VEDenoiserPrior(torch.nn.Module):
         t_ = torch.as_tensor(t, dtype=torch.long).cpu().expand(x_t.shape[0])
         # the network never sees sigma = 0: index 0 is evaluated at index 1 and replaced by x_t
         a = self.schedule.abar(t_.clamp(min=1))
-        sigma = self.schedule.sigma(t_.clamp(min=1)).to(device=x_t.device, dtype=x_t.dtype)
-        out = self.denoiser(x_t / expand_time(a.sqrt(), x_t), sigma)
+        # the network's dtype (lavps.priors.placement may cast it); float64 is cast before it is moved
+        dtype = next((p.dtype for p in self.parameters() if p.is_floating_point()), x_t.dtype)
+        sigma = self.schedule.sigma(t_.clamp(min=1)).to(dtype).to(x_t.device)
+        out = self.denoiser((x_t / expand_time(a.sqrt(), x_t)).to(dtype), sigma).to(x_t.dtype)
         if out.shape != x_t.shape:
             raise ValueError(f"the VE denoiser returned shape {tuple(out.shape)}, expected {tuple(x_t.shape)}")
         return clean_at_zero(x_t, t_, out)

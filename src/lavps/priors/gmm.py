@@ -1,7 +1,7 @@
 """Exact Gaussian-mixture prior: closed-form denoiser, prior sampling, exact linear-Gaussian posterior.
 
 The noised prior at time t is again a mixture, with means sqrt(abar_t) mu_k and diagonal covariances
-abar_t Sigma_k + (1 - abar_t) I, so D(x_t, t) = E[x_0 | x_t] is exact (METHOD.md section 7).
+abar_t Sigma_k + (1 - abar_t) I, so D(x_t, t) = E[x_0 | x_t] is exact (docs/METHOD.md section 7).
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ class MixturePosterior:
 def grid_mixture(
     dim: int, weights: torch.Tensor | None = None, generator: torch.Generator | None = None, spacing: float = 8.0
 ) -> GaussianMixturePrior:
-    """The standard 25-component benchmark prior (METHOD.md section 7).
+    """The standard 25-component benchmark prior (docs/METHOD.md section 7).
 
     Means spacing * (i, j, i, j, ...) for i, j in {-2, ..., 2}, identity covariances; weights given,
     or drawn uniformly on (0, 1) and normalised from `generator` (a fresh problem per seed).

@@ -2,7 +2,7 @@
 
 Specs (CLI and training; `--prior SPEC` everywhere a prior is taken):
 - `mnist` - the shipped 32x32 MNIST image prior (the default); clean training images from the MNIST train split.
-- `gmm:D` - the 25-component grid mixture of METHOD.md section 7 in R^D, weights drawn from `seed`.
+- `gmm:D` - the 25-component grid mixture of docs/METHOD.md section 7 in R^D, weights drawn from `seed`.
 - `gmm:D:fresh` - the same means and covariances with FRESH random weights for every training batch
   (the benchmark draws new weights for every problem, so this is what generalises across problems).
 - `diffusers:DIR` (or just DIR) - a diffusers UNet2DModel or DDPM pipeline folder
@@ -33,7 +33,7 @@ import torch
 from .base import Prior
 from .gmm import GaussianMixturePrior, grid_mixture
 
-__all__ = ["PriorPreset", "prior_fingerprint", "resolve_prior", "load_prior", "PRESET_KINDS"]
+__all__ = ["PriorPreset", "prior_fingerprint", "resolve_prior", "load_prior", "PRESET_KINDS", "FINGERPRINT_ATTR"]
 
 PRESET_KINDS = (
     "mnist",
@@ -44,6 +44,8 @@ PRESET_KINDS = (
     "edm:MODULE:FACTORY",
     "PATH.safetensors",
 )
+#: A prior moved to another precision records the fingerprint of its original weights under this name.
+FINGERPRINT_ATTR = "source_fingerprint"
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,9 @@ def _update(h, tensor: torch.Tensor) -> None:
 
 def prior_fingerprint(prior: Prior) -> str:
     """A short hash identifying the prior family (see the module docstring for what it covers)."""
+    recorded = getattr(prior, FINGERPRINT_ATTR, None)
+    if recorded is not None:  # a prior placed in another precision (lavps.priors.placement)
+        return recorded
     h = hashlib.sha256()
     h.update(f"shape={tuple(prior.shape)}".encode())
     _update(h, prior.schedule.alphas_cumprod)
@@ -227,7 +232,7 @@ def _gmm_preset(spec: str, args: list[str], seed: int) -> PriorPreset:
     weights = "fresh uniform(0,1) weights, normalised, for every batch" if fresh else f"drawn from seed {seed}"
     description = {
         "spec": spec,
-        "name": "25-component grid Gaussian mixture (METHOD.md section 7)",
+        "name": "25-component grid Gaussian mixture (docs/METHOD.md section 7)",
         "shape": list(prior.shape),
         "weights": weights,
         "fingerprint": prior_fingerprint(prior),

@@ -1,13 +1,10 @@
-"""Samplers: DDIM (prior), DPS, MGDM, LAVPS, DDRM, DiffPIR. Each returns samples and a cost record."""
+"""Samplers: DDIM (prior), DPS, MGDM, LAVPS, DDRM, DiffPIR. Each returns samples and a cost record.
 
-from .base import Context, Sampler, SampleResult
-from .cost import Cost
-from .ddim import DDIM
-from .ddrm import DDRM
-from .diffpir import DiffPIR
-from .dps import DPS
-from .mgdm import MGDM
-from .settings import TauRule, VISettings, WindowSchedule
+The classes are imported on first use (as in `lavps`), so that torch-free submodules such as
+`lavps.samplers.presets` can be read by the CLI without loading torch.
+"""
+
+from importlib import import_module
 
 __all__ = [
     "Sampler",
@@ -23,3 +20,24 @@ __all__ = [
     "WindowSchedule",
     "TauRule",
 ]
+
+_WHERE = {
+    "Sampler": "base",
+    "SampleResult": "base",
+    "Context": "base",
+    "Cost": "cost",
+    "DDIM": "ddim",
+    "DDRM": "ddrm",
+    "DiffPIR": "diffpir",
+    "DPS": "dps",
+    "MGDM": "mgdm",
+    "VISettings": "settings",
+    "WindowSchedule": "settings",
+    "TauRule": "settings",
+}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module 'lavps.samplers' has no attribute {name!r}")

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from ..device import prior_device
 from ..operators.noise import InverseProblem
 from ..random import NoiseSource, make_noise
 from .cost import Cost, CountingDenoiser
@@ -39,10 +40,12 @@ class Context:
     batch_size: int
     shape: tuple[int, ...]
     dtype: torch.dtype
+    device: torch.device = torch.device("cpu")
     info: dict[str, Any] = field(default_factory=dict)
 
     def randn(self) -> torch.Tensor:
-        return self.noise.randn((self.batch_size, *self.shape), self.dtype)
+        """Standard normal (B, *shape), drawn on the CPU from the seeded generators, moved to the device."""
+        return self.noise.randn((self.batch_size, *self.shape), self.dtype, self.device)
 
 
 class Sampler:
@@ -79,6 +82,7 @@ class Sampler:
         per_sample_noise: bool = False,
         progress: bool = False,
         callback: Callable[[int, Any], None] | None = None,
+        noise_on_device: bool = False,
     ) -> SampleResult:
         """Draw batch_size samples of p(x | y) (or of the prior for unconditional samplers).
 
@@ -90,21 +94,27 @@ class Sampler:
                 list of per-sample seeds (sample i then never depends on its batch-mates).
             progress: show a progress bar.
             callback: called as callback(index, state) after every step.
+            noise_on_device: draw the noise with per-sample generators on the prior's device instead of
+                on the CPU (faster on a GPU; the numbers then differ from the CPU's, see docs/devices.md).
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        device = prior_device(self.prior)
         if problem is not None:
             problem.check_signal_shape(self.prior.shape)
             problem = problem.expand(batch_size)
+            if problem.y.device != device:
+                problem = InverseProblem(problem.y.to(device), problem.operator, problem.noise)
         elif self.needs_problem:
             raise ValueError(f"{self.name} needs an inverse problem (y, operator, noise)")
         ctx = Context(
             problem=problem,
-            denoise=CountingDenoiser(self.prior),
-            noise=make_noise(seed, batch_size, per_sample_noise),
+            denoise=CountingDenoiser(self.prior, device),
+            noise=make_noise(seed, batch_size, per_sample_noise, noise_on_device),
             batch_size=batch_size,
             shape=tuple(self.prior.shape),
             dtype=self.dtype,
+            device=device,
         )
         steps = self.plan()
         state = self.init(ctx)

@@ -29,7 +29,7 @@ class RunningMoments:
 
     def add(self, batch: torch.Tensor) -> None:
         """Merge a chunk (B, *shape)."""
-        x = batch.detach().to(torch.float64)
+        x = batch.detach().cpu().to(torch.float64)  # on the CPU: float64 is not on every device
         n_b, mean_b = x.shape[0], x.mean(0)
         m2_b = ((x - mean_b) ** 2).sum(0)
         if self.count == 0:
@@ -67,6 +67,7 @@ def sample_in_chunks(
     seed: int = 0,
     batch_size: int | None = None,
     progress: bool = False,
+    noise_on_device: bool = False,
 ) -> ChunkedResult:
     """Draw `samples` samples, at most `batch_size` at a time (None = all at once); sample i uses seed + i.
 
@@ -82,7 +83,7 @@ def sample_in_chunks(
     cost = Cost()
     for start in range(0, samples, chunk):
         seeds = [seed + i for i in range(start, min(start + chunk, samples))]
-        r = sampler.sample(problem, len(seeds), seed=seeds, progress=progress)
+        r = sampler.sample(problem, len(seeds), seed=seeds, progress=progress, noise_on_device=noise_on_device)
         moments.add(r.samples)
         parts.append(r.samples.cpu())
         infos.append((len(seeds), r.info))

@@ -1,4 +1,4 @@
-"""Cost accounting (METHOD.md section 8): wall seconds and network passes per sample path."""
+"""Cost accounting (docs/METHOD.md section 8): wall seconds and network passes per sample path."""
 
 from __future__ import annotations
 
@@ -27,10 +27,17 @@ class Cost:
 
 
 class CountingDenoiser:
-    """Wraps prior.denoise; counts forwards, and backwards through a gradient hook on the output."""
+    """Wraps prior.denoise; counts forwards, and backwards through a gradient hook on the output.
 
-    def __init__(self, prior):
+    On a CUDA device the peak-memory counter is reset at construction, so `cost().peak_memory_mb` is the
+    peak GPU memory allocated during this sampler call (None on other devices).
+    """
+
+    def __init__(self, prior, device: torch.device | str = "cpu"):
         self.prior = prior
+        self.device = torch.device(device)
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
         self.forwards = 0
         self.backwards = 0
         self.amortizer_forwards = 0
@@ -47,9 +54,12 @@ class CountingDenoiser:
         self.backwards += 1
 
     def cost(self) -> Cost:
+        """Costs so far; on CUDA the queued kernels are waited for first, so the seconds are real."""
         peak = None
-        if torch.cuda.is_available():
-            peak = torch.cuda.max_memory_allocated() / 2**20
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        if self.device.type == "cuda":
+            peak = torch.cuda.max_memory_allocated(self.device) / 2**20
         return Cost(
             seconds=time.perf_counter() - self._start,
             denoiser_forwards=self.forwards,

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from ..amortize.network import amortizer_inputs, check_compatible, time_code
+from ..device import prior_device
 from ..objective import BridgePrior, linearised_start, negative_elbo
 from ..random import NoiseSource
 from .base import Context
@@ -123,7 +124,7 @@ class LAVPS(MGDM):
         if not hasattr(amortizer, "candidate") or not hasattr(amortizer, "config"):
             raise TypeError(f"amortizer must be a lavps.amortize.Amortizer, got {type(amortizer).__name__}")
         check_compatible(amortizer, prior, source="the amortizer")
-        self.amortizer = amortizer
+        self.amortizer = amortizer.to(prior_device(prior))  # float32 wherever the prior's network runs
         self.guard = guard if isinstance(guard, GuardSettings) else GuardSettings(enabled=bool(guard))
         self.inner_steps = int(inner_steps)
         if not self.guard.enabled and self.inner_steps == 0:
@@ -172,7 +173,7 @@ class LAVPS(MGDM):
             y_img = amortizer_inputs(
                 self.amortizer.input_kind, ctx.problem, x0, bridge=bridge, abar_tau=self.schedule.abar(tau)
             )
-            codes = time_code(self.schedule, t, b, x_t.dtype), time_code(self.schedule, tau, b, x_t.dtype)
+            codes = tuple(time_code(self.schedule, s, b, x_t.dtype, x_t.device) for s in (t, tau))
             mu, rho = self.amortizer.candidate(bridge, x_t, x0, y_img, *codes)
         ctx.denoise.amortizer_forwards += 1
         return mu, rho

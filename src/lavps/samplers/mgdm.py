@@ -1,7 +1,7 @@
 """MGDM: the zero-shot variational Gibbs sampler with a Gauss-VI inner solver.
 
 Janati, Moufad, El Mehdi Abdi, Durmus, Moulines, Olsson, "A Mixture-Based Framework for Guiding
-Diffusion Models" (ICML 2025), arXiv:2502.03332. METHOD.md section 4.
+Diffusion Models" (ICML 2025), arXiv:2502.03332. docs/METHOD.md section 4.
 """
 
 from __future__ import annotations

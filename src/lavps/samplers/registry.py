@@ -19,7 +19,7 @@ __all__ = ["SAMPLERS", "build_sampler", "vi_settings_from_options"]
 
 SAMPLERS = ("ddim", "dps", "mgdm", "lavps", "amortized-only", "supervised", "ddrm", "diffpir")
 
-#: Defaults used by the CLI and the benchmarks (METHOD.md reference settings, DPS zeta tuned on
+#: Defaults used by the CLI and the benchmarks (docs/METHOD.md reference settings, DPS zeta tuned on
 #: held-out GMM problems, see README).
 DEFAULTS = {
     "steps": 100,

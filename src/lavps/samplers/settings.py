@@ -32,7 +32,7 @@ class WindowSchedule:
 
 @dataclass(frozen=True)
 class TauRule:
-    """How tau < t is chosen (METHOD.md section 4).
+    """How tau < t is chosen (docs/METHOD.md section 4).
 
     "deterministic": tau = the next lower grid point.
     "mix": tau uniform in [min_tau, t) per sample for the first `threshold` iterations, then deterministic.

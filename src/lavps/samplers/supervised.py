@@ -1,6 +1,6 @@
 """The supervised amortized baseline at test time: plain DDIM with a conditional denoiser, no likelihood.
 
-METHOD.md section 6. The prior's D(x_t, t) is corrected by a network trained on (x, y) pairs of the
+docs/METHOD.md section 6. The prior's D(x_t, t) is corrected by a network trained on (x, y) pairs of the
 in-distribution family (`lavps.amortize.supervised`); nothing here evaluates the likelihood.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from ..amortize.network import amortizer_inputs, check_compatible, time_code
+from ..device import prior_device
 from ..diffusion import ddim_step
 from .base import Context
 from .ddim import DDIM, DDIMState
@@ -35,7 +36,7 @@ class SupervisedDDIM(DDIM):
         if not hasattr(network, "denoise") or not hasattr(network, "config"):
             raise TypeError(f"network must be a lavps.amortize.ConditionalDenoiser, got {type(network).__name__}")
         check_compatible(network, prior, source="the supervised network")
-        self.network = network
+        self.network = network.to(prior_device(prior))
 
     def step(self, state: DDIMState, step, index: int, ctx: Context) -> DDIMState:
         t, t_prev = step
@@ -43,7 +44,8 @@ class SupervisedDDIM(DDIM):
         with torch.no_grad():
             x0_prior = ctx.denoise(state.x, t)
             y_img = amortizer_inputs(self.network.input_kind, ctx.problem, x0_prior)
-            x0 = self.network.denoise(state.x, x0_prior, y_img, time_code(self.schedule, t, b, state.x.dtype))
+            code = time_code(self.schedule, t, b, state.x.dtype, state.x.device)
+            x0 = self.network.denoise(state.x, x0_prior, y_img, code)
             ctx.denoise.amortizer_forwards += 1
             x = ddim_step(self.schedule, state.x, x0, t, t_prev, self.eta, ctx.randn())
         return DDIMState(x=x, x0=x0 if t_prev > 0 else x)

@@ -181,7 +181,7 @@ def run_loop(
         build: the network with its initial weights (called under a fork of the RNG seeded by settings.seed).
         identity: JSON description of the run (config, network, info); a resumed checkpoint must
             agree on every key except the top-level `config` entries named in `resumable`.
-        resume: continue `checkpoint` if it exists; without it an existing checkpoint is an error.
+        resume: continue `checkpoint` (an error if there is none); without it an existing checkpoint is an error.
         data: see `DataFactory`; None: step_fn draws its own data from the chunk generator.
         metrics_path: JSON lines, one per checkpoint or validation (rank 0 writes it).
     """
@@ -195,6 +195,8 @@ def run_loop(
     identity = json.loads(json.dumps(identity))  # as it will be saved
     if checkpoint.exists() and not resume:
         raise ValueError(f"{checkpoint} exists; resume it (--resume) or choose another output folder")
+    if resume and not checkpoint.exists():
+        raise FileNotFoundError(f"cannot resume: no checkpoint {checkpoint} (drop --resume to start a new run)")
     state = _load(checkpoint, settings, build, identity, resumable) if resume and checkpoint.exists() else None
     state = state or _new_state(settings, build)
     if metrics_path is not None and world.is_main:

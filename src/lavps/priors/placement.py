@@ -1,0 +1,55 @@
+"""Putting a prior on a device in a precision (docs/devices.md).
+
+Only the prior's network changes device and dtype; schedules stay float64 on the CPU, samplers, likelihoods
+and amortizers float32. A placed prior keeps the fingerprint of the prior it was (`prior_fingerprint`), so
+networks trained against the fp32 prior are still accepted.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..device import precision_dtype, resolve_device
+from .presets import FINGERPRINT_ATTR, prior_fingerprint
+
+__all__ = ["place_prior", "QuantizedPrior"]
+
+
+class QuantizedPrior:
+    """A prior without a network (e.g. the exact Gaussian mixture) evaluated as if it were one in `dtype`.
+
+    D(x, t) = round(D_exact(round(x), t)), round = cast to dtype and back: the input and output of the
+    denoiser carry `dtype`'s precision, which is what a low-precision network does to its surroundings.
+    """
+
+    def __init__(self, prior, dtype: torch.dtype):
+        self.prior, self.dtype = prior, dtype
+        self.schedule, self.shape = prior.schedule, tuple(prior.shape)
+        setattr(self, FINGERPRINT_ATTR, prior_fingerprint(prior))
+
+    def denoise(self, x_t: torch.Tensor, t) -> torch.Tensor:
+        out = self.prior.denoise(x_t.to(self.dtype).to(x_t.dtype), t)
+        return out.to(self.dtype).to(x_t.dtype)
+
+    def __getattr__(self, name):  # everything else (sample, posterior, ...) is the wrapped prior's
+        return getattr(self.__dict__["prior"], name)
+
+
+def place_prior(prior, device: str | torch.device | None = "cpu", precision: str | torch.dtype = "fp32"):
+    """Put the prior's network on `device` in `precision`; returns the prior to use.
+
+    A prior that is an `nn.Module` (image priors, adapters) is moved and its floating-point weights cast
+    in place, like `nn.Module.to` (its denoise casts x to the weights' dtype and eps back to x's dtype).
+    A prior without weights runs on the CPU; a precision other than fp32 wraps it in `QuantizedPrior`.
+    Either way the prior keeps the fingerprint of its fp32 weights, so amortizers trained on it still fit.
+    """
+    dev = resolve_device(device)
+    dtype = precision_dtype(precision)
+    if isinstance(prior, nn.Module):
+        if dtype != torch.float32 and getattr(prior, FINGERPRINT_ATTR, None) is None:
+            setattr(prior, FINGERPRINT_ATTR, prior_fingerprint(prior))  # of the weights as trained
+        return prior.to(device=dev, dtype=dtype)
+    if dev.type != "cpu":
+        raise ValueError(f"the {type(prior).__name__} prior has no network and runs on the CPU only, not {dev}")
+    return prior if dtype == torch.float32 else QuantizedPrior(prior, dtype)
