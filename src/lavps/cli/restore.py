@@ -169,6 +169,7 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit):
 @click.option(
     "--simulate",
     default=None,
+    show_default="none: the inputs are observations",
     help="Folder: the inputs are CLEAN images; each is degraded with this operator spec and its own seed first.",
 )
 @option("quiet")

@@ -111,6 +111,7 @@ _COMMON = [
         "--grad-accum",
         type=click.IntRange(1),
         default=None,
+        show_default="the world size; with --resume the checkpoint's",
         help="Split the global --batch-size into K micro-batches (gradient accumulation; under torchrun each of "
         "the W ranks takes K/W of them). Default: the world size, or the checkpoint's value with --resume.",
     ),

@@ -29,6 +29,7 @@ __all__ = ["train_prior_command"]
     "--grad-accum",
     type=click.IntRange(1),
     default=None,
+    show_default="the world size; with --resume the checkpoint's",
     help="Micro-batches per iteration (gradient accumulation; under torchrun each of the W ranks takes K/W). "
     "Default: the world size, or the checkpoint's value with --resume.",
 )
