@@ -21,11 +21,13 @@ device type, no host-to-device copy); on the CPU both are the same.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 
-__all__ = ["NoiseSource", "BatchNoise", "PerSampleNoise", "make_noise"]
+__all__ = ["NoiseSource", "BatchNoise", "PerSampleNoise", "make_noise", "derive_seed", "name_seed"]
 
 
 class NoiseSource:
@@ -113,3 +115,14 @@ def make_noise(
     if per_sample:
         return PerSampleNoise([seed + i for i in range(batch_size)], on_device)
     return BatchNoise(seed, batch_size, on_device)
+
+
+def derive_seed(*values: int) -> int:
+    """A 63-bit seed mixed from non-negative integers (numpy SeedSequence): derive_seed(run, step, chunk)."""
+    return int(np.random.SeedSequence([int(v) for v in values]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def name_seed(seed: int, name: str) -> int:
+    """A 63-bit seed from a run seed and a name (stable across processes and platforms: sha256)."""
+    digest = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
+    return derive_seed(int(seed), digest)

@@ -79,13 +79,19 @@ class MLPConditionalDenoiser(ConditionalDenoiser):
 
 
 def supervised_loss(
-    net, generator: torch.Generator, config: TrainConfig, preset: PriorPreset, family: OperatorFamily
+    net,
+    generator: torch.Generator,
+    config: TrainConfig,
+    preset: PriorPreset,
+    family: OperatorFamily,
+    batch_size: int | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """One batch of the denoising loss (mean squared error per coordinate) and its ratio to the prior's."""
-    b, g = config.batch_size, generator
+    g = generator
     schedule = preset.prior.schedule
     grid = uniform_grid(config.grid_steps, schedule.num_steps)
-    x, prior, problem = draw_training_problem(config, preset, family, g)
+    x, prior, problem = draw_training_problem(config, preset, family, g, batch_size)
+    b = x.shape[0]
     t = grid[torch.randint(1, config.grid_steps, (b,), generator=g)]
     x_t = forward_sample(schedule, x, t, torch.randn(x.shape, generator=g, dtype=x.dtype))
     with torch.no_grad():
@@ -120,7 +126,7 @@ def train_supervised(
         "training": {"objective": "denoising MSE on (x, y) pairs, t uniform on the grid", **config_json(config)},
     }
 
-    def step(net, generator):
-        return supervised_loss(net, generator, config, preset, family)
+    def step(net, chunk):
+        return supervised_loss(net, chunk.generator, config, preset, family, chunk.size)
 
     return run_training(config, network_config, step, "supervised", info, progress, resume)

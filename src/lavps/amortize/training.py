@@ -20,6 +20,7 @@ from ..objective import bridge_prior, negative_elbo
 from ..operators import GaussianNoise, InverseProblem, OperatorFamily
 from ..operators.families import CoordinateMaskFamily, DenseFamily, FamilyMixture
 from ..priors.presets import PriorPreset
+from ..training.loop import PRECISIONS, DataFactory, Validation
 from .loop import TrainResult, config_json, run_training
 from .network import amortizer_inputs, time_code
 
@@ -42,8 +43,11 @@ class TrainConfig:
     Attributes:
         grid_steps, window: the sampling grid size N and the window: k ~ U{1..window}, tau = T_k,
             t = T_{k+1} (the iterations LAVPS amortizes are the last `window` of MGDM's N - 3).
-        sigma, sigma_max: observation noise; with sigma_max, one sigma_y per batch, log-uniform in
+        sigma, sigma_max: observation noise; with sigma_max, one sigma_y per chunk, log-uniform in
             [sigma, sigma_max].
+        batch_size: the GLOBAL batch; micro_batches: K chunks per step (gradient accumulation, and
+            the unit of randomness: see `lavps.training.loop`); precision: "fp32" or "bf16".
+        val_every, patience: validation interval in steps and early-stopping patience (0: off).
     """
 
     steps: int = 3000
@@ -58,11 +62,21 @@ class TrainConfig:
     sigma_max: float | None = None
     ckpt_every: int = 500
     out_dir: str = "runs/amortizer"
+    micro_batches: int = 1
+    precision: str = "fp32"
+    val_every: int = 0
+    patience: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "ckpt_every", "window"):
+        for name in ("steps", "batch_size", "ckpt_every", "window", "micro_batches"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.batch_size % self.micro_batches:
+            raise ValueError(f"batch size {self.batch_size} is not divisible by --grad-accum {self.micro_batches}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}; allowed: {', '.join(PRECISIONS)}")
+        if self.val_every < 0 or self.patience < 0:
+            raise ValueError(f"val_every and patience must be >= 0, got {self.val_every}, {self.patience}")
         if not 1 <= self.window <= self.grid_steps - 3:
             raise ValueError(f"window must be in [1, grid_steps - 3 = {self.grid_steps - 3}], got {self.window}")
         if not (self.lr > 0 and self.weight_decay >= 0 and self.grad_clip >= 0):
@@ -115,10 +129,25 @@ def estimate_signal_scale(preset: PriorPreset, n: int = 4096, seed: int = 12345)
     return float(x.double().pow(2).mean().sqrt())
 
 
-def draw_training_problem(config: TrainConfig, preset: PriorPreset, family: OperatorFamily, generator: torch.Generator):
-    """A batch of clean signals, their prior, and y = A x + sigma_y n with per-sample operators."""
-    b, g = config.batch_size, generator
-    x, prior = preset.draw(b, g)
+def draw_training_problem(
+    config: TrainConfig,
+    preset: PriorPreset,
+    family: OperatorFamily,
+    generator: torch.Generator,
+    batch_size: int | None = None,
+    clean: torch.Tensor | None = None,
+):
+    """A batch of clean signals, their prior, and y = A x + sigma_y n with per-sample operators.
+
+    `clean` (B, *shape) replaces the preset's draw (images read from a folder); batch_size defaults
+    to config.batch_size.
+    """
+    g = generator
+    if clean is not None:
+        b, x, prior = clean.shape[0], clean, preset.prior
+    else:
+        b = config.batch_size if batch_size is None else batch_size
+        x, prior = preset.draw(b, g)
     operator = family.sample(b, g)
     noise = GaussianNoise(config.draw_sigma(g))
     y = noise.measure(x, operator, torch.randn((b, *operator.out_shape), generator=g))
@@ -126,13 +155,23 @@ def draw_training_problem(config: TrainConfig, preset: PriorPreset, family: Oper
 
 
 def amortized_loss(
-    net, generator: torch.Generator, config: TrainConfig, preset: PriorPreset, family: OperatorFamily
+    net,
+    generator: torch.Generator,
+    config: TrainConfig,
+    preset: PriorPreset,
+    family: OperatorFamily,
+    batch_size: int | None = None,
+    clean: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """One batch of the amortized objective: (mean negative ELBO of the network, {"ratio": ...})."""
-    b, g = config.batch_size, generator
+    """One batch of the amortized objective: (mean negative ELBO of the network, {"ratio": ...}).
+
+    batch_size / clean: see `draw_training_problem`.
+    """
+    g = generator
     schedule = preset.prior.schedule
     grid = uniform_grid(config.grid_steps, schedule.num_steps)
-    x, prior, problem = draw_training_problem(config, preset, family, g)
+    x, prior, problem = draw_training_problem(config, preset, family, g, batch_size, clean)
+    b = x.shape[0]
     k = torch.randint(1, config.window + 1, (b,), generator=g)
     tau, t = grid[k], grid[k + 1]
     x_t = forward_sample(schedule, x, t, torch.randn(x.shape, generator=g, dtype=x.dtype))
@@ -155,7 +194,9 @@ def train_amortizer(
     family: OperatorFamily,
     progress: bool = True,
     resume: bool = False,
-) -> TrainResult:
+    data: DataFactory | None = None,
+    validation: Validation | None = None,
+) -> TrainResult | None:
     """Train an amortizer; writes `amortizer.safetensors` + `amortizer.json` (card) in config.out_dir.
 
     Args:
@@ -165,6 +206,8 @@ def train_amortizer(
         preset: the prior and its clean training signals (`lavps.priors.presets.resolve_prior`).
         family: the operator family of the training problems (the in-distribution family).
         resume: continue the checkpoint in out_dir (see `run_training`).
+        data: clean images per chunk (`lavps.data.folder.folder_data`); None: drawn from the preset.
+        validation: see `lavps.amortize.validation.amortizer_validation`.
     """
     if tuple(network_config.get("shape", ())) != tuple(preset.prior.shape):
         raise ValueError(
@@ -177,7 +220,10 @@ def train_amortizer(
         "training": {"objective": "negative_elbo (lavps.objective), amortized VI", **config_json(config)},
     }
 
-    def step(net, generator):
-        return amortized_loss(net, generator, config, preset, family)
+    if data is not None:
+        info["data"] = getattr(data, "description", {"source": "image folder"})
 
-    return run_training(config, network_config, step, "amortizer", info, progress, resume)
+    def step(net, chunk):
+        return amortized_loss(net, chunk.generator, config, preset, family, chunk.size, chunk.data)
+
+    return run_training(config, network_config, step, "amortizer", info, progress, resume, data, validation)

@@ -77,7 +77,7 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit):
 
 
 @cli.command("restore")
-@click.argument("observation", type=click.Path(exists=True, dir_okay=False))
+@click.argument("observation", type=click.Path())
 @click.option(
     "--operator", "spec", default=None, show_default="none", help="Operator spec; a random kind also needs --op-seed."
 )
@@ -122,7 +122,12 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit):
 @option("amortizer", show_default="the shipped amortizer", help="Trained amortizer (.safetensors) for lavps.")
 @option("seed", default=0, help="Sample i uses seed + i.")
 @click.option("--samples", default=1, show_default=True, type=click.IntRange(1), help="Number of samples.")
-@option("batch_size", default=None, show_default="all samples at once", help="At most this many samples at once.")
+@option(
+    "batch_size",
+    default=None,
+    show_default="all samples at once; folder: 4 images",
+    help="At most this many samples at once (folder: images per batch).",
+)
 @option(
     "steps",
     default=None,
@@ -145,8 +150,8 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit):
     "--reference",
     default=None,
     show_default="none",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Clean image: adds PSNR/SSIM.",
+    type=click.Path(exists=True),
+    help="Clean image (folder: a folder of them, matched by name): adds PSNR/SSIM.",
 )
 @option("ddrm_steps", default=None, hidden=True)
 @option("ddrm_eta", default=None, show_default="0.85")
@@ -161,6 +166,12 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit):
     help="Output folder (it appears only when complete).",
 )
 @option("overwrite", help="Replace a non-empty output folder.")
+@click.option(
+    "--simulate",
+    default=None,
+    show_default="none: the inputs are observations",
+    help="Folder: the inputs are CLEAN images; each is degraded with this operator spec and its own seed first.",
+)
 @option("quiet")
 @option("fit")
 @option("device")
@@ -195,24 +206,32 @@ def restore(
     reference,
     out_dir,
     overwrite,
+    simulate,
     quiet,
     fit,
     device,
     precision,
     noise_on_device,
 ):
-    """Sample the posterior of OBSERVATION (a PNG, or the .observation.pt written by `lavps degrade`)."""
+    """Sample the posterior of OBSERVATION (a PNG, or the .observation.pt written by `lavps degrade`).
+
+    OBSERVATION may also be a folder (searched recursively) or a glob: every image is restored into
+    OUT/<name>/ with OUT/metrics.csv, resumably; under torchrun the images are sharded (docs/scale.md)."""
     from .. import api
     from ..device import resolve_device
     from ..imaging.io import load_image
     from ..imaging.workflow import OperatorSource, atomic_dir, resolve_operator
     from ..priors.placement import place_prior
 
-    atomic_dir(out_dir, overwrite)  # refuse an occupied folder before any work
+    folder = Path(observation).is_dir() or any(ch in str(observation) for ch in "*?[")
+    if not folder:
+        if simulate is not None:
+            raise ValueError("--simulate restores a folder of clean images; give a folder or a glob")
+        if not Path(observation).is_file():
+            raise click.BadParameter(f"File {str(observation)!r} does not exist.", param_hint="'OBSERVATION'")
+        atomic_dir(out_dir, overwrite)  # refuse an occupied folder before any work
     device = resolve_device(device)  # an unavailable device is named before the prior is loaded
     prior = place_prior(api.load_prior(prior_path), device, precision)  # in place: no copy of our own prior
-    source = OperatorSource(spec, kernel, mask, operator_file, op_seed)
-    op = resolve_operator(source, tuple(prior.shape))
     given = dict(steps=steps, window=window, adam_out=adam_out, adam_in=adam_in, inner_steps=inner_steps)
     baseline = dict(
         dps_steps=dps_steps,
@@ -225,6 +244,28 @@ def restore(
     settings = {k: v for k, v in {**given, **baseline}.items() if v is not None}
     if amortizer is not None:
         settings["amortizer"] = amortizer
+    if folder:
+        from .restore_folder import restore_folder_command
+
+        options = dict(sampler=sampler, preset=preset, settings=settings, seed=seed, batch_size=batch_size or 4)
+        source = OperatorSource(spec, kernel, mask, operator_file, op_seed)
+        restore_folder_command(
+            observation,
+            source,
+            simulate,
+            sigma,
+            prior,
+            prior_path,
+            reference,
+            options,
+            samples,
+            overwrite,
+            out_dir,
+            quiet,
+        )
+        return
+    source = OperatorSource(spec, kernel, mask, operator_file, op_seed)
+    op = resolve_operator(source, tuple(prior.shape))
     ref = None if reference is None else load_image(reference, tuple(prior.shape), fit)
     result = api.restore(
         observation,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
 
 from .main import cli
 from .options import OPTIONS, FiniteFloat, GridSize, option
 
-__all__ = ["TRAINING_DEFAULTS", "train_amortizer_command", "train_supervised_command"]
+__all__ = ["TRAINING_DEFAULTS", "train_amortizer_command", "train_supervised_command", "resolve_grad_accum"]
 
 #: Settings per kind of prior: "image" is the recipe of the shipped amortizer (see its card), "vector" the
 #: Gaussian-mixture study's. Keys are TrainConfig fields plus the operator family and the input kind.
@@ -57,10 +60,11 @@ _COMMON = [
     click.option("--prior-seed", type=int, default=0, show_default=True, help="Seed of the gmm:D weights."),
     click.option(
         "--data",
-        type=click.Path(exists=True, file_okay=False),
         default=None,
         show_default="none (mnist: its train split)",
-        help="Folder of clean PNG/JPEG images of the prior's size: training signals for network priors.",
+        help="Clean training images (image priors): a folder (searched recursively) or a glob of PNG/JPEG "
+        "files, fitted to the prior's shape (center crop, then resize) and streamed by a DataLoader; "
+        "network priors need it.",
     ),
     click.option(
         "--operator",
@@ -103,6 +107,19 @@ _COMMON = [
     option("ckpt_every", default=None, show_default=_per_prior("ckpt_every")),
     option("workers", default=1, help="CPU parallelism: torch threads."),
     option("resume"),
+    click.option(
+        "--grad-accum",
+        type=click.IntRange(1),
+        default=None,
+        show_default="the world size; with --resume the checkpoint's",
+        help="Split the global --batch-size into K micro-batches (gradient accumulation; under torchrun each of "
+        "the W ranks takes K/W of them). Default: the world size, or the checkpoint's value with --resume.",
+    ),
+    option(
+        "precision",
+        type=click.Choice(["fp32", "bf16"]),
+        help="bf16: autocast the training forward passes to bfloat16 (weights and optimizer stay float32).",
+    ),
     option("quiet"),
 ]
 
@@ -126,8 +143,13 @@ def _train(kind: str, o: dict) -> None:
         train_supervised,
     )
     from ..priors.presets import resolve_prior
+    from ..training.distributed import init_from_env
 
-    preset = resolve_prior(o["prior_spec"], o["prior_seed"], o["data"])
+    torch.set_num_threads(o["workers"])
+    world = init_from_env()
+    preset = resolve_prior(o["prior_spec"], o["prior_seed"])  # --data is streamed, not loaded (see _folder)
+    if o["data"] and len(preset.prior.shape) != 3:
+        raise ValueError(f"--data needs an image prior; {o['prior_spec']!r} has shape {list(preset.prior.shape)}")
     if kind != "amortizer" and len(preset.prior.shape) != 1:
         raise click.BadParameter("the supervised baseline exists for vector priors (gmm:D) only", param_hint="--prior")
     defaults = TRAINING_DEFAULTS["vector" if len(preset.prior.shape) == 1 else "image"]
@@ -147,16 +169,33 @@ def _train(kind: str, o: dict) -> None:
         sigma_max=o["sigma_max"],
         ckpt_every=pick("ckpt_every", "ckpt_every"),
         out_dir=o["out_dir"],
+        micro_batches=resolve_grad_accum(
+            o["grad_accum"], o["resume"], Path(o["out_dir"]) / f"{kind}_checkpoint.json", world.size
+        ),
+        precision=o["precision"],
+        val_every=o.get("val_every", 0),
+        patience=o.get("patience", 0),
     )
     family = resolve_family(pick("family_spec", "family"), tuple(preset.prior.shape))
-    torch.set_num_threads(o["workers"])
     if len(preset.prior.shape) != 1:
         from ..amortize.unet import UNetAmortizer
 
         # Images: the small UNet amortizer (input kind of the shipped one unless asked otherwise).
         network = UNetAmortizer(tuple(preset.prior.shape), input_kind=o["input_kind"] or defaults["input_kind"])
-        result = train_amortizer(config, network.config, preset, family, progress=not o["quiet"], resume=o["resume"])
-        click.echo(f"{kind}: {result.path} ({result.card['steps']} steps, {result.card['seconds_per_step']} s/step)")
+        data, validation = None, None
+        if o["data"]:
+            preset, data, validation = _folder(o, config, preset, family)
+        result = train_amortizer(
+            config, network.config, preset, family, not o["quiet"], o["resume"], data=data, validation=validation
+        )
+        if result is not None:
+            last = result.card["validation"]["last"]
+            extra = "".join(f", {k} {v:.4g}" for k, v in last.items())
+            stop = " (stopped early)" if result.card["validation"]["stopped_early"] else ""
+            click.echo(
+                f"{kind}: {result.path} ({result.card['steps']} steps{stop}, "
+                f"{result.card['seconds_per_step']} s/step{extra})"
+            )
         return
     net_cls, train = (
         (MLPAmortizer, train_amortizer) if kind == "amortizer" else (MLPConditionalDenoiser, train_supervised)
@@ -166,11 +205,67 @@ def _train(kind: str, o: dict) -> None:
         preset.prior.shape[0], o["hidden"], o["depth"], input_kind, round(estimate_signal_scale(preset), 6)
     )
     result = train(config, network.config, preset, family, progress=not o["quiet"], resume=o["resume"])
+    if result is None:  # not rank 0
+        return
     final = ", ".join(f"{k} {v}" for k, v in result.card["final"].items())
     click.echo(
         f"{kind}: {result.path} ({result.card['steps']} steps, {result.card['seconds_per_step']} s/step; "
         f"last 100 steps: {final})"
     )
+
+
+def resolve_grad_accum(given: int | None, resume: bool, checkpoint_json: Path, world_size: int) -> int:
+    """--grad-accum as given; else the checkpoint's when resuming; else the world size."""
+    if given is not None:
+        return given
+    if resume and checkpoint_json.is_file():
+        saved = json.loads(checkpoint_json.read_text()).get("config", {}).get("micro_batches")
+        if isinstance(saved, int) and saved >= 1:
+            return saved
+    return world_size
+
+
+def _folder(o: dict, config, preset, family):
+    """The preset (its description names the data), the streamed training images of --data and the
+    validation on the held-out ones (--val-count, at most a fifth of the images)."""
+    import dataclasses
+
+    import torch
+
+    from ..data.folder import FolderData, ImageFolder, check_images, list_images, split_holdout
+    from ..evaluation.amortizer_validation import amortizer_validation
+    from ..imaging.fit import read_fitted
+    from ..training.distributed import current_world
+
+    shape = tuple(preset.prior.shape)
+    images = list_images(o["data"], warn=current_world().is_main)
+    check_images(images.files, shape)
+    train, held = split_holdout(images, min(o["val_count"], len(images.files) // 5))
+    description = {
+        "source": str(o["data"]),
+        "images": len(images.files),
+        "train": len(train),
+        "held_out": len(held),
+        "fit": "center crop to the prior's aspect ratio, then Lanczos resize",
+        "held_out_rule": "lowest sha256 of the relative names",
+    }
+    data = FolderData(
+        ImageFolder(train, shape),
+        config.seed,
+        config.batch_size,
+        config.micro_batches,
+        config.steps,
+        o["loader_workers"],
+    )
+    data.description = description
+    preset = dataclasses.replace(
+        preset, description=preset.description | {"data": f"{len(images.files)} images from {o['data']}"}
+    )
+    validation = None
+    if held and config.val_every:
+        val = torch.stack([read_fitted(p, shape) for p in held])
+        validation = amortizer_validation(config, preset, family, val, o["psnr_images"], config.seed)
+    return preset, data, validation
 
 
 @cli.command("train-amortizer", renamed=_RENAMED)
@@ -181,6 +276,29 @@ def _train(kind: str, o: dict) -> None:
     default=None,
     show_default=_per_prior("window"),
     help="Amortized window: the last W iterations of the grid (k ~ U{1..W}, tau = T_k, t = T_k+1).",
+)
+@click.option(
+    "--loader-workers", type=click.IntRange(0), default=2, show_default=True, help="DataLoader workers (--data)."
+)
+@click.option(
+    "--val-count",
+    type=click.IntRange(0),
+    default=16,
+    show_default=True,
+    help="Held-out images of --data (at most a fifth of them).",
+)
+@click.option(
+    "--val-every", type=click.IntRange(0), default=0, show_default=True, help="Validate every N iterations (0: never)."
+)
+@click.option(
+    "--patience",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Stop after N validations without a lower validation ratio (0: never).",
+)
+@click.option(
+    "--psnr-images", type=click.IntRange(0), default=2, show_default=True, help="Held-out images restored by LAVPS."
 )
 @option("out_dir", default="runs/amortizer", help="Output folder.")
 def train_amortizer_command(**options) -> None:

@@ -25,6 +25,15 @@ __all__ = ["train_prior_command"]
 @option("ckpt_every", default=200)
 @option("workers", default=1, help="CPU parallelism: torch threads.")
 @option("resume")
+@click.option(
+    "--grad-accum",
+    type=click.IntRange(1),
+    default=None,
+    show_default="the world size; with --resume the checkpoint's",
+    help="Micro-batches per iteration (gradient accumulation; under torchrun each of the W ranks takes K/W). "
+    "Default: the world size, or the checkpoint's value with --resume.",
+)
+@option("precision", type=click.Choice(["fp32", "bf16"]), help="bf16: autocast the training forward passes.")
 @option("quiet")
 def train_prior_command(
     data: str,
@@ -39,13 +48,23 @@ def train_prior_command(
     ckpt_every: int,
     workers: int,
     resume: bool,
+    grad_accum: int | None,
+    precision: str,
     quiet: bool,
 ) -> None:
     """Train the unconditional image prior; writes the EMA prior, its card and a sample grid to --out.
 
     With --resume and --iterations not above the checkpoint's step, only the export is (re)done.
+    Under `torchrun --nproc_per_node N` the run is data-parallel (--batch-size is the global batch).
     """
-    from ..training.prior import PriorTrainConfig, train_prior
+    from pathlib import Path
+
+    from ..training.distributed import init_from_env
+    from ..training.prior import CHECKPOINT_NAME, PriorTrainConfig, train_prior
+    from .train_amortizer import resolve_grad_accum
+
+    world = init_from_env()
+    micro = resolve_grad_accum(grad_accum, resume, (Path(out_dir) / CHECKPOINT_NAME).with_suffix(".json"), world.size)
 
     config = PriorTrainConfig(
         data=data,
@@ -59,8 +78,12 @@ def train_prior_command(
         ema_decay=ema,
         ckpt_every=ckpt_every,
         threads=workers,
+        micro_batches=micro,
+        precision=precision,
     )
     result = train_prior(config, progress=not quiet, resume=resume)
+    if result is None:  # not rank 0
+        return
     card = result.card
     click.echo(
         f"prior: {result.prior_path} ({card['steps']} steps, final loss {card['final_loss']}, "

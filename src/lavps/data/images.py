@@ -1,4 +1,4 @@
-"""A folder of clean images (PNG/JPEG) as training data for an image prior of a given shape."""
+"""A folder of clean images (PNG/JPEG) as in-memory training data for an image prior of a given shape."""
 
 from __future__ import annotations
 
@@ -6,24 +6,22 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["IMAGE_SUFFIXES", "image_folder"]
+from ..imaging.fit import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+__all__ = ["IMAGE_SUFFIXES", "image_folder"]
 
 
 def image_folder(folder: str | Path, shape: tuple[int, int, int]) -> torch.Tensor:
-    """Every image of `folder` (sorted by name) as an (n, C, H, W) float32 tensor in [-1, 1].
+    """Every image of `folder` (DIR searched recursively, or GLOB; sorted by name) as (n, C, H, W) in [-1, 1].
 
-    Each image must already be H x W pixels (an error names the first one that is not); RGB becomes
-    luminance for C = 1 and grey is replicated for C = 3, as in `lavps.imaging.io.read_png`.
+    Listing and fitting are those of `lavps.data.folder` / `lavps.imaging.fit` (center crop to the
+    prior's aspect ratio, then resize; smaller images are an error naming the file). RGB becomes
+    luminance for C = 1 and grey is replicated for C = 3. For large folders use the streaming
+    `lavps.data.folder.FolderData` (what `lavps train-amortizer --data` does).
     """
-    from ..imaging.io import read_png
+    from ..imaging.fit import read_fitted
+    from .folder import check_images, list_images
 
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"image folder not found: {folder}")
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not paths:
-        raise ValueError(f"{folder} holds no {'/'.join(IMAGE_SUFFIXES)} images")
-    c, h, w = shape
-    return torch.cat([read_png(p, c, (h, w)) for p in paths])
+    images = list_images(folder)
+    check_images(images.files, shape)
+    return torch.stack([read_fitted(p, shape) for p in images.files])

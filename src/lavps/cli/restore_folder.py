@@ -1,0 +1,55 @@
+"""`lavps restore DIR|GLOB`: the folder form of `lavps restore` (its options, dispatched to
+`lavps.imaging.folder.restore_folder`; joins the torchrun process group when there is one)."""
+
+from __future__ import annotations
+
+import click
+
+__all__ = ["restore_folder_command"]
+
+
+def restore_folder_command(
+    source, operator_source, simulate, sigma, prior, prior_path, reference, options, samples, overwrite, out_dir, quiet
+) -> None:
+    import torch
+
+    from ..imaging.folder import FolderJob, restore_folder
+    from ..imaging.workflow import resolve_operator
+    from ..operators.spec import parse_operator_spec
+    from ..training.distributed import init_from_env
+
+    if samples != 1 or overwrite:
+        raise ValueError(
+            "a folder is restored with one sample per image and resumed in --out: drop --samples/--overwrite"
+        )
+    shape = tuple(prior.shape)
+    if simulate is not None:
+        given = [operator_source.spec, operator_source.kernel, operator_source.mask, operator_source.operator_file]
+        if any(v is not None for v in given):
+            raise ValueError("give --simulate SPEC (clean inputs, one operator per image) or an operator, not both")
+        family = parse_operator_spec(simulate, shape)
+        operator = family.sample_one(torch.Generator().manual_seed(0))  # shapes only: images draw their own
+        described = {"simulate": simulate}
+    else:
+        family, operator = None, resolve_operator(operator_source, shape)
+        described = operator_source.describe(shape)
+    init_from_env()
+    job = FolderJob(
+        source=str(source),
+        operator=operator,
+        sigma=sigma,
+        sampler=options["sampler"],
+        preset=options["preset"],
+        settings=options["settings"],
+        seed=options["seed"],
+        batch_size=options["batch_size"],
+        simulate=simulate is not None,
+        references=reference,
+        family=family,
+        record={"operator": described, "prior": str(prior_path or "shipped")},
+    )
+    report = restore_folder(job, prior, out_dir, progress=not quiet)
+    click.echo(
+        f"restored {report.restored} image(s) in {report.seconds:.1f} s on this rank "
+        f"({report.finished_before} already done, {report.skipped} file(s) skipped); {report.metrics_path}"
+    )

@@ -1,0 +1,284 @@
+"""Restore every image of a folder, batched, resumable, sharded over torchrun ranks.
+
+Inputs: observation PNG/JPEGs of the operator's output size (one operator for the whole folder), or
+(simulate=True) clean images fitted to the prior's shape and degraded first. Image `name` (its path
+relative to the folder, without suffix) gets the seed
+
+    s(name) = name_seed(run seed, name)          (sha256 of the name mixed with the run seed)
+
+which draws its simulated operator (from `family`, as `lavps degrade --seed s(name)` would) and noise,
+and seeds its sampler (`PerSampleNoise`): an image's result never depends on the rank that restores
+it, its batch-mates or the batch size.
+Outputs in OUT: `<name>/` with reconstruction.png, observation.png, reference.png (if any),
+operator.safetensors (simulated operators) and restore.json; `metrics.csv` (one row per image,
+sorted by name, plus one `skipped` row per file that is not an image); `run.json` (the resolved
+settings). PSNR/SSIM are those of the saved 8-bit PNG.
+Every `<name>/` is written to a hidden temp folder and renamed when complete, so a re-run skips
+finished images and never sees half of one.
+Rank r of W restores images r, r + W, ... of the sorted list; rank 0 writes metrics.csv at the end.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from ..data.folder import ImageList, list_images
+from ..evaluation.image_metrics import psnr, ssim
+from ..operators import GaussianNoise, InverseProblem, LinearOperator, OperatorFamily, save_operator
+from ..operators.stack import StackedOperator
+from ..random import name_seed
+from ..samplers.registry import build_sampler
+from ..training.distributed import World, barrier, current_world
+from .fit import image_size, read_fitted
+from .io import from_unit, read_png, to_unit, write_png
+from .workflow import simulate
+
+__all__ = ["FolderJob", "FolderReport", "restore_folder", "METRIC_COLUMNS"]
+
+METRIC_COLUMNS = [
+    "name",
+    "file",
+    "status",
+    "seed",
+    "psnr",
+    "ssim",
+    "seconds",
+    "denoiser_forwards",
+    "denoiser_backwards",
+    "amortizer_forwards",
+]
+
+
+@dataclass(frozen=True)
+class FolderJob:
+    """What to restore and how.
+
+    Attributes:
+        source: folder (recursive) or glob of observations, or of clean images with simulate=True.
+        operator: the operator of every observation (with simulate and a family: used for checks only).
+        family: with simulate, the operator family each image draws its own operator from (seed s(name)).
+        sigma: the noise level sigma_y.
+        sampler, preset, settings: sampler name, budget preset and overrides, resolved as by
+            `lavps.api.restore` (for lavps, settings["amortizer"] or the shipped amortizer).
+        seed: run seed (see the module docstring); batch_size: images per sampler call.
+        simulate: inputs are clean images: fit, then y = A x + sigma n with the image's seed.
+        references: folder of clean images matched by name (PSNR/SSIM); with simulate the inputs are.
+        record: where inputs come from (operator, prior), stored in run.json with the resolved settings;
+            a re-run into the same OUT must agree with run.json.
+    """
+
+    source: str
+    operator: LinearOperator
+    sigma: float
+    sampler: str = "lavps"
+    preset: str | None = None
+    settings: dict = field(default_factory=dict)
+    seed: int = 0
+    batch_size: int = 4
+    simulate: bool = False
+    references: str | None = None
+    family: OperatorFamily | None = None
+    record: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FolderReport:
+    """Counts of this call (restored here, already finished before, skipped files) and the CSV path."""
+
+    restored: int
+    finished_before: int
+    skipped: int
+    seconds: float
+    metrics_path: Path
+
+
+def restore_folder(job: FolderJob, prior, out_dir: str | Path, progress: bool = True) -> FolderReport:
+    """Restore every image of job.source into out_dir (see the module docstring).
+
+    Raises:
+        ValueError: empty folder, unreadable image, an image of the wrong size (observations) or
+            smaller than the prior (simulate), two files with the same name, or an out_dir made
+            with other settings.
+    """
+    start = time.perf_counter()
+    if job.batch_size < 1:
+        raise ValueError(f"batch size must be >= 1, got {job.batch_size}")
+    GaussianNoise(job.sigma)
+    world = current_world()
+    out = Path(out_dir)
+    images = list_images(job.source, warn=world.is_main)
+    names = _names(images)
+    _check_inputs(job, images, prior)
+    refs = _references(job, images, names)
+    from ..api import _resolve_settings  # the same preset / amortizer-card / override rules as one image
+
+    _, options, resolved = _resolve_settings(job.sampler, job.preset, job.settings, prior)
+    run = {
+        "source": job.source,
+        "simulate": job.simulate,
+        "sigma": job.sigma,
+        "seed": job.seed,
+        "references": job.references,
+        **job.record,
+        **resolved,
+    }
+    _claim(out, run, world)
+    mine = [i for i in range(len(images.files)) if i % world.size == world.rank]
+    finished = [i for i in mine if (out / names[i] / "restore.json").is_file()]
+    todo = [i for i in mine if i not in finished]
+    sampler = build_sampler(job.sampler, prior, options)
+    bar = tqdm(total=len(todo), disable=not (progress and world.is_main), desc="restore", unit="img")
+    for b in range(0, len(todo), job.batch_size):
+        batch = todo[b : b + job.batch_size]
+        _restore_batch(job, prior, sampler, images, names, refs, batch, out)
+        bar.update(len(batch))
+    bar.close()
+    barrier(world)
+    metrics = out / "metrics.csv"
+    if world.is_main:
+        _write_metrics(metrics, images, names, out)
+    barrier(world)
+    done_before = len(finished)
+    return FolderReport(len(todo), done_before, len(images.skipped), time.perf_counter() - start, metrics)
+
+
+def _names(images: ImageList) -> list[str]:
+    names, seen = [], {}
+    for p in images.files:
+        name = images.name(p).rsplit(".", 1)[0]
+        if name in seen:
+            raise ValueError(f"{seen[name]} and {p} have the same name {name!r}; rename one")
+        seen[name] = p
+        names.append(name)
+    return names
+
+
+def _check_inputs(job: FolderJob, images: ImageList, prior) -> None:
+    """Header checks of every file before any work: readable, and of a usable size."""
+    _, h, w = prior.shape
+    oh, ow = job.operator.out_shape[1:]
+    for p in images.files:
+        width, height = image_size(p)
+        if job.simulate and (width < w or height < h):
+            raise ValueError(f"image {p} is {width}x{height} pixels, smaller than the prior's {w}x{h}")
+        if not job.simulate and (width, height) != (ow, oh):
+            raise ValueError(f"observation {p} is {width}x{height} pixels; the operator observes {ow}x{oh}")
+
+
+def _references(job: FolderJob, images: ImageList, names: list[str]) -> list[Path | None]:
+    if job.simulate:
+        return list(images.files)
+    if job.references is None:
+        return [None] * len(names)
+    root = Path(job.references)
+    if not root.is_dir():
+        raise FileNotFoundError(f"reference folder {root} does not exist")
+    found = []
+    for name in names:
+        matches = [root / f"{name}{s}" for s in (".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG")]
+        hit = next((m for m in matches if m.is_file()), None)
+        if hit is None:
+            raise ValueError(f"no reference image {root / name}.png (or .jpg) for observation {name!r}")
+        found.append(hit)
+    return found
+
+
+def _claim(out: Path, settings: dict, world: World) -> None:
+    """run.json records the settings; a re-run must use the same ones (else its images would mix)."""
+    if world.is_main:
+        run = out / "run.json"
+        settings = json.loads(json.dumps(settings, default=str))
+        if run.is_file():
+            before = json.loads(run.read_text()).get("settings")
+            if before != settings:
+                diff = sorted(k for k in set(before or {}) | set(settings) if (before or {}).get(k) != settings.get(k))
+                raise ValueError(f"{out} holds a run with other settings ({', '.join(diff)}); use another --out")
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            tmp = run.with_name(".run.json.tmp")
+            tmp.write_text(json.dumps({"settings": settings}, indent=2, sort_keys=True) + "\n")
+            os.replace(tmp, run)
+    barrier(world)
+
+
+def _restore_batch(job, prior, sampler, images, names, refs, batch: list[int], out: Path) -> None:
+    shape = tuple(prior.shape)
+    seeds = [name_seed(job.seed, names[i]) for i in batch]
+    ops = [job.operator] * len(batch)
+    if job.simulate:
+        if job.family is not None:
+            ops = [job.family.sample_one(torch.Generator().manual_seed(s)) for s in seeds]
+        clean = [read_fitted(images.files[i], shape)[None] for i in batch]
+        y = torch.cat([simulate(x, op, job.sigma, s) for x, op, s in zip(clean, ops, seeds, strict=True)])
+    else:
+        obs_hw = tuple(job.operator.out_shape[1:])
+        y = torch.cat([read_png(images.files[i], shape[0], obs_hw) for i in batch])
+    operator = job.operator if job.family is None else StackedOperator(ops)
+    problem = InverseProblem(y, operator, GaussianNoise(job.sigma))
+    result = sampler.sample(problem, len(batch), seed=seeds)
+    x = _as_saved(result.samples)  # metrics of the PNG actually written: identical whatever the batch
+    cost = result.cost
+    for j, i in enumerate(batch):
+        row = {
+            "name": names[i],
+            "file": str(images.files[i]),
+            "status": "ok",
+            "seed": seeds[j],
+            "seconds": cost.seconds / len(batch),
+            "denoiser_forwards": cost.denoiser_forwards,
+            "denoiser_backwards": cost.denoiser_backwards,
+            "amortizer_forwards": cost.amortizer_forwards,
+        }
+        tmp = out / f".tmp-{names[i].replace('/', '__')}-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        write_png(x[j], tmp / "reconstruction.png")
+        write_png(y[j], tmp / "observation.png")
+        if job.family is not None:
+            save_operator(ops[j], tmp / "operator.safetensors")
+        if refs[i] is not None:
+            ref = read_fitted(refs[i], shape)[None]
+            row.update(psnr=float(psnr(x[j : j + 1], ref)[0]), ssim=float(ssim(x[j : j + 1], ref)[0]))
+            write_png(ref[0], tmp / "reference.png")
+        (tmp / "restore.json").write_text(json.dumps(row, indent=2) + "\n")
+        dest = out / names[i]
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.exists():  # a folder left without restore.json: not finished, replace it
+            shutil.rmtree(dest)
+        os.replace(tmp, dest)
+
+
+def _as_saved(x: torch.Tensor) -> torch.Tensor:
+    """x as write_png stores it: 8-bit levels, back in [-1, 1]."""
+    return from_unit((to_unit(x.detach().float()) * 255).round() / 255)
+
+
+def _write_metrics(path: Path, images: ImageList, names: list[str], out: Path) -> None:
+    rows = []
+    for name in names:
+        record = out / name / "restore.json"
+        if record.is_file():
+            rows.append(json.loads(record.read_text()))
+    rows += [{"name": images.name(p), "file": str(p), "status": f"skipped: {why}"} for p, why in images.skipped]
+    tmp = path.with_name(".metrics.csv.tmp")
+    with tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=METRIC_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for row in sorted(rows, key=lambda r: r["name"]):
+            writer.writerow({k: _fmt(row.get(k)) for k in METRIC_COLUMNS})
+    os.replace(tmp, path)
+
+
+def _fmt(v):
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return "" if v is None else v
