@@ -133,7 +133,7 @@ def test_shipped_prior_smoke(spec):
     from lavps.priors.image_unet import load_image_prior
 
     prior = load_image_prior()
-    clean, _ = held_out_digits(1)
+    clean = held_out_digits(1)[0]
     g = torch.Generator().manual_seed(0)
     op = parse_operator_spec(spec, prior.shape).sample(1, g)
     y = GaussianNoise(0.05).measure(clean, op, torch.randn(1, *op.out_shape, generator=g))
