@@ -27,7 +27,16 @@ from .classifier import label_agreement
 from .image_metrics import psnr, ssim
 from .stats import format_interval, mean_ci95
 
-__all__ = ["DemoConfig", "DEMO_ROWS", "DEMO_SAMPLERS", "GLOSSARY", "run_demo", "format_demo_table", "held_out_digits"]
+__all__ = [
+    "DemoConfig",
+    "DEMO_ROWS",
+    "DEMO_SAMPLERS",
+    "GLOSSARY",
+    "run_demo",
+    "format_demo_table",
+    "held_out_digits",
+    "trained_families",
+]
 
 #: demo row -> (sampler, budget preset of lavps.samplers.presets): the demo runs the presets users get
 DEMO_ROWS = {
@@ -100,6 +109,19 @@ def held_out_digits(n: int, offset: int = 0) -> tuple[torch.Tensor, torch.Tensor
     return images[picked], labels[picked], picked
 
 
+def trained_families(amortizer, shape: tuple[int, ...]) -> set[str]:
+    """Canonical specs of the families in the amortizer's card ('gaussian_blur:9:2.0' and
+    'gaussian_blur:9:2' are the same family), for telling in-distribution tasks from unseen ones."""
+    names = str((amortizer.info or {}).get("family", {}).get("name", ""))
+    out = set()
+    for name in filter(None, (n.strip() for n in names.split(","))):
+        try:
+            out.add(parse_operator_spec(name, shape).spec)
+        except ValueError:  # a family of another kind (e.g. a vector family) is never a demo task
+            continue
+    return out
+
+
 def _sampler_options(name: str, options: dict, amortizer) -> dict:
     return {**options, "amortizer": amortizer} if name in ("lavps", "amortized-only") else dict(options)
 
@@ -124,10 +146,11 @@ def _mean_psnr(config: DemoConfig, prior, name, options, spec, t_index, clean) -
 def run_demo(config: DemoConfig, prior, amortizer, classifier, out_dir: Path, progress: bool = True) -> dict:
     """Runs every (task, sampler); returns {"rows": per image, "summary": per (task, sampler)}."""
     clean, labels, indices = held_out_digits(config.images, config.digit_offset)
-    trained = set(str((amortizer.info or {}).get("family", {}).get("name", "")).split(","))
+    trained = trained_families(amortizer, tuple(prior.shape))
     rows, grids, skipped = [], {}, []
     for t_index, spec in enumerate(config.tasks):
         family = parse_operator_spec(spec, prior.shape)
+        in_distribution = family.spec in trained
         g = torch.Generator().manual_seed(config.seed * 1000 + t_index)
         op = family.sample(config.images, g)  # one operator per image, drawn from a seeded generator
         noise = GaussianNoise(config.sigma)
@@ -154,7 +177,7 @@ def run_demo(config: DemoConfig, prior, amortizer, classifier, out_dir: Path, pr
                 rows.append(
                     dict(
                         task=spec,
-                        in_distribution=spec in trained,
+                        in_distribution=in_distribution,
                         sampler=label,
                         image=indices[i],
                         label=int(labels[i]),
