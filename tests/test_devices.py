@@ -6,6 +6,7 @@ import json
 import pytest
 import torch
 
+from helpers import tiny_image_prior
 from lavps.amortize.unet import UNetAmortizer
 from lavps.data.mnist import mnist_split
 from lavps.device import precision_dtype, prior_device, resolve_device
@@ -13,28 +14,16 @@ from lavps.evaluation.metrics import sliced_wasserstein
 from lavps.imaging.io import write_image
 from lavps.operators import DenseMatrix, GaussianNoise, InverseProblem, parse_operator_spec
 from lavps.priors import grid_mixture
-from lavps.priors.image_unet import ImagePrior, build_unet, load_image_prior, save_image_prior
+from lavps.priors.image_unet import load_image_prior, save_image_prior
 from lavps.priors.placement import QuantizedPrior, place_prior
 from lavps.samplers.lavps import LAVPS
 from lavps.samplers.registry import build_sampler
 
 NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on machines without CUDA")
-TINY = {
-    "sample_size": 8,
-    "in_channels": 1,
-    "out_channels": 1,
-    "block_out_channels": [8, 8],
-    "layers_per_block": 1,
-    "down_block_types": ["DownBlock2D", "DownBlock2D"],
-    "up_block_types": ["UpBlock2D", "UpBlock2D"],
-    "norm_num_groups": 4,
-    "add_attention": False,
-}
 
 
 def _tiny_prior():
-    torch.manual_seed(0)  # weights of a throw-away test network only
-    return ImagePrior(build_unet(TINY)).eval().requires_grad_(False)
+    return tiny_image_prior(1, 8)
 
 
 def test_resolve_device_and_precision():

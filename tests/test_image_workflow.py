@@ -6,29 +6,17 @@ import json
 import pytest
 import torch
 
+from helpers import tiny_image_prior
 from lavps.amortize.defaults import default_amortizer_path
 from lavps.amortize.unet import UNetAmortizer
 from lavps.imaging.io import read_png, write_png
 from lavps.objective import bridge_prior
-from lavps.priors.image_unet import ImagePrior, build_unet, default_prior_path, save_image_prior
-
-TINY = {
-    "sample_size": 8,
-    "in_channels": 1,
-    "out_channels": 1,
-    "block_out_channels": [8, 8],
-    "layers_per_block": 1,
-    "down_block_types": ["DownBlock2D", "DownBlock2D"],
-    "up_block_types": ["UpBlock2D", "UpBlock2D"],
-    "norm_num_groups": 4,
-    "add_attention": False,
-}
+from lavps.priors.image_unet import default_prior_path, save_image_prior
 
 
 @pytest.fixture(scope="module")
 def tiny_prior_file(tmp_path_factory):
-    torch.manual_seed(0)  # weights of a throw-away test network only
-    prior = ImagePrior(build_unet(TINY)).eval().requires_grad_(False)
+    prior = tiny_image_prior(1, 8)
     path = tmp_path_factory.mktemp("prior") / "tiny.safetensors"
     save_image_prior(prior, path, {"note": "tiny test prior"})
     return path

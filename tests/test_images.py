@@ -8,21 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
+from helpers import tiny_image_prior
 from lavps.imaging.io import fit_image, load_image, read_image, write_image
 from lavps.operators import AveragePool, CircularBlur, gaussian_kernel, parse_operator_spec
-from lavps.priors.image_unet import ImagePrior, build_unet, save_image_prior
-
-RGB_TINY = {
-    "sample_size": 16,
-    "in_channels": 3,
-    "out_channels": 3,
-    "block_out_channels": [8, 8],
-    "layers_per_block": 1,
-    "down_block_types": ["DownBlock2D", "DownBlock2D"],
-    "up_block_types": ["UpBlock2D", "UpBlock2D"],
-    "norm_num_groups": 4,
-    "add_attention": False,
-}
+from lavps.priors.image_unet import save_image_prior
 
 
 def _img(c, h, w, seed=0):
@@ -31,8 +20,7 @@ def _img(c, h, w, seed=0):
 
 @pytest.fixture(scope="module")
 def rgb_prior_file(tmp_path_factory):
-    torch.manual_seed(0)  # weights of a throw-away test network only
-    prior = ImagePrior(build_unet(RGB_TINY)).eval().requires_grad_(False)
+    prior = tiny_image_prior(3, 16)
     path = tmp_path_factory.mktemp("prior") / "rgb16.safetensors"
     save_image_prior(prior, path, {"note": "tiny colour test prior"})
     return path

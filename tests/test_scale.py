@@ -14,24 +14,14 @@ import torch
 from PIL import Image
 
 import lavps.amortize.training as training
+from helpers import tiny_image_prior
 from lavps.cli.main import main
 from lavps.data.folder import StepSampler, list_images, split_holdout
 from lavps.imaging.fit import read_fitted
 from lavps.imaging.io import read_png, write_png
 from lavps.priors.checkpoint import load_tensors
-from lavps.priors.image_unet import ImagePrior, build_unet, save_image_prior
+from lavps.priors.image_unet import save_image_prior
 
-TINY_UNET = {
-    "sample_size": 8,
-    "in_channels": 1,
-    "out_channels": 1,
-    "block_out_channels": [8, 8],
-    "layers_per_block": 1,
-    "down_block_types": ["DownBlock2D", "DownBlock2D"],
-    "up_block_types": ["UpBlock2D", "UpBlock2D"],
-    "norm_num_groups": 4,
-    "add_attention": False,
-}
 TRAIN = ["train-amortizer", "--prior", "gmm:4:fresh", "--operator", "dense:1", "--steps", "12", "--window", "5"]
 TRAIN += ["--hidden", "16", "--depth", "1", "--iterations", "6", "--batch-size", "8", "--ckpt-every", "3", "--quiet"]
 
@@ -189,8 +179,7 @@ def test_folder_listing_split_and_fit(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def tiny_prior(tmp_path_factory) -> Path:
-    torch.manual_seed(0)  # weights of a throw-away test network only
-    prior = ImagePrior(build_unet(TINY_UNET)).eval().requires_grad_(False)
+    prior = tiny_image_prior(1, 8)
     return save_image_prior(prior, tmp_path_factory.mktemp("prior") / "tiny.safetensors", {"note": "test prior"})
 
 
