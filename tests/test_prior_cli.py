@@ -15,7 +15,6 @@ import torch
 from diffusers import DDPMPipeline, DDPMScheduler, UNet2DModel
 from PIL import Image
 
-from lavps.cli.main import main
 from lavps.imaging.io import write_png
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -40,17 +39,12 @@ def make():
 
 
 @pytest.fixture
-def cli(capsys):
-    """Run the CLI in-process; return (exit code, stdout, stderr)."""
+def cli(_cli):
+    """Run the CLI in-process (conftest's runner); return (exit code, stdout, stderr)."""
 
     def run(*args):
-        code = 0
-        try:
-            main([str(a) for a in args])
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 1
-        out = capsys.readouterr()
-        return code, out.out, out.err
+        r = _cli(*args)
+        return r.returncode, r.stdout, r.stderr
 
     return run
 
