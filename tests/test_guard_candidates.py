@@ -49,12 +49,18 @@ def test_linearised_start_is_the_closed_form_quadratic_minimiser():
     lhs = torch.eye(D, dtype=torch.float64) + c * mat.T @ mat
     rhs = (s**2 / (a.sqrt() * sigma**2)) * (y - x0 @ mat.T) @ mat
     torch.testing.assert_close(mu - bridge.mean, torch.linalg.solve(lhs, rhs.T).T)
-    torch.testing.assert_close(rho, torch.full((2, D), math.log(s), dtype=torch.float64))
-    # unobserved coordinates of a mask do not move
+    # the best diagonal Gaussian for the precision lhs / s^2 has variance s^2 / diag(lhs)
+    torch.testing.assert_close(rho, (math.log(s) - 0.5 * torch.diagonal(lhs).log()).expand(2, D))
+    # unobserved coordinates of a mask neither move nor shrink
     mask = Mask(torch.tensor([1.0, 0, 1, 0, 0, 1], dtype=torch.float64), (D,))
     problem = InverseProblem(mask.forward(y.new_ones(2, D)), mask, GaussianNoise(sigma))
-    mu, _ = linearised_start(bridge, x0, a, problem)
-    assert torch.equal((mu - bridge.mean)[:, mask.mask == 0], torch.zeros(2, 3, dtype=torch.float64))
+    mu, rho = linearised_start(bridge, x0, a, problem)
+    hidden = mask.mask == 0
+    assert torch.equal((mu - bridge.mean)[:, hidden], torch.zeros(2, 3, dtype=torch.float64))
+    assert torch.equal(rho[:, hidden], torch.full((2, 3), math.log(s), dtype=torch.float64))
+    torch.testing.assert_close(
+        rho[:, ~hidden], torch.full((2, 3), math.log(s) - 0.5 * math.log1p(float(c)), dtype=torch.float64)
+    )
 
 
 def _settings():

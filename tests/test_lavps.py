@@ -71,8 +71,10 @@ def test_amortizer_shapes_and_zero_init(gp, kind):
     assert torch.equal(dmu, torch.zeros(b, D)) and torch.equal(drho, torch.zeros(b, D))
     mu, rho = net.candidate(bridge, x_t, x0, y_img, sig_t, sig_tau)
     start = bridge.zero_shot_start()
-    if kind == "linear":  # a residual around the linearised solution
-        start = linearised_start(bridge, x0, torch.tensor(0.9, dtype=torch.float64), problem)
+    if kind == "linear":  # a residual around the linearised solution's mean, at the bridge's log s
+        lin_mu, lin_rho = linearised_start(bridge, x0, torch.tensor(0.9, dtype=torch.float64), problem)
+        start = (lin_mu, start[1])
+        assert bool((lin_rho <= start[1]).all()) and bool((lin_rho < start[1]).any())  # shrunk where A observes
     assert all(torch.equal(u, v) for u, v in zip((mu, rho), start, strict=True))
     with pytest.raises(ValueError, match="input kind"):
         am.amortizer_inputs("adjoint", problem, x0)

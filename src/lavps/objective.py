@@ -12,7 +12,7 @@ from .diffusion import Schedule, Time, bridge_coefficients, expand_time
 from .operators.cg import conjugate_gradient
 from .operators.noise import InverseProblem
 
-__all__ = ["BridgePrior", "bridge_prior", "negative_elbo", "linearised_start"]
+__all__ = ["BridgePrior", "bridge_prior", "negative_elbo", "linearised_start", "linearised_log_std"]
 
 
 @dataclass(frozen=True)
@@ -87,12 +87,15 @@ def linearised_start(
     """The inner problem's Gaussian-linearised solution, by CG (no denoiser call).
 
     Linearise the denoiser around the bridge mean, D(x, tau) ~ x0 + (x - m) / sqrt(abar_tau) (the
-    current clean estimate x0 stands in for D(m)), so that negative_elbo's mean part becomes the
+    current clean estimate x0 stands in for D(m)), so that negative_elbo's data part becomes the
     quadratic
         ||r0 - A d / sqrt(abar_tau)||^2 / (2 sigma_y^2) + ||d||^2 / (2 s^2),   d = x - m,  r0 = y - A x0,
-    whose minimiser solves (I + c A^T A) d = (s^2 / (sqrt(abar_tau) sigma_y^2)) A^T r0 with
-    c = s^2 / (abar_tau sigma_y^2); `iters` CG steps per sample (few steps regularise further at high
-    noise). Returns (mu, rho) = (m + d, log s): the bridge's std is kept (no variance shrinkage).
+    a Gaussian in x with precision (I + c A^T A) / s^2, c = s^2 / (abar_tau sigma_y^2). Returns the
+    best diagonal Gaussian for it (the minimiser of negative_elbo's linearised form):
+      mu  = m + d*, (I + c A^T A) d* = (s^2 / (sqrt(abar_tau) sigma_y^2)) A^T r0, `iters` CG steps per
+            sample (few steps regularise further at high noise);
+      rho = log s - log(1 + c diag(A^T A)) / 2, the mean-field variance 1 / diag(precision)
+            (`LinearOperator.gram_diagonal`): observed coordinates shrink, unobserved ones keep s.
 
     Args:
         bridge: the prior N(m, s^2 I) of x_tau. x0: current clean estimate (B, *shape).
@@ -106,4 +109,16 @@ def linearised_start(
     rhs = (s2 / (a.sqrt() * sigma2)) * op.adjoint(problem.y - op.forward(x0))
     d = conjugate_gradient(lambda v: v + c * op.adjoint(op.forward(v)), rhs, iters=iters, tol=1e-4)
     mu = bridge.mean + d
-    return mu.detach(), bridge.log_std.expand_as(mu).detach()
+    return mu.detach(), linearised_log_std(bridge, abar_tau, problem, mu).detach()
+
+
+def linearised_log_std(
+    bridge: BridgePrior, abar_tau: torch.Tensor, problem: InverseProblem, like: torch.Tensor
+) -> torch.Tensor:
+    """rho = log s - log(1 + c diag(A^T A)) / 2, c = s^2 / (abar_tau sigma_y^2): the mean-field log-std of
+    the Gaussian-linearised inner problem (see `linearised_start`), shaped and typed like `like`."""
+    a = expand_time(abar_tau, like).to(like.dtype)
+    log_s = bridge.log_std.to(like.dtype)
+    c = (2 * log_s).exp() / (a * problem.sigma**2)
+    gram = problem.operator.gram_diagonal().to(device=like.device, dtype=like.dtype)
+    return (log_s - 0.5 * torch.log1p(c * gram)).expand_as(like)

@@ -151,6 +151,13 @@ class Amortizer(nn.Module):
     def input_kind(self) -> str:
         return self.config["input_kind"]
 
+    def start(
+        self, problem: InverseProblem, bridge: BridgePrior, x_t, x0, abar_tau, sigma_t, sigma_tau
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The network's candidate for this inner problem, inputs included (what LAVPS and training call)."""
+        y_img = amortizer_inputs(self.input_kind, problem, x0, bridge=bridge, abar_tau=abar_tau)
+        return self.candidate(bridge, x_t, x0, y_img, sigma_t, sigma_tau)
+
     def candidate(
         self,
         bridge: BridgePrior,

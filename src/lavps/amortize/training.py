@@ -22,7 +22,7 @@ from ..operators.families import CoordinateMaskFamily, DenseFamily, FamilyMixtur
 from ..priors.presets import PriorPreset
 from ..training.loop import PRECISIONS, DataFactory, Validation
 from .loop import TrainResult, config_json, run_training
-from .network import amortizer_inputs, time_code
+from .network import time_code
 
 __all__ = [
     "TrainConfig",
@@ -179,10 +179,9 @@ def amortized_loss(
     with torch.no_grad():
         x0 = prior.denoise(x_t, t)
         bridge = bridge_prior(schedule, x0, x_t, tau, t)
-        y_img = amortizer_inputs(net.input_kind, problem, x0, bridge=bridge, abar_tau=schedule.abar(tau))
         base = negative_elbo(*bridge.zero_shot_start(), z, bridge, tau, prior.denoise, problem).mean()
     codes = time_code(schedule, t, b, x.dtype, x.device), time_code(schedule, tau, b, x.dtype, x.device)
-    mu, rho = net.candidate(bridge, x_t, x0, y_img, *codes)
+    mu, rho = net.start(problem, bridge, x_t, x0, schedule.abar(tau), *codes)
     loss = negative_elbo(mu, rho, z, bridge, tau, prior.denoise, problem).mean()
     return loss, {"ratio": float(loss.detach() / base)}
 

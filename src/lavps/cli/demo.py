@@ -54,6 +54,11 @@ _ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps lavps-fastest"
     help="Skip this many test digits per class (tune settings on other digits than the reported ones).",
 )
 @click.option(
+    "--paper-baselines",
+    is_flag=True,
+    help="DDRM and DiffPIR with their papers' defaults on every task (default: the per-family tuned settings).",
+)
+@click.option(
     "--prior", "prior_path", default=None, show_default="mnist", help="Prior spec; it must be a 1x32x32 prior."
 )
 @option("amortizer", show_default="the shipped amortizer")
@@ -71,6 +76,7 @@ def demo(
     mean_images,
     mean_samples,
     digit_offset,
+    paper_baselines,
     prior_path,
     amortizer,
     seed,
@@ -112,6 +118,7 @@ def demo(
         mean_samples=mean_samples,
         digit_offset=digit_offset,
         samplers={k: v for k, v in DEMO_SAMPLERS.items() if not samplers or k in samplers},
+        tuned_baselines=not paper_baselines,
     )
     result = run_demo(config, prior, net, load_classifier(), out_dir, progress=not quiet)
     click.echo(format_demo_table(result["summary"]))

@@ -14,7 +14,12 @@ import torch
 from .cg import conjugate_gradient
 from .svd import SVD, NoCheapSVDError
 
-__all__ = ["LinearOperator", "OperatorShapeError"]
+__all__ = ["LinearOperator", "OperatorShapeError", "GRAM_PROBES", "EXACT_GRAM_MAX_DIM"]
+
+#: the default `gram_diagonal` is exact up to this many signal coordinates, estimated above it
+EXACT_GRAM_MAX_DIM = 4096
+#: Rademacher probes of the estimated `gram_diagonal`
+GRAM_PROBES = 64
 
 
 class OperatorShapeError(ValueError):
@@ -44,6 +49,22 @@ class LinearOperator:
     def svd(self) -> SVD:
         """Exact A = U diag(s) V^T (see operators/svd.py); raises NoCheapSVDError if there is no cheap one."""
         raise NoCheapSVDError(f"operator {self.name} has no cheap SVD; use dps/mgdm/lavps/diffpir")
+
+    def gram_diagonal(self) -> torch.Tensor:
+        """diag(A^T A), shape (1 or B, *in_shape), float64: ||A e_j||^2 for every signal coordinate j.
+
+        It sets the variance of the Gaussian-linearised inner solution (`lavps.objective.linearised_start`).
+        Operators with a closed form override it. The default is exact (one forward pass per signal
+        coordinate) up to EXACT_GRAM_MAX_DIM coordinates, else Hutchinson's estimate E[z * A^T A z]
+        over GRAM_PROBES Rademacher probes from a fixed seed; either way every sample gets the SAME
+        probes (sample i never depends on its batch-mates), and the result is computed once and cached.
+        """
+        if self._gram_cache is None:
+            exact = self.in_dim <= EXACT_GRAM_MAX_DIM
+            self._gram_cache = _column_diagonal(self) if exact else _hutchinson_diagonal(self)
+        return self._gram_cache
+
+    _gram_cache: torch.Tensor | None = None
 
     @property
     def has_svd(self) -> bool:
@@ -99,3 +120,30 @@ class LinearOperator:
     def _pinv_cg(self, y: torch.Tensor, iters: int = 50, tol: float = 1e-6) -> torch.Tensor:
         """Minimum-norm least squares by CG on the normal equations (starting from 0 keeps minimum norm)."""
         return conjugate_gradient(lambda v: self.adjoint(self.forward(v)), self.adjoint(y), iters=iters, tol=tol)
+
+
+def _column_diagonal(op: LinearOperator) -> torch.Tensor:
+    """||A e_j||^2 for every coordinate j: one forward pass per coordinate (the batch shares e_j)."""
+    batch = 1 if op.batch_size is None else op.batch_size
+    out = torch.zeros(batch, op.in_dim, dtype=torch.float64)
+    with torch.no_grad():
+        for j in range(op.in_dim):
+            e = torch.zeros(1, op.in_dim, dtype=op._dtype())
+            e[0, j] = 1
+            col = op.forward(e.reshape(1, *op.in_shape).expand(batch, *op.in_shape))
+            out[:, j] = col.double().flatten(1).pow(2).sum(1)
+    return out.reshape(batch, *op.in_shape)
+
+
+def _hutchinson_diagonal(op: LinearOperator, probes: int = GRAM_PROBES, seed: int = 0) -> torch.Tensor:
+    """Hutchinson's estimate of diag(A^T A): mean over probes z in {-1, 1}^d of z * A^T A z (>= 0)."""
+    gen = torch.Generator().manual_seed(seed)
+    batch = 1 if op.batch_size is None else op.batch_size
+    dtype = op._dtype()
+    total = torch.zeros(batch, *op.in_shape, dtype=torch.float64)
+    with torch.no_grad():
+        for _ in range(probes):
+            z = torch.randint(0, 2, (1, *op.in_shape), generator=gen).to(dtype) * 2 - 1
+            z = z.expand(batch, *op.in_shape)
+            total += (z * op.adjoint(op.forward(z))).double()
+    return (total / probes).clamp_min(0.0)

@@ -29,6 +29,9 @@ class Identity(LinearOperator):
     def pinv(self, y):
         return self.adjoint(y)
 
+    def gram_diagonal(self) -> torch.Tensor:
+        return torch.ones(1, *self.in_shape, dtype=torch.float64)
+
     def svd(self) -> DiagonalSVD:
         """U = V = I, s = 1."""
         return DiagonalSVD(torch.ones(1, *self.in_shape, dtype=torch.float64))
@@ -72,6 +75,11 @@ class DenseMatrix(LinearOperator):
             self._pinv_matrix = torch.linalg.pinv(self.matrix.double())
         p = self._pinv_matrix.to(y.dtype).to(y.device)
         return y @ p.T if p.ndim == 2 else torch.einsum("bdo,bo->bd", p, y)
+
+    def gram_diagonal(self) -> torch.Tensor:
+        """Squared column norms of the matrix."""
+        m = self.matrix.double()
+        return (m * m).sum(-2).reshape(-1, *self.in_shape)
 
     def svd(self) -> MatrixSVD:
         """torch.linalg.svd of the (shared or per-sample) matrix, float64."""
@@ -122,6 +130,11 @@ class Mask(LinearOperator):
 
     def restrict(self, y):
         return self._m(y) * y
+
+    def gram_diagonal(self) -> torch.Tensor:
+        """The mask itself (A^T A = A)."""
+        m = self.mask.to(torch.float64)
+        return m[None] if self.batch_size is None else m
 
     def svd(self) -> DiagonalSVD:
         """U = V = I, s = the mask."""

@@ -73,6 +73,11 @@ class CircularBlur(LinearOperator):
         """Singular vectors = Fourier modes (per channel), singular values |K_f| (exact, float64)."""
         return FourierSVD(self.spectrum(torch.float64, onesided=False), self.in_shape)
 
+    def gram_diagonal(self) -> torch.Tensor:
+        """Periodic boundary: every pixel sees the whole kernel, diag(A^T A) = sum(k^2) everywhere."""
+        energy = (self.kernel * self.kernel).sum((-2, -1)).reshape(-1, 1, 1, 1)
+        return energy.expand(energy.shape[0], *self.in_shape).clone()
+
     def _apply(self, x: torch.Tensor, multiplier: torch.Tensor) -> torch.Tensor:
         return torch.fft.irfft2(torch.fft.rfft2(x) * multiplier, s=x.shape[-2:])
 

@@ -51,6 +51,10 @@ class AveragePool(LinearOperator):
         self.check_observation(y)
         return self._upsample(y)
 
+    def gram_diagonal(self) -> torch.Tensor:
+        """Every pixel is in one block of weight 1/f^2: diag(A^T A) = 1/f^4."""
+        return torch.full((1, *self.in_shape), 1.0 / self.factor**4, dtype=torch.float64)
+
     def svd(self) -> BlockMeanSVD:
         """One singular value 1/f per block, right singular vector = the block's constant / f."""
         return BlockMeanSVD(self.in_shape, self.factor)

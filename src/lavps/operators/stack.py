@@ -50,5 +50,8 @@ class StackedOperator(LinearOperator):
     def restrict(self, y: torch.Tensor) -> torch.Tensor:
         return self._map("restrict", y)
 
+    def gram_diagonal(self) -> torch.Tensor:
+        return torch.cat([o.gram_diagonal()[:1] for o in self.operators])
+
     def _dtype(self) -> torch.dtype:
         return self.operators[0]._dtype()

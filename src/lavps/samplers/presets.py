@@ -2,7 +2,8 @@
 
 A preset is a plain option dictionary for `build_sampler` holding ONLY the settings of its sampler.
 The demo runs these presets (evaluation/demo.py, DEMO_ROWS), so its speed claims carry over:
-LAVPS `fast` (grid N = 20, the shipped amortizer's, one scored pass per iteration, no Adam step inside),
+LAVPS `fast` (grid N = 20, the shipped amortizer's; guard network vs linearised solution, one scored pass
+per iteration, no Adam step inside),
 MGDM `reference` (N = 50, 5 Adam steps outside, 20 inside the last 15 iterations), DPS `reference`
 (250 steps), DDRM `fast`/`reference` (20/100 denoiser calls), DiffPIR `reference` (100). `paper` is the
 method's reference setting (N = 100, window 30; DPS on 1000 steps); `tiny` only checks that a pipeline
@@ -19,11 +20,16 @@ __all__ = [
     "preset_names",
     "preset_options",
     "describe_presets",
+    "TUNED",
+    "tuned_options",
 ]
 
 _GRID = {"steps": 50, "window": 15, "lr": 0.03}  # MGDM's reference grid: N = 50, Adam in the last 15 iterations
 # LAVPS's grid: the shipped amortizer was trained on N = 20 with every iteration in its window (17)
 _SHORT = {"steps": 20, "window": 17, "lr": 0.03, "adam_out": 1}
+# the network's log-std plus the linearised likelihood's mean-field shrink (samplers/lavps.py): +0.3 to +1.9 dB
+# over the network's own variance on held-out digits of every family (docs/METHOD.md section 5)
+_SHRINK = {"linear_variance": True}
 
 #: sampler -> preset name -> options for `build_sampler` (images in [-1, 1])
 PRESETS: dict[str, dict[str, dict]] = {
@@ -51,14 +57,29 @@ PRESETS: dict[str, dict[str, dict]] = {
     },
     "lavps": {
         "tiny": {"steps": 8, "window": 3, "lr": 0.03, "adam_out": 1, "inner_steps": 1},
-        # one scored pass per iteration: network vs zero-shot start, the winner's draw is kept
-        "fast": {**_SHORT, "inner_steps": 0, "candidates": "network,zero_shot", "reuse_draw": True},
+        # guard: the network's proposal vs the Gaussian-linearised solution, one scored pass per
+        # iteration, the winner's draw is kept; both with the likelihood's variance shrink
+        "fast": {**_SHORT, "inner_steps": 0, "candidates": "network,linear", "reuse_draw": True, **_SHRINK},
         # the network's proposal alone (no guard, no Adam step): one denoiser forward per iteration
-        "fastest": {**_SHORT, "inner_steps": 0, "guard": False},
-        # adds the Gaussian-linearised candidate and one Adam step after the guard
-        "reference": {**_SHORT, "inner_steps": 1, "candidates": "network,zero_shot,linear"},
+        "fastest": {**_SHORT, "inner_steps": 0, "guard": False, **_SHRINK},
+        # the guard of `fast`, then one Adam step on the inner problem
+        "reference": {**_SHORT, "inner_steps": 1, "candidates": "network,linear", **_SHRINK},
     },
 }
+
+#: DDRM (at 20 steps) and DiffPIR (at 100 steps) settings tuned per operator kind on held-out digits
+#: that no report uses (demo digit offset 30, 10 digits, sigma_y 0.05, PSNR of one sample; grids and
+#: scores in docs/baselines.md). Kind = the spec's first field; tuned at the spec in the comment.
+TUNED: dict[str, dict[str, dict]] = {
+    "ddrm": {},
+    "diffpir": {},
+}
+
+
+def tuned_options(sampler: str, spec: str) -> dict:
+    """The tuned settings of `sampler` for an operator spec's kind ({} if none: the paper defaults)."""
+    return dict(TUNED.get(sampler, {}).get(spec.split(":", 1)[0], {}))
+
 
 _VI = ("steps", "window", "lr", "lr_inside", "adam_out", "n_reps", "tau", "min_tau", "tau_threshold")
 #: sampler -> every option a user may set on top of a preset (the keys `build_sampler` reads for it)
@@ -68,7 +89,17 @@ SETTING_KEYS: dict[str, tuple[str, ...]] = {
     "diffpir": ("diffpir_steps", "diffpir_lambda", "diffpir_zeta", "diffpir_solver"),
     "mgdm": (*_VI, "adam_in", "denoise_steps", "whiten"),
     # inner_steps replaces adam_in; the guard's options: see samplers/lavps.py (GuardSettings)
-    "lavps": (*_VI, "denoise_steps", "whiten", "inner_steps", "guard", "candidates", "linear_iters", "reuse_draw"),
+    "lavps": (
+        *_VI,
+        "denoise_steps",
+        "whiten",
+        "inner_steps",
+        "guard",
+        "candidates",
+        "linear_iters",
+        "reuse_draw",
+        "linear_variance",
+    ),
 }
 
 #: The preset a sampler runs when none is named: the budget the demo reports for it.
@@ -98,8 +129,10 @@ def preset_options(sampler: str, preset: str | None = None) -> tuple[str, dict]:
 PRESET_HELP = {
     "tiny": "seconds, only checks a pipeline",
     "fastest": "LAVPS's network proposal alone on N=20 (no guard): one denoiser forward per iteration",
-    "fast": "LAVPS on N=20 with one scored pass per iteration (the demo's); MGDM at that grid; DDRM/DiffPIR 20 steps",
-    "reference": "the demo's MGDM (5 / 20 Adam steps) and DPS (250 steps) budgets; DDRM and DiffPIR 100 steps",
+    "fast": "LAVPS on N=20, guard network vs linearised start, one scored pass per iteration (the demo's); "
+    "MGDM at that grid; DDRM/DiffPIR 20 steps",
+    "reference": "the demo's MGDM (5 / 20 Adam steps) and DPS (250 steps) budgets; DDRM and DiffPIR 100 steps; "
+    "LAVPS fast + one Adam step",
     "paper": "the MGDM paper's N=100, window 30; DPS 1000 steps",
 }
 

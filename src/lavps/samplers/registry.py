@@ -44,6 +44,7 @@ DEFAULTS = {
     "candidates": ("network", "zero_shot"),
     "linear_iters": 10,
     "reuse_draw": False,
+    "linear_variance": False,
     # DDRM / DiffPIR (docs/baselines.md): steps = denoiser forwards; paper / authors' code defaults
     "ddrm_steps": 20,
     "ddrm_eta": 0.85,
@@ -90,7 +91,7 @@ def build_sampler(name: str, prior, options: dict | None = None) -> Sampler:
     """A sampler by name (see SAMPLERS); options override DEFAULTS.
 
     'lavps' needs options["amortizer"] (path or Amortizer) and reads "guard", "inner_steps",
-    "candidates" (names or a comma-separated string), "linear_iters" and "reuse_draw";
+    "candidates" (names or a comma-separated string), "linear_iters", "reuse_draw" and "linear_variance";
     'amortized-only' is LAVPS without guard and with inner_steps = 0; 'supervised' needs
     options["supervised"] (path or ConditionalDenoiser) and uses "steps" as its DDIM grid size.
     'ddrm' reads "ddrm_steps", "ddrm_eta", "ddrm_eta_b" (the operator needs an exact SVD); 'diffpir'
@@ -117,7 +118,14 @@ def build_sampler(name: str, prior, options: dict | None = None) -> Sampler:
             linear_iters=int(o["linear_iters"]),
             reuse_draw=_as_bool(o["reuse_draw"]),
         )
-        return LAVPS(prior, amortizer, vi_settings_from_options(options), guard, int(o["inner_steps"]))
+        return LAVPS(
+            prior,
+            amortizer,
+            vi_settings_from_options(options),
+            guard,
+            int(o["inner_steps"]),
+            linear_variance=_as_bool(o["linear_variance"]),
+        )
     if name == "ddrm":
         return DDRM(prior, steps=int(o["ddrm_steps"]), eta=float(o["ddrm_eta"]), eta_b=float(o["ddrm_eta_b"]))
     if name == "diffpir":
