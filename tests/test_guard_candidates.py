@@ -127,3 +127,51 @@ def test_family_mixture_draws_every_member_deterministically():
         am.resolve_family("dense:1, mask:2", (D,)).name
         == fam.__class__((DenseFamily(D, 1, 1.0), CoordinateMaskFamily(D, 2))).name
     )
+
+
+def test_linear_variance_puts_the_linearised_shrink_on_the_network_proposal():
+    """With linear_variance, an untrained 'linear' network proposes exactly the linearised candidate (mean
+    and mean-field variance); without it, the same mean at the bridge's log s. Masked coordinates keep s."""
+    from types import SimpleNamespace
+
+    from lavps.objective import bridge_prior
+
+    gp = make_gmm_problem(dim=D, obs_dim=2, seed=5)
+    mask = Mask(torch.tensor([1.0, 0, 1, 1, 0, 1]), (D,))
+    g = torch.Generator().manual_seed(1)
+    x = gp.prior.sample(3, g)
+    problem = InverseProblem(
+        mask.forward(x) + 0.1 * mask.forward(torch.randn(x.shape, generator=g)), mask, GaussianNoise(0.1)
+    )
+    net = am.MLPAmortizer(D, 16, 2, "linear", 10.0)
+    sch = gp.prior.schedule
+    tau, t = 30, 60
+    x_t = sch.abar(t).sqrt().float() * x + (1 - sch.abar(t)).sqrt().float() * torch.randn(x.shape, generator=g)
+    x0 = gp.prior.denoise(x_t, t)
+    bridge = bridge_prior(sch, x0, x_t, tau, t)
+    ctx = SimpleNamespace(problem=problem, denoise=SimpleNamespace(amortizer_forwards=0))
+    guard = GuardSettings(candidates=("network", "linear"))
+    shrunk = LAVPS(gp.prior, net, _settings(), guard=guard, linear_variance=True).candidates(
+        ctx, bridge, x_t, x0, tau, t
+    )
+    plain = LAVPS(gp.prior, net, _settings(), guard=guard).candidates(ctx, bridge, x_t, x0, tau, t)
+    torch.testing.assert_close(shrunk["network"][0], shrunk["linear"][0])
+    torch.testing.assert_close(shrunk["network"][1], shrunk["linear"][1])
+    torch.testing.assert_close(plain["network"][0], shrunk["linear"][0])
+    torch.testing.assert_close(plain["network"][1], bridge.log_std.expand(3, D))
+    hidden = mask.mask == 0
+    torch.testing.assert_close(shrunk["network"][1][:, hidden], bridge.log_std.expand(3, D)[:, hidden])
+    assert bool((shrunk["network"][1][:, ~hidden] < bridge.log_std.expand(3, D)[:, ~hidden]).all())
+    assert ctx.denoise.amortizer_forwards == 2
+
+
+def test_linear_variance_sampler_is_batch_independent():
+    gp = make_gmm_problem(dim=D, obs_dim=2, seed=6)
+    torch.manual_seed(0)
+    net = am.MLPAmortizer(D, 16, 2, "linear", 10.0)
+    for p in net.parameters():  # a non-trivial (not zero-output) network
+        torch.nn.init.normal_(p, std=0.1)
+    sampler = LAVPS(gp.prior, net, _settings(), guard=False, inner_steps=0, linear_variance=True)
+    out = sampler.sample(gp.problem, 3, seed=[5, 6, 7]).samples
+    alone = sampler.sample(gp.problem, 1, seed=[6]).samples
+    assert torch.isfinite(out).all() and torch.equal(alone[0], out[1])
