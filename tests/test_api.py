@@ -271,3 +271,17 @@ def test_new_user_path_reproduces_the_demo_code_path(tmp_path, prior, digit, _cl
     demo_psnr = float(psnr(x.samples, digit[None])[0])
     assert cli_psnr == pytest.approx(demo_psnr, abs=1e-3)
     assert meta["preset"] == "tiny" and meta["cost"]["amortizer_forwards"] > 0
+
+
+def test_tuned_baseline_settings_are_canonical_and_valid():
+    """Every tuned DDRM / DiffPIR entry names a canonical operator spec and only keys its sampler reads."""
+    from lavps.operators.spec import parse_operator_spec
+    from lavps.samplers.presets import SETTING_KEYS, TUNED, tuned_options
+
+    assert set(TUNED) == {"ddrm", "diffpir"}
+    for sampler, table in TUNED.items():
+        for spec, options in table.items():
+            assert parse_operator_spec(spec, (1, 32, 32)).spec == spec
+            assert options and set(options) <= set(SETTING_KEYS[sampler])
+            assert tuned_options(sampler, spec) == options and tuned_options(sampler, spec) is not options
+    assert tuned_options("diffpir", "center:0.35") == {} and tuned_options("mgdm", "sr:2") == {}

@@ -175,3 +175,30 @@ def test_linear_variance_sampler_is_batch_independent():
     out = sampler.sample(gp.problem, 3, seed=[5, 6, 7]).samples
     alone = sampler.sample(gp.problem, 1, seed=[6]).samples
     assert torch.isfinite(out).all() and torch.equal(alone[0], out[1])
+
+
+def test_linear_below_replaces_the_network_near_the_data():
+    gp = make_gmm_problem(dim=D, obs_dim=2, seed=7)
+    torch.manual_seed(0)
+    net = am.MLPAmortizer(D, 16, 2, "linear", 10.0)
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    seeds = [1, 2, 3]
+    settings = _settings()
+    top = int(MGDM(gp.prior, settings).grid.max()) + 1
+    # below every tau: no amortizer forward, and the network's proposal is the linearised solution
+    never = LAVPS(gp.prior, net, settings, guard=False, inner_steps=0, linear_below=top).sample(
+        gp.problem, 3, seed=seeds
+    )
+    assert never.cost.amortizer_forwards == 0
+    guard = GuardSettings(candidates=("network", "linear"), reuse_draw=True)
+    guarded = LAVPS(gp.prior, net, settings, guard=guard, inner_steps=0, linear_below=top).sample(
+        gp.problem, 3, seed=seeds
+    )
+    full = LAVPS(gp.prior, net, settings, guard=guard, inner_steps=0).sample(gp.problem, 3, seed=seeds)
+    assert guarded.cost.amortizer_forwards == 0 and sum(guarded.info[WINS_KEY]["network"]) == 0
+    assert all(len(v) == 5 for v in guarded.info[WINS_KEY].values())
+    # the linear start is scored once instead of twice: one denoiser forward less per window iteration
+    assert guarded.cost.denoiser_forwards == full.cost.denoiser_forwards - 5
+    with pytest.raises(ValueError, match="linear_below"):
+        LAVPS(gp.prior, net, settings, linear_below=-1)

@@ -164,7 +164,7 @@ def run_demo(config: DemoConfig, prior, amortizer, classifier, out_dir: Path, pr
         for label, (name, options) in config.samplers.items():
             opts = _sampler_options(name, options, amortizer)
             if config.tuned_baselines:  # DDRM / DiffPIR: the family's setting tuned on other digits
-                opts.update(tuned_options(name, spec))
+                opts.update(tuned_options(name, family.spec))
             seeds = [config.seed * 100_000 + t_index * 1000 + i for i in range(config.images)]
             try:
                 result = build_sampler(name, prior, opts).sample(problem, config.images, seed=seeds, progress=progress)
@@ -242,7 +242,7 @@ def _tuned_lines(config: DemoConfig) -> list[str]:
     ]
     if not lines:
         return []
-    head = "DDRM / DiffPIR settings tuned per operator kind on other held-out digits (replacing the defaults above):"
+    head = "DDRM / DiffPIR settings tuned per family on other held-out digits (replacing the defaults above):"
     return [head, "", *lines, ""]
 
 

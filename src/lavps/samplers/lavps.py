@@ -109,6 +109,8 @@ class LAVPS(MGDM):
             (`lavps.objective.linearised_log_std`) to the network's log-std. The amortized-VI network
             barely shrinks its variance where the likelihood pins the signal down (measured: drho ~ 0
             at low noise); the shrink is the likelihood's own, exact for the linearised problem.
+        linear_below: at tau < linear_below the linearised solution stands in for the network's proposal
+            (no amortizer forward): near the data the linearisation is accurate (0 = never).
     """
 
     name = "lavps"
@@ -121,10 +123,14 @@ class LAVPS(MGDM):
         guard: bool | GuardSettings = True,
         inner_steps: int = 3,
         linear_variance: bool = False,
+        linear_below: int = 0,
         dtype=torch.float32,
     ):
         super().__init__(prior, settings, dtype)
         self.linear_variance = bool(linear_variance)
+        if int(linear_below) < 0:
+            raise ValueError(f"linear_below must be >= 0, got {linear_below}")
+        self.linear_below = int(linear_below)
         if int(inner_steps) < 0:
             raise ValueError(f"inner_steps (G_in) must be >= 0, got {inner_steps}")
         if not hasattr(amortizer, "candidate") or not hasattr(amortizer, "config"):
@@ -163,7 +169,10 @@ class LAVPS(MGDM):
     def candidates(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t) -> dict[str, tuple]:
         """The competing starts {name: (mu, rho)} in tie order (see CANDIDATES)."""
         out = {}
-        for name in self.guard.candidates if self.guard.enabled else ("network",):
+        names = self.guard.candidates if self.guard.enabled else ("network",)
+        if "linear" in names and bool((torch.as_tensor(tau) < self.linear_below).all()):
+            names = tuple(n for n in names if n != "network")  # it would be the linear start: score it once
+        for name in names:
             if name == "zero_shot":
                 out[name] = bridge.zero_shot_start()
             elif name == "linear":
@@ -177,6 +186,8 @@ class LAVPS(MGDM):
         amortizer forward."""
         b = x_t.shape[0]
         abar = self.schedule.abar(tau)
+        if bool((torch.as_tensor(tau) < self.linear_below).all()):
+            return linearised_start(bridge, x0, abar, ctx.problem, self.guard.linear_iters)
         with torch.no_grad():
             codes = tuple(time_code(self.schedule, s, b, x_t.dtype, x_t.device) for s in (t, tau))
             mu, rho = self.amortizer.start(ctx.problem, bridge, x_t, x0, abar, *codes)
@@ -209,9 +220,9 @@ class LAVPS(MGDM):
             return stacked.gather(0, index)[0]
 
         names = list(starts)
-        wins = ctx.info.setdefault(WINS_KEY, {n: [] for n in names})
-        for i, n in enumerate(names):
-            wins[n].append(float((winner == i).float().mean()))
+        wins = ctx.info.setdefault(WINS_KEY, {n: [] for n in self.guard.candidates})
+        for n in wins:  # a candidate that did not compete this iteration (linear_below) won nothing
+            wins[n].append(float((winner == names.index(n)).float().mean()) if n in names else 0.0)
         ctx.info.setdefault(WIN_KEY, []).append(wins["network"][-1])
         mus = [m for m, _ in starts.values()]
         rhos = [r for _, r in starts.values()]
