@@ -278,3 +278,34 @@ def test_restore_with_lavps_uses_the_shipped_amortizer(tmp_path, _cli):
     meta = json.loads((tmp_path / "res" / "restore.json").read_text())
     assert meta["cost"]["amortizer_forwards"] > 0
     assert meta["settings"]["amortizer"].endswith("mnist32_amortizer.safetensors")
+
+
+@pytest.mark.skipif(not default_amortizer_path().is_file(), reason="shipped amortizer not exported yet")
+def test_demo_applies_and_reports_the_tuned_baseline_settings(tmp_path):
+    """A task written non-canonically ('gaussian_blur:9:2.0') still gets its family's tuned DiffPIR setting,
+    and the report names it; --paper-baselines runs (and says) the defaults."""
+    from lavps.amortize.checkpoint import load_amortizer
+    from lavps.evaluation.classifier import load_classifier
+    from lavps.evaluation.demo import DemoConfig, run_demo
+    from lavps.priors.image_unet import load_image_prior
+    from lavps.samplers.presets import tuned_options
+
+    prior = load_image_prior()
+    net = load_amortizer(default_amortizer_path(), prior=prior)
+    tuned = tuned_options("diffpir", "gaussian_blur:9:2")
+    assert tuned
+    psnrs, reports = {}, {}
+    for on in (True, False):
+        config = DemoConfig(
+            images=1,
+            tasks=("gaussian_blur:9:2.0",),
+            mean_images=0,
+            samplers={"diffpir-5": ("diffpir", {"diffpir_steps": 5})},
+            tuned_baselines=on,
+        )
+        out = run_demo(config, prior, net, load_classifier(), tmp_path / str(on), progress=False)
+        psnrs[on] = out["summary"][0]["psnr"]
+        reports[on] = (tmp_path / str(on) / "report.md").read_text()
+    assert f"- gaussian_blur:9:2, diffpir-5: {tuned}" in reports[True]
+    assert "papers' defaults on every task" in reports[False] and str(tuned) not in reports[False]
+    assert psnrs[True] != psnrs[False]  # the tuned setting really ran

@@ -150,7 +150,7 @@ def run_demo(config: DemoConfig, prior, amortizer, classifier, out_dir: Path, pr
     """Runs every (task, sampler); returns {"rows": per image, "summary": per (task, sampler)}."""
     clean, labels, indices = held_out_digits(config.images, config.digit_offset)
     trained = trained_families(amortizer, tuple(prior.shape))
-    rows, grids, skipped = [], {}, []
+    rows, grids, skipped, tuned_used = [], {}, [], []
     for t_index, spec in enumerate(config.tasks):
         family = parse_operator_spec(spec, prior.shape)
         in_distribution = family.spec in trained
@@ -163,8 +163,10 @@ def run_demo(config: DemoConfig, prior, amortizer, classifier, out_dir: Path, pr
         grids[spec] = {"reference": clean, "observation": op.pinv(y) if y.shape != clean.shape else y}
         for label, (name, options) in config.samplers.items():
             opts = _sampler_options(name, options, amortizer)
-            if config.tuned_baselines:  # DDRM / DiffPIR: the family's setting tuned on other digits
-                opts.update(tuned_options(name, family.spec))
+            tuned = tuned_options(name, family.spec) if config.tuned_baselines else {}
+            if tuned:  # DDRM / DiffPIR: the family's setting tuned on other digits
+                opts.update(tuned)
+                tuned_used.append(f"- {family.spec}, {label}: {tuned}")
             seeds = [config.seed * 100_000 + t_index * 1000 + i for i in range(config.images)]
             try:
                 result = build_sampler(name, prior, opts).sample(problem, config.images, seed=seeds, progress=progress)
@@ -199,7 +201,7 @@ def run_demo(config: DemoConfig, prior, amortizer, classifier, out_dir: Path, pr
                     )
                 )
     summary = summarise(rows)
-    write_report(config, rows, summary, grids, skipped, out_dir)
+    write_report(config, rows, summary, grids, skipped, out_dir, tuned_used)
     return {"rows": rows, "summary": summary, "skipped": skipped}
 
 
@@ -232,18 +234,14 @@ def summarise(rows: list[dict]) -> list[dict]:
     return out
 
 
-def _tuned_lines(config: DemoConfig) -> list[str]:
-    """Which tasks ran DDRM / DiffPIR with a tuned setting instead of the paper's defaults."""
+def _tuned_lines(config: DemoConfig, tuned_used: list[str]) -> list[str]:
+    """Which (task, row) ran DDRM / DiffPIR with a tuned setting instead of the papers' defaults."""
     if not config.tuned_baselines:
-        return ["DDRM and DiffPIR ran their paper defaults on every task.", ""]
-    names = sorted({name for name, _ in config.samplers.values()})
-    lines = [
-        f"- {spec}, {name}: {tuned}" for spec in config.tasks for name in names if (tuned := tuned_options(name, spec))
-    ]
-    if not lines:
+        return ["DDRM and DiffPIR ran their papers' defaults on every task.", ""]
+    if not tuned_used:
         return []
     head = "DDRM / DiffPIR settings tuned per family on other held-out digits (replacing the defaults above):"
-    return [head, "", *lines, ""]
+    return [head, "", *tuned_used, ""]
 
 
 def format_demo_table(summary: list[dict]) -> str:
@@ -264,7 +262,9 @@ def format_demo_table(summary: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_report(config: DemoConfig, rows, summary, grids: dict, skipped: list[str], out: Path) -> None:
+def write_report(
+    config: DemoConfig, rows, summary, grids: dict, skipped: list[str], out: Path, tuned_used: list[str] = ()
+) -> None:
     from ..imaging.workflow import write_json
     from .plots import plot_demo_grid, plot_quality_vs_seconds
 
@@ -288,7 +288,7 @@ def write_report(config: DemoConfig, rows, summary, grids: dict, skipped: list[s
         "",
         *[f"- `{k}`: {v[0]} {v[1]}" for k, v in config.samplers.items()],
         "",
-        *_tuned_lines(config),
+        *_tuned_lines(config, list(tuned_used)),
         "```",
         format_demo_table(summary),
         "```",
