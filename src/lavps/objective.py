@@ -101,12 +101,9 @@ def linearised_start(
         bridge: the prior N(m, s^2 I) of x_tau. x0: current clean estimate (B, *shape).
         abar_tau: abar at tau, float64, scalar or (B,). problem: y, A, sigma_y (batch B).
     """
-    sigma2 = problem.sigma**2
-    a = expand_time(abar_tau, x0).to(x0.dtype)
-    s2 = (2 * bridge.log_std).exp().to(x0.dtype)
-    c = s2 / (a * sigma2)
+    a, c = _linear_scales(bridge, abar_tau, problem, x0)
     op = problem.operator
-    rhs = (s2 / (a.sqrt() * sigma2)) * op.adjoint(problem.y - op.forward(x0))
+    rhs = (c * a.sqrt()) * op.adjoint(problem.y - op.forward(x0))  # = s^2 / (sqrt(abar) sigma_y^2) A^T r0
     d = conjugate_gradient(lambda v: v + c * op.adjoint(op.forward(v)), rhs, iters=iters, tol=1e-4)
     mu = bridge.mean + d
     return mu.detach(), linearised_log_std(bridge, abar_tau, problem, mu).detach()
@@ -117,8 +114,12 @@ def linearised_log_std(
 ) -> torch.Tensor:
     """rho = log s - log(1 + c diag(A^T A)) / 2, c = s^2 / (abar_tau sigma_y^2): the mean-field log-std of
     the Gaussian-linearised inner problem (see `linearised_start`), shaped and typed like `like`."""
-    a = expand_time(abar_tau, like).to(like.dtype)
-    log_s = bridge.log_std.to(like.dtype)
-    c = (2 * log_s).exp() / (a * problem.sigma**2)
+    _, c = _linear_scales(bridge, abar_tau, problem, like)
     gram = problem.operator.gram_diagonal().to(device=like.device, dtype=like.dtype)
-    return (log_s - 0.5 * torch.log1p(c * gram)).expand_as(like)
+    return (bridge.log_std.to(like.dtype) - 0.5 * torch.log1p(c * gram)).expand_as(like)
+
+
+def _linear_scales(bridge: BridgePrior, abar_tau: torch.Tensor, problem: InverseProblem, like: torch.Tensor):
+    """(abar_tau, c = s^2 / (abar_tau sigma_y^2)), broadcastable to and typed like `like`."""
+    a = expand_time(abar_tau, like).to(like.dtype)
+    return a, (2 * bridge.log_std).exp().to(like.dtype) / (a * problem.sigma**2)

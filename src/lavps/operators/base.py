@@ -123,8 +123,11 @@ class LinearOperator:
 
 
 def _column_diagonal(op: LinearOperator) -> torch.Tensor:
-    """||A e_j||^2 for every coordinate j: one forward pass per coordinate (the batch shares e_j)."""
-    batch = 1 if op.batch_size is None else op.batch_size
+    """||A e_j||^2 for every coordinate j: the dense matrix's column norms for a shared operator, else one
+    forward pass per coordinate (the batch shares e_j)."""
+    if op.batch_size is None:
+        return op.as_matrix().pow(2).sum(0).reshape(1, *op.in_shape)
+    batch = op.batch_size
     out = torch.zeros(batch, op.in_dim, dtype=torch.float64)
     with torch.no_grad():
         for j in range(op.in_dim):

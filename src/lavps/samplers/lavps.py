@@ -170,7 +170,7 @@ class LAVPS(MGDM):
         """The competing starts {name: (mu, rho)} in tie order (see CANDIDATES)."""
         out = {}
         names = self.guard.candidates if self.guard.enabled else ("network",)
-        if "linear" in names and bool((torch.as_tensor(tau) < self.linear_below).all()):
+        if "linear" in names and self.near_data(tau):
             names = tuple(n for n in names if n != "network")  # it would be the linear start: score it once
         for name in names:
             if name == "zero_shot":
@@ -181,12 +181,16 @@ class LAVPS(MGDM):
                 out[name] = self.amortized_start(ctx, bridge, x_t, x0, tau, t)
         return out
 
+    def near_data(self, tau) -> bool:
+        """Whether the linearised solution stands in for the network at tau (every sample below linear_below)."""
+        return bool((torch.as_tensor(tau) < self.linear_below).all())
+
     def amortized_start(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t):
         """The network's candidate (mu, rho) = (m + dmu, log s + drho [+ the linearised shrink]); one
         amortizer forward."""
         b = x_t.shape[0]
         abar = self.schedule.abar(tau)
-        if bool((torch.as_tensor(tau) < self.linear_below).all()):
+        if self.near_data(tau):
             return linearised_start(bridge, x0, abar, ctx.problem, self.guard.linear_iters)
         with torch.no_grad():
             codes = tuple(time_code(self.schedule, s, b, x_t.dtype, x_t.device) for s in (t, tau))
