@@ -2,6 +2,7 @@
 
 import torch
 
+from lavps.operators import LinearOperator
 from lavps.priors.image_unet import ImagePrior, build_unet
 
 
@@ -24,3 +25,16 @@ def tiny_image_prior(channels: int = 1, size: int = 8) -> ImagePrior:
     """A throw-away ImagePrior with weights drawn after torch.manual_seed(0), frozen, in eval mode."""
     torch.manual_seed(0)  # weights of a throw-away test network only
     return ImagePrior(build_unet(tiny_unet_config(channels, size))).eval().requires_grad_(False)
+
+
+class Cumsum(LinearOperator):
+    """x -> cumulative sum on 4-vectors: a valid operator with neither a cheap SVD nor a closed-form Gram diagonal."""
+
+    name = "cumsum"
+    in_shape = out_shape = (4,)
+
+    def forward(self, x):
+        return x.cumsum(1)
+
+    def adjoint(self, y):
+        return y.flip(1).cumsum(1).flip(1)

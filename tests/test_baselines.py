@@ -5,10 +5,11 @@ MNIST prior."""
 import pytest
 import torch
 
+from helpers import Cumsum
 from lavps.evaluation.gmm_problems import make_gmm_problem
 from lavps.evaluation.image_metrics import psnr
 from lavps.evaluation.metrics import sliced_wasserstein
-from lavps.operators import DenseMatrix, GaussianNoise, InverseProblem, LinearOperator
+from lavps.operators import DenseMatrix, GaussianNoise, InverseProblem
 from lavps.priors.gmm import GaussianMixturePrior
 from lavps.priors.image_unet import default_prior_path
 from lavps.samplers import DDRM, DiffPIR
@@ -96,19 +97,8 @@ def test_registry_passes_the_options(problem):
     assert (len(pir.plan()), pir.lam, pir.zeta, pir.solver) == (100, 7.0, 0.3, "cg")
 
 
-class _Cumsum(LinearOperator):
-    name = "cumsum"
-    in_shape = out_shape = (4,)
-
-    def forward(self, x):
-        return x.cumsum(1)
-
-    def adjoint(self, y):
-        return y.flip(1).cumsum(1).flip(1)
-
-
 def test_clear_errors(problem):
-    prob = InverseProblem(torch.zeros(1, 4), _Cumsum(), GaussianNoise(1.0))
+    prob = InverseProblem(torch.zeros(1, 4), Cumsum(), GaussianNoise(1.0))
     with pytest.raises(ValueError, match="operator cumsum has no cheap SVD; use dps/mgdm/lavps/diffpir"):
         DDRM(problem.prior, 5).sample(prob, 2)
     assert DiffPIR(problem.prior, 5).sample(prob, 2).samples.shape == (2, 4)  # DiffPIR falls back to CG

@@ -10,12 +10,12 @@ from __future__ import annotations
 import pytest
 import torch
 
+from helpers import Cumsum
 from lavps.operators import (
     AveragePool,
     CircularBlur,
     DenseMatrix,
     Identity,
-    LinearOperator,
     Mask,
     NoCheapSVDError,
     parse_operator_spec,
@@ -112,19 +112,8 @@ def test_regularized_least_squares_closed_form_equals_cg(op):
         assert torch.allclose(cg, exact, atol=1e-7)
 
 
-class _Cumsum(LinearOperator):
-    name = "cumsum"
-    in_shape = out_shape = (4,)
-
-    def forward(self, x):
-        return x.cumsum(1)
-
-    def adjoint(self, y):
-        return y.flip(1).cumsum(1).flip(1)
-
-
 def test_operator_without_svd_is_named():
-    op = _Cumsum()
+    op = Cumsum()
     assert not op.has_svd and DenseMatrix(torch.eye(2)).has_svd
     with pytest.raises(NoCheapSVDError, match="operator cumsum has no cheap SVD; use dps/mgdm/lavps/diffpir"):
         op.svd()
