@@ -3,7 +3,15 @@ import math
 import pytest
 import torch
 
-from lavps.diffusion import Schedule, bridge_coefficients, bridge_sample, ddim_step, forward_sample, uniform_grid
+from lavps.diffusion import (
+    Schedule,
+    bridge_coefficients,
+    bridge_sample,
+    ddim_step,
+    forward_sample,
+    restart_sample,
+    uniform_grid,
+)
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +100,38 @@ def test_ddim_step_to_zero_returns_prediction(sched):
     x = torch.randn(3, 4)
     x0 = torch.randn(3, 4)
     assert torch.equal(ddim_step(sched, x, x0, 10, 0, 1.0, torch.randn(3, 4)), x0)
+
+
+def test_restart_sample_ends_are_forward_draw_and_ddim(sched):
+    """zeta = 1 forgets x_l (a draw from q(x_t | x0)); zeta = 0 is the deterministic DDIM step."""
+    g = torch.Generator().manual_seed(3)
+    x0, x_l, noise = (torch.randn(4, 6, generator=g, dtype=torch.float64) for _ in range(3))
+    fresh = restart_sample(sched, x0, x_l, 700, 400, 1.0, noise)
+    assert torch.allclose(fresh, forward_sample(sched, x0, 400, noise), atol=1e-12)
+    ddim = restart_sample(sched, x0, x_l, 700, 400, 0.0, noise)
+    assert torch.allclose(ddim, bridge_sample(sched, x0, x_l, 0, 400, 700, 0.0, noise), atol=1e-12)
+    with pytest.raises(ValueError, match="zeta"):
+        restart_sample(sched, x0, x_l, 700, 400, 1.5, noise)
+
+
+@pytest.mark.parametrize("zeta", [0.0, 0.3, 1.0])
+def test_restart_sample_keeps_the_forward_marginal(sched, zeta):
+    """x_l ~ q(x_l | x0)  =>  restart_sample(x0, x_l) ~ q(x_t | x0) for every zeta (Monte Carlo)."""
+    g = torch.Generator().manual_seed(1)
+    n = 400_000
+    x0 = torch.full((n, 1), -0.8, dtype=torch.float64)
+    x_l = forward_sample(sched, x0, 800, torch.randn(n, 1, generator=g, dtype=torch.float64))
+    x_t = restart_sample(sched, x0, x_l, 800, 300, zeta, torch.randn(n, 1, generator=g, dtype=torch.float64))
+    assert x_t.mean().item() == pytest.approx(-0.8 * sched.abar(300).sqrt().item(), abs=5e-3)
+    assert x_t.var().item() == pytest.approx((1 - sched.abar(300)).item(), abs=5e-3)
+    cov = ((x_t - x_t.mean()) * (x_l - x_l.mean())).mean().item()
+    expected = math.sqrt(1 - zeta) * math.sqrt(float((1 - sched.abar(300)) * (1 - sched.abar(800))))
+    assert cov == pytest.approx(expected, abs=5e-3)
+
+
+def test_restart_sample_per_sample_times(sched):
+    x0, x_l, noise = (torch.randn(2, 3, generator=torch.Generator().manual_seed(i)) for i in range(3))
+    out = restart_sample(sched, x0, x_l, torch.tensor([600, 900]), torch.tensor([100, 500]), 0.5, noise)
+    for i, (l, t) in enumerate([(600, 100), (900, 500)]):
+        one = restart_sample(sched, x0[i : i + 1], x_l[i : i + 1], l, t, 0.5, noise[i : i + 1])
+        assert torch.allclose(out[i : i + 1], one, atol=1e-6)

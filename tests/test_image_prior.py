@@ -20,6 +20,7 @@ from lavps.priors.image_unet import (
     load_image_prior,
     save_image_prior,
 )
+from lavps.priors.presets import prior_fingerprint
 from lavps.training import PriorTrainConfig, sample_unconditional, train_prior
 
 TINY = dict(channels=(8, 16, 16), batch_size=4, warmup=2, sample_steps=3, num_samples=2)
@@ -116,6 +117,23 @@ def test_tiny_training_run_writes_prior_card_and_samples(tmp_path):
         train_prior(PriorTrainConfig(steps=3, out_dir=str(tmp_path), **TINY), progress=False)
     with pytest.raises(ValueError, match="settings differ.*lr"):
         train_prior(PriorTrainConfig(steps=4, lr=1e-4, out_dir=str(tmp_path), **TINY), progress=False, resume=True)
+
+
+def test_fine_tuning_starts_from_the_parent_and_records_it(tmp_path):
+    parent = train_prior(PriorTrainConfig(steps=2, out_dir=str(tmp_path / "parent"), **TINY), progress=False)
+    # zero learning rate: the fine-tuned weights (and their EMA) must be exactly the parent's
+    still = PriorTrainConfig(
+        steps=2, lr=1e-30, out_dir=str(tmp_path / "child"), init_from=str(parent.prior_path), **TINY
+    )
+    child = train_prior(still, progress=False)
+    a, b = load_image_prior(parent.prior_path), load_image_prior(child.prior_path)
+    assert all(torch.allclose(a.net.state_dict()[k], v, atol=1e-6) for k, v in b.net.state_dict().items())
+    lineage = child.card["fine_tuned_from"]
+    assert lineage["fingerprint"] == prior_fingerprint(a) and lineage["steps"] == 2 and child.card["total_steps"] == 4
+    wider = dict(TINY, channels=(16, 16, 16))
+    bad = PriorTrainConfig(steps=1, out_dir=str(tmp_path / "bad"), init_from=str(parent.prior_path), **wider)
+    with pytest.raises(ValueError, match="init-from.*does not match"):
+        train_prior(bad, progress=False)
 
 
 def test_resume_reproduces_the_uninterrupted_run(tmp_path):

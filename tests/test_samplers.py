@@ -1,6 +1,8 @@
 """Sampler properties on small exact problems: accuracy against the exact posterior, determinism,
 batch independence, cost counts and clear errors."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -30,7 +32,13 @@ def test_ddim_reproduces_the_prior(problem):
 
 
 @pytest.mark.parametrize(
-    "make", [lambda p: DPS(p, steps=300, zeta=0.03), lambda p: MGDM(p, FAST_MGDM)], ids=["dps", "mgdm"]
+    "make",
+    [
+        lambda p: DPS(p, steps=300, zeta=0.03),
+        lambda p: MGDM(p, FAST_MGDM),
+        lambda p: MGDM(p, dataclasses.replace(FAST_MGDM, restart_zeta=1.0)),
+    ],
+    ids=["dps", "mgdm", "mgdm-restart"],
 )
 def test_guided_samplers_beat_the_prior(problem, make):
     g = torch.Generator().manual_seed(0)
@@ -47,8 +55,9 @@ def test_guided_samplers_beat_the_prior(problem, make):
         lambda p: DPS(p, 20, zeta=0.1),
         lambda p: MGDM(p, FAST_MGDM),
         lambda p: MGDM(p, VISettings(steps=20, tau=TauRule("mix", 5, 8), n_reps=2, adam_steps=WindowSchedule(2, 3, 5))),
+        lambda p: MGDM(p, VISettings(steps=20, adam_steps=WindowSchedule(2, 3, 5), restart_zeta=0.6)),
     ],
-    ids=["ddim", "dps", "mgdm", "mgdm-mix"],
+    ids=["ddim", "dps", "mgdm", "mgdm-mix", "mgdm-restart"],
 )
 def test_determinism_and_batch_independence(problem, make):
     """Same seed, same samples; sample 0 does not depend on its batch-mates' observations."""
@@ -104,5 +113,7 @@ def test_clear_errors(problem):
         DPS(prior, 10).sample(problem.problem, 2, seed=[1, 2, 3])
     with pytest.raises(ValueError, match="n_reps"):
         VISettings(n_reps=0)
+    with pytest.raises(ValueError, match="restart_zeta"):
+        VISettings(restart_zeta=1.5)
     with pytest.raises(ValueError, match="tau rule"):
         TauRule("sometimes")

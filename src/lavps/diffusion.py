@@ -18,6 +18,7 @@ __all__ = [
     "bridge_coefficients",
     "bridge_sample",
     "forward_sample",
+    "restart_sample",
     "ddim_step",
     "expand_time",
 ]
@@ -120,6 +121,30 @@ def forward_sample(schedule: Schedule, x0: torch.Tensor, t: Time, eps: torch.Ten
     """x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, for a given standard normal eps."""
     a = schedule.abar(t)
     return expand_time(a.sqrt(), x0) * x0 + expand_time((1.0 - a).sqrt(), x0) * eps
+
+
+def restart_sample(
+    schedule: Schedule,
+    x0: torch.Tensor,
+    x_l: torch.Tensor,
+    l: Time,  # noqa: E741
+    t: Time,
+    zeta: float,
+    noise: torch.Tensor,
+) -> torch.Tensor:
+    """Re-noise a clean estimate to time t, keeping a share 1 - zeta of x_l's own noise (DiffPIR's step).
+
+    eps_hat = (x_l - sqrt(abar_l) x0) / sqrt(1 - abar_l) is the noise that takes x0 to x_l; then
+    x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) (sqrt(1 - zeta) eps_hat + sqrt(zeta) noise).
+    zeta = 1 is a fresh draw from q(x_t | x0) (a restart that forgets x_l), zeta = 0 the deterministic
+    DDIM step. Any of l, t may be a (B,) LongTensor.
+    """
+    if not 0.0 <= zeta <= 1.0:
+        raise ValueError(f"zeta must be in [0, 1], got {zeta}")
+    a_l = schedule.abar(l)
+    eps_hat = (x_l - expand_time(a_l.sqrt(), x_l) * x0) / expand_time((1.0 - a_l).sqrt(), x_l)
+    mixed = math.sqrt(1.0 - zeta) * eps_hat + math.sqrt(zeta) * noise
+    return forward_sample(schedule, x0, t, mixed)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,13 @@ __all__ = ["train_prior_command"]
     help="Micro-batches per iteration (gradient accumulation; under torchrun each of the W ranks takes K/W). "
     "Default: the world size, or the checkpoint's value with --resume.",
 )
+@click.option(
+    "--init-from",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Fine-tune: start from the weights of this prior file (same architecture; e.g. the shipped "
+    "src/lavps/assets/mnist32_prior.safetensors) instead of a fresh network. Recorded in the card.",
+)
 @option("precision", type=click.Choice(["fp32", "bf16"]), help="bf16: autocast the training forward passes.")
 @option("quiet")
 def train_prior_command(
@@ -49,6 +56,7 @@ def train_prior_command(
     workers: int,
     resume: bool,
     grad_accum: int | None,
+    init_from: str | None,
     precision: str,
     quiet: bool,
 ) -> None:
@@ -80,6 +88,7 @@ def train_prior_command(
         threads=workers,
         micro_batches=micro,
         precision=precision,
+        init_from=init_from,
     )
     result = train_prior(config, progress=not quiet, resume=resume)
     if result is None:  # not rank 0

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..diffusion import uniform_grid
+from ..diffusion import restart_sample, uniform_grid
 from ..operators.solve import regularized_least_squares
 from ..operators.svd import SVD
 from .base import Context, Sampler
@@ -80,7 +80,6 @@ class DiffPIR(Sampler):
 
     def step(self, state: DiffPIRState, step, index: int, ctx: Context) -> DiffPIRState:
         t, t_next = step
-        a_t, a_n = float(self.schedule.abar(t)), float(self.schedule.abar(t_next))
         rho = self.lam * ctx.problem.sigma**2 / float(self.schedule.sigma(t)) ** 2
         with torch.no_grad():
             x0 = ctx.denoise(state.x, t)
@@ -88,9 +87,7 @@ class DiffPIR(Sampler):
             return DiffPIRState(x=x0, x0=x0, svd=state.svd)
         y = ctx.problem.y.to(x0.dtype)
         x0_hat = regularized_least_squares(ctx.problem.operator, y, x0, rho, state.svd, self.cg_iters)
-        eps_hat = (state.x - math.sqrt(a_t) * x0_hat) / math.sqrt(1 - a_t)
-        noise = math.sqrt(1 - self.zeta) * eps_hat + math.sqrt(self.zeta) * ctx.randn()
-        x = math.sqrt(a_n) * x0_hat + math.sqrt(1 - a_n) * noise
+        x = restart_sample(self.schedule, x0_hat, state.x, t, t_next, self.zeta, ctx.randn())
         return DiffPIRState(x=x.to(self.dtype), x0=x0_hat, svd=state.svd)
 
     def finish(self, state: DiffPIRState, ctx: Context) -> torch.Tensor:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..diffusion import bridge_sample, ddim_step, uniform_grid
+from ..diffusion import bridge_sample, ddim_step, restart_sample, uniform_grid
 from ..objective import BridgePrior, bridge_prior
 from .base import Context, Sampler
 from .gauss_vi import draw_from, fit_gauss_vi
@@ -55,7 +55,7 @@ class MGDM(Sampler):
     def step(self, state: _State, step, index: int, ctx: Context) -> _State:
         t_next, t, tau_grid = step
         x_next, x0 = state.x_next, state.x0
-        x_t = bridge_sample(self.schedule, x0, x_next, 0, t, t_next, 1.0, ctx.randn())
+        x_t = self.renoise(x0, x_next, t, t_next, ctx)
         tau = self.choose_tau(index, t, tau_grid, ctx)
         for _ in range(self.settings.n_reps):
             with torch.no_grad():
@@ -63,6 +63,13 @@ class MGDM(Sampler):
             x_tau, x0 = self.inner_draw(ctx, bridge, x_t, x0, tau, t, index)
             x_t = bridge_sample(self.schedule, x_tau, x_next, tau, t, t_next, 1.0, ctx.randn())
         return _State(x_next=x_t, x0=x0)
+
+    def renoise(self, x0, x_next, t: int, t_next: int, ctx: Context) -> torch.Tensor:
+        """The iteration's x_t: the bridge q(x_t | x0, x_next), or DiffPIR's re-noising (restart_zeta)."""
+        zeta = self.settings.restart_zeta
+        if zeta is None:
+            return bridge_sample(self.schedule, x0, x_next, 0, t, t_next, 1.0, ctx.randn())
+        return restart_sample(self.schedule, x0, x_next, t_next, t, zeta, ctx.randn())
 
     # -- pieces a subclass (LAVPS) may replace ----------------------------------------------
     def inner_draw(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t, index: int):

@@ -36,6 +36,7 @@ DEFAULTS = {
     "tau_threshold": 0,
     "denoise_steps": 1,
     "whiten": False,
+    "restart_zeta": None,
     # LAVPS / baselines: "amortizer" and "supervised" are a path or a loaded network
     "amortizer": None,
     "supervised": None,
@@ -68,6 +69,7 @@ def vi_settings_from_options(options: dict) -> VISettings:
         n_reps=int(o["n_reps"]),
         denoise_steps=int(o["denoise_steps"]),
         whiten=_as_bool(o["whiten"]),
+        restart_zeta=None if o["restart_zeta"] is None else float(o["restart_zeta"]),
     )
 
 

@@ -63,6 +63,9 @@ class VISettings:
         n_reps: Gibbs repetitions of (variational step, denoising, re-noising) per iteration.
         denoise_steps: DDIM steps from x_tau to the clean estimate (1 = a single denoiser call).
         whiten: run Adam in coordinates whitened by the bridge prior (lr relative to its std s).
+        restart_zeta: None = each iteration starts from the bridge x_t ~ q(x_t | x0, x_next) (the
+            method's); zeta in [0, 1] = from DiffPIR's re-noising of x0 keeping a share 1 - zeta of
+            x_next's noise (`lavps.diffusion.restart_sample`; 1 = a fresh draw from q(x_t | x0)).
     """
 
     steps: int = 100
@@ -72,6 +75,7 @@ class VISettings:
     n_reps: int = 1
     denoise_steps: int = 1
     whiten: bool = False
+    restart_zeta: float | None = None
 
     def __post_init__(self):
         if self.steps < 4:
@@ -84,6 +88,8 @@ class VISettings:
             raise ValueError("Adam steps must be >= 0")
         if self.lr.outside <= 0 or self.lr.inside <= 0:
             raise ValueError("learning rates must be > 0")
+        if self.restart_zeta is not None and not 0.0 <= self.restart_zeta <= 1.0:
+            raise ValueError(f"restart_zeta must be in [0, 1] (or None for the bridge), got {self.restart_zeta}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -19,7 +19,8 @@ import torch
 from ..data.mnist import TEST_PER_CLASS, TRAIN_PER_CLASS, mnist_split
 from ..diffusion import Schedule, forward_sample
 from ..priors.checkpoint import load_tensors
-from ..priors.image_unet import DEFAULT_UNET_CONFIG, ImagePrior, build_unet, save_image_prior
+from ..priors.image_unet import DEFAULT_UNET_CONFIG, ImagePrior, build_unet, load_image_prior, save_image_prior
+from ..priors.presets import prior_fingerprint
 from .distributed import current_world
 from .loop import CHECKPOINT_KIND, PRECISIONS, Chunk, LoopSettings, run_loop
 from .samples import sample_unconditional, save_image_grid
@@ -57,6 +58,8 @@ class PriorTrainConfig:
     sample_seed: int = 0
     micro_batches: int = 1
     precision: str = "fp32"
+    # Fine-tuning: start from the weights of this prior file (same architecture) instead of a fresh network.
+    init_from: str | None = None
 
     def __post_init__(self) -> None:
         if self.data != "mnist":
@@ -143,13 +146,15 @@ def train_prior(config: PriorTrainConfig, progress: bool = True, resume: bool = 
         data, _ = mnist_split(config.split)
         schedule = Schedule.linear()
         identity = {"name": "prior", "config": _config_json(config), "network": config.unet_config()}
+        if config.init_from is not None:
+            identity["parent"] = _parent_description(config.init_from)
 
         def step(net, chunk):
             return _eps_loss(net, chunk, data, schedule)
 
         run_loop(
             loop_settings(config),
-            lambda: build_unet(config.unet_config()),
+            lambda: _initial_network(config),
             step,
             ckpt,
             identity,
@@ -162,6 +167,33 @@ def train_prior(config: PriorTrainConfig, progress: bool = True, resume: bool = 
         return export_prior(ckpt, out, progress=progress, sample_steps=config.sample_steps)
     finally:
         torch.set_num_threads(threads)
+
+
+def _parent_description(path: str) -> dict:
+    """What a fine-tuning run starts from: the prior file, its fingerprint and its own training steps."""
+    parent = load_image_prior(path)
+    card = getattr(parent, "card", {}) or {}
+    return {
+        "path": str(path),
+        "fingerprint": prior_fingerprint(parent),
+        "steps": card.get("total_steps", card.get("steps")),
+        "date": card.get("date"),
+    }
+
+
+def _initial_network(config: PriorTrainConfig) -> torch.nn.Module:
+    """A fresh UNet, or (init_from) the weights of an existing prior file of the same architecture."""
+    net = build_unet(config.unet_config())
+    if config.init_from is not None:
+        parent = load_image_prior(config.init_from).net
+        try:
+            net.load_state_dict(parent.state_dict(), strict=True)
+        except RuntimeError as e:
+            first = " ".join(str(e).strip().splitlines()[:2])[:300]
+            raise ValueError(
+                f"--init-from {config.init_from}: its network does not match the configured architecture ({first})"
+            ) from None
+    return net
 
 
 def _config_json(cfg: PriorTrainConfig) -> dict:
@@ -194,6 +226,7 @@ def export_prior(
         "unet_config": header["network"],
         "num_parameters": sum(p.numel() for p in net.parameters()),
         "steps": steps,
+        **(_lineage(header["parent"], steps) if header.get("parent") else {}),
         "wall_time_s": round(float(header["wall_time"]), 1),
         "seconds_per_step": round(float(header["wall_time"]) / max(steps, 1), 4),
         "threads": cfg.threads,
@@ -208,6 +241,12 @@ def export_prior(
     images = sample_unconditional(prior, cfg.num_samples, n_steps, cfg.sample_seed, progress=progress)
     samples_path = save_image_grid(images, dest / f"{cfg.name}_samples.png")
     return PriorTrainResult(prior_path=prior_path, card=card, samples_path=samples_path)
+
+
+def _lineage(parent: dict, steps: int) -> dict:
+    """Card fields of a fine-tuned prior: its parent and the steps of both runs together."""
+    total = parent["steps"] + steps if isinstance(parent.get("steps"), int) else None
+    return {"fine_tuned_from": parent, "total_steps": total}
 
 
 def _version(package: str) -> str:
