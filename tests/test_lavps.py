@@ -183,6 +183,20 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, preset, family):
         )
 
 
+def test_fine_tuning_starts_from_the_parent_network(tmp_path, preset, family):
+    """init_from: a run with a negligible learning rate ends (up to AdamW's decay) at the parent's weights."""
+    net_config = untrained().config
+    parent = am.train_amortizer(tiny_config(tmp_path / "p", lr=3e-3), net_config, preset, family, progress=False)
+    still = tiny_config(tmp_path / "c", steps=2, lr=1e-30, init_from=str(parent.path))
+    child = am.train_amortizer(still, net_config, preset, family, progress=False)
+    for k, v in parent.network.state_dict().items():
+        assert torch.allclose(v, child.network.state_dict()[k], atol=1e-6), k
+    assert child.card["fine_tuned_from"]["steps"] == 6 and child.card["total_steps"] == 8
+    other = am.MLPAmortizer(D, hidden=8, depth=2, input_kind="grad", signal_scale=10.0).config
+    with pytest.raises(ValueError, match="init-from.*does not match"):
+        am.train_amortizer(tiny_config(tmp_path / "bad", init_from=str(parent.path)), other, preset, family)
+
+
 # -- checkpoints ------------------------------------------------------------------------------
 def test_checkpoints_round_trip_and_bad_files_are_rejected(tmp_path, gp):
     net = untrained()

@@ -18,7 +18,7 @@ from torch import nn
 
 from ..training.distributed import current_world
 from ..training.loop import DataFactory, LoopSettings, LoopState, StepFn, Validation, config_json, run_loop
-from .checkpoint import AMORTIZER_KIND, SUPERVISED_KIND, save_network
+from .checkpoint import AMORTIZER_KIND, SUPERVISED_KIND, load_network, save_network
 from .network import build_network
 
 __all__ = ["TrainResult", "StepFn", "run_training", "config_json"]
@@ -67,6 +67,9 @@ def run_training(
     """
     if name not in KINDS:
         raise ValueError(f"unknown network kind {name!r}; allowed: {', '.join(KINDS)}")
+    init_from = getattr(config, "init_from", None)
+    if init_from is not None:  # fine-tuning: the parent's provenance travels with the new card
+        info = {**info, "fine_tuned_from": _parent(init_from, name, network_config)}
     out = Path(config.out_dir)
     stable = {k: v for k, v in info.items() if k != "training"}  # training settings: compared via config
     identity = {"name": name, "config": config_json(config), "network": network_config, "info": stable}
@@ -85,7 +88,7 @@ def run_training(
     )
     state = run_loop(
         settings,
-        lambda: build_network(network_config),
+        lambda: _initial_network(network_config, init_from, name),
         step_fn,
         out / f"{name}_checkpoint.safetensors",
         identity,
@@ -102,6 +105,35 @@ def run_training(
     return _export(out / f"{name}.safetensors", name, state)
 
 
+def _parent(path: str, name: str, network_config: dict) -> dict:
+    """Where a fine-tuning run starts: the file, the prior it was trained on and its own steps."""
+    parent = load_network(path, KINDS[name])
+    if json.loads(json.dumps(parent.config)) != json.loads(json.dumps(network_config)):
+        raise ValueError(
+            f"--init-from {path}: its network {parent.config} does not match the configured one {network_config}"
+        )
+    card_path = Path(path).with_suffix(".json")
+    card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+    return {
+        "path": str(path),
+        "prior_fingerprint": (parent.info.get("prior") or {}).get("fingerprint"),
+        "steps": card.get("total_steps", card.get("steps")),
+        "date": card.get("date"),
+    }
+
+
+def _initial_network(network_config: dict, init_from: str | None, name: str) -> nn.Module:
+    net = build_network(network_config)
+    if init_from is not None:
+        net.load_state_dict(load_network(init_from, KINDS[name]).state_dict())
+    return net
+
+
+def _total_steps(info: dict, steps: int) -> dict:
+    parent_steps = (info.get("fine_tuned_from") or {}).get("steps")
+    return {"total_steps": parent_steps + steps} if isinstance(parent_steps, int) else {}
+
+
 def _export(path: Path, name: str, s: LoopState) -> TrainResult:
     net = s.net.eval().requires_grad_(False)
     tail = {k: sum(v[-100:]) / max(len(v[-100:]), 1) for k, v in s.history.items()}
@@ -111,6 +143,7 @@ def _export(path: Path, name: str, s: LoopState) -> TrainResult:
         "num_parameters": sum(p.numel() for p in net.parameters()),
         **net.info,
         "steps": s.step,
+        **_total_steps(net.info, s.step),
         "wall_time_s": round(s.wall_time, 1),
         "seconds_per_step": round(s.wall_time / max(s.step, 1), 5),
         "final": {k: round(v, 5) for k, v in tail.items()},

@@ -48,6 +48,8 @@ class TrainConfig:
         batch_size: the GLOBAL batch; micro_batches: K chunks per step (gradient accumulation, and
             the unit of randomness: see `lavps.training.loop`); precision: "fp32" or "bf16".
         val_every, patience: validation interval in steps and early-stopping patience (0: off).
+        init_from: fine-tune the weights of this file (same network config; it may have been trained on
+            another prior, e.g. the previous version of a prior) instead of fresh weights.
     """
 
     steps: int = 3000
@@ -66,6 +68,7 @@ class TrainConfig:
     precision: str = "fp32"
     val_every: int = 0
     patience: int = 0
+    init_from: str | None = None  # fine-tuning: start from this network file (same architecture)
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "ckpt_every", "window", "micro_batches"):

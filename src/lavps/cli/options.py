@@ -135,6 +135,14 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     ),
     "diffpir_lambda": (("--diffpir-lambda",), dict(type=_POSITIVE, help="DiffPIR lambda (> 0).")),
     "diffpir_zeta": (("--diffpir-zeta",), dict(type=FiniteFloat(min=0.0, max=1.0), help="DiffPIR zeta (in [0, 1]).")),
+    "restart_zeta": (
+        ("--restart-zeta",),
+        dict(
+            type=FiniteFloat(min=0.0, max=1.0),
+            help="MGDM / LAVPS: start each iteration from DiffPIR's re-noising of x0 with this zeta "
+            "(1 = a fresh draw from q(x_t | x0)) instead of the bridge q(x_t | x0, x_next).",
+        ),
+    ),
     "window": (("--window",), dict(type=click.IntRange(1), help="Final window: the last W iterations of the grid.")),
     "sigma": (("--sigma",), dict(type=_POSITIVE, help="Observation noise sigma_y (> 0).")),
     "seed": (("--seed",), dict(type=int, help="Seed of every random draw.")),

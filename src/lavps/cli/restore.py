@@ -145,6 +145,7 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit):
 @option("adam_out", default=None, show_default="the preset's", help="Adam steps outside the window (mgdm, lavps).")
 @option("adam_in", default=None, show_default="the preset's", help="Adam steps inside the window (mgdm).")
 @option("inner_steps", default=None, show_default="the preset's", help="Adam steps after the guard (lavps).")
+@option("restart_zeta", default=None, show_default="the preset's (none: the bridge)")
 @click.option("--dps-steps", default=None, type=click.IntRange(3, 1000), hidden=True)
 @click.option(
     "--reference",
@@ -197,6 +198,7 @@ def restore(
     adam_out,
     adam_in,
     inner_steps,
+    restart_zeta,
     dps_steps,
     ddrm_steps,
     ddrm_eta,
@@ -232,7 +234,14 @@ def restore(
         atomic_dir(out_dir, overwrite)  # refuse an occupied folder before any work
     device = resolve_device(device)  # an unavailable device is named before the prior is loaded
     prior = place_prior(api.load_prior(prior_path), device, precision)  # in place: no copy of our own prior
-    given = dict(steps=steps, window=window, adam_out=adam_out, adam_in=adam_in, inner_steps=inner_steps)
+    given = dict(
+        steps=steps,
+        window=window,
+        adam_out=adam_out,
+        adam_in=adam_in,
+        inner_steps=inner_steps,
+        restart_zeta=restart_zeta,
+    )
     baseline = dict(
         dps_steps=dps_steps,
         ddrm_steps=ddrm_steps,

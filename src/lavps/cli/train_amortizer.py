@@ -108,6 +108,13 @@ _COMMON = [
     option("workers", default=1, help="CPU parallelism: torch threads."),
     option("resume"),
     click.option(
+        "--init-from",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Fine-tune: start from the weights of this network file (same architecture; it may come from "
+        "another prior, e.g. the previous shipped one) instead of fresh weights. Recorded in the card.",
+    ),
+    click.option(
         "--grad-accum",
         type=click.IntRange(1),
         default=None,
@@ -175,6 +182,7 @@ def _train(kind: str, o: dict) -> None:
         precision=o["precision"],
         val_every=o.get("val_every", 0),
         patience=o.get("patience", 0),
+        init_from=o["init_from"],
     )
     family = resolve_family(pick("family_spec", "family"), tuple(preset.prior.shape))
     if len(preset.prior.shape) != 1:
