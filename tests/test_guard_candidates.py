@@ -177,6 +177,23 @@ def test_linear_variance_sampler_is_batch_independent():
     assert torch.isfinite(out).all() and torch.equal(alone[0], out[1])
 
 
+def test_adaptive_budget_sampler_is_batch_independent():
+    """fallback_steps + inner_tol: each sample's Adam budget follows its own guard and loss only."""
+    gp = make_gmm_problem(dim=D, obs_dim=2, seed=6)
+    torch.manual_seed(0)
+    net = am.MLPAmortizer(D, 16, 2, "linear", 10.0)
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    guard = GuardSettings(candidates=("network", "zero_shot"))
+    sampler = LAVPS(gp.prior, net, _settings(), guard=guard, inner_steps=1, fallback_steps=4, inner_tol=0.01)
+    out = sampler.sample(gp.problem, 4, seed=[5, 6, 7, 8])
+    alone = sampler.sample(gp.problem, 1, seed=[7]).samples
+    assert torch.isfinite(out.samples).all()
+    torch.testing.assert_close(alone[0], out.samples[2], atol=1e-5, rtol=0)
+    wins = out.info[WINS_KEY]["network"]
+    assert 0 < sum(wins) < len(wins)  # both kinds of samples occurred, so both budgets were exercised
+
+
 def test_linear_below_replaces_the_network_near_the_data():
     gp = make_gmm_problem(dim=D, obs_dim=2, seed=7)
     torch.manual_seed(0)

@@ -151,6 +151,25 @@ def test_guard_keeps_a_decision_per_sample():
     assert ctx.denoise.amortizer_forwards == 1 and ctx.denoise.forwards == 2
 
 
+def test_fallback_budget_goes_to_the_samples_whose_network_lost():
+    """fallback_steps: sample 1 (network rejected) takes Adam steps towards y, sample 0 keeps the network's."""
+    prior = _PointPrior()
+    problem = InverseProblem(torch.ones(1, D), Identity((D,)), GaussianNoise(0.01)).expand(2)
+    ctx = Context(problem, CountingDenoiser(prior), make_noise(0, 2), 2, (D,), torch.float32)
+    bridge = BridgePrior(torch.zeros(2, D), torch.tensor(math.log(0.03)))
+    sampler = LAVPS(prior, _SignedStub(), settings(3), guard=True, inner_steps=0, fallback_steps=4)
+    assert sampler.inner_cap == 4
+    last = sampler.num_iterations - 1
+    mu, _ = sampler.variational_step(ctx, bridge, torch.zeros(2, D), torch.zeros(2, D), 20, 30, last)
+    torch.testing.assert_close(mu[0], torch.ones(D))  # the network won: no step
+    assert bool((mu[1] > 0.05).all())  # the zero-shot start won: Adam moved it towards y = 1
+    assert ctx.denoise.forwards == 2 + 4 and ctx.denoise.backwards == 4
+    with pytest.raises(ValueError, match="fallback_steps needs the guard"):
+        LAVPS(prior, _SignedStub(), settings(3), guard=False, inner_steps=0, fallback_steps=2)
+    with pytest.raises(ValueError, match="inner_tol"):
+        LAVPS(prior, _SignedStub(), settings(3), inner_tol=-0.1)
+
+
 # -- training --------------------------------------------------------------------------------
 def test_training_lowers_the_loss_ratio(tmp_path, preset, family):
     config = tiny_config(tmp_path, steps=150, batch_size=128, lr=3e-3, ckpt_every=1000)

@@ -111,6 +111,11 @@ class LAVPS(MGDM):
             at low noise); the shrink is the likelihood's own, exact for the linearised problem.
         linear_below: at tau < linear_below the linearised solution stands in for the network's proposal
             (no amortizer forward): near the data the linearisation is accurate (0 = never).
+        fallback_steps: adaptive budget. None: every sample takes `inner_steps` Adam steps. An int: the
+            samples whose guard rejected the network's proposal take this many instead (robustness where
+            the network is out of its depth), the others `inner_steps` (speed).
+        inner_tol: > 0 stops a sample's Adam steps once its inner loss falls by less than this relative
+            amount in a step (`fit_gauss_vi`); sample i still never depends on its batch-mates.
     """
 
     name = "lavps"
@@ -124,6 +129,8 @@ class LAVPS(MGDM):
         inner_steps: int = 3,
         linear_variance: bool = False,
         linear_below: int = 0,
+        fallback_steps: int | None = None,
+        inner_tol: float = 0.0,
         dtype=torch.float32,
     ):
         super().__init__(prior, settings, dtype)
@@ -139,16 +146,33 @@ class LAVPS(MGDM):
         self.amortizer = amortizer.to(prior_device(prior))  # float32 wherever the prior's network runs
         self.guard = guard if isinstance(guard, GuardSettings) else GuardSettings(enabled=bool(guard))
         self.inner_steps = int(inner_steps)
+        if fallback_steps is not None and int(fallback_steps) < 0:
+            raise ValueError(f"fallback_steps must be >= 0 (or None), got {fallback_steps}")
+        if not inner_tol >= 0:
+            raise ValueError(f"inner_tol must be >= 0, got {inner_tol}")
+        self.fallback_steps = None if fallback_steps is None else int(fallback_steps)
+        if self.fallback_steps is not None and not self.guard_enabled_in(guard):
+            raise ValueError("fallback_steps needs the guard (it decides which samples fall back)")
+        self.inner_tol = float(inner_tol)
         if not self.guard.enabled and self.inner_steps == 0:
             self.name = "amortized-only"
 
+    @staticmethod
+    def guard_enabled_in(guard) -> bool:
+        return guard.enabled if isinstance(guard, GuardSettings) else bool(guard)
+
+    @property
+    def inner_cap(self) -> int:
+        """The most Adam steps any sample takes after the guard in one window iteration."""
+        return max(self.inner_steps, self.fallback_steps or 0)
+
     def inner_draw(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t, index: int):
-        reuse = self.guard.enabled and self.guard.reuse_draw and self.inner_steps == 0
+        reuse = self.guard.enabled and self.guard.reuse_draw and self.inner_cap == 0
         if not reuse or not self.settings.adam_steps.in_window(index, self.num_iterations):
             return super().inner_draw(ctx, bridge, x_t, x0, tau, t, index)
         if self.settings.denoise_steps != 1:
             raise ValueError("reuse_draw needs denoise_steps = 1 (the guard's D(x) is the denoised value)")
-        _, _, _, x_tau, x0_new = self.best_of(ctx, bridge, tau, self.candidates(ctx, bridge, x_t, x0, tau, t))
+        _, _, _, x_tau, x0_new, _ = self.best_of(ctx, bridge, tau, self.candidates(ctx, bridge, x_t, x0, tau, t))
         return x_tau, x0_new
 
     def variational_step(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t, index: int):
@@ -156,15 +180,20 @@ class LAVPS(MGDM):
             return super().variational_step(ctx, bridge, x_t, x0, tau, t, index)
         starts = self.candidates(ctx, bridge, x_t, x0, tau, t)
         pending: list[torch.Tensor] = []
+        budget = None
         if self.guard.enabled:
-            mu, rho, z, _, _ = self.best_of(ctx, bridge, tau, starts)
-            if self.inner_steps > 0:  # reuse the guard's z for the first Adam step (see _Replay)
+            mu, rho, z, _, _, rejected = self.best_of(ctx, bridge, tau, starts)
+            if self.inner_cap > 0:  # reuse the guard's z for the first Adam step (see _Replay)
                 pending.append(z)
+            if self.fallback_steps is not None:
+                budget = torch.where(rejected.cpu(), self.fallback_steps, self.inner_steps)
         else:
             mu, rho = starts["network"]
         fit_ctx = dataclasses.replace(ctx, noise=_Replay(ctx.noise, pending)) if pending else ctx
         lr = self.settings.lr.at(index, self.num_iterations)
-        return fit_gauss_vi(fit_ctx, bridge, tau, mu, rho, self.inner_steps, lr, self.settings.whiten)
+        return fit_gauss_vi(
+            fit_ctx, bridge, tau, mu, rho, self.inner_cap, lr, self.settings.whiten, budget, self.inner_tol
+        )
 
     def candidates(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t) -> dict[str, tuple]:
         """The competing starts {name: (mu, rho)} in tie order (see CANDIDATES)."""
@@ -204,8 +233,9 @@ class LAVPS(MGDM):
         """Per-sample guard: L_hat of every candidate on one z; keep the smallest (earlier names win ties).
 
         Costs one denoiser forward per candidate. A non-finite loss always loses. Returns
-        (mu, rho, z, x, D(x)) of the winners, x = mu + e^rho z, and records the win fraction of every
-        candidate in ctx.info[WINS_KEY] (the network's also in ctx.info[WIN_KEY]).
+        (mu, rho, z, x, D(x)) of the winners, x = mu + e^rho z, and a (B,) bool tensor: the network
+        competed and lost. Records the win fraction of every candidate in ctx.info[WINS_KEY] (the
+        network's also in ctx.info[WIN_KEY]).
         """
         z = ctx.randn()
         recorder = _Recorder(ctx.denoise)
@@ -230,4 +260,5 @@ class LAVPS(MGDM):
         ctx.info.setdefault(WIN_KEY, []).append(wins["network"][-1])
         mus = [m for m, _ in starts.values()]
         rhos = [r for _, r in starts.values()]
-        return pick(mus), pick(rhos), z, pick(draws), pick(denoised)
+        rejected = winner != names.index("network") if "network" in names else torch.zeros_like(winner, dtype=bool)
+        return pick(mus), pick(rhos), z, pick(draws), pick(denoised), rejected

@@ -118,6 +118,8 @@ SETTING_KEYS: dict[str, tuple[str, ...]] = {
         "reuse_draw",
         "linear_variance",
         "linear_below",
+        "fallback_steps",
+        "inner_tol",
     ),
 }
 

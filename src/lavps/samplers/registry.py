@@ -47,6 +47,8 @@ DEFAULTS = {
     "reuse_draw": False,
     "linear_variance": False,
     "linear_below": 0,
+    "fallback_steps": None,
+    "inner_tol": 0.0,
     # DDRM / DiffPIR (docs/baselines.md): steps = denoiser forwards; paper / authors' code defaults
     "ddrm_steps": 20,
     "ddrm_eta": 0.85,
@@ -94,8 +96,8 @@ def build_sampler(name: str, prior, options: dict | None = None) -> Sampler:
     """A sampler by name (see SAMPLERS); options override DEFAULTS.
 
     'lavps' needs options["amortizer"] (path or Amortizer) and reads "guard", "inner_steps",
-    "candidates" (names or a comma-separated string), "linear_iters", "reuse_draw", "linear_variance" and
-    "linear_below";
+    "candidates" (names or a comma-separated string), "linear_iters", "reuse_draw", "linear_variance",
+    "linear_below", "fallback_steps" and "inner_tol";
     'amortized-only' is LAVPS without guard and with inner_steps = 0; 'supervised' needs
     options["supervised"] (path or ConditionalDenoiser) and uses "steps" as its DDIM grid size.
     'ddrm' reads "ddrm_steps", "ddrm_eta", "ddrm_eta_b" (the operator needs an exact SVD); 'diffpir'
@@ -130,6 +132,8 @@ def build_sampler(name: str, prior, options: dict | None = None) -> Sampler:
             int(o["inner_steps"]),
             linear_variance=_as_bool(o["linear_variance"]),
             linear_below=int(o["linear_below"]),
+            fallback_steps=None if o["fallback_steps"] is None else int(o["fallback_steps"]),
+            inner_tol=float(o["inner_tol"]),
         )
     if name == "ddrm":
         return DDRM(prior, steps=int(o["ddrm_steps"]), eta=float(o["ddrm_eta"]), eta_b=float(o["ddrm_eta_b"]))
