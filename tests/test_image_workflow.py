@@ -307,5 +307,5 @@ def test_demo_applies_and_reports_the_tuned_baseline_settings(tmp_path):
         psnrs[on] = out["summary"][0]["psnr"]
         reports[on] = (tmp_path / str(on) / "report.md").read_text()
     assert f"- gaussian_blur:9:2, diffpir-5: {tuned}" in reports[True]
-    assert "papers' defaults on every task" in reports[False] and str(tuned) not in reports[False]
+    assert "default settings on every task" in reports[False] and str(tuned) not in reports[False]
     assert psnrs[True] != psnrs[False]  # the tuned setting really ran

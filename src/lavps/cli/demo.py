@@ -56,7 +56,8 @@ _ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps lavps-fastest lavps-ref"
 @click.option(
     "--paper-baselines",
     is_flag=True,
-    help="DDRM and DiffPIR with their papers' defaults on every task (default: the per-family tuned settings).",
+    help="DDRM, DiffPIR and LAVPS with their default settings on every task (default: the per-family tuned "
+    "settings of lavps.samplers.presets.TUNED on the families they were tuned on).",
 )
 @click.option(
     "--prior", "prior_path", default=None, show_default="mnist", help="Prior spec; it must be a 1x32x32 prior."

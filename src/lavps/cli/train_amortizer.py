@@ -111,6 +111,7 @@ _COMMON = [
         "--init-from",
         type=click.Path(dir_okay=False),
         default=None,
+        show_default="none: fresh weights",
         help="Fine-tune: start from the weights of this network file (same architecture; it may come from "
         "another prior, e.g. the previous shipped one) instead of fresh weights. Recorded in the card.",
     ),

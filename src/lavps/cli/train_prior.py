@@ -37,6 +37,7 @@ __all__ = ["train_prior_command"]
     "--init-from",
     type=click.Path(dir_okay=False),
     default=None,
+    show_default="none: fresh weights",
     help="Fine-tune: start from the weights of this prior file (same architecture; e.g. the shipped "
     "src/lavps/assets/mnist32_prior.safetensors) instead of a fresh network. Recorded in the card.",
 )
