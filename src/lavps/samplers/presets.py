@@ -69,8 +69,9 @@ PRESETS: dict[str, dict[str, dict]] = {
     },
 }
 
-#: DDRM and DiffPIR settings tuned per operator family on held-out digits that no report uses (the demo's
-#: digit offset 30, 10 digits, sigma_y 0.05, the shipped MNIST prior; PSNR of one sample): DDRM at 20 steps
+#: DDRM, DiffPIR (and LAVPS) settings tuned per operator family on held-out digits that no report uses (the
+#: demo's digit offset 30, 10 digits, sigma_y 0.05, the MNIST prior v1 -- the shipped one before its
+#: fine-tuning; PSNR of one sample): DDRM at 20 steps
 #: over eta x eta_b in {0.5, 0.7, 0.85, 1} x {0.4, 0.7, 1}, DiffPIR at 100 steps over lambda x zeta in
 #: {0.1, 0.2, 0.5, 1.75, 5, 15} x {0.1, 0.3, 0.6, 0.9, 1} (searched in three passes, docs/baselines.md).
 #: Keys are canonical specs (`family.spec`); a family without an entry runs the papers' defaults.
@@ -90,6 +91,11 @@ TUNED: dict[str, dict[str, dict]] = {
         "sr:4": {"diffpir_lambda": 0.1, "diffpir_zeta": 1.0},
         "box:0.3:0.5": {"diffpir_lambda": 1.75, "diffpir_zeta": 1.0},
         "pixels:0.2": {"diffpir_lambda": 0.1, "diffpir_zeta": 1.0},
+    },
+    # LAVPS: restart_zeta over {none (the bridge), 0.3, 0.6, 1} with the shipped prior and amortizer (v2),
+    # 20 digits, preset fastest; adopted only where it gained >= 0.3 dB (docs/lavps_settings.md)
+    "lavps": {
+        "box:0.3:0.5": {"restart_zeta": 1.0},
     },
 }
 
