@@ -35,7 +35,7 @@ def fit_gauss_vi(
 
     Adaptive budget (per sample): `budget` (a (B,) integer tensor, each <= steps) caps sample i's steps,
     and rel_tol > 0 stops sample i at the first step whose loss fell by less than rel_tol x |its previous
-    loss| (that step's update is not applied). A stopped sample's parameters and Adam moments are frozen.
+    loss| (that step's update is not applied). A stopped sample's parameters stay as they are.
     Every call draws `steps` noise tensors whatever the stops, so each sample's noise stream, and
     hence everything after this call, is the same as if it ran alone; the forwards stop when every
     sample of the batch has stopped.
