@@ -183,6 +183,7 @@ CASES = [
     ("train-old-steps", ["train-amortizer", "--steps", "3000", "--out", "run"], "--iterations"),
     ("train-iterations-zero", ["train-amortizer", "--iterations", "0", "--out", "run"], "--iterations"),
     ("train-window-zero", ["train-amortizer", "--window", "0", "--out", "run"], "--window"),
+    ("train-channels", ["train-amortizer", "--prior", "mnist", "--channels", "12,x", "--out", "run"], "--channels"),
     ("train-bad-family", ["train-amortizer", "--prior", "gmm:4", "--operator", "dense:0", "--out", "run"], "dense:0"),
     ("supervised-decay-nan", ["train-supervised", "--weight-decay", "nan", "--out", "run"], "finite"),
     ("prior-out-is-file", ["train-prior", "--out", "{in}/existing.png"], "is a file"),

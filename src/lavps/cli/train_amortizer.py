@@ -20,10 +20,11 @@ TRAINING_DEFAULTS: dict[str, dict] = {
         sigma=0.05,
         grid_steps=20,
         window=17,
-        steps=3000,
+        steps=5000,
         batch_size=16,
         ckpt_every=50,
         input_kind="linear",
+        channels="16,32",
     ),
     "vector": dict(
         family="dense:1",
@@ -103,6 +104,12 @@ _COMMON = [
         "uses no likelihood at all) or the Gaussian-linearised solution (linear).",
     ),
     click.option("--hidden", type=click.IntRange(1), default=256, show_default=True, help="MLP width (vectors)."),
+    click.option(
+        "--channels",
+        default=None,
+        show_default=TRAINING_DEFAULTS["image"]["channels"] + " (images)",
+        help="UNet amortizer widths per level, comma-separated (image priors).",
+    ),
     click.option("--depth", type=click.IntRange(1), default=3, show_default=True, help="MLP hidden layers (vectors)."),
     option("ckpt_every", default=None, show_default=_per_prior("ckpt_every")),
     option("workers", default=1, help="CPU parallelism: torch threads."),
@@ -190,7 +197,11 @@ def _train(kind: str, o: dict) -> None:
         from ..amortize.unet import UNetAmortizer
 
         # Images: the small UNet amortizer (input kind of the shipped one unless asked otherwise).
-        network = UNetAmortizer(tuple(preset.prior.shape), input_kind=o["input_kind"] or defaults["input_kind"])
+        network = UNetAmortizer(
+            tuple(preset.prior.shape),
+            channels=_channels(o["channels"] or defaults["channels"]),
+            input_kind=o["input_kind"] or defaults["input_kind"],
+        )
         data, validation = None, None
         if o["data"]:
             preset, data, validation = _folder(o, config, preset, family)
@@ -221,6 +232,16 @@ def _train(kind: str, o: dict) -> None:
         f"{kind}: {result.path} ({result.card['steps']} steps, {result.card['seconds_per_step']} s/step; "
         f"last 100 steps: {final})"
     )
+
+
+def _channels(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in str(text).split(",") if v.strip())
+    except ValueError:
+        values = ()
+    if not values or any(v < 8 or v % 8 for v in values):
+        raise click.BadParameter(f"expected comma-separated multiples of 8, got {text!r}", param_hint="--channels")
+    return values
 
 
 def resolve_grad_accum(given: int | None, resume: bool, checkpoint_json: Path, world_size: int) -> int:
