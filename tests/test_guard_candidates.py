@@ -165,12 +165,18 @@ def test_linear_variance_puts_the_linearised_shrink_on_the_network_proposal():
     assert ctx.denoise.amortizer_forwards == 2
 
 
-def test_linear_variance_sampler_is_batch_independent():
-    gp = make_gmm_problem(dim=D, obs_dim=2, seed=6)
+def _random_network() -> am.MLPAmortizer:
+    """A non-trivial (not zero-output) 'linear' amortizer with seeded weights."""
     torch.manual_seed(0)
     net = am.MLPAmortizer(D, 16, 2, "linear", 10.0)
-    for p in net.parameters():  # a non-trivial (not zero-output) network
+    for p in net.parameters():
         torch.nn.init.normal_(p, std=0.1)
+    return net
+
+
+def test_linear_variance_sampler_is_batch_independent():
+    gp = make_gmm_problem(dim=D, obs_dim=2, seed=6)
+    net = _random_network()
     sampler = LAVPS(gp.prior, net, _settings(), guard=False, inner_steps=0, linear_variance=True)
     out = sampler.sample(gp.problem, 3, seed=[5, 6, 7]).samples
     alone = sampler.sample(gp.problem, 1, seed=[6]).samples
@@ -180,10 +186,7 @@ def test_linear_variance_sampler_is_batch_independent():
 def test_adaptive_budget_sampler_is_batch_independent():
     """fallback_steps + inner_tol: each sample's Adam budget follows its own guard and loss only."""
     gp = make_gmm_problem(dim=D, obs_dim=2, seed=6)
-    torch.manual_seed(0)
-    net = am.MLPAmortizer(D, 16, 2, "linear", 10.0)
-    for p in net.parameters():
-        torch.nn.init.normal_(p, std=0.1)
+    net = _random_network()
     guard = GuardSettings(candidates=("network", "zero_shot"))
     sampler = LAVPS(gp.prior, net, _settings(), guard=guard, inner_steps=1, fallback_steps=4, inner_tol=0.01)
     out = sampler.sample(gp.problem, 4, seed=[5, 6, 7, 8])
@@ -196,10 +199,7 @@ def test_adaptive_budget_sampler_is_batch_independent():
 
 def test_linear_below_replaces_the_network_near_the_data():
     gp = make_gmm_problem(dim=D, obs_dim=2, seed=7)
-    torch.manual_seed(0)
-    net = am.MLPAmortizer(D, 16, 2, "linear", 10.0)
-    for p in net.parameters():
-        torch.nn.init.normal_(p, std=0.1)
+    net = _random_network()
     seeds = [1, 2, 3]
     settings = _settings()
     top = int(MGDM(gp.prior, settings).grid.max()) + 1

@@ -68,8 +68,10 @@ def run_training(
     if name not in KINDS:
         raise ValueError(f"unknown network kind {name!r}; allowed: {', '.join(KINDS)}")
     init_from = getattr(config, "init_from", None)
-    if init_from is not None:  # fine-tuning: the parent's provenance travels with the new card
-        info = {**info, "fine_tuned_from": _parent(init_from, name, network_config)}
+    parent = None
+    if init_from is not None:  # fine-tuning: the parent's weights start the run, its provenance joins the card
+        parent, described = _parent(init_from, name, network_config)
+        info = {**info, "fine_tuned_from": described}
     out = Path(config.out_dir)
     stable = {k: v for k, v in info.items() if k != "training"}  # training settings: compared via config
     identity = {"name": name, "config": config_json(config), "network": network_config, "info": stable}
@@ -88,7 +90,7 @@ def run_training(
     )
     state = run_loop(
         settings,
-        lambda: _initial_network(network_config, init_from, name),
+        lambda: _initial_network(network_config, parent),
         step_fn,
         out / f"{name}_checkpoint.safetensors",
         identity,
@@ -105,8 +107,8 @@ def run_training(
     return _export(out / f"{name}.safetensors", name, state)
 
 
-def _parent(path: str, name: str, network_config: dict) -> dict:
-    """Where a fine-tuning run starts: the file, the prior it was trained on and its own steps."""
+def _parent(path: str, name: str, network_config: dict) -> tuple[nn.Module, dict]:
+    """The network a fine-tuning run starts from, and its description: the file, its prior, its steps."""
     parent = load_network(path, KINDS[name])
     if json.loads(json.dumps(parent.config)) != json.loads(json.dumps(network_config)):
         raise ValueError(
@@ -114,7 +116,7 @@ def _parent(path: str, name: str, network_config: dict) -> dict:
         )
     card_path = Path(path).with_suffix(".json")
     card = json.loads(card_path.read_text()) if card_path.is_file() else {}
-    return {
+    return parent, {
         "path": str(path),
         "prior_fingerprint": (parent.info.get("prior") or {}).get("fingerprint"),
         "steps": card.get("total_steps", card.get("steps")),
@@ -122,10 +124,10 @@ def _parent(path: str, name: str, network_config: dict) -> dict:
     }
 
 
-def _initial_network(network_config: dict, init_from: str | None, name: str) -> nn.Module:
+def _initial_network(network_config: dict, parent: nn.Module | None) -> nn.Module:
     net = build_network(network_config)
-    if init_from is not None:
-        net.load_state_dict(load_network(init_from, KINDS[name]).state_dict())
+    if parent is not None:
+        net.load_state_dict(parent.state_dict())
     return net
 
 

@@ -143,6 +143,14 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
             "(1 = a fresh draw from q(x_t | x0)) instead of the bridge q(x_t | x0, x_next).",
         ),
     ),
+    "init_from": (
+        ("--init-from",),
+        dict(
+            type=click.Path(dir_okay=False),
+            help="Fine-tune: start from the weights of this file (same architecture) instead of fresh "
+            "weights. Recorded in the card.",
+        ),
+    ),
     "window": (("--window",), dict(type=click.IntRange(1), help="Final window: the last W iterations of the grid.")),
     "sigma": (("--sigma",), dict(type=_POSITIVE, help="Observation noise sigma_y (> 0).")),
     "seed": (("--seed",), dict(type=int, help="Seed of every random draw.")),

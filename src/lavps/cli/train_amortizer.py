@@ -114,13 +114,11 @@ _COMMON = [
     option("ckpt_every", default=None, show_default=_per_prior("ckpt_every")),
     option("workers", default=1, help="CPU parallelism: torch threads."),
     option("resume"),
-    click.option(
-        "--init-from",
-        type=click.Path(dir_okay=False),
+    option(
+        "init_from",
         default=None,
         show_default="none: fresh weights",
-        help="Fine-tune: start from the weights of this network file (same architecture; it may come from "
-        "another prior, e.g. the previous shipped one) instead of fresh weights. Recorded in the card.",
+        help=OPTIONS["init_from"][1]["help"] + " The network may come from another prior (e.g. its previous version).",
     ),
     click.option(
         "--grad-accum",

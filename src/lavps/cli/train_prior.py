@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .main import cli
-from .options import FiniteFloat, option
+from .options import OPTIONS, FiniteFloat, option
 
 __all__ = ["train_prior_command"]
 
@@ -33,13 +33,11 @@ __all__ = ["train_prior_command"]
     help="Micro-batches per iteration (gradient accumulation; under torchrun each of the W ranks takes K/W). "
     "Default: the world size, or the checkpoint's value with --resume.",
 )
-@click.option(
-    "--init-from",
-    type=click.Path(dir_okay=False),
+@option(
+    "init_from",
     default=None,
     show_default="none: fresh weights",
-    help="Fine-tune: start from the weights of this prior file (same architecture; e.g. the shipped "
-    "src/lavps/assets/mnist32_prior.safetensors) instead of a fresh network. Recorded in the card.",
+    help=OPTIONS["init_from"][1]["help"] + " E.g. the shipped prior's file.",
 )
 @option("precision", type=click.Choice(["fp32", "bf16"]), help="bf16: autocast the training forward passes.")
 @option("quiet")

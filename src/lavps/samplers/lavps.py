@@ -151,15 +151,11 @@ class LAVPS(MGDM):
         if not inner_tol >= 0:
             raise ValueError(f"inner_tol must be >= 0, got {inner_tol}")
         self.fallback_steps = None if fallback_steps is None else int(fallback_steps)
-        if self.fallback_steps is not None and not self.guard_enabled_in(guard):
+        if self.fallback_steps is not None and not self.guard.enabled:
             raise ValueError("fallback_steps needs the guard (it decides which samples fall back)")
         self.inner_tol = float(inner_tol)
         if not self.guard.enabled and self.inner_steps == 0:
             self.name = "amortized-only"
-
-    @staticmethod
-    def guard_enabled_in(guard) -> bool:
-        return guard.enabled if isinstance(guard, GuardSettings) else bool(guard)
 
     @property
     def inner_cap(self) -> int:

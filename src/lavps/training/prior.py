@@ -146,15 +146,16 @@ def train_prior(config: PriorTrainConfig, progress: bool = True, resume: bool = 
         data, _ = mnist_split(config.split)
         schedule = Schedule.linear()
         identity = {"name": "prior", "config": _config_json(config), "network": config.unet_config()}
-        if config.init_from is not None:
-            identity["parent"] = _parent_description(config.init_from)
+        parent = load_image_prior(config.init_from) if config.init_from is not None else None
+        if parent is not None:
+            identity["parent"] = _parent_description(config.init_from, parent)
 
         def step(net, chunk):
             return _eps_loss(net, chunk, data, schedule)
 
         run_loop(
             loop_settings(config),
-            lambda: _initial_network(config),
+            lambda: _initial_network(config, parent),
             step,
             ckpt,
             identity,
@@ -169,9 +170,8 @@ def train_prior(config: PriorTrainConfig, progress: bool = True, resume: bool = 
         torch.set_num_threads(threads)
 
 
-def _parent_description(path: str) -> dict:
+def _parent_description(path: str, parent: ImagePrior) -> dict:
     """What a fine-tuning run starts from: the prior file, its fingerprint and its own training steps."""
-    parent = load_image_prior(path)
     card = getattr(parent, "card", {}) or {}
     return {
         "path": str(path),
@@ -181,13 +181,12 @@ def _parent_description(path: str) -> dict:
     }
 
 
-def _initial_network(config: PriorTrainConfig) -> torch.nn.Module:
-    """A fresh UNet, or (init_from) the weights of an existing prior file of the same architecture."""
+def _initial_network(config: PriorTrainConfig, parent: ImagePrior | None) -> torch.nn.Module:
+    """A fresh UNet, or (init_from) the weights of an existing prior of the same architecture."""
     net = build_unet(config.unet_config())
-    if config.init_from is not None:
-        parent = load_image_prior(config.init_from).net
+    if parent is not None:
         try:
-            net.load_state_dict(parent.state_dict(), strict=True)
+            net.load_state_dict(parent.net.state_dict(), strict=True)
         except RuntimeError as e:
             first = " ".join(str(e).strip().splitlines()[:2])[:300]
             raise ValueError(
