@@ -104,6 +104,11 @@ CASES = [
         "--steps",
     ),
     (
+        "restore-final-tau-zero",
+        ["restore", "{in}/clean.png", "--operator", "sr:2", "--sigma", "0.1", "--final-tau", "0", "--out", "r"],
+        "--final-tau",
+    ),
+    (
         "restore-adam-negative",
         ["restore", "{in}/clean.png", "--operator", "sr:2", "--sigma", "0.1", "--adam-out", "-1", "--out", "r"],
         "--adam-out",

@@ -10,6 +10,7 @@ from lavps.diffusion import (
     ddim_step,
     forward_sample,
     restart_sample,
+    grid_with_final_tau,
     uniform_grid,
 )
 
@@ -38,6 +39,14 @@ def test_uniform_grid():
         uniform_grid(2)
     with pytest.raises(ValueError):
         uniform_grid(1001, 1000)
+
+
+def test_grid_with_final_tau():
+    g = uniform_grid(20)
+    assert grid_with_final_tau(g, None) is g and grid_with_final_tau(g, 52) is g and grid_with_final_tau(g, 80) is g
+    assert grid_with_final_tau(g, 20).tolist() == [0, 20, *g[1:].tolist()]
+    with pytest.raises(ValueError, match="final_tau"):
+        grid_with_final_tau(g, 0)
 
 
 @pytest.mark.parametrize("k", [2, 3, 50, 500, 1000])

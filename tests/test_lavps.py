@@ -3,6 +3,7 @@
 Tiny problems (d = 4, grid N = 12, window 5) so that the whole file runs in seconds on one CPU thread.
 """
 
+import dataclasses
 import math
 
 import pytest
@@ -89,16 +90,18 @@ def test_bridge_std_from_time_codes_matches_the_bridge():
 
 
 # -- zero-init equivalence with MGDM ---------------------------------------------------------------
-@pytest.mark.parametrize("inner", [1, 3])
-def test_untrained_lavps_with_guard_equals_mgdm(gp, inner):
-    ref = MGDM(gp.prior, settings(inner)).sample(gp.problem, 32, seed=7)
-    out = LAVPS(gp.prior, untrained(), settings(20), guard=True, inner_steps=inner).sample(gp.problem, 32, seed=7)
+@pytest.mark.parametrize("inner, final_tau", [(1, None), (3, None), (1, 30)])
+def test_untrained_lavps_with_guard_equals_mgdm(gp, inner, final_tau):
+    mgdm, vi = (dataclasses.replace(settings(i), final_tau=final_tau) for i in (inner, 20))
+    ref = MGDM(gp.prior, mgdm).sample(gp.problem, 32, seed=7)
+    out = LAVPS(gp.prior, untrained(), vi, guard=True, inner_steps=inner).sample(gp.problem, 32, seed=7)
     assert torch.equal(out.samples, ref.samples)
-    # the guard costs two denoiser forwards and one amortizer forward per window iteration
-    assert out.cost.amortizer_forwards == 5
-    assert out.cost.denoiser_forwards == ref.cost.denoiser_forwards + 2 * 5
+    # the guard costs two denoiser forwards and one amortizer forward per window iteration (final_tau: +1)
+    window = 5 + (final_tau is not None)
+    assert out.cost.amortizer_forwards == window
+    assert out.cost.denoiser_forwards == ref.cost.denoiser_forwards + 2 * window
     assert out.cost.denoiser_backwards == ref.cost.denoiser_backwards
-    assert out.info[WIN_KEY] == [0.0] * 5  # ties go to the zero-shot start
+    assert out.info[WIN_KEY] == [0.0] * window  # ties go to the zero-shot start
 
 
 @pytest.mark.parametrize("inner", [0, 2])

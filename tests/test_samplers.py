@@ -37,8 +37,9 @@ def test_ddim_reproduces_the_prior(problem):
         lambda p: DPS(p, steps=300, zeta=0.03),
         lambda p: MGDM(p, FAST_MGDM),
         lambda p: MGDM(p, dataclasses.replace(FAST_MGDM, restart_zeta=1.0)),
+        lambda p: MGDM(p, dataclasses.replace(FAST_MGDM, final_tau=10)),
     ],
-    ids=["dps", "mgdm", "mgdm-restart"],
+    ids=["dps", "mgdm", "mgdm-restart", "mgdm-final-tau"],
 )
 def test_guided_samplers_beat_the_prior(problem, make):
     g = torch.Generator().manual_seed(0)
@@ -56,8 +57,9 @@ def test_guided_samplers_beat_the_prior(problem, make):
         lambda p: MGDM(p, FAST_MGDM),
         lambda p: MGDM(p, VISettings(steps=20, tau=TauRule("mix", 5, 8), n_reps=2, adam_steps=WindowSchedule(2, 3, 5))),
         lambda p: MGDM(p, VISettings(steps=20, adam_steps=WindowSchedule(2, 3, 5), restart_zeta=0.6)),
+        lambda p: MGDM(p, VISettings(steps=20, adam_steps=WindowSchedule(2, 3, 5), final_tau=20)),
     ],
-    ids=["ddim", "dps", "mgdm", "mgdm-mix", "mgdm-restart"],
+    ids=["ddim", "dps", "mgdm", "mgdm-mix", "mgdm-restart", "mgdm-final-tau"],
 )
 def test_determinism_and_batch_independence(problem, make):
     """Same seed, same samples; sample 0 does not depend on its batch-mates' observations."""
@@ -91,6 +93,24 @@ def test_cost_counts(problem):
     assert r.cost.denoiser_backwards == adam
     assert r.cost.denoiser_forwards == 1 + adam + iters
     assert r.cost.seconds > 0
+
+
+def test_final_tau_adds_one_last_iteration_inside_the_window(problem):
+    """final_tau below T_1: one more grid point, the last iteration's tau; the window (counted on the
+    uniform grid) keeps its iterations and gains the extra one; at or above T_1 the grid is unchanged."""
+    base = VISettings(steps=12, adam_steps=WindowSchedule(2, 4, 3))
+    plain = MGDM(problem.prior, base)
+    extra = MGDM(problem.prior, dataclasses.replace(base, final_tau=30))
+    assert plain.grid[1] == 90 and extra.grid.tolist() == [0, 30, *plain.grid[1:].tolist()]
+    assert extra.plan()[-1] == (int(plain.grid[2]), 90, 30) and extra.plan()[:-1] == plain.plan()
+    r = extra.sample(problem.problem, 4, seed=0)
+    iters = 12 - 3 + 1
+    adam = 2 * (iters - 4) + 4 * 4  # the 3 window iterations of the uniform grid + the extra one
+    assert (r.cost.denoiser_backwards, r.cost.denoiser_forwards) == (adam, 1 + adam + iters)
+    for unchanged in (90, 500):  # the grid already ends at or below final_tau
+        assert MGDM(problem.prior, dataclasses.replace(base, final_tau=unchanged)).grid.tolist() == plain.grid.tolist()
+    with pytest.raises(ValueError, match="final_tau"):
+        VISettings(final_tau=0)
 
 
 def test_denoise_steps_option(problem):

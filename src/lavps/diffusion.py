@@ -15,6 +15,7 @@ __all__ = [
     "Schedule",
     "BridgeCoefficients",
     "uniform_grid",
+    "grid_with_final_tau",
     "bridge_coefficients",
     "bridge_sample",
     "forward_sample",
@@ -115,6 +116,20 @@ def uniform_grid(num_points: int, num_steps: int = 1000) -> torch.Tensor:
     if not bool((grid[1:] > grid[:-1]).all()):
         raise ValueError(f"grid of {num_points} points over {num_steps} steps is not strictly increasing")
     return grid
+
+
+def grid_with_final_tau(grid: torch.Tensor, final_tau: int | None) -> torch.Tensor:
+    """`grid`, ending at or below final_tau: if its first point T_1 is above final_tau, final_tau is
+    inserted between T_0 = 0 and T_1; otherwise (or with None) `grid` is returned unchanged.
+
+    A short uniform grid ends far from the data (N = 20 over 1000 steps: T_1 = 52); the last clean
+    estimate D(x_{T_1}, T_1) then keeps visible noise. One more point near 0 costs one denoiser call.
+    """
+    if final_tau is None or int(grid[1]) <= int(final_tau):
+        return grid
+    if int(final_tau) < 1:
+        raise ValueError(f"final_tau must be >= 1, got {final_tau}")
+    return torch.cat([grid[:1], torch.tensor([int(final_tau)], dtype=grid.dtype), grid[1:]])
 
 
 def forward_sample(schedule: Schedule, x0: torch.Tensor, t: Time, eps: torch.Tensor) -> torch.Tensor:

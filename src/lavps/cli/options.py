@@ -143,6 +143,14 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
             "(1 = a fresh draw from q(x_t | x0)) instead of the bridge q(x_t | x0, x_next).",
         ),
     ),
+    "final_tau": (
+        ("--final-tau",),
+        dict(
+            type=click.IntRange(1),
+            help="MGDM / LAVPS: end the run at or below this diffusion step (one more grid point there "
+            "when the uniform grid's first point is above it: one more denoiser call).",
+        ),
+    ),
     "init_from": (
         ("--init-from",),
         dict(

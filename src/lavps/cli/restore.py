@@ -146,6 +146,7 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit):
 @option("adam_in", default=None, show_default="the preset's", help="Adam steps inside the window (mgdm).")
 @option("inner_steps", default=None, show_default="the preset's", help="Adam steps after the guard (lavps).")
 @option("restart_zeta", default=None, show_default="the preset's (none: the bridge)")
+@option("final_tau", default=None, show_default="the preset's (none: the uniform grid)")
 @click.option("--dps-steps", default=None, type=click.IntRange(3, 1000), hidden=True)
 @click.option(
     "--reference",
@@ -199,6 +200,7 @@ def restore(
     adam_in,
     inner_steps,
     restart_zeta,
+    final_tau,
     dps_steps,
     ddrm_steps,
     ddrm_eta,
@@ -241,6 +243,7 @@ def restore(
         adam_in=adam_in,
         inner_steps=inner_steps,
         restart_zeta=restart_zeta,
+        final_tau=final_tau,
     )
     baseline = dict(
         dps_steps=dps_steps,

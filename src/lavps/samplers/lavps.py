@@ -164,7 +164,7 @@ class LAVPS(MGDM):
 
     def inner_draw(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t, index: int):
         reuse = self.guard.enabled and self.guard.reuse_draw and self.inner_cap == 0
-        if not reuse or not self.settings.adam_steps.in_window(index, self.num_iterations):
+        if not reuse or not self.settings.adam_steps.in_window(index, self.window_span):
             return super().inner_draw(ctx, bridge, x_t, x0, tau, t, index)
         if self.settings.denoise_steps != 1:
             raise ValueError("reuse_draw needs denoise_steps = 1 (the guard's D(x) is the denoised value)")
@@ -172,7 +172,7 @@ class LAVPS(MGDM):
         return x_tau, x0_new
 
     def variational_step(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t, index: int):
-        if not self.settings.adam_steps.in_window(index, self.num_iterations):
+        if not self.settings.adam_steps.in_window(index, self.window_span):
             return super().variational_step(ctx, bridge, x_t, x0, tau, t, index)
         starts = self.candidates(ctx, bridge, x_t, x0, tau, t)
         pending: list[torch.Tensor] = []
@@ -186,7 +186,7 @@ class LAVPS(MGDM):
         else:
             mu, rho = starts["network"]
         fit_ctx = dataclasses.replace(ctx, noise=_Replay(ctx.noise, pending)) if pending else ctx
-        lr = self.settings.lr.at(index, self.num_iterations)
+        lr = self.settings.lr.at(index, self.window_span)
         return fit_gauss_vi(
             fit_ctx, bridge, tau, mu, rho, self.inner_cap, lr, self.settings.whiten, budget, self.inner_tol
         )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..diffusion import bridge_sample, ddim_step, restart_sample, uniform_grid
+from ..diffusion import bridge_sample, ddim_step, grid_with_final_tau, restart_sample, uniform_grid
 from ..objective import BridgePrior, bridge_prior
 from .base import Context, Sampler
 from .gauss_vi import draw_from, fit_gauss_vi
@@ -36,11 +36,18 @@ class MGDM(Sampler):
     def __init__(self, prior, settings: VISettings | None = None, dtype=torch.float32):
         super().__init__(prior, dtype)
         self.settings = settings or VISettings()
-        self.grid = uniform_grid(self.settings.steps, self.schedule.num_steps)
+        uniform = uniform_grid(self.settings.steps, self.schedule.num_steps)
+        self.grid = grid_with_final_tau(uniform, self.settings.final_tau)
+        self._extra_iterations = len(self.grid) - len(uniform)
 
     @property
     def num_iterations(self) -> int:
         return len(self.grid) - 3
+
+    @property
+    def window_span(self) -> int:
+        """The iterations the window counts back from: the uniform grid's (the final_tau one is extra)."""
+        return self.num_iterations - self._extra_iterations
 
     def plan(self):
         g = self.grid.tolist()
@@ -83,8 +90,8 @@ class MGDM(Sampler):
         """Zero-shot Gauss-VI: start at (m, log s), then G Adam steps (G, lr from the window schedules)."""
         s = self.settings
         mu, rho = bridge.zero_shot_start()
-        steps = int(s.adam_steps.at(index, self.num_iterations))
-        lr = s.lr.at(index, self.num_iterations)
+        steps = int(s.adam_steps.at(index, self.window_span))
+        lr = s.lr.at(index, self.window_span)
         return fit_gauss_vi(ctx, bridge, tau, mu, rho, steps, lr, s.whiten)
 
     def choose_tau(self, index: int, t: int, tau_grid: int, ctx: Context):

@@ -37,6 +37,7 @@ DEFAULTS = {
     "denoise_steps": 1,
     "whiten": False,
     "restart_zeta": None,
+    "final_tau": None,
     # LAVPS / baselines: "amortizer" and "supervised" are a path or a loaded network
     "amortizer": None,
     "supervised": None,
@@ -72,6 +73,7 @@ def vi_settings_from_options(options: dict) -> VISettings:
         denoise_steps=int(o["denoise_steps"]),
         whiten=_as_bool(o["whiten"]),
         restart_zeta=None if o["restart_zeta"] is None else float(o["restart_zeta"]),
+        final_tau=None if o["final_tau"] is None else int(o["final_tau"]),
     )
 
 

@@ -24,7 +24,7 @@ class WindowSchedule:
             raise ValueError(f"window must be >= 0, got {self.window}")
 
     def in_window(self, iteration: int, num_iterations: int) -> bool:
-        return iteration >= num_iterations - self.window
+        return self.window > 0 and iteration >= num_iterations - self.window
 
     def at(self, iteration: int, num_iterations: int) -> float:
         return self.inside if self.in_window(iteration, num_iterations) else self.outside
@@ -66,6 +66,10 @@ class VISettings:
         restart_zeta: None = each iteration starts from the bridge x_t ~ q(x_t | x0, x_next) (the
             method's); zeta in [0, 1] = from DiffPIR's re-noising of x0 keeping a share 1 - zeta of
             x_next's noise (`lavps.diffusion.restart_sample`; 1 = a fresh draw from q(x_t | x0)).
+        final_tau: None = the uniform grid of `steps` points; an int >= 1 = end at or below it: if the
+            uniform grid's first point T_1 is above it, one more grid point there (one more iteration,
+            `lavps.diffusion.grid_with_final_tau`). Windows count iterations of the uniform grid; the
+            extra one is inside any non-empty window.
     """
 
     steps: int = 100
@@ -76,6 +80,7 @@ class VISettings:
     denoise_steps: int = 1
     whiten: bool = False
     restart_zeta: float | None = None
+    final_tau: int | None = None
 
     def __post_init__(self):
         if self.steps < 4:
@@ -90,6 +95,8 @@ class VISettings:
             raise ValueError("learning rates must be > 0")
         if self.restart_zeta is not None and not 0.0 <= self.restart_zeta <= 1.0:
             raise ValueError(f"restart_zeta must be in [0, 1] (or None for the bridge), got {self.restart_zeta}")
+        if self.final_tau is not None and self.final_tau < 1:
+            raise ValueError(f"final_tau must be >= 1 (or None for the uniform grid), got {self.final_tau}")
 
     def to_dict(self) -> dict:
         return asdict(self)
