@@ -9,8 +9,8 @@ from lavps.diffusion import (
     bridge_sample,
     ddim_step,
     forward_sample,
-    restart_sample,
     grid_with_final_tau,
+    restart_sample,
     uniform_grid,
 )
 

@@ -106,7 +106,10 @@ def tuned_options(sampler: str, spec: str) -> dict:
     return dict(TUNED.get(sampler, {}).get(spec, {}))
 
 
-_VI = ("steps", "window", "lr", "lr_inside", "adam_out", "n_reps", "tau", "min_tau", "tau_threshold", "restart_zeta", "final_tau")
+_VI = (
+    *("steps", "window", "lr", "lr_inside", "adam_out", "n_reps"),
+    *("tau", "min_tau", "tau_threshold", "restart_zeta", "final_tau"),
+)
 #: sampler -> every option a user may set on top of a preset (the keys `build_sampler` reads for it)
 SETTING_KEYS: dict[str, tuple[str, ...]] = {
     "dps": ("dps_steps", "dps_zeta"),
