@@ -21,8 +21,8 @@ from .operators import GaussianNoise, InverseProblem, LinearOperator
 from .priors.placement import place_prior
 from .samplers.chunked import sample_in_chunks
 from .samplers.cost import Cost
-from .samplers.presets import SETTING_KEYS, preset_options
-from .samplers.registry import DEFAULTS, build_sampler
+from .samplers.registry import build_sampler
+from .samplers.resolve import resolve_settings
 
 __all__ = ["Observation", "RestoreResult", "load_prior", "operator", "degrade", "restore"]
 
@@ -190,7 +190,7 @@ def restore(
     obs = _observation(y, op, fit)
     problem = InverseProblem(obs, op, noise)
     problem.check_signal_shape(tuple(prior.shape))
-    name, options, record = _resolve_settings(sampler, preset, settings or {}, prior)
+    name, options, record = resolve_settings(sampler, preset, settings or {}, prior)
     record.update(device=str(prior_device(prior)), precision=prior_precision(prior), noise_on_device=noise_on_device)
     drawn = sample_in_chunks(
         build_sampler(sampler, prior, options), problem, samples, seed, batch_size, progress, noise_on_device
@@ -238,37 +238,3 @@ def _observation(y: ImageLike, op: LinearOperator, fit: str | None = None) -> to
     if y.shape[0] != 1:
         raise ValueError(f"restore takes one observation at a time, got a batch of {y.shape[0]}")
     return y
-
-
-def _resolve_settings(sampler: str, preset: str | None, overrides: dict, prior) -> tuple[str, dict, dict]:
-    """(preset name, options for build_sampler, what to record): preset < amortizer card < overrides."""
-    name, options = preset_options(sampler, preset)
-    overrides = dict(overrides)
-    if sampler in ("dps", "ddrm", "diffpir") and "steps" in overrides:
-        overrides[f"{sampler}_steps"] = overrides.pop("steps")  # "steps" is every sampler's grid size
-    amortizer = overrides.pop("amortizer", None)
-    record_extra = {}
-    if sampler == "lavps":
-        from .amortize.checkpoint import load_amortizer
-        from .amortize.defaults import default_amortizer_path
-
-        amortizer = default_amortizer_path() if amortizer is None else amortizer
-        net = load_amortizer(amortizer, prior=prior) if isinstance(amortizer, (str, Path)) else amortizer
-        trained = (getattr(net, "info", None) or {}).get("window", {})
-        if name != "tiny" and "grid_steps" in trained:  # the grid and window it was trained for
-            options.update(steps=int(trained["grid_steps"]), window=int(trained.get("window", options["window"])))
-        record_extra["amortizer"] = str(amortizer) if isinstance(amortizer, (str, Path)) else "in-memory network"
-        amortizer = net
-    elif amortizer is not None:
-        raise ValueError(f"an amortizer is used by the lavps sampler only, not by {sampler!r}")
-    unknown = sorted(set(overrides) - set(SETTING_KEYS[sampler]))
-    if unknown:
-        allowed = ", ".join(SETTING_KEYS[sampler])
-        raise ValueError(f"sampler {sampler!r} has no setting(s) {', '.join(unknown)}; allowed: {allowed}")
-    options.update(overrides)
-    # record every setting this sampler reads, the registry's defaults for those the preset leaves out
-    effective = {k: DEFAULTS[k] for k in SETTING_KEYS[sampler] if k in DEFAULTS and k not in options}
-    record = {"sampler": sampler, "preset": name, "settings": {**effective, **options, **record_extra}}
-    if amortizer is not None:
-        options["amortizer"] = amortizer
-    return name, options, record

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import click
@@ -20,10 +21,21 @@ def bench() -> None:
 
 def _write_json(path: Path, payload: dict) -> None:
     # Written to a temporary name first: an interrupted run never leaves a half-written file.
+    # Strict JSON: a missing value (the interval of a single problem is nan) is written as null.
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2))
+    tmp.write_text(json.dumps(_nan_to_null(payload), indent=2, allow_nan=False))
     tmp.replace(path)
+
+
+def _nan_to_null(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _nan_to_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_nan_to_null(v) for v in value]
+    return value
 
 
 def _check_networks(samplers, amortizer, supervised) -> None:

@@ -37,6 +37,7 @@ from ..operators import GaussianNoise, InverseProblem, LinearOperator, OperatorF
 from ..operators.stack import StackedOperator
 from ..random import name_seed
 from ..samplers.registry import build_sampler
+from ..samplers.resolve import resolve_settings
 from ..training.distributed import World, barrier, current_world
 from .fit import image_size, read_fitted
 from .io import from_unit, read_png, to_unit, write_png
@@ -119,9 +120,7 @@ def restore_folder(job: FolderJob, prior, out_dir: str | Path, progress: bool = 
     names = _names(images)
     _check_inputs(job, images, prior)
     refs = _references(job, images, names)
-    from ..api import _resolve_settings  # the same preset / amortizer-card / override rules as one image
-
-    _, options, resolved = _resolve_settings(job.sampler, job.preset, job.settings, prior)
+    _, options, resolved = resolve_settings(job.sampler, job.preset, job.settings, prior)
     run = {
         "source": job.source,
         "simulate": job.simulate,
