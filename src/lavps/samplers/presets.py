@@ -2,8 +2,8 @@
 
 A preset is a plain option dictionary for `build_sampler` holding ONLY the settings of its sampler.
 The demo runs these presets (evaluation/demo.py, DEMO_ROWS), so its speed claims carry over:
-LAVPS `fast` (grid N = 20, the shipped amortizer's; guard network vs linearised solution, one scored pass
-per iteration, no Adam step inside),
+LAVPS `fast` (grid N = 20, the shipped amortizer's, plus a last point at tau = 20; guard network vs
+linearised solution, one scored pass per iteration, no Adam step inside),
 MGDM `reference` (N = 50, 5 Adam steps outside, 20 inside the last 15 iterations), DPS `reference`
 (250 steps), DDRM `fast`/`reference` (20/100 denoiser calls), DiffPIR `reference` (100). `paper` is the
 method's reference setting (N = 100, window 30; DPS on 1000 steps); `tiny` only checks that a pipeline
@@ -159,9 +159,9 @@ def preset_options(sampler: str, preset: str | None = None) -> tuple[str, dict]:
 #: What each preset is for (help texts)
 PRESET_HELP = {
     "tiny": "seconds, only checks a pipeline",
-    "fastest": "LAVPS's network proposal alone on N=20 (no guard): one denoiser forward per iteration",
-    "fast": "LAVPS on N=20, guard network vs linearised start, one scored pass per iteration (the demo's); "
-    "MGDM at that grid; DDRM/DiffPIR 20 steps",
+    "fastest": "LAVPS's network proposal alone on N=20 + final_tau 20 (no guard): one denoiser forward per iteration",
+    "fast": "LAVPS on N=20 + final_tau 20, guard network vs linearised start, one scored pass per iteration "
+    "(the demo's); MGDM at that grid; DDRM/DiffPIR 20 steps",
     "reference": "the demo's MGDM (5 / 20 Adam steps) and DPS (250 steps) budgets; DDRM and DiffPIR 100 steps; "
     "LAVPS fast + one Adam step",
     "paper": "the MGDM paper's N=100, window 30; DPS 1000 steps",
