@@ -232,6 +232,10 @@ def test_demo_report_on_a_tiny_budget(tmp_path):
     assert all(r["mean_psnr"] == "" for r in rows if r["image"] != rows[0]["image"])
     table = format_demo_table(out["summary"])
     assert "motion_blur:9:0.5" in table and "win" in table
+    # the gap of LAVPS to the better of DPS and MGDM, paired per digit, in the result and the report
+    assert {(g["task"], g["sampler"]) for g in out["targets"]} == {(t, "lavps") for t in config.tasks}
+    assert all(g["reference"] in ("dps", "mgdm") and g["images"] == 2 for g in out["targets"])
+    assert "paired per digit" in (tmp_path / "report" / "report.md").read_text()
     assert all(r["in_distribution"] for r in out["summary"])  # both tasks are among its training families
     # canonical specs: 'gaussian_blur:9:2.0' in a task list is the card's 'gaussian_blur:9:2'
     assert "gaussian_blur:9:2" in trained_families(net, prior.shape) and "center:0.35" not in trained_families(

@@ -94,6 +94,7 @@ def demo(
     from ..device import resolve_device
     from ..evaluation.classifier import load_classifier
     from ..evaluation.demo import DEMO_SAMPLERS, DemoConfig, format_demo_table, run_demo
+    from ..evaluation.demo_targets import format_gaps
     from ..operators import parse_operator_spec
     from ..priors.placement import place_prior
     from ..priors.presets import load_prior
@@ -123,6 +124,9 @@ def demo(
     )
     result = run_demo(config, prior, net, load_classifier(), out_dir, progress=not quiet)
     click.echo(format_demo_table(result["summary"]))
+    if result["targets"]:
+        click.echo("\nPSNR gaps of LAVPS to the samplers it must match, paired per digit (report.md explains):")
+        click.echo(format_gaps(result["targets"]))
     for line in result["skipped"]:
         click.echo(f"not run: {line}")
     click.echo(f"report: {out_dir / 'report.md'}")

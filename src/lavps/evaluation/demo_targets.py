@@ -1,0 +1,83 @@
+"""How far each LAVPS row of a demo run is from the samplers it must match, as paired differences.
+
+Every sampler of a demo task restores the same digits from the same observations, so the PSNR
+difference between two samplers is paired per digit: its 95% interval is much narrower than the
+difference of the two rows' own intervals, and it is the honest way to say whether a gap is real.
+
+The bars are issue 10's: on a family the amortizer was trained on, LAVPS should reach the best of the
+slow samplers (DDRM-100, DiffPIR-100, DPS, MGDM-reference; the best by mean PSNR) minus 0.3 dB; on a
+family it never saw, MGDM-reference minus 0.5 dB. Seconds are reported as ratios to DDRM-20 and MGDM in
+the same run.
+"""
+
+from __future__ import annotations
+
+from .stats import format_interval, mean_ci95
+
+__all__ = ["SLOW_ROWS", "LAVPS_ROWS", "BARS", "paired_gaps", "format_gaps"]
+
+SLOW_ROWS = ("ddrm-100", "diffpir-100", "dps", "mgdm")
+LAVPS_ROWS = ("lavps", "lavps-fastest", "lavps-ref")
+#: in_distribution -> the allowed PSNR gap (dB) to the reference sampler
+BARS = {True: -0.3, False: -0.5}
+
+
+def paired_gaps(rows: list[dict], summary: list[dict]) -> list[dict]:
+    """One entry per (task, LAVPS row): the reference sampler, the paired PSNR gap and the seconds ratios.
+
+    rows: the demo's per-image rows (task, sampler, image, psnr, ...); summary: its per-(task, sampler)
+    means. A (task, LAVPS row) whose reference sampler did not run is left out.
+    """
+    means = {(s["task"], s["sampler"]): s for s in summary}
+    psnr = {(r["task"], r["sampler"], r["image"]): r["psnr"] for r in rows}
+    out = []
+    for task in dict.fromkeys(s["task"] for s in summary):
+        in_distribution = next(s["in_distribution"] for s in summary if s["task"] == task)
+        candidates = SLOW_ROWS if in_distribution else ("mgdm",)
+        ran = [c for c in candidates if (task, c) in means]
+        if not ran:
+            continue
+        reference = max(ran, key=lambda c: means[(task, c)]["psnr"])
+        for row in LAVPS_ROWS:
+            if (task, row) not in means:
+                continue
+            images = [i for (t, s, i) in psnr if t == task and s == row and (t, reference, i) in psnr]
+            gap, ci = mean_ci95([psnr[(task, row, i)] - psnr[(task, reference, i)] for i in images])
+            seconds = means[(task, row)]["seconds_per_image"]
+            out.append(
+                dict(
+                    task=task,
+                    in_distribution=in_distribution,
+                    sampler=row,
+                    reference=reference,
+                    gap=gap,
+                    gap_ci95=ci,
+                    bar=BARS[in_distribution],
+                    met=gap >= BARS[in_distribution],
+                    x_ddrm20=_ratio(seconds, means.get((task, "ddrm-20"))),
+                    x_mgdm=_ratio(seconds, means.get((task, "mgdm"))),
+                    images=len(images),
+                )
+            )
+    return out
+
+
+def _ratio(seconds: float, other: dict | None) -> float | None:
+    return None if other is None or other["seconds_per_image"] <= 0 else seconds / other["seconds_per_image"]
+
+
+def format_gaps(gaps: list[dict]) -> str:
+    """A plain-text table of `paired_gaps`: gap +- paired 95% interval, bar, met, seconds ratios."""
+    head = (
+        f"{'task':<20} {'ID':>3} {'sampler':<13} {'vs':<11} {'gap dB':>7} {'±95%':>5} {'bar':>5} {'met':>4} "
+        f"{'x DDRM-20':>9} {'x MGDM':>7}"
+    )
+    lines = [head, "-" * len(head)]
+    for g in gaps:
+        lines.append(
+            f"{g['task']:<20} {'yes' if g['in_distribution'] else 'no':>3} {g['sampler']:<13} {g['reference']:<11} "
+            f"{g['gap']:>+7.2f} {format_interval(g['gap_ci95'], 5, 2)} {g['bar']:>+5.1f} "
+            f"{'yes' if g['met'] else 'no':>4} "
+            f"{format_interval(g['x_ddrm20'], 9, 2)} {format_interval(g['x_mgdm'], 7, 3)}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,54 @@
+"""The demo's paired gaps: the reference sampler, the paired interval, the bars and the seconds ratios."""
+
+import math
+
+import pytest
+
+from lavps.evaluation.demo_targets import format_gaps, paired_gaps
+
+
+def _rows(task, sampler, psnrs):
+    return [dict(task=task, sampler=sampler, image=i, psnr=p) for i, p in enumerate(psnrs)]
+
+
+def _summary(task, sampler, psnrs, seconds, in_distribution=True):
+    return dict(
+        task=task,
+        sampler=sampler,
+        psnr=sum(psnrs) / len(psnrs),
+        seconds_per_image=seconds,
+        in_distribution=in_distribution,
+    )
+
+
+def test_gap_is_paired_per_digit_against_the_best_slow_sampler():
+    digits = [20.0, 30.0, 25.0, 28.0]  # widely spread digits: unpaired intervals would be wide
+    table = {
+        ("blur", "ddrm-20"): ([d - 1.0 for d in digits], 0.1),
+        ("blur", "dps"): ([d + 0.5 for d in digits], 2.0),
+        ("blur", "mgdm"): ([d + 0.2 for d in digits], 4.0),
+        ("blur", "lavps-fastest"): (digits, 0.2),
+        ("hole", "mgdm"): ([d + 0.4 for d in digits], 5.0),
+        ("hole", "dps"): ([d + 3.0 for d in digits], 1.0),  # better, but an unseen family is held to MGDM
+        ("hole", "lavps-fastest"): (digits, 0.5),
+        ("alone", "lavps-fastest"): (digits, 0.5),  # no reference ran: left out
+    }
+    rows = [r for (t, s), (p, _) in table.items() for r in _rows(t, s, p)]
+    summary = [_summary(t, s, p, sec, t == "blur") for (t, s), (p, sec) in table.items()]
+    gaps = {g["task"]: g for g in paired_gaps(rows, summary)}
+    assert set(gaps) == {"blur", "hole"}
+    blur, hole = gaps["blur"], gaps["hole"]
+    assert blur["reference"] == "dps" and blur["gap"] == pytest.approx(-0.5) and blur["gap_ci95"] == pytest.approx(0.0)
+    assert blur["bar"] == -0.3 and not blur["met"] and blur["images"] == 4
+    assert blur["x_ddrm20"] == pytest.approx(2.0) and blur["x_mgdm"] == pytest.approx(0.05)
+    assert hole["reference"] == "mgdm" and hole["gap"] == pytest.approx(-0.4) and hole["bar"] == -0.5 and hole["met"]
+    assert hole["x_ddrm20"] is None and hole["x_mgdm"] == pytest.approx(0.1)
+    text = format_gaps(list(gaps.values()))
+    assert "-0.50" in text and "n/a" in text  # no DDRM-20 on the unseen task
+
+
+def test_gap_interval_reflects_the_spread_of_paired_differences():
+    rows = _rows("t", "mgdm", [10.0, 10.0, 10.0]) + _rows("t", "lavps", [9.0, 10.0, 11.0])
+    summary = [_summary("t", "mgdm", [10.0] * 3, 1.0, False), _summary("t", "lavps", [9.0, 10.0, 11.0], 0.1, False)]
+    (gap,) = paired_gaps(rows, summary)
+    assert gap["gap"] == pytest.approx(0.0) and math.isfinite(gap["gap_ci95"]) and gap["gap_ci95"] > 2.0
