@@ -43,6 +43,7 @@ def test_gap_is_paired_per_digit_against_the_best_slow_sampler():
     assert blur["x_ddrm20"] == pytest.approx(2.0) and blur["x_mgdm"] == pytest.approx(0.05)
     assert hole["reference"] == "mgdm" and hole["gap"] == pytest.approx(-0.4) and hole["bar"] == -0.5 and hole["met"]
     assert hole["x_ddrm20"] is None and hole["x_mgdm"] == pytest.approx(0.1)
+    assert blur["gap_to_mgdm"] == pytest.approx(-0.2) and hole["gap_to_mgdm"] == pytest.approx(-0.4)
     text = format_gaps(list(gaps.values()))
     assert "-0.50" in text and "n/a" in text  # no DDRM-20 on the unseen task
 
