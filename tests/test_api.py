@@ -229,6 +229,24 @@ def test_restore_json_records_the_preset_and_only_that_samplers_settings(tmp_pat
     assert [row["seed"] for row in meta["samples"]] == [0, 1, 2] and (tmp_path / "b" / "posterior_std.png").is_file()
     r = _cli("restore", tmp_path / "o.png", "--operator", "sr:2", "--sigma", "0.1", "--out", tmp_path / "c")
     assert r.returncode != 0 and "32x32" in r.stderr  # deterministic: no seed asked, the PNG size is named
+    # a .observation.pt alone: sigma and the operator come from the record `lavps degrade` wrote beside it
+    r = _cli(
+        "restore",
+        tmp_path / "o.observation.pt",
+        "--sampler",
+        "mgdm",
+        "--preset",
+        "tiny",
+        "--quiet",
+        "--out",
+        tmp_path / "d",
+    )
+    assert r.returncode == 0, r.stderr
+    meta = json.loads((tmp_path / "d" / "restore.json").read_text())
+    assert meta["sigma"] == 0.1 and meta["operator"]["operator_file"].endswith("o.operator.safetensors")
+    (tmp_path / "o.json").write_text("{not json")
+    r = _cli("restore", tmp_path / "o.observation.pt", "--quiet", "--out", tmp_path / "e")
+    assert r.returncode != 0 and "degrade record" in r.stderr and not (tmp_path / "e").exists()
 
 
 @shipped

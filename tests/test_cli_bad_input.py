@@ -103,6 +103,7 @@ CASES = [
         ["restore", "{in}/clean.png", "--operator", "sr:2", "--sigma", "0.1", "--steps", "5000", "--out", "r"],
         "--steps",
     ),
+    ("restore-no-sigma", ["restore", "{in}/clean.png", "--operator", "sr:2", "--out", "r"], "--sigma"),
     (
         "restore-final-tau-zero",
         ["restore", "{in}/clean.png", "--operator", "sr:2", "--sigma", "0.1", "--final-tau", "0", "--out", "r"],

@@ -109,7 +109,12 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit):
     show_default="none",
     help="Seed that drew a random --operator (motion_blur, box, pixels): the --seed given to degrade.",
 )
-@option("sigma", required=True, help="Noise level sigma_y (> 0; images in [-1, 1]).")
+@option(
+    "sigma",
+    default=None,
+    show_default="required; for a .observation.pt, the one in the record `lavps degrade` wrote beside it",
+    help="Noise level sigma_y (> 0; images in [-1, 1]).",
+)
 @click.option("--sampler", type=click.Choice(_SAMPLERS), default="lavps", show_default=True, help="Posterior sampler.")
 @click.option(
     "--preset",
@@ -228,6 +233,9 @@ def restore(
     from ..priors.placement import place_prior
 
     folder = Path(observation).is_dir() or any(ch in str(observation) for ch in "*?[")
+    no_operator = all(v is None for v in (spec, kernel, mask, operator_file))
+    if sigma is None or (no_operator and not folder):
+        sigma, operator_file = _from_degrade_record(observation, sigma, operator_file, folder, (spec, kernel, mask))
     if not folder:
         if simulate is not None:
             raise ValueError("--simulate restores a folder of clean images; give a folder or a glob")
@@ -306,3 +314,27 @@ def restore(
         f"wrote {samples} reconstruction(s) to {out_dir} in {result.cost.seconds:.1f} s "
         f"({result.cost.denoiser_forwards} denoiser forwards, {result.cost.denoiser_backwards} backwards)"
     )
+
+
+def _from_degrade_record(observation, sigma, operator_file, folder: bool, other_sources) -> tuple:
+    """(sigma, operator file) with what the user left out taken from `lavps degrade`'s record <stem>.json
+    beside a <stem>.observation.pt; a missing --sigma without such a record is a usage error."""
+    import json
+
+    path = Path(observation)
+    suffix = ".observation.pt"
+    record = path.with_name(path.name[: -len(suffix)] + ".json") if path.name.endswith(suffix) else None
+    if folder or record is None or not record.is_file():
+        if sigma is None:
+            raise click.UsageError("Missing option '--sigma' (the noise level sigma_y of the observation).")
+        return sigma, operator_file
+    try:
+        saved = json.loads(record.read_text())
+        saved_sigma, saved_operator = float(saved["sigma"]), saved.get("operator_file")
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"cannot read the degrade record {record} (give --sigma and the operator): {e}") from e
+    if sigma is None:
+        sigma = saved_sigma
+    if operator_file is None and all(v is None for v in other_sources) and saved_operator:
+        operator_file = str(record.parent / saved_operator)
+    return sigma, operator_file
