@@ -234,8 +234,12 @@ def restore(
 
     folder = Path(observation).is_dir() or any(ch in str(observation) for ch in "*?[")
     no_operator = all(v is None for v in (spec, kernel, mask, operator_file))
-    if sigma is None or (no_operator and not folder):
-        sigma, operator_file = _from_degrade_record(observation, sigma, operator_file, folder, (spec, kernel, mask))
+    saved = _degrade_record(observation) if not folder and (sigma is None or no_operator) else None
+    if saved is not None:  # what the user left out, from `lavps degrade`'s record
+        sigma = saved["sigma"] if sigma is None else sigma
+        operator_file = saved["operator_file"] if no_operator else operator_file
+    if sigma is None:
+        raise click.UsageError("Missing option '--sigma' (the noise level sigma_y of the observation).")
     if not folder:
         if simulate is not None:
             raise ValueError("--simulate restores a folder of clean images; give a folder or a glob")
@@ -316,25 +320,19 @@ def restore(
     )
 
 
-def _from_degrade_record(observation, sigma, operator_file, folder: bool, other_sources) -> tuple:
-    """(sigma, operator file) with what the user left out taken from `lavps degrade`'s record <stem>.json
-    beside a <stem>.observation.pt; a missing --sigma without such a record is a usage error."""
+def _degrade_record(observation) -> dict | None:
+    """{"sigma", "operator_file"} from the record <stem>.json that `lavps degrade` wrote beside a
+    <stem>.observation.pt (None for any other observation, or when there is no record)."""
     import json
 
     path = Path(observation)
     suffix = ".observation.pt"
     record = path.with_name(path.name[: -len(suffix)] + ".json") if path.name.endswith(suffix) else None
-    if folder or record is None or not record.is_file():
-        if sigma is None:
-            raise click.UsageError("Missing option '--sigma' (the noise level sigma_y of the observation).")
-        return sigma, operator_file
+    if record is None or not record.is_file():
+        return None
     try:
         saved = json.loads(record.read_text())
-        saved_sigma, saved_operator = float(saved["sigma"]), saved.get("operator_file")
-    except (ValueError, KeyError, TypeError) as e:
+        operator = saved.get("operator_file")
+        return {"sigma": float(saved["sigma"]), "operator_file": operator and str(record.parent / operator)}
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise ValueError(f"cannot read the degrade record {record} (give --sigma and the operator): {e}") from e
-    if sigma is None:
-        sigma = saved_sigma
-    if operator_file is None and all(v is None for v in other_sources) and saved_operator:
-        operator_file = str(record.parent / saved_operator)
-    return sigma, operator_file

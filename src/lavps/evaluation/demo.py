@@ -24,7 +24,7 @@ from ..samplers.lavps import WINS_KEY
 from ..samplers.presets import preset_options, tuned_options
 from ..samplers.registry import build_sampler
 from .classifier import label_agreement
-from .demo_targets import format_gaps, paired_gaps
+from .demo_targets import gaps_section, paired_gaps
 from .image_metrics import psnr, ssim
 from .stats import format_interval, mean_ci95
 
@@ -52,16 +52,6 @@ DEMO_ROWS = {
 }
 #: row label -> (registry name, options)
 DEMO_SAMPLERS = {label: (name, preset_options(name, preset)[1]) for label, (name, preset) in DEMO_ROWS.items()}
-
-GAP_GLOSSARY = {
-    "vs": "training family: the best of DDRM-100, DiffPIR-100, DPS and MGDM-reference by mean PSNR (picking the "
-    "best of four means favours it a little); unseen family: MGDM-reference",
-    "gap dB / ±95%": "mean over digits of PSNR(LAVPS row) - PSNR(vs) on the same digit, and its 95% t-interval",
-    "bar / met": "the allowed gap (-0.3 dB on training families, -0.5 dB on unseen ones); met: the mean gap is at "
-    "or above it (the interval says whether the difference from the bar is more than noise)",
-    "x DDRM-20 / x MGDM": "the row's seconds per image over DDRM-20's and MGDM-reference's on the same task, same run",
-    "vs MGDM": "the paired PSNR gap to MGDM-reference, the zero-shot sampler LAVPS amortizes (95% interval beside it)",
-}
 
 GLOSSARY = {
     "ID": "the task is one of the amortizer's training families (in distribution)",
@@ -322,16 +312,7 @@ def write_report(
         "",
     ]
     if gaps:
-        lines += [
-            "Gaps to the samplers LAVPS must match (PSNR, paired per digit: same digits, operators and noise):",
-            "",
-            "```",
-            format_gaps(gaps),
-            "```",
-            "",
-            *[f"- **{k}**: {v}" for k, v in GAP_GLOSSARY.items()],
-            "",
-        ]
+        lines += gaps_section(gaps)
     if skipped:
         lines += ["Not run (the sampler does not apply):", "", *[f"- {s}" for s in skipped], ""]
     lines += ["Grids (rows: reference, observation, then one row per sampler; columns: digits):", ""]

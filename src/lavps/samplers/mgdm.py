@@ -38,16 +38,12 @@ class MGDM(Sampler):
         self.settings = settings or VISettings()
         uniform = uniform_grid(self.settings.steps, self.schedule.num_steps)
         self.grid = grid_with_final_tau(uniform, self.settings.final_tau)
-        self._extra_iterations = len(self.grid) - len(uniform)
+        # the iterations the window counts back from: the uniform grid's (a final_tau one is extra)
+        self.window_span = len(uniform) - 3
 
     @property
     def num_iterations(self) -> int:
         return len(self.grid) - 3
-
-    @property
-    def window_span(self) -> int:
-        """The iterations the window counts back from: the uniform grid's (the final_tau one is extra)."""
-        return self.num_iterations - self._extra_iterations
 
     def plan(self):
         g = self.grid.tolist()
