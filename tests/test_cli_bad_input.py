@@ -301,7 +301,7 @@ def test_interval_of_one_value_prints_na():
     assert mean == 2.0 and format_interval(half) == "    n/a"
     assert format_interval(mean_ci95([1.0, 3.0])[1]).strip() == f"{12.706 * 1.0:.3f}"  # t_{0.975,1} * s / sqrt(2)
     row = dict(dim=4, obs_dim=1, sampler="dps", sw_mean=1.0, sw_ci95=half, seconds=0.1)
-    row.update(denoiser_forwards=1, denoiser_backwards=1)
+    row.update(denoiser_forwards=1, denoiser_backwards=1, psnr_gain_db=0.5, psnr_gain_ci95=half)
     assert "n/a" in format_table([row]) and "nan" not in format_table([row])
 
 

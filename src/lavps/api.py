@@ -16,7 +16,8 @@ import torch
 from .device import prior_device, prior_precision, resolve_device
 from .evaluation.image_metrics import psnr, ssim
 from .imaging.io import fit_image, load_image, read_observation_file, write_png
-from .imaging.workflow import OperatorSource, atomic_dir, resolve_operator, simulate, timestamp, write_json
+from .imaging.workflow import OperatorSource, atomic_dir, resolve_operator, simulate, timestamp
+from .jsonfile import write_json
 from .operators import GaussianNoise, InverseProblem, LinearOperator
 from .priors.placement import place_prior
 from .samplers.chunked import sample_in_chunks

@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..priors.checkpoint import load_tensors, save_tensors, write_json_atomic
+from ..jsonfile import write_json
+from ..priors.checkpoint import load_tensors, save_tensors
 from .network import build_network, check_compatible
 
 __all__ = [
@@ -38,7 +39,7 @@ def save_network(net: nn.Module, path: str | Path, kind: str, card: dict | None 
     path = Path(path)
     header = {"kind": kind, "config": net.config, "info": getattr(net, "info", {})}
     save_tensors(path, net.state_dict(), header)
-    write_json_atomic(path.with_suffix(".json"), card if card is not None else header)
+    write_json(path.with_suffix(".json"), card if card is not None else header, sort_keys=True)
     return path
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import click
 
+from ..jsonfile import write_json
 from .main import cli
 from .options import FiniteFloat, ListOption, option
 
@@ -17,25 +17,6 @@ __all__ = ["bench"]
 @cli.group()
 def bench() -> None:
     """Benchmarks (tables on stdout, JSON on request)."""
-
-
-def _write_json(path: Path, payload: dict) -> None:
-    # Written to a temporary name first: an interrupted run never leaves a half-written file.
-    # Strict JSON: a missing value (the interval of a single problem is nan) is written as null.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(_nan_to_null(payload), indent=2, allow_nan=False))
-    tmp.replace(path)
-
-
-def _nan_to_null(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _nan_to_null(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_nan_to_null(v) for v in value]
-    return value
 
 
 def _check_networks(samplers, amortizer, supervised) -> None:
@@ -174,7 +155,7 @@ def bench_gmm(
     out = run_gmm_benchmark(config, build_sampler, progress=not quiet, partial_path=partial)
     click.echo(format_table(out["results"]))
     if json_path is not None:
-        _write_json(json_path, out)
+        write_json(json_path, out)
         partial.unlink(missing_ok=True)  # everything is in the JSON now
         click.echo(f"wrote {json_path}")
 
@@ -277,7 +258,7 @@ def bench_pareto(
         click.echo(f"\n== {key} ({panel['spec']}) ==")
         click.echo(format_table(panel["results"]))
         click.echo("targets: " + json.dumps(panel["targets"], indent=None, default=str))
-    _write_json(json_path, out)
+    write_json(json_path, out)
     png = png_path or json_path.with_suffix(".png")
     plot_pareto(out, png)
     click.echo(f"wrote {json_path} and {png}")
@@ -327,7 +308,7 @@ def bench_ratio(amortizers, prior_spec, families, sigma, batches, batch_size, js
             rows.append({"amortizer": str(path), "input_kind": net.input_kind, **row})
             click.echo(f"{net.input_kind:>5} {spec:<14} ratio {row['ratio']:.4f} ± {row['ratio_ci95']:.4f}  ({path})")
     if json_path is not None:
-        _write_json(
+        write_json(
             json_path,
             {
                 "config": {
@@ -393,5 +374,5 @@ def bench_speed(quick, samplers, batch, precision, device, noise_on_device, prio
     out["config"]["prior"] = prior_path or "random ADM (guided-diffusion flags above)"
     click.echo(format_speed_table(out))
     if json_path is not None:
-        _write_json(json_path, out)
+        write_json(json_path, out)
         click.echo(f"wrote {json_path}")

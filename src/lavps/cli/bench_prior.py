@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from ..jsonfile import write_json
 from .bench import bench
 
 __all__ = ["bench_prior"]
@@ -51,6 +51,5 @@ def bench_prior(prior_path, times, samples, steps, seed, json_path):
         f"labels {realism['label_counts']}"
     )
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
         payload = {"prior": str(prior_path or "shipped"), "eps_loss": {t: list(v) for t, v in loss.items()}, **realism}
-        json_path.write_text(json.dumps(payload, indent=2) + "\n")
+        write_json(json_path, payload)

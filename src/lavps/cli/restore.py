@@ -44,7 +44,7 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit):
 
     from .. import api
     from ..imaging.io import write_png
-    from ..imaging.workflow import write_json
+    from ..jsonfile import write_json
     from ..operators.spec import save_operator
 
     shape = size if size is not None and prior_path is None else tuple(api.load_prior(prior_path).shape)

@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..priors.checkpoint import load_tensors, save_tensors, write_json_atomic
+from ..jsonfile import write_json
+from ..priors.checkpoint import load_tensors, save_tensors
 
 __all__ = [
     "DigitClassifier",
@@ -80,7 +81,7 @@ def train_classifier(
 def save_classifier(net: DigitClassifier, path: str | Path, card: dict) -> Path:
     path = Path(path)
     save_tensors(path, net.state_dict(), {"kind": KIND})
-    write_json_atomic(path.with_suffix(".json"), card)
+    write_json(path.with_suffix(".json"), card, sort_keys=True)
     return path
 
 

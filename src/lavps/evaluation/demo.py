@@ -277,7 +277,7 @@ def write_report(
     tuned_used: list[str] = (),
     gaps: list[dict] = (),
 ) -> None:
-    from ..imaging.workflow import write_json
+    from ..jsonfile import write_json
     from .plots import plot_demo_grid, plot_quality_vs_seconds
 
     out.mkdir(parents=True, exist_ok=True)

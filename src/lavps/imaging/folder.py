@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from ..data.folder import ImageList, list_images
 from ..evaluation.image_metrics import psnr, ssim
+from ..jsonfile import write_json
 from ..operators import GaussianNoise, InverseProblem, LinearOperator, OperatorFamily, save_operator
 from ..operators.stack import StackedOperator
 from ..random import name_seed
@@ -202,10 +203,7 @@ def _claim(out: Path, settings: dict, world: World) -> None:
                 diff = sorted(k for k in set(before or {}) | set(settings) if (before or {}).get(k) != settings.get(k))
                 raise ValueError(f"{out} holds a run with other settings ({', '.join(diff)}); use another --out")
         else:
-            out.mkdir(parents=True, exist_ok=True)
-            tmp = run.with_name(".run.json.tmp")
-            tmp.write_text(json.dumps({"settings": settings}, indent=2, sort_keys=True) + "\n")
-            os.replace(tmp, run)
+            write_json(run, {"settings": settings}, sort_keys=True)
     barrier(world)
 
 
@@ -248,7 +246,7 @@ def _restore_batch(job, prior, sampler, images, names, refs, batch: list[int], o
             ref = read_fitted(refs[i], shape)[None]
             row.update(psnr=float(psnr(x[j : j + 1], ref)[0]), ssim=float(ssim(x[j : j + 1], ref)[0]))
             write_png(ref[0], tmp / "reference.png")
-        (tmp / "restore.json").write_text(json.dumps(row, indent=2) + "\n")
+        write_json(tmp / "restore.json", row)
         dest = out / names[i]
         dest.parent.mkdir(parents=True, exist_ok=True)
         if dest.exists():  # a folder left without restore.json: not finished, replace it

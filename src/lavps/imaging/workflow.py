@@ -3,7 +3,6 @@ and writing outputs atomically (PNG, JSON with settings, seeds, seconds, cost co
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -22,7 +21,7 @@ from ..operators.spec import (
     parse_operator_spec,
 )
 
-__all__ = ["OperatorSource", "resolve_operator", "simulate", "atomic_dir", "write_json", "timestamp"]
+__all__ = ["OperatorSource", "resolve_operator", "simulate", "atomic_dir", "timestamp"]
 
 
 @dataclass(frozen=True)
@@ -90,10 +89,6 @@ class atomic_dir:
             shutil.rmtree(self.path)
         os.replace(self.tmp, self.path)
         return False
-
-
-def write_json(path: Path, payload: dict) -> None:
-    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
 
 
 def timestamp() -> str:

@@ -15,7 +15,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-__all__ = ["save_tensors", "load_tensors", "read_header", "write_json_atomic"]
+__all__ = ["save_tensors", "load_tensors", "read_header"]
 
 _KEY = "lavps"
 
@@ -28,14 +28,6 @@ def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], header: dic
     flat = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
     save_file(flat, str(tmp), metadata={_KEY: json.dumps(header, sort_keys=True)})
     os.chmod(tmp, 0o644)  # safetensors creates 0600 files; checkpoints are meant to be shared
-    os.replace(tmp, path)
-
-
-def write_json_atomic(path: str | Path, obj: dict) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)
 
 

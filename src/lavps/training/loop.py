@@ -33,7 +33,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..priors.checkpoint import load_tensors, save_tensors, write_json_atomic
+from ..jsonfile import write_json
+from ..priors.checkpoint import load_tensors, save_tensors
 from ..random import derive_seed
 from .distributed import World, all_mean, barrier, broadcast_object, current_world
 
@@ -335,7 +336,7 @@ def _save(path: Path, identity: dict, settings: LoopSettings, s: LoopState) -> N
         },
     }
     save_tensors(path, tensors, header)  # temp file then os.replace
-    write_json_atomic(path.with_suffix(".json"), {k: v for k, v in header.items() if k != "param_groups"})
+    write_json(path.with_suffix(".json"), {k: v for k, v in header.items() if k != "param_groups"}, sort_keys=True)
 
 
 def _load(path: Path, settings: LoopSettings, build, identity: dict, resumable: set[str]) -> LoopState:
