@@ -4,6 +4,7 @@
 from . import (
     bench,  # noqa: F401
     bench_prior,  # noqa: F401
+    bench_spread,  # noqa: F401
     demo,  # noqa: F401
     restore,  # noqa: F401
     train_amortizer,  # noqa: F401

@@ -36,6 +36,9 @@ __all__ = [
     "run_demo",
     "format_demo_table",
     "held_out_digits",
+    "row_options",
+    "sample_seeds",
+    "task_problem",
     "trained_families",
 ]
 
@@ -126,8 +129,30 @@ def trained_families(amortizer, shape: tuple[int, ...]) -> set[str]:
     return out
 
 
-def _sampler_options(name: str, options: dict, amortizer) -> dict:
-    return {**options, "amortizer": amortizer} if name in ("lavps", "amortized-only") else dict(options)
+def task_problem(config: DemoConfig, t_index: int, spec: str, shape: tuple[int, ...], clean: torch.Tensor):
+    """(family, problem) of task `t_index`: one operator per digit and the noise, from a seeded generator
+    (the same observations for every sampler, and for `lavps bench spread`)."""
+    family = parse_operator_spec(spec, shape)
+    g = torch.Generator().manual_seed(config.seed * 1000 + t_index)
+    op = family.sample(len(clean), g)
+    noise = GaussianNoise(config.sigma)
+    with torch.no_grad():
+        y = noise.measure(clean, op, torch.randn(len(clean), *op.out_shape, generator=g))
+    return family, InverseProblem(y, op, noise)
+
+
+def sample_seeds(config: DemoConfig, t_index: int) -> list[int]:
+    """The per-digit sampler seeds of task `t_index`."""
+    return [config.seed * 100_000 + t_index * 1000 + i for i in range(config.images)]
+
+
+def row_options(config: DemoConfig, name: str, options: dict, amortizer, family_spec: str) -> tuple[dict, dict]:
+    """(options a row runs with, the per-family tuned setting among them): the row's options, the
+    amortizer for LAVPS rows, and, unless config.tuned_baselines is off, the family's setting tuned on
+    other digits (DDRM / DiffPIR / LAVPS)."""
+    opts = {**options, "amortizer": amortizer} if name in ("lavps", "amortized-only") else dict(options)
+    tuned = tuned_options(name, family_spec) if config.tuned_baselines else {}
+    return {**opts, **tuned}, tuned
 
 
 def _mean_psnr(config: DemoConfig, prior, name, options, spec, t_index, clean) -> list[float]:
@@ -153,22 +178,15 @@ def run_demo(config: DemoConfig, prior, amortizer, classifier, out_dir: Path, pr
     trained = trained_families(amortizer, tuple(prior.shape))
     rows, grids, skipped, tuned_used = [], {}, [], []
     for t_index, spec in enumerate(config.tasks):
-        family = parse_operator_spec(spec, prior.shape)
+        family, problem = task_problem(config, t_index, spec, tuple(prior.shape), clean)
         in_distribution = family.spec in trained
-        g = torch.Generator().manual_seed(config.seed * 1000 + t_index)
-        op = family.sample(config.images, g)  # one operator per image, drawn from a seeded generator
-        noise = GaussianNoise(config.sigma)
-        with torch.no_grad():
-            y = noise.measure(clean, op, torch.randn(config.images, *op.out_shape, generator=g))
-        problem = InverseProblem(y, op, noise)
+        y, op = problem.y, problem.operator
         grids[spec] = {"reference": clean, "observation": op.pinv(y) if y.shape != clean.shape else y}
         for label, (name, options) in config.samplers.items():
-            opts = _sampler_options(name, options, amortizer)
-            tuned = tuned_options(name, family.spec) if config.tuned_baselines else {}
-            if tuned:  # DDRM / DiffPIR / LAVPS: the family's setting tuned on other digits
-                opts.update(tuned)
+            opts, tuned = row_options(config, name, options, amortizer, family.spec)
+            if tuned:
                 tuned_used.append(f"- {family.spec}, {label}: {tuned}")
-            seeds = [config.seed * 100_000 + t_index * 1000 + i for i in range(config.images)]
+            seeds = sample_seeds(config, t_index)
             try:
                 result = build_sampler(name, prior, opts).sample(problem, config.images, seed=seeds, progress=progress)
             except ValueError as e:  # e.g. DDRM on an operator without a cheap SVD
