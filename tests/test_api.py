@@ -44,13 +44,25 @@ def digit():
 
 def test_the_demo_runs_the_presets():
     demo = DemoConfig().samplers
-    assert {label: (name, preset_options(name, preset)[1]) for label, (name, preset) in DEMO_ROWS.items()} == demo
+    fixed = {label: row for label, row in DEMO_ROWS.items() if row[1] != "auto"}
+    assert {label: (name, preset_options(name, preset)[1]) for label, (name, preset) in fixed.items()} == {
+        label: demo[label] for label in fixed
+    }
+    assert demo["lavps"] == ("lavps", {"preset": "auto"})  # resolved per task (row_options)
     assert DEMO_ROWS["lavps"] == ("lavps", DEFAULT_PRESET["lavps"]) and DEMO_ROWS["mgdm"] == ("mgdm", "reference")
     assert {s: preset_options(s)[0] for s in PRESETS} == DEFAULT_PRESET
 
 
+def test_auto_runs_fastest_on_training_families_and_reference_elsewhere():
+    assert preset_options("lavps", "auto", trained=True)[1] == PRESETS["lavps"]["fastest"]
+    for unknown in (False, None):  # an operator of unknown origin counts as unseen: the robust budget
+        assert preset_options("lavps", "auto", trained=unknown)[1] == PRESETS["lavps"]["reference"]
+    with pytest.raises(ValueError, match="no preset 'auto'"):
+        preset_options("mgdm", "auto")
+
+
 def test_preset_errors_name_the_allowed_values():
-    with pytest.raises(ValueError, match="no preset .paper.*tiny, fast, fastest, reference"):
+    with pytest.raises(ValueError, match="no preset .paper.*tiny, fast, fastest, reference, auto"):
         preset_options("lavps", "paper")
     with pytest.raises(ValueError, match="no budget presets for sampler 'ddim'"):
         preset_options("ddim")
@@ -247,6 +259,39 @@ def test_restore_json_records_the_preset_and_only_that_samplers_settings(tmp_pat
     (tmp_path / "o.json").write_text("{not json")
     r = _cli("restore", tmp_path / "o.observation.pt", "--quiet", "--out", tmp_path / "e")
     assert r.returncode != 0 and "degrade record" in r.stderr and not (tmp_path / "e").exists()
+
+
+@shipped
+def test_auto_preset_follows_the_operators_family(tmp_path, prior, digit, _cli):
+    """Default LAVPS budget: fastest on a family of the amortizer's card, reference on any other operator."""
+    from lavps.operators import load_operator, save_operator
+
+    trained = lavps.restore(lavps.degrade(digit, "sr:2", 0.05).y, "sr:2", 0.05, prior=prior)
+    assert trained.settings["preset"] == "auto"
+    assert trained.settings["auto"] == {"operator_family": "sr:2", "trained_family": True, "ran": "fastest"}
+    assert trained.cost.denoiser_backwards == 0  # fastest: no Adam step
+    unseen = lavps.restore(lavps.degrade(digit, "center:0.35", 0.05).y, "center:0.35", 0.05, prior=prior)
+    assert unseen.settings["auto"]["ran"] == "reference" and unseen.settings["auto"]["trained_family"] is False
+    assert unseen.cost.denoiser_backwards > 0  # reference: one Adam step per window iteration
+    # a hand-built operator (no family): unknown counts as unseen, the robust budget
+    bare = lavps.operator("sr:2")
+    bare.family = None
+    assert lavps.restore(trained.observation, bare, 0.05, prior=prior).settings["auto"]["ran"] == "reference"
+    # an operator file keeps the family that drew it, so `lavps restore OBS.observation.pt` stays fast
+    obs = lavps.degrade(digit, "motion_blur:9:0.5", 0.05, seed=4)
+    assert obs.operator.family == "motion_blur:9:0.5"
+    save_operator(obs.operator, tmp_path / "op.safetensors")
+    assert load_operator(tmp_path / "op.safetensors").family == "motion_blur:9:0.5"
+    clean = write_png(digit, tmp_path / "digit.png")
+    r = _cli("degrade", clean, "--operator", "center:0.35", "--sigma", "0.05", "--out", tmp_path / "o.png")
+    assert r.returncode == 0, r.stderr
+    r = _cli("restore", tmp_path / "o.observation.pt", "--quiet", "--out", tmp_path / "r")
+    assert r.returncode == 0, r.stderr
+    meta = json.loads((tmp_path / "r" / "restore.json").read_text())
+    assert meta["preset"] == "auto" and meta["auto"]["operator_family"] == "center:0.35"
+    assert meta["auto"]["ran"] == "reference" and meta["settings"]["inner_steps"] == 1
+    explicit = lavps.restore(trained.observation, "sr:2", 0.05, prior=prior, preset="fast").settings
+    assert explicit["preset"] == "fast" and "auto" not in explicit  # a named preset is taken as it is
 
 
 @shipped

@@ -168,7 +168,9 @@ def restore(
         prior: a loaded prior, a path (see load_prior), or None for the shipped MNIST prior.
         sampler: "lavps", "mgdm" or "dps".
         samples: number of samples N; sample i uses seed + i whatever the batch_size.
-        preset: budget preset (`lavps.samplers.presets`); None = the sampler's default (the demo's).
+        preset: budget preset (`lavps.samplers.presets`); None = the sampler's default (the demo's). LAVPS's
+            default `auto` runs `fastest` when the operator's family is one the amortizer was trained on
+            (a spec, or an operator file saved by degrade, knows its family) and `reference` otherwise.
         settings: overrides of the preset's options (e.g. {"steps": 20}; "steps" is the grid size of
             any sampler), and for lavps {"amortizer": path or network} (default: the shipped one).
         batch_size: at most this many samples at a time (memory bound); None = all at once.
@@ -191,7 +193,8 @@ def restore(
     obs = _observation(y, op, fit)
     problem = InverseProblem(obs, op, noise)
     problem.check_signal_shape(tuple(prior.shape))
-    name, options, record = resolve_settings(sampler, preset, settings or {}, prior)
+    family = getattr(op, "family", None)  # the family that drew it (auto preset); None for a hand-built operator
+    name, options, record = resolve_settings(sampler, preset, settings or {}, prior, family)
     record.update(device=str(prior_device(prior)), precision=prior_precision(prior), noise_on_device=noise_on_device)
     drawn = sample_in_chunks(
         build_sampler(sampler, prior, options), problem, samples, seed, batch_size, progress, noise_on_device

@@ -19,6 +19,7 @@ from torch import nn
 from ..diffusion import Schedule, Time
 from ..objective import BridgePrior, linearised_start
 from ..operators.noise import InverseProblem
+from ..operators.spec import parse_operator_spec
 from ..priors.presets import prior_fingerprint
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "register_architecture",
     "check_compatible",
     "mlp",
+    "trained_families",
 ]
 
 INPUT_KINDS = ("pinv", "grad", "linear")
@@ -223,6 +225,19 @@ class MLPAmortizer(Amortizer):
         s = bridge_std(sigma_t, sigma_tau).to(x_t.dtype)[:, None]
         u, v = self.net(self.features(x_t, x0, y_img, sigma_t, sigma_tau, s)).chunk(2, dim=1)
         return s * u, v
+
+
+def trained_families(amortizer, shape: tuple[int, ...]) -> set[str]:
+    """Canonical specs of the operator families in the amortizer's card ('gaussian_blur:9:2.0' and
+    'gaussian_blur:9:2' are the same family): tells an operator it was trained on from an unseen one."""
+    names = str((getattr(amortizer, "info", None) or {}).get("family", {}).get("name", ""))
+    out = set()
+    for name in filter(None, (n.strip() for n in names.split(","))):
+        try:
+            out.add(parse_operator_spec(name, shape).spec)
+        except ValueError:  # a family of another kind (e.g. a vector family): no image operator has it
+            continue
+    return out
 
 
 def check_compatible(net: nn.Module, prior, source: str = "the network") -> None:

@@ -12,7 +12,7 @@ from .options import ListOption, option
 __all__ = ["demo"]
 
 _QUICK_TASKS = ("motion_blur:9:0.5", "sr:2", "center:0.35")
-_ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps lavps-fastest lavps-ref"
+_ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps lavps-fast lavps-fastest lavps-ref"
 
 
 @cli.command("demo", renamed={"--tasks": "--operator", "--threads": "--workers"})

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from ..amortize.network import trained_families
 from ..data.mnist import mnist_split
 from ..operators import GaussianNoise, InverseProblem
 from ..operators.spec import parse_operator_spec
@@ -49,12 +50,17 @@ DEMO_ROWS = {
     "diffpir-100": ("diffpir", "reference"),
     "dps": ("dps", "reference"),
     "mgdm": ("mgdm", "reference"),
-    "lavps": ("lavps", "fast"),
+    "lavps": ("lavps", "auto"),
+    "lavps-fast": ("lavps", "fast"),
     "lavps-fastest": ("lavps", "fastest"),
     "lavps-ref": ("lavps", "reference"),
 }
-#: row label -> (registry name, options)
-DEMO_SAMPLERS = {label: (name, preset_options(name, preset)[1]) for label, (name, preset) in DEMO_ROWS.items()}
+#: row label -> (registry name, options); LAVPS's `auto` row is resolved per task ({"preset": "auto"}, see
+#: `row_options`): its budget depends on whether the task is one of the amortizer's training families
+DEMO_SAMPLERS = {
+    label: (name, {"preset": "auto"} if preset == "auto" else preset_options(name, preset)[1])
+    for label, (name, preset) in DEMO_ROWS.items()
+}
 
 GLOSSARY = {
     "ID": "the task is one of the amortizer's training families (in distribution)",
@@ -67,7 +73,8 @@ GLOSSARY = {
     "wins": "LAVPS only: share of window iterations where each guard candidate had the smallest loss",
     "ddrm-N / diffpir-N": "DDRM (Kawar et al. 2022) and DiffPIR (Zhu et al. 2023) with N denoiser calls",
     "mgdm": "zero-shot MGDM at its reference budget",
-    "lavps / lavps-fastest / lavps-ref": "LAVPS presets fast (guard: network vs linearised start), fastest "
+    "lavps": "LAVPS's default preset auto: fastest on the amortizer's training families, reference elsewhere",
+    "lavps-fast / lavps-fastest / lavps-ref": "LAVPS presets fast (guard: network vs linearised start), fastest "
     "(network alone) and reference (fast + one Adam step)",
 }
 
@@ -116,19 +123,6 @@ def held_out_digits(n: int, offset: int = 0) -> tuple[torch.Tensor, torch.Tensor
     return images[picked], labels[picked], picked
 
 
-def trained_families(amortizer, shape: tuple[int, ...]) -> set[str]:
-    """Canonical specs of the families in the amortizer's card ('gaussian_blur:9:2.0' and
-    'gaussian_blur:9:2' are the same family), for telling in-distribution tasks from unseen ones."""
-    names = str((amortizer.info or {}).get("family", {}).get("name", ""))
-    out = set()
-    for name in filter(None, (n.strip() for n in names.split(","))):
-        try:
-            out.add(parse_operator_spec(name, shape).spec)
-        except ValueError:  # a family of another kind (e.g. a vector family) is never a demo task
-            continue
-    return out
-
-
 def task_problem(config: DemoConfig, t_index: int, spec: str, shape: tuple[int, ...], clean: torch.Tensor):
     """(family, problem) of task `t_index`: one operator per digit and the noise, from a seeded generator
     (the same observations for every sampler, and for `lavps bench spread`)."""
@@ -150,6 +144,10 @@ def row_options(config: DemoConfig, name: str, options: dict, amortizer, family_
     """(options a row runs with, the per-family tuned setting among them): the row's options, the
     amortizer for LAVPS rows, and, unless config.tuned_baselines is off, the family's setting tuned on
     other digits (DDRM / DiffPIR / LAVPS)."""
+    if options.get("preset") == "auto":  # LAVPS's default: its budget follows the task's family
+        trained = family_spec in trained_families(amortizer, amortizer.shape)
+        rest = {k: v for k, v in options.items() if k != "preset"}
+        options = {**preset_options(name, "auto", trained=trained)[1], **rest}
     opts = {**options, "amortizer": amortizer} if name in ("lavps", "amortized-only") else dict(options)
     tuned = tuned_options(name, family_spec) if config.tuned_baselines else {}
     return {**opts, **tuned}, tuned

@@ -17,7 +17,7 @@ from .stats import format_interval, mean_ci95
 __all__ = ["SLOW_ROWS", "LAVPS_ROWS", "BARS", "GAP_GLOSSARY", "paired_gaps", "format_gaps", "gaps_section"]
 
 SLOW_ROWS = ("ddrm-100", "diffpir-100", "dps", "mgdm")
-LAVPS_ROWS = ("lavps", "lavps-fastest", "lavps-ref")
+LAVPS_ROWS = ("lavps", "lavps-fast", "lavps-fastest", "lavps-ref")
 #: in_distribution -> the allowed PSNR gap (dB) to the reference sampler
 BARS = {True: -0.3, False: -0.5}
 

@@ -121,7 +121,8 @@ def restore_folder(job: FolderJob, prior, out_dir: str | Path, progress: bool = 
     names = _names(images)
     _check_inputs(job, images, prior)
     refs = _references(job, images, names)
-    _, options, resolved = resolve_settings(job.sampler, job.preset, job.settings, prior)
+    family = job.family.spec if job.family is not None else getattr(job.operator, "family", None)
+    _, options, resolved = resolve_settings(job.sampler, job.preset, job.settings, prior, family)
     run = {
         "source": job.source,
         "simulate": job.simulate,

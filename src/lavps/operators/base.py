@@ -35,6 +35,9 @@ class LinearOperator:
     batch_size: int | None = None
     #: short human-readable name used in reports
     name: str = "operator"
+    #: canonical spec of the family that drew this operator (`draw_operator`, kept by operator files);
+    #: None when unknown (a kernel or mask file, a hand-built operator). LAVPS's `auto` preset reads it.
+    family: str | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

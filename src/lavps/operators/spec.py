@@ -253,7 +253,9 @@ def draw_operator(spec: str, image_shape: tuple[int, int, int], seed: int | None
             f"operator {family.spec!r} is random and no seed was given: pass the seed that drew it "
             "(--op-seed in the CLI: the --seed given to degrade; seed= in Python) or the operator file degrade saved"
         )
-    return family.sample_one(torch.Generator().manual_seed(0 if seed is None else int(seed)))
+    op = family.sample_one(torch.Generator().manual_seed(0 if seed is None else int(seed)))
+    op.family = family.spec
+    return op
 
 
 def _read_array(path: str | Path, suffixes: tuple[str, ...], what: str) -> np.ndarray:
@@ -323,6 +325,8 @@ def save_operator(op: LinearOperator, path: str | Path) -> None:
         meta["kind"] = "identity"
     else:
         raise TypeError(f"cannot save operators of type {type(op).__name__} (blur, mask, sr, identity only)")
+    if op.family is not None:
+        meta["family"] = op.family
     save_file(tensors, str(path), metadata=meta)
 
 
@@ -340,13 +344,16 @@ def load_operator(path: str | Path) -> LinearOperator:
         shape = tuple(json.loads(meta["image_shape"]))
         kind = meta["kind"]
         if kind == "blur":
-            return CircularBlur(tensors["kernel"], shape, rcond=float(meta["rcond"]))
-        if kind == "mask":
-            return Mask(tensors["mask"], shape)
-        if kind == "sr":
-            return AveragePool(shape, int(meta["factor"]))
-        if kind == "identity":
-            return Identity(shape)
-        raise ValueError(f"unknown operator kind {kind!r}")
+            op = CircularBlur(tensors["kernel"], shape, rcond=float(meta["rcond"]))
+        elif kind == "mask":
+            op = Mask(tensors["mask"], shape)
+        elif kind == "sr":
+            op = AveragePool(shape, int(meta["factor"]))
+        elif kind == "identity":
+            op = Identity(shape)
+        else:
+            raise ValueError(f"unknown operator kind {kind!r}")
     except Exception as err:  # safetensors raises its own error type for corrupt files
         raise ValueError(f"cannot load operator from {path}: {err}") from None
+    op.family = meta.get("family")  # files written before the tag existed: unknown
+    return op

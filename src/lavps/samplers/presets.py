@@ -14,7 +14,9 @@ from __future__ import annotations
 
 __all__ = [
     "PRESETS",
+    "AUTO",
     "DEFAULT_PRESET",
+    "auto_budget",
     "SETTING_KEYS",
     "PRESET_HELP",
     "preset_names",
@@ -136,17 +138,28 @@ SETTING_KEYS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+#: LAVPS's `auto` preset: the budget it picks for an operator family the amortizer was trained on (its card
+#: lists them) and for any other operator (unseen family, kernel or mask file, unknown origin). Measured on
+#: the demo's 20 held-out digits (docs/lavps_settings.md): on the six training families `fastest` is within
+#: 0.02 dB of `fast` or better at 0.65x its seconds; on the two unseen ones `reference` is +0.9 to +1.5 dB
+#: over `fast` and `fastest` (its Adam step uses the likelihood where the network is out of its depth).
+AUTO = {"trained": "fastest", "unseen": "reference"}
+
 #: The preset a sampler runs when none is named: the budget the demo reports for it.
-DEFAULT_PRESET = {"dps": "reference", "mgdm": "reference", "ddrm": "fast", "diffpir": "reference", "lavps": "fast"}
+DEFAULT_PRESET = {"dps": "reference", "mgdm": "reference", "ddrm": "fast", "diffpir": "reference", "lavps": "auto"}
 
 
 def preset_names() -> list[str]:
     """Every preset name, in the order of the table (for the CLI's choices)."""
-    return list(dict.fromkeys(name for table in PRESETS.values() for name in table))
+    return [*dict.fromkeys(name for table in PRESETS.values() for name in table), "auto"]
 
 
-def preset_options(sampler: str, preset: str | None = None) -> tuple[str, dict]:
+def preset_options(sampler: str, preset: str | None = None, trained: bool | None = None) -> tuple[str, dict]:
     """(resolved preset name, a copy of its options) for `sampler`; None = DEFAULT_PRESET[sampler].
+
+    LAVPS's `auto` takes AUTO["trained"]'s options when `trained` is True (the operator's family is one
+    the amortizer was trained on), else AUTO["unseen"]'s (False or None: unknown counts as unseen); the
+    name stays "auto" (see `auto_budget`).
 
     Raises:
         ValueError: a sampler without presets, or a preset this sampler does not have.
@@ -154,9 +167,17 @@ def preset_options(sampler: str, preset: str | None = None) -> tuple[str, dict]:
     if sampler not in PRESETS:
         raise ValueError(f"no budget presets for sampler {sampler!r}; samplers with presets: {', '.join(PRESETS)}")
     name = DEFAULT_PRESET[sampler] if preset is None else preset
+    if name == "auto" and sampler == "lavps":
+        return name, dict(PRESETS[sampler][auto_budget(trained)])
     if name not in PRESETS[sampler]:
-        raise ValueError(f"sampler {sampler!r} has no preset {name!r}; allowed: {', '.join(PRESETS[sampler])}")
+        allowed = [*PRESETS[sampler], *(["auto"] if sampler == "lavps" else [])]
+        raise ValueError(f"sampler {sampler!r} has no preset {name!r}; allowed: {', '.join(allowed)}")
     return name, dict(PRESETS[sampler][name])
+
+
+def auto_budget(trained: bool | None) -> str:
+    """The preset LAVPS's `auto` runs: AUTO["trained"] for a training family, else AUTO["unseen"]."""
+    return AUTO["trained"] if trained is True else AUTO["unseen"]
 
 
 #: What each preset is for (help texts)
@@ -168,6 +189,8 @@ PRESET_HELP = {
     "reference": "the demo's MGDM (5 / 20 Adam steps) and DPS (250 steps) budgets; DDRM and DiffPIR 100 steps; "
     "LAVPS fast + one Adam step",
     "paper": "the MGDM paper's N=100, window 30; DPS 1000 steps",
+    "auto": "LAVPS only: fastest when the operator's family is one the amortizer was trained on (its card), "
+    "else reference (unseen family, kernel or mask file)",
 }
 
 
@@ -175,4 +198,7 @@ def describe_presets() -> str:
     """What each preset means and each sampler's default, for help texts."""
     meaning = "; ".join(f"{name}: {PRESET_HELP[name]}" for name in preset_names())
     defaults = ", ".join(f"{s} {p}" for s, p in DEFAULT_PRESET.items())
-    return f"{meaning}. Default: {defaults} (only lavps has fastest; lavps, ddrm and diffpir have no paper preset)."
+    return (
+        f"{meaning}. Default: {defaults} (only lavps has fastest and auto; lavps, ddrm and diffpir have no paper "
+        "preset)."
+    )
