@@ -290,6 +290,12 @@ def test_auto_preset_follows_the_operators_family(tmp_path, prior, digit, _cli):
     meta = json.loads((tmp_path / "r" / "restore.json").read_text())
     assert meta["preset"] == "auto" and meta["auto"]["operator_family"] == "center:0.35"
     assert meta["auto"]["ran"] == "reference" and meta["settings"]["inner_steps"] == 1
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    write_png(digit, folder / "a.png")
+    r = _cli("restore", folder, "--simulate", "sr:2", "--sigma", "0.05", "--quiet", "--out", tmp_path / "f")
+    assert r.returncode == 0, r.stderr  # a folder restore decides the same way (simulate: the family's spec)
+    assert json.loads((tmp_path / "f" / "run.json").read_text())["settings"]["auto"]["ran"] == "fastest"
     explicit = lavps.restore(trained.observation, "sr:2", 0.05, prior=prior, preset="fast").settings
     assert explicit["preset"] == "fast" and "auto" not in explicit  # a named preset is taken as it is
 
