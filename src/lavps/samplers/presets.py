@@ -185,7 +185,7 @@ PRESET_HELP = {
     "tiny": "seconds, only checks a pipeline",
     "fastest": "LAVPS's network proposal alone on N=20 + final_tau 20 (no guard): one denoiser forward per iteration",
     "fast": "LAVPS on N=20 + final_tau 20, guard network vs linearised start, one scored pass per iteration "
-    "(the demo's); MGDM at that grid with 2 / 5 Adam steps; DDRM/DiffPIR 20 steps",
+    "(the demo's lavps-fast); MGDM at that grid with 2 / 5 Adam steps; DDRM/DiffPIR 20 steps",
     "reference": "the demo's MGDM (5 / 20 Adam steps) and DPS (250 steps) budgets; DDRM and DiffPIR 100 steps; "
     "LAVPS fast + one Adam step",
     "paper": "the MGDM paper's N=100, window 30; DPS 1000 steps",
