@@ -2,6 +2,7 @@
 
 A preset is a plain option dictionary for `build_sampler` holding ONLY the settings of its sampler.
 The demo runs these presets (evaluation/demo.py, DEMO_ROWS), so its speed claims carry over:
+LAVPS `auto` (the default: `fastest` on the amortizer's training families, `reference` elsewhere; AUTO),
 LAVPS `fast` (grid N = 20, the shipped amortizer's, plus a last point at tau = 20; guard network vs
 linearised solution, one scored pass per iteration, no Adam step inside),
 MGDM `reference` (N = 50, 5 Adam steps outside, 20 inside the last 15 iterations), DPS `reference`
