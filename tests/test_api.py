@@ -287,6 +287,7 @@ def test_auto_preset_follows_the_operators_family(tmp_path, prior, digit, _cli):
     assert r.returncode == 0, r.stderr
     r = _cli("restore", tmp_path / "o.observation.pt", "--quiet", "--out", tmp_path / "r")
     assert r.returncode == 0, r.stderr
+    assert "preset auto ran reference: operator family center:0.35 is not a training family" in r.stdout
     meta = json.loads((tmp_path / "r" / "restore.json").read_text())
     assert meta["preset"] == "auto" and meta["auto"]["operator_family"] == "center:0.35"
     assert meta["auto"]["ran"] == "reference" and meta["settings"]["inner_steps"] == 1

@@ -314,6 +314,10 @@ def restore(
         "fit": fit,
     }
     result.save(out_dir, record, ref, overwrite)
+    auto = result.settings.get("auto")
+    if auto is not None:  # say what the default preset chose, and why
+        why = ("" if auto["trained_family"] else "not ") + "a training family of the amortizer"
+        click.echo(f"preset auto ran {auto['ran']}: operator family {auto['operator_family'] or 'unknown'} is {why}")
     click.echo(
         f"wrote {samples} reconstruction(s) to {out_dir} in {result.cost.seconds:.1f} s "
         f"({result.cost.denoiser_forwards} denoiser forwards, {result.cost.denoiser_backwards} backwards)"
