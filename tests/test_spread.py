@@ -46,6 +46,8 @@ def test_sample_zero_is_the_demos_sample_and_gaps_are_paired(shipped, tmp_path):
         ref = {r["image"]: r for r in out["rows"] if r["task"] == g["task"] and r["sampler"] == "ddrm-20"}
         diffs = [m["psnr_mean"] - ref[m["image"]]["psnr_mean"] for m in mine]
         assert g["psnr_mean"] == pytest.approx(sum(diffs) / len(diffs))
+        against_one = [m["psnr_mean"] - ref[m["image"]]["psnr_one"] for m in mine]
+        assert g["mean_vs_one"] == pytest.approx(sum(against_one) / len(against_one))
     assert {g["task"] for g in out["gaps"]} == set(demo.tasks)
     json.dumps(out)  # the result is JSON as it stands (config included)
 

@@ -71,7 +71,10 @@ def bench_spread(images, samples, tasks, samplers, digit_offset, amortizer, seed
     out = run_spread(config, prior, net, progress=not quiet)
     click.echo(format_spread(out["summary"], samples))
     if out["gaps"]:
-        click.echo("\nPaired per digit (row minus reference; same digits, observations and seeds):")
+        click.echo(
+            "\nPaired per digit (row minus reference; same digits, observations and seeds; the last column: the "
+            "row's mean of K minus ONE reference sample, a point estimate against the reference's output):"
+        )
         click.echo(format_spread_gaps(out["gaps"], samples))
     for line in out["skipped"]:
         click.echo(f"skipped: {line}")
