@@ -140,12 +140,13 @@ def sample_seeds(config: DemoConfig, t_index: int) -> list[int]:
     return [config.seed * 100_000 + t_index * 1000 + i for i in range(config.images)]
 
 
-def row_options(config: DemoConfig, name: str, options: dict, amortizer, family_spec: str) -> tuple[dict, dict]:
+def row_options(
+    config: DemoConfig, name: str, options: dict, amortizer, family_spec: str, trained: bool
+) -> tuple[dict, dict]:
     """(options a row runs with, the per-family tuned setting among them): the row's options, the
     amortizer for LAVPS rows, and, unless config.tuned_baselines is off, the family's setting tuned on
-    other digits (DDRM / DiffPIR / LAVPS)."""
+    other digits (DDRM / DiffPIR / LAVPS). `trained`: the family is one of the amortizer's (auto row)."""
     if options.get("preset") == "auto":  # LAVPS's default: its budget follows the task's family
-        trained = family_spec in trained_families(amortizer, amortizer.shape)
         rest = {k: v for k, v in options.items() if k != "preset"}
         options = {**preset_options(name, "auto", trained=trained)[1], **rest}
     opts = {**options, "amortizer": amortizer} if name in ("lavps", "amortized-only") else dict(options)
@@ -181,7 +182,7 @@ def run_demo(config: DemoConfig, prior, amortizer, classifier, out_dir: Path, pr
         y, op = problem.y, problem.operator
         grids[spec] = {"reference": clean, "observation": op.pinv(y) if y.shape != clean.shape else y}
         for label, (name, options) in config.samplers.items():
-            opts, tuned = row_options(config, name, options, amortizer, family.spec)
+            opts, tuned = row_options(config, name, options, amortizer, family.spec, in_distribution)
             if tuned:
                 tuned_used.append(f"- {family.spec}, {label}: {tuned}")
             seeds = sample_seeds(config, t_index)
