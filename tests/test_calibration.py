@@ -1,0 +1,114 @@
+"""Calibration metrics: exact answers when truth and samples share a distribution, the right direction
+when the samples are too wide or too narrow, exact Gaussian-mixture posteriors, TARP cross-check."""
+
+import pytest
+import torch
+
+from lavps.evaluation.calibration import (
+    CalibrationConfig,
+    calibration_report,
+    expected_coverage,
+    randomized_ranks,
+    tarp_credibility,
+    wilson_interval,
+)
+from lavps.evaluation.gmm_problems import make_gmm_problem
+
+PROBLEMS, K, DIM = 400, 15, 24
+
+
+def _draws(scale: float, seed: int = 0, clamp: float | None = None):
+    """Truth ~ N(m_p, I) and K samples ~ N(m_p, scale^2 I) per problem (scale 1 = calibrated)."""
+    g = torch.Generator().manual_seed(seed)
+    centre = 3 * torch.randn(PROBLEMS, 1, DIM, generator=g)
+    truth = centre[:, 0] + torch.randn(PROBLEMS, DIM, generator=g)
+    samples = centre + scale * torch.randn(PROBLEMS, K, DIM, generator=g)
+    if clamp is not None:  # many exact ties, as clamped image pixels
+        truth, samples = truth.clamp(-clamp, clamp), samples.clamp(-clamp, clamp)
+    return samples, truth
+
+
+def _within_chance(cov) -> bool:
+    """Nominal level inside a 99.9% Wilson interval (12 intervals per report: 95% ones fail by chance)."""
+    low, high = wilson_interval(cov["coverage"] * cov["n"], cov["n"], z=3.29)
+    return low <= cov["level"] <= high
+
+
+def _coverage(report, stat, level):
+    return next(c for c in report["statistics"][stat]["coverage"] if c["level"] == level)
+
+
+@pytest.mark.parametrize("clamp", [None, 1.0])
+def test_calibrated_samples_cover_at_nominal_rates(clamp):
+    report = calibration_report(*_draws(1.0, clamp=clamp))
+    for stat, entry in report["statistics"].items():
+        for cov in entry["coverage"]:
+            assert _within_chance(cov), (stat, cov)
+        assert entry["uniformity_p"] > 1e-3, stat
+        assert sum(entry["rank_histogram"]) == PROBLEMS * entry["components"]
+    assert report["tarp"]["ks_p"] > 1e-3
+    assert report["tarp"]["max_deviation"] < 0.1
+
+
+def test_over_dispersed_samples_over_cover_and_under_dispersed_under_cover():
+    wide, narrow = calibration_report(*_draws(2.0)), calibration_report(*_draws(0.6))
+    for stat in ("projections", "pixels"):
+        assert _coverage(wide, stat, 0.8)["low"] > 0.8
+        assert _coverage(narrow, stat, 0.8)["high"] < 0.8
+        assert wide["statistics"][stat]["uniformity_p"] < 1e-6
+        assert narrow["statistics"][stat]["uniformity_p"] < 1e-6
+    # too narrow: the truth is farther from the sample mean than the samples (high ranks); too wide: nearer
+    assert narrow["statistics"]["distance"]["above_all"] > 0.5
+    assert wide["statistics"]["distance"]["mean_u"] < 0.2
+    assert narrow["tarp"]["ks_p"] < 1e-6 and wide["tarp"]["ks_p"] < 1e-6
+
+
+def test_exact_mixture_posterior_samples_are_calibrated():
+    samples, truths = [], []
+    for seed in range(4):
+        gp = make_gmm_problem(8, 2, seed)
+        g = torch.Generator().manual_seed(seed)
+        draws = gp.posterior.sample(100 * (K + 1), g, dtype=torch.float64).reshape(100, K + 1, 8)
+        truths.append(draws[:, 0])
+        samples.append(draws[:, 1:])
+    report = calibration_report(torch.cat(samples), torch.cat(truths), CalibrationConfig(pixels=8))
+    for stat, entry in report["statistics"].items():
+        for cov in entry["coverage"]:
+            assert _within_chance(cov), (stat, cov)
+        assert entry["uniformity_p"] > 1e-3, stat
+
+
+def test_ranks_are_the_count_of_samples_below_the_truth():
+    samples = torch.tensor([[[0.0], [1.0], [2.0]], [[5.0], [6.0], [7.0]]])
+    truth = torch.tensor([[1.5], [9.0]])
+    r = randomized_ranks(samples, truth, CalibrationConfig(statistics=("pixels",)))["pixels"]
+    assert r.ranks[:, 0].tolist() == [2, 3]
+    assert bool(((r.u * 4 >= r.ranks) & (r.u * 4 < r.ranks + 1)).all())
+
+
+def test_wilson_interval_matches_its_closed_form_and_brackets_the_share():
+    low, high = wilson_interval(8, 10)
+    assert low == pytest.approx(0.4902, abs=1e-4) and high == pytest.approx(0.9433, abs=1e-4)
+    assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(10, 10)[1] == pytest.approx(1.0)
+
+
+def test_bad_shapes_are_named():
+    with pytest.raises(ValueError, match="same P problems"):
+        calibration_report(torch.zeros(3, 4, 2), torch.zeros(2, 2))
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        calibration_report(torch.zeros(3, 1, 2), torch.zeros(3, 2))
+    with pytest.raises(ValueError, match="unknown statistic"):
+        CalibrationConfig(statistics=("median",))
+
+
+def test_tarp_expected_coverage_matches_the_tarp_package():
+    tarp = pytest.importorskip("tarp")
+    samples, truth = _draws(0.8, seed=3)
+    g = torch.Generator().manual_seed(5)
+    refs = torch.randn(PROBLEMS, DIM, generator=g, dtype=torch.float64)
+    f = tarp_credibility(samples, truth, references=refs)
+    ecp, alpha = tarp.get_tarp_coverage(
+        samples.double().numpy().transpose(1, 0, 2), truth.double().numpy(), references=refs.numpy(), norm=False
+    )
+    mine = expected_coverage(f, torch.as_tensor(alpha[1:-1]))
+    assert torch.allclose(mine, torch.as_tensor(ecp[1:-1]), atol=1e-9)
