@@ -112,3 +112,11 @@ def test_tarp_expected_coverage_matches_the_tarp_package():
     )
     mine = expected_coverage(f, torch.as_tensor(alpha[1:-1]))
     assert torch.allclose(mine, torch.as_tensor(ecp[1:-1]), atol=1e-9)
+
+
+def test_soft_mode_masses_of_exact_posterior_samples_match_the_exact_weights():
+    gp = make_gmm_problem(8, 1, seed=2)
+    samples = gp.posterior.sample(4000, torch.Generator().manual_seed(0), dtype=torch.float64)
+    mass = gp.prior.responsibilities(samples).mean(0)
+    assert (gp.posterior.weights >= 0.05).sum() >= 2  # a multimodal posterior: the check has teeth
+    assert torch.allclose(mass, gp.posterior.weights, atol=0.03)

@@ -3,6 +3,7 @@
 # Each import registers click commands on lavps.cli.main.cli.
 from . import (
     bench,  # noqa: F401
+    bench_calibration,  # noqa: F401
     bench_prior,  # noqa: F401
     bench_spread,  # noqa: F401
     demo,  # noqa: F401

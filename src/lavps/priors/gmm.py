@@ -114,6 +114,17 @@ class GaussianMixturePrior:
         z = torch.randn(n, self.dim, generator=generator, dtype=torch.float64)
         return (self.means[comp] + self.variances[comp].sqrt() * z).to(dtype)
 
+    def responsibilities(self, x: torch.Tensor) -> torch.Tensor:
+        """p(k | x) for x (B, d), (B, K) float64. Also the posterior responsibility p(k | x, y): y depends
+        on k only through x, so averaged over exact posterior samples it is the posterior weight of k."""
+        x = x.double().reshape(-1, self.dim)
+        # one component at a time: (B, K, d) would not fit at d = 800 with thousands of samples
+        log_lik = torch.stack(
+            [-0.5 * ((x - m) ** 2 / v + torch.log(v)).sum(1) for m, v in zip(self.means, self.variances, strict=True)],
+            dim=1,
+        )
+        return torch.softmax(self.weights.log() + log_lik, dim=1)
+
     def posterior(self, y: torch.Tensor, operator: LinearOperator, sigma: float) -> MixturePosterior:
         """Exact posterior p(x | y) for y = A x + sigma n with a shared linear operator A."""
         return MixturePosterior.from_prior(self, y, operator, sigma)
