@@ -1,0 +1,87 @@
+"""Published HDiT checkpoints as lavps priors (`--prior hdit:FILE[:ffhq|:imagenet|:CONFIG.json]`).
+
+The LAVPS paper's priors are .pt files holding {"ema": state_dict} of an EDM-preconditioned wrapper
+(network weights under "unet.", plus an unused log-variance head "logvar_*"), each transformer layer
+wrapped once more (".attn."). Also accepted: a plain state dict of that layout or of `HDiT` itself, in a
+.pt or .safetensors file. A .pt file is read with `torch.load(weights_only=True)`: loading never runs code.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+
+from ...diffusion import Schedule
+from ..edm import VEDenoiserPrior
+from .config import HDiTConfig, hdit_config
+from .model import HDiTDenoiser
+
+__all__ = ["read_hdit_state_dict", "convert_hdit_state_dict", "load_hdit_denoiser", "load_hdit_prior"]
+
+_WRAPPED_LAYER = re.compile(r"^((?:down_levels|up_levels)\.\d+|mid_level)\.(\d+)\.attn\.")
+
+
+def read_hdit_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """The tensors of a .pt ({"ema": ...} or plain) or .safetensors HDiT checkpoint."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"HDiT checkpoint not found: {path}")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path))
+        except Exception as e:  # safetensors raises its own error types
+            raise ValueError(f"{path} is not a readable safetensors file ({type(e).__name__}: {e})") from None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # an UnpicklingError for anything but plain tensors and containers
+        first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+        raise ValueError(f"{path} is not a plain tensor checkpoint (weights-only load refused: {first})") from None
+    if isinstance(state, dict) and isinstance(state.get("ema"), dict):
+        state = state["ema"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path} holds no state dict of tensors (expected {{'ema': state_dict}} or a state dict)")
+    return state
+
+
+def convert_hdit_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Published key layout -> `HDiT`'s (prefix "unet." and the per-layer ".attn." dropped, logvar head dropped)."""
+    if any(k.startswith("unet.") for k in state):
+        state = {k[len("unet.") :]: v for k, v in state.items() if not k.startswith("logvar_")}
+    return {_WRAPPED_LAYER.sub(r"\1.\2.", k): v for k, v in state.items()}
+
+
+def load_hdit_denoiser(
+    state: dict[str, torch.Tensor], config: HDiTConfig, class_label: int | None = None, source: str = "checkpoint"
+) -> HDiTDenoiser:
+    """An `HDiTDenoiser` (fp32, eval, frozen) holding `state` (either key layout); names missing/unexpected keys."""
+    with torch.device("meta"):
+        denoiser = HDiTDenoiser(config, class_label)
+    expected = denoiser.net.state_dict()
+    converted = convert_hdit_state_dict(state)
+    missing, unexpected = sorted(set(expected) - set(converted)), sorted(set(converted) - set(expected))
+    if missing or unexpected:
+        raise ValueError(
+            f"{source}: keys do not match the HDiT config: {len(missing)} missing (first: {missing[:3]}), "
+            f"{len(unexpected)} unexpected (first: {unexpected[:3]})"
+        )
+    bad = [k for k, v in expected.items() if tuple(converted[k].shape) != tuple(v.shape)]
+    if bad:
+        k = bad[0]
+        raise ValueError(f"{source}: {len(bad)} tensors do not fit the HDiT config (first: {k} has shape "
+                         f"{tuple(converted[k].shape)}, the config wants {tuple(expected[k].shape)})")
+    weights = {k: v.float() if v.is_floating_point() else v for k, v in converted.items()}
+    denoiser.net.load_state_dict(weights, strict=True, assign=True)
+    return denoiser.eval().requires_grad_(False)
+
+
+def load_hdit_prior(
+    path: str | Path, config: str | dict | HDiTConfig = "ffhq", class_label: int | None = None
+) -> VEDenoiserPrior:
+    """An HDiT checkpoint as a prior on the linear DDPM schedule (K = 1000), through the EDM -> VP adapter."""
+    config = hdit_config(config)
+    denoiser = load_hdit_denoiser(read_hdit_state_dict(path), config, class_label, source=str(path))
+    return VEDenoiserPrior(denoiser, config.shape, Schedule.linear()).eval()
