@@ -42,7 +42,9 @@ class SelfAttentionBlock(nn.Module):
         qkv = self.qkv_proj(self.norm(x, cond)).reshape(b, h, w, 3, self.n_heads, self.d_head)
         q, k, v = qkv.permute(3, 0, 4, 1, 2, 5)  # each (B, heads, H, W, d_head)
         scale = self.scale[:, None, None, None]
-        theta = self.pos_emb(pos.to(qkv.dtype)).movedim(-2, -4)  # (heads, H, W, d_head // 4)
+        # as the published model: global attention takes the angles in the activations' dtype, neighbourhood
+        # attention in the positions' (float32)
+        theta = self.pos_emb(pos if self.kernel_size else pos.to(qkv.dtype)).movedim(-2, -4)  # (heads, H, W, d/4)
         q, k = rotate(_cosine_scaled(q, scale), theta), rotate(_cosine_scaled(k, scale), theta)
         if self.kernel_size is None:
             out = F.scaled_dot_product_attention(q.flatten(2, 3), k.flatten(2, 3), v.flatten(2, 3), scale=1.0)

@@ -16,7 +16,7 @@ from .blocks import MappingNetwork, TransformerLayer
 from .config import HDiTConfig
 from .layers import FourierFeatures, RMSNorm, TokenMerge, TokenSplit, axial_positions, downscale_positions
 
-__all__ = ["HDiT", "HDiTDenoiser"]
+__all__ = ["HDiT", "HDiTDenoiser", "check_class_label", "randomize_"]
 
 
 class HDiT(nn.Module):
@@ -135,3 +135,32 @@ def check_class_label(config: HDiTConfig, class_label: int | None) -> int | None
         raise ValueError(f"class label {class_label} out of range 0..{config.num_classes - 1} "
                          f"({config.num_classes - 1} = null)")
     return class_label
+
+
+def randomize_(net: nn.Module, seed: int = 0) -> nn.Module:
+    """Fill a network's weights with seeded random values that keep activations O(1) (in place; returns it).
+
+    For speed benchmarks and parity checks only: a freshly built HDiT is zero-initialised in its residual
+    branches and output, which would hide most of the computation from a comparison. Draws follow the
+    sorted state-dict names, so any code that builds the same names reproduces the same weights.
+    """
+    generator = torch.Generator().manual_seed(int(seed))
+    state = net.state_dict()
+    with torch.no_grad():
+        for name in sorted(state):
+            value = state[name]
+            if not value.is_floating_point() or name.endswith("pos_emb.freqs"):
+                continue  # fixed rotary frequencies, not weights
+            noise = torch.randn(value.shape, generator=generator, dtype=torch.float32)
+            if name.endswith("self_attn.scale"):
+                new = 10 * (1 + 0.2 * noise).abs()
+            elif name.endswith("scale"):
+                new = 1 + 0.2 * noise
+            elif name.endswith("fac"):
+                new = torch.sigmoid(noise)
+            elif value.ndim == 2 and not name.endswith(("_emb.weight", "class_emb.weight")):
+                new = noise / value.shape[1] ** 0.5
+            else:
+                new = noise
+            value.copy_(new.to(value.dtype))
+    return net
