@@ -19,8 +19,11 @@ def _brute_force(q, k, v, kernel_size, dilation, scale):
     height, width = q.shape[-3], q.shape[-2]
     for i in range(height):
         for j in range(width):
-            keys = [(a, b) for a in _axis_window(i, height, kernel_size, dilation)
-                    for b in _axis_window(j, width, kernel_size, dilation)]
+            keys = [
+                (a, b)
+                for a in _axis_window(i, height, kernel_size, dilation)
+                for b in _axis_window(j, width, kernel_size, dilation)
+            ]
             kk = torch.stack([k[..., a, b, :] for a, b in keys], dim=-2)  # (..., k*k, D)
             vv = torch.stack([v[..., a, b, :] for a, b in keys], dim=-2)
             w = torch.softmax((kk @ q[..., i, j, :, None]).squeeze(-1) * scale, dim=-1)

@@ -94,12 +94,13 @@ class RestoreResult:
         return Path(out_dir)
 
 
-def load_prior(spec: str | Path | None = None):
+def load_prior(spec: str | Path | None = None, class_label: int | str | None = None):
     """A frozen prior from a `--prior` spec (docs/priors.md): None = the shipped MNIST 32x32 prior, a lavps
-    `.safetensors` file, a diffusers folder (`diffusers:DIR` or just DIR), `adm:FILE[:PRESET]`, `edm:...`."""
+    `.safetensors` file, a diffusers folder (`diffusers:DIR` or just DIR), `adm:FILE[:PRESET]`, `edm:...`,
+    `hdit:FILE[:PRESET]`. class_label: a class index or "null" for a class-conditional HDiT prior."""
     from .priors.presets import load_prior as _load
 
-    return _load(None if spec is None else str(spec))
+    return _load(None if spec is None else str(spec), class_label=class_label)
 
 
 def operator(

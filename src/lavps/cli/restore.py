@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..priors.hdit.loader import with_class_label
 from ..samplers.presets import describe_presets, preset_names
 from .main import cli
 from .options import OPTIONS, ImageSize, option
@@ -124,6 +125,12 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit):
     help=f"Budget preset. {describe_presets()}",
 )
 @option("prior_path")
+@click.option(
+    "--class-label",
+    default=None,
+    show_default="none (required, or null, for a class-conditional HDiT prior)",
+    help="Class index N or 'null' for a class-conditional HDiT prior (docs/priors.md); refused for other priors.",
+)
 @option("amortizer", show_default="the shipped amortizer", help="Trained amortizer (.safetensors) for lavps.")
 @option("seed", default=0, help="Sample i uses seed + i.")
 @click.option("--samples", default=1, show_default=True, type=click.IntRange(1), help="Number of samples.")
@@ -195,6 +202,7 @@ def restore(
     sampler,
     preset,
     prior_path,
+    class_label,
     amortizer,
     seed,
     samples,
@@ -247,6 +255,8 @@ def restore(
             raise click.BadParameter(f"File {str(observation)!r} does not exist.", param_hint="'OBSERVATION'")
         atomic_dir(out_dir, overwrite)  # refuse an occupied folder before any work
     device = resolve_device(device)  # an unavailable device is named before the prior is loaded
+    if class_label is not None:
+        prior_path = with_class_label(str(prior_path or "mnist"), class_label)  # recorded with the spec
     prior = place_prior(api.load_prior(prior_path), device, precision)  # in place: no copy of our own prior
     given = dict(
         steps=steps,

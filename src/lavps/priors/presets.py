@@ -9,6 +9,8 @@ Specs (CLI and training; `--prior SPEC` everywhere a prior is taken):
   (`lavps.priors.diffusers_folder`).
 - `adm:FILE[:PRESET|:FLAGS.json]` - a guided-diffusion .pt state dict (`lavps.priors.adm`); PRESET is
   ffhq (default) or imagenet.
+- `hdit:FILE[:PRESET|:CONFIG.json][:class=N|:class=null]` - an HDiT checkpoint of the LAVPS paper
+  (`lavps.priors.hdit`); PRESET is ffhq (default) or imagenet (class-conditional: a class or null is required).
 - `edm:MODULE:FACTORY` - imports MODULE (a dotted module name or a .py file) and calls FACTORY(), which
   returns a VE denoiser D(x, sigma) with a `shape` attribute (`lavps.priors.edm`). This RUNS the user's
   code, as asked; the other specs only read tensors and JSON.
@@ -42,6 +44,7 @@ PRESET_KINDS = (
     "diffusers:DIR",
     "adm:FILE[:ffhq|:imagenet|:FLAGS.json]",
     "edm:MODULE:FACTORY",
+    "hdit:FILE[:ffhq|:imagenet|:CONFIG.json][:class=N|:class=null]",
     "PATH.safetensors",
 )
 #: A prior moved to another precision records the fingerprint of its original weights under this name.
@@ -152,9 +155,14 @@ def _resolve(spec: str, seed: int) -> PriorPreset:
     raise ValueError(f"unknown prior spec {spec!r}; allowed: {', '.join(PRESET_KINDS)}")
 
 
-def load_prior(spec: str | None = None, seed: int = 0) -> Prior:
-    """The prior (denoiser) of `spec`; None means the shipped MNIST prior."""
-    return resolve_prior(spec or "mnist", seed).prior
+def load_prior(spec: str | None = None, seed: int = 0, class_label: int | str | None = None) -> Prior:
+    """The prior (denoiser) of `spec`; None means the shipped MNIST prior.
+
+    class_label: for a class-conditional HDiT prior, a class index or "null" (refused for other priors).
+    """
+    from .hdit.loader import with_class_label
+
+    return resolve_prior(with_class_label(spec or "mnist", class_label), seed).prior
 
 
 def _diffusers(rest: str) -> Prior:
@@ -208,7 +216,13 @@ def _import_module(name: str):
         raise ValueError(f"cannot import module {name!r} ({e})") from None
 
 
-_NETWORK_KINDS: dict[str, Callable[[str], Prior]] = {"diffusers": _diffusers, "adm": _adm, "edm": _edm}
+def _hdit(rest: str) -> Prior:
+    from .hdit.loader import load_hdit_spec
+
+    return load_hdit_spec(rest)
+
+
+_NETWORK_KINDS: dict[str, Callable[[str], Prior]] = {"diffusers": _diffusers, "adm": _adm, "edm": _edm, "hdit": _hdit}
 
 
 def _network_preset(spec: str, prior: Prior) -> PriorPreset:

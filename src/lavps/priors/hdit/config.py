@@ -55,18 +55,23 @@ class HDiTConfig:
             object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
         levels = len(self.widths)
         if levels < 1 or len(self.depths) != levels or len(self.kernel_sizes) != levels:
-            raise ValueError(f"HDiT config: depths, widths and kernel_sizes need one entry per level, got "
-                             f"{len(self.depths)}, {levels}, {len(self.kernel_sizes)}")
+            raise ValueError(
+                f"HDiT config: depths, widths and kernel_sizes need one entry per level, got "
+                f"{len(self.depths)}, {levels}, {len(self.kernel_sizes)}"
+            )
         if any(w % self.d_head for w in self.widths):
             raise ValueError(f"HDiT config: every width must be a multiple of d_head={self.d_head}: {self.widths}")
         tokens = self.image_size // self.patch_size
         if self.image_size % (self.patch_size * 2 ** (levels - 1)):
-            raise ValueError(f"HDiT config: image_size {self.image_size} is not divisible by patch_size * "
-                             f"2^(levels - 1) = {self.patch_size * 2 ** (levels - 1)}")
+            raise ValueError(
+                f"HDiT config: image_size {self.image_size} is not divisible by patch_size * "
+                f"2^(levels - 1) = {self.patch_size * 2 ** (levels - 1)}"
+            )
         for i, k in enumerate(self.kernel_sizes):
             if k and (k % 2 == 0 or k > tokens >> i):
-                raise ValueError(f"HDiT config: level {i} kernel {k} must be odd and at most its "
-                                 f"{tokens >> i} tokens per side")
+                raise ValueError(
+                    f"HDiT config: level {i} kernel {k} must be odd and at most its {tokens >> i} tokens per side"
+                )
 
     @property
     def d_ffs(self) -> tuple[int, ...]:

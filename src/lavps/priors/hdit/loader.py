@@ -15,10 +15,18 @@ import torch
 
 from ...diffusion import Schedule
 from ..edm import VEDenoiserPrior
-from .config import HDiTConfig, hdit_config
+from .config import HDIT_PRESETS, HDiTConfig, hdit_config
 from .model import HDiTDenoiser
 
-__all__ = ["read_hdit_state_dict", "convert_hdit_state_dict", "load_hdit_denoiser", "load_hdit_prior"]
+__all__ = [
+    "read_hdit_state_dict",
+    "convert_hdit_state_dict",
+    "load_hdit_denoiser",
+    "load_hdit_prior",
+    "load_hdit_spec",
+    "parse_class_label",
+    "with_class_label",
+]
 
 _WRAPPED_LAYER = re.compile(r"^((?:down_levels|up_levels)\.\d+|mid_level)\.(\d+)\.attn\.")
 
@@ -71,8 +79,10 @@ def load_hdit_denoiser(
     bad = [k for k, v in expected.items() if tuple(converted[k].shape) != tuple(v.shape)]
     if bad:
         k = bad[0]
-        raise ValueError(f"{source}: {len(bad)} tensors do not fit the HDiT config (first: {k} has shape "
-                         f"{tuple(converted[k].shape)}, the config wants {tuple(expected[k].shape)})")
+        raise ValueError(
+            f"{source}: {len(bad)} tensors do not fit the HDiT config (first: {k} has shape "
+            f"{tuple(converted[k].shape)}, the config wants {tuple(expected[k].shape)})"
+        )
     weights = {k: v.float() if v.is_floating_point() else v for k, v in converted.items()}
     denoiser.net.load_state_dict(weights, strict=True, assign=True)
     return denoiser.eval().requires_grad_(False)
@@ -85,3 +95,40 @@ def load_hdit_prior(
     config = hdit_config(config)
     denoiser = load_hdit_denoiser(read_hdit_state_dict(path), config, class_label, source=str(path))
     return VEDenoiserPrior(denoiser, config.shape, Schedule.linear()).eval()
+
+
+def parse_class_label(text: str, config: HDiTConfig) -> int:
+    """'null' -> the null class (num_classes - 1); an integer string -> that class."""
+    if text.strip().lower() == "null":
+        if not config.num_classes:
+            raise ValueError("this HDiT prior is unconditional: it takes no class label")
+        return config.num_classes - 1
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"class label must be an integer or 'null', got {text!r}") from None
+
+
+def load_hdit_spec(rest: str) -> VEDenoiserPrior:
+    """The prior of a spec `hdit:FILE[:ffhq|:imagenet|:CONFIG.json][:class=N|:class=null]` (rest = after 'hdit:')."""
+    label_text = None
+    head, sep, tail = rest.rpartition(":class=")
+    if sep:
+        rest, label_text = head, tail
+    path, _, config_name = rest.rpartition(":")
+    if Path(rest).is_file() or not path or not (config_name.lower() in HDIT_PRESETS or config_name.endswith(".json")):
+        path, config_name = rest, "ffhq"
+    config = hdit_config(config_name)
+    label = None if label_text is None else parse_class_label(label_text, config)
+    return load_hdit_prior(path, config, label)
+
+
+def with_class_label(spec: str, class_label: int | str | None) -> str:
+    """`spec` with a class label appended (`:class=N|null`); a ValueError for a prior that takes none."""
+    if class_label is None:
+        return spec
+    if not spec.lower().startswith("hdit:"):
+        raise ValueError(f"a class label is only for class-conditional HDiT priors (hdit:...); {spec!r} takes none")
+    if ":class=" in spec:
+        raise ValueError(f"prior spec {spec!r} already names a class; give it once")
+    return f"{spec}:class={class_label}"

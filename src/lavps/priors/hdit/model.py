@@ -72,20 +72,22 @@ class HDiT(nn.Module):
         emb = emb + self.aug_in_proj(self.aug_emb(x.new_zeros(x.shape[0], 9)))
         if self.class_emb is not None:
             if class_label is None:
-                raise ValueError("this HDiT is class-conditional: give a class label (the null class is "
-                                 f"{self.config.num_classes - 1})")
+                raise ValueError(
+                    "this HDiT is class-conditional: give a class label (the null class is "
+                    f"{self.config.num_classes - 1})"
+                )
             emb = emb + self.class_emb(class_label)
         cond = self.mapping(emb)
 
         skips = []
-        for layers, merge in zip(self.down_levels, self.merges):
+        for layers, merge in zip(self.down_levels, self.merges, strict=True):
             for layer in layers:
                 x = layer(x, pos, cond)
             skips.append((x, pos))
             x, pos = merge(x), downscale_positions(pos)
         for layer in self.mid_level:
             x = layer(x, pos, cond)
-        for layers, split in zip(reversed(self.up_levels), reversed(self.splits)):
+        for layers, split in zip(reversed(self.up_levels), reversed(self.splits), strict=True):
             skip, pos = skips.pop()
             x = split(x, skip)
             for layer in layers:
@@ -127,13 +129,16 @@ def check_class_label(config: HDiTConfig, class_label: int | None) -> int | None
             raise ValueError("this HDiT prior is unconditional: it takes no class label")
         return None
     if class_label is None:
-        raise ValueError(f"this HDiT prior is class-conditional: give a class label 0..{config.num_classes - 2} "
-                         f"or 'null' (the unconditional class {config.num_classes - 1})")
+        raise ValueError(
+            f"this HDiT prior is class-conditional: give a class label 0..{config.num_classes - 2} "
+            f"or null (--class-label N|null, or :class=N|null at the end of the prior spec)"
+        )
     if isinstance(class_label, bool) or not isinstance(class_label, int):
         raise ValueError(f"class label must be an integer or 'null', got {class_label!r}")
     if not 0 <= class_label < config.num_classes:
-        raise ValueError(f"class label {class_label} out of range 0..{config.num_classes - 1} "
-                         f"({config.num_classes - 1} = null)")
+        raise ValueError(
+            f"class label {class_label} out of range 0..{config.num_classes - 1} ({config.num_classes - 1} = null)"
+        )
     return class_label
 
 

@@ -44,7 +44,7 @@ def _check(length: int, kernel_size: int, dilation: int) -> None:
         )
 
 
-def _tiles(length: int, kernel_size: int, dilation: int, tile: int, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _tiles(length: int, kernel_size: int, dilation: int, tile: int, device) -> tuple[torch.Tensor, ...]:
     """Along one axis: query positions per tile (n, tile), the key span they need (n, S), and which of those
     keys each query sees (n, tile, S) bool. The last tile repeats the last position to stay full."""
     windows = window_indices(length, kernel_size, dilation, device)
@@ -67,7 +67,12 @@ def _gather_tiles(x: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> to
 
 
 def neighborhood_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, kernel_size: int, dilation: int = 1, scale: float = 1.0,
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    kernel_size: int,
+    dilation: int = 1,
+    scale: float = 1.0,
     tile: int = 8,
 ) -> torch.Tensor:
     """softmax(scale * q . k over each query's window) @ v, for q, k, v of shape (..., H, W, D).
