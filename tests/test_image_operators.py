@@ -272,7 +272,18 @@ def test_bad_spec_errors_name_spec_and_formats(spec):
 
 
 def test_spec_kinds_and_direct_errors():
-    assert set(spec_kinds()) == {"motion_blur", "gaussian_blur", "sr", "box", "pixels", "center", "denoise"}
+    assert set(spec_kinds()) == {
+        "motion_blur",
+        "gaussian_blur",
+        "sr",
+        "box",
+        "pixels",
+        "center",
+        "denoise",
+        "jpeg",
+        "phase",
+        "hdr",
+    }
     with pytest.raises(ValueError, match="divide"):
         AveragePool((1, 10, 10), 4)
     with pytest.raises(ValueError, match="larger than the image"):

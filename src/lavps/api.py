@@ -18,26 +18,28 @@ from .evaluation.image_metrics import psnr, ssim
 from .imaging.io import fit_image, load_image, read_observation_file, write_png
 from .imaging.workflow import OperatorSource, atomic_dir, resolve_operator, simulate, timestamp
 from .jsonfile import write_json
-from .operators import GaussianNoise, InverseProblem, LinearOperator
+from .operators import InverseProblem, Measurement, NoiseModel, parse_noise_spec
 from .priors.placement import place_prior
 from .samplers.chunked import sample_in_chunks
 from .samplers.cost import Cost
 from .samplers.registry import build_sampler
 from .samplers.resolve import resolve_settings
 
-__all__ = ["Observation", "RestoreResult", "load_prior", "operator", "degrade", "restore"]
+__all__ = ["Observation", "RestoreResult", "load_prior", "operator", "degrade", "restore", "noise_model"]
 
 ImageLike = torch.Tensor | str | Path
 
 
 @dataclass(frozen=True)
 class Observation:
-    """y = A x + sigma n: the observation (B, *A.out_shape), the operator A, sigma and the seed used."""
+    """y = A x + sigma n: the observation (B, *A.out_shape), the operator A, sigma (None for non-Gaussian
+    noise), the seed used and the noise model (`lavps.operators.GaussianNoise` or `PoissonNoise`)."""
 
     y: torch.Tensor
-    operator: LinearOperator
-    sigma: float
+    operator: Measurement
+    sigma: float | None
     seed: int
+    noise: NoiseModel | None = None
 
 
 @dataclass
@@ -105,7 +107,7 @@ def load_prior(spec: str | Path | None = None, class_label: int | str | None = N
 
 def operator(
     spec_or_file: str | Path, image_shape: tuple[int, int, int] | None = None, seed: int | None = None
-) -> LinearOperator:
+) -> Measurement:
     """An operator from a spec (`motion_blur:9:0.5`, `sr:2`, ...) or an operator file saved by degrade.
 
     Args:
@@ -122,29 +124,44 @@ def operator(
 
 
 def degrade(
-    x: ImageLike, operator: LinearOperator | str, sigma: float, seed: int = 0, fit: str | None = None
+    x: ImageLike,
+    operator: Measurement | str,
+    sigma: float | None = None,
+    seed: int = 0,
+    fit: str | None = None,
+    noise: str | NoiseModel | None = None,
 ) -> Observation:
     """Simulate y = A x + sigma n. A spec is drawn from `seed` (random kinds), the noise from seed + 1.
 
     x: (C, H, W) or (B, C, H, W) in [-1, 1], or an image file (PNG, JPEG, ...) of the operator's / shipped
     prior's shape; fit "crop" or "resize" makes an image of another shape fit (docs/images.md).
+    operator: any measurement, linear or not (`jpeg:10`, `phase:2`, `hdr:2`; docs/measurements.md).
+    noise: instead of sigma, a noise spec (`poisson:PEAK`, `gaussian:SIGMA`) or model.
     """
-    GaussianNoise(sigma)  # validates sigma
-    if isinstance(operator, LinearOperator):
+    model = noise_model(sigma, noise)
+    if isinstance(operator, Measurement):
         shape = tuple(operator.in_shape)
     elif isinstance(x, torch.Tensor):
         shape = tuple(x.shape[-3:])
     else:
         shape = tuple(load_prior().shape)
-    op = operator if isinstance(operator, LinearOperator) else _operator_for(operator, shape, seed)
+    op = operator if isinstance(operator, Measurement) else _operator_for(operator, shape, seed)
     clean = _image(x, shape, fit)
-    return Observation(simulate(clean, op, sigma, seed), op, float(sigma), int(seed))
+    sigma_y = getattr(model, "sigma", None)
+    return Observation(simulate(clean, op, model, seed), op, sigma_y, int(seed), model)
+
+
+def noise_model(sigma: float | None = None, noise: str | NoiseModel | None = None) -> NoiseModel:
+    """The noise model of exactly one of sigma (Gaussian sigma_y) or a noise spec / model."""
+    if (sigma is None) == (noise is None):
+        raise ValueError("give exactly one of sigma (Gaussian noise) or noise (e.g. 'poisson:100', 'gaussian:0.05')")
+    return parse_noise_spec(float(sigma) if noise is None else noise)
 
 
 def restore(
     y: ImageLike,
-    operator: LinearOperator | str | Path,
-    sigma: float,
+    operator: Measurement | str | Path,
+    sigma: float | None,
     prior=None,
     sampler: str = "lavps",
     samples: int = 1,
@@ -157,15 +174,17 @@ def restore(
     precision: str | None = None,
     noise_on_device: bool = False,
     fit: str | None = None,
+    noise: str | NoiseModel | None = None,
 ) -> RestoreResult:
     """Draw `samples` posterior samples x ~ p(x | y) for one observation y = A x + sigma n.
 
     Args:
         y: the observation (*A.out_shape) or (1, *A.out_shape), a PNG, or degrade's `.observation.pt`.
-        operator: a LinearOperator, an operator file saved by degrade, or a deterministic spec
+        operator: a LinearOperator or any Measurement (`lavps.operators.as_measurement`), an operator file
+            saved by degrade, or a deterministic spec
             (`sr:2`, `gaussian_blur:9:2`, `center:0.5`, `denoise`); draw a random spec with
             `lavps.operator(spec, seed=...)` first.
-        sigma: observation noise std sigma_y (> 0), images in [-1, 1].
+        sigma: observation noise std sigma_y (> 0), images in [-1, 1]; None when `noise` is given.
         prior: a loaded prior, a path (see load_prior), or None for the shipped MNIST prior.
         sampler: "lavps", "mgdm" or "dps".
         samples: number of samples N; sample i uses seed + i whatever the batch_size.
@@ -181,18 +200,20 @@ def restore(
         precision: "fp32", "bf16" or "fp16" for the prior's network; None keeps its dtype.
         noise_on_device: draw the noise on the device instead of the CPU (faster on a GPU; other numbers).
         fit: "crop" or "resize" makes an observation image of another shape fit the operator's output.
+        noise: instead of sigma, a noise spec or model (`poisson:PEAK`); DDRM and DiffPIR need Gaussian noise
+            and a linear operator.
     """
     if device is not None:
         device = resolve_device(device)  # an unavailable device is named before any work
-    noise = GaussianNoise(sigma)  # validates sigma before any work
+    model = noise_model(sigma, noise)  # validates sigma / the noise spec before any work
     if not isinstance(samples, int) or samples < 1:
         raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
     given = prior is not None and not isinstance(prior, (str, Path))
     prior = prior if given else load_prior(prior)
     prior = _placed(prior, device, precision, copy_first=given)
-    op = operator if isinstance(operator, LinearOperator) else _operator_for(operator, tuple(prior.shape), None)
+    op = operator if isinstance(operator, Measurement) else _operator_for(operator, tuple(prior.shape), None)
     obs = _observation(y, op, fit)
-    problem = InverseProblem(obs, op, noise)
+    problem = InverseProblem(obs, op, model)
     problem.check_signal_shape(tuple(prior.shape))
     family = getattr(op, "family", None)  # the family that drew it (auto preset); None for a hand-built operator
     name, options, record = resolve_settings(sampler, preset, settings or {}, prior, family)
@@ -213,7 +234,7 @@ def _placed(prior, device: torch.device | None, precision: str | None, copy_firs
     return place_prior(copy.deepcopy(prior) if copy_first else prior, target_device, target_precision)
 
 
-def _operator_for(spec_or_file, image_shape, seed) -> LinearOperator:
+def _operator_for(spec_or_file, image_shape, seed) -> Measurement:
     """`operator` for use inside degrade/restore, whose parameter of that name shadows the function."""
     return operator(spec_or_file, image_shape, seed)
 
@@ -235,7 +256,7 @@ def _image(x: ImageLike, shape: tuple[int, ...], fit: str | None = None) -> torc
     return x
 
 
-def _observation(y: ImageLike, op: LinearOperator, fit: str | None = None) -> torch.Tensor:
+def _observation(y: ImageLike, op: Measurement, fit: str | None = None) -> torch.Tensor:
     """One observation (1, *out_shape) from a tensor, an image file or degrade's .observation.pt."""
     if isinstance(y, (str, Path)) and str(y).endswith(".pt"):
         y = read_observation_file(y)

@@ -12,7 +12,18 @@ from .diffusion import Schedule, Time, bridge_coefficients, expand_time
 from .operators.cg import conjugate_gradient
 from .operators.noise import InverseProblem
 
-__all__ = ["BridgePrior", "bridge_prior", "negative_elbo", "linearised_start", "linearised_log_std"]
+__all__ = [
+    "BridgePrior",
+    "bridge_prior",
+    "negative_elbo",
+    "linearised_start",
+    "linearised_log_std",
+    "gauss_newton_start",
+    "CURVATURE_PROBES",
+]
+
+#: Rademacher probes of the Gauss-Newton curvature's diagonal for a non-linear measurement
+CURVATURE_PROBES = 16
 
 
 @dataclass(frozen=True)
@@ -97,10 +108,15 @@ def linearised_start(
       rho = log s - log(1 + c diag(A^T A)) / 2, the mean-field variance 1 / diag(precision)
             (`LinearOperator.gram_diagonal`): observed coordinates shrink, unobserved ones keep s.
 
+    A non-linear measurement or non-Gaussian noise goes through `gauss_newton_start` (the same solution
+    with A replaced by its Jacobian at x0 and 1 / sigma_y^2 by the noise's Fisher weight).
+
     Args:
         bridge: the prior N(m, s^2 I) of x_tau. x0: current clean estimate (B, *shape).
         abar_tau: abar at tau, float64, scalar or (B,). problem: y, A, sigma_y (batch B).
     """
+    if not problem.is_linear_gaussian:
+        return gauss_newton_start(bridge, x0, abar_tau, problem, iters)
     a, c = _linear_scales(bridge, abar_tau, problem, x0)
     op = problem.operator
     rhs = (c * a.sqrt()) * op.adjoint(problem.y - op.forward(x0))  # = s^2 / (sqrt(abar) sigma_y^2) A^T r0
@@ -109,11 +125,60 @@ def linearised_start(
     return mu.detach(), linearised_log_std(bridge, abar_tau, problem, mu).detach()
 
 
+def gauss_newton_start(
+    bridge: BridgePrior, x0: torch.Tensor, abar_tau: torch.Tensor, problem: InverseProblem, iters: int = 10
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`linearised_start` for any measurement and noise model, through the Gauss-Newton model of the
+    log-likelihood at x0 (`InverseProblem.local_quadratic`: gradient J^T score, curvature J^T W J):
+
+        (I + (s^2 / abar_tau) J^T W J) d* = (s^2 / sqrt(abar_tau)) J^T score,    mu = m + d*,
+        rho = log s - log(1 + (s^2 / abar_tau) diag(J^T W J)) / 2.
+
+    For a linear A with Gaussian noise (J = A, W = 1 / sigma_y^2, J^T score = A^T (y - A x0) / sigma_y^2)
+    this is `linearised_start`'s closed form (tests/test_nonlinear_samplers.py checks it to 1e-6).
+    """
+    a, s2 = _time_scales(bridge, abar_tau, x0)
+    quad = problem.local_quadratic(x0)
+    rhs = (s2 / a.sqrt()) * quad.gradient
+    d = conjugate_gradient(lambda v: v + (s2 / a) * quad.curvature(v), rhs, iters=iters, tol=1e-4)
+    mu = (bridge.mean + d).detach()
+    return mu, _gauss_newton_log_std(bridge, abar_tau, quad, mu).detach()
+
+
+def _time_scales(bridge: BridgePrior, abar_tau: torch.Tensor, like: torch.Tensor):
+    """(abar_tau, s^2), broadcastable to and typed like `like`."""
+    return expand_time(abar_tau, like).to(like.dtype), (2 * bridge.log_std).exp().to(like.dtype)
+
+
+def _gauss_newton_log_std(bridge: BridgePrior, abar_tau: torch.Tensor, quad, like: torch.Tensor) -> torch.Tensor:
+    """log s - log(1 + (s^2 / abar) diag(J^T W J)) / 2, the diagonal by Hutchinson's estimate over
+    CURVATURE_PROBES Rademacher probes from a fixed seed (the same probes for every sample)."""
+    a, s2 = _time_scales(bridge, abar_tau, like)
+    gen = torch.Generator().manual_seed(0)
+    diag = torch.zeros_like(like)
+    for _ in range(CURVATURE_PROBES):
+        z = (torch.randint(0, 2, (1, *like.shape[1:]), generator=gen) * 2 - 1).to(like.dtype).to(like.device)
+        z = z.expand_as(like)
+        diag = diag + z * quad.curvature(z).to(like.dtype)
+    diag = (diag / CURVATURE_PROBES).clamp_min(0.0)
+    return (bridge.log_std.to(like.dtype) - 0.5 * torch.log1p((s2 / a) * diag)).expand_as(like)
+
+
 def linearised_log_std(
-    bridge: BridgePrior, abar_tau: torch.Tensor, problem: InverseProblem, like: torch.Tensor
+    bridge: BridgePrior,
+    abar_tau: torch.Tensor,
+    problem: InverseProblem,
+    like: torch.Tensor,
+    at: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """rho = log s - log(1 + c diag(A^T A)) / 2, c = s^2 / (abar_tau sigma_y^2): the mean-field log-std of
-    the Gaussian-linearised inner problem (see `linearised_start`), shaped and typed like `like`."""
+    the Gaussian-linearised inner problem (see `linearised_start`), shaped and typed like `like`.
+    A non-linear measurement or non-Gaussian noise needs the clean estimate `at` to linearise at (the
+    Gauss-Newton form of `gauss_newton_start`)."""
+    if not problem.is_linear_gaussian:
+        if at is None:
+            raise ValueError("linearised_log_std of a non-linear or non-Gaussian problem needs the point `at`")
+        return _gauss_newton_log_std(bridge, abar_tau, problem.local_quadratic(at), like)
     _, c = _linear_scales(bridge, abar_tau, problem, like)
     gram = problem.operator.gram_diagonal().to(device=like.device, dtype=like.dtype)
     return (bridge.log_std.to(like.dtype) - 0.5 * torch.log1p(c * gram)).expand_as(like)

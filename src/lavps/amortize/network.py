@@ -73,7 +73,7 @@ def amortizer_inputs(
     A through products with A and A^T, so one network can serve many operators.
     """
     if kind == "pinv":
-        return problem.y_signal().to(x0.dtype)
+        return problem.y_signal(at=x0).to(x0.dtype)  # A^+ y; a Gauss-Newton step from x0 if A is non-linear
     if kind == "grad":
         return problem.likelihood_gradient(x0).to(x0.dtype)
     if kind == "linear":

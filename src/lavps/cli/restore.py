@@ -15,12 +15,21 @@ from .options import OPTIONS, ImageSize, option
 __all__ = ["degrade", "restore"]
 
 _SAMPLERS = ["lavps", "mgdm", "dps", "ddrm", "diffpir"]
+_NOISE_HELP = (
+    "Noise model: gaussian:SIGMA or poisson:PEAK (photon counts, PEAK photons at white; docs/measurements.md)."
+)
 
 
 @cli.command("degrade")
 @click.argument("clean", type=click.Path(exists=True, dir_okay=False))
-@click.option("--operator", "spec", required=True, help="Operator spec, e.g. motion_blur:9:0.5, sr:2, box:0.3:0.5.")
-@option("sigma", required=True, help="Noise level sigma_y (> 0; images in [-1, 1]).")
+@click.option(
+    "--operator",
+    "spec",
+    required=True,
+    help="Operator spec, e.g. motion_blur:9:0.5, sr:2, box:0.3:0.5, jpeg:10, phase:2.",
+)
+@option("sigma", default=None, help="Gaussian noise level sigma_y (> 0; images in [-1, 1]); or give --noise.")
+@click.option("--noise", "noise", default=None, show_default="none: Gaussian, --sigma", help=_NOISE_HELP)
 @option("seed", default=0, help="Draws a random operator (seed) and the noise.")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Observation PNG.")
 @click.option(
@@ -33,7 +42,7 @@ _SAMPLERS = ["lavps", "mgdm", "dps", "ddrm", "diffpir"]
 @option("prior_path", help="Prior whose image size is used (only its size). " + OPTIONS["prior_path"][1]["help"])
 @option("overwrite", help="Replace existing output files (the PNG and its .operator/.observation/.json).")
 @option("fit")
-def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit):
+def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit, noise):
     """Simulate an observation of CLEAN.png; saves the drawn operator and the exact float observation, and
     prints the `lavps restore` command that reuses them."""
     stem = out.with_suffix("")
@@ -48,10 +57,11 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit):
     from ..jsonfile import write_json
     from ..operators.spec import save_operator
 
+    model = api.noise_model(sigma, noise)  # exactly one of --sigma / --noise, checked before any loading
     shape = size if size is not None and prior_path is None else tuple(api.load_prior(prior_path).shape)
     if size is not None and tuple(size) != shape:
         raise click.BadParameter(f"--size {size} differs from the prior's image size {shape}", param_hint="--size")
-    obs = api.degrade(clean, api.operator(spec, shape, seed), sigma, seed, fit=fit)
+    obs = api.degrade(clean, api.operator(spec, shape, seed), seed=seed, fit=fit, noise=model)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_png(obs.y[0], out)
     save_operator(obs.operator, files[1])
@@ -61,7 +71,8 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit):
         {
             "clean": str(clean),
             "operator": spec,
-            "sigma": sigma,
+            "sigma": obs.sigma,
+            "noise": model.spec,
             "seed": seed,
             "fit": fit,
             "observation_shape": list(obs.y.shape[1:]),
@@ -70,7 +81,8 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit):
         },
     )
     click.echo(f"wrote {', '.join(map(str, files))}")
-    command = ["lavps", "restore", str(files[2]), "--operator-file", str(files[1]), "--sigma", f"{sigma:g}"]
+    noise_option = ["--sigma", f"{obs.sigma:g}"] if obs.sigma is not None else ["--noise", model.spec]
+    command = ["lavps", "restore", str(files[2]), "--operator-file", str(files[1]), *noise_option]
     if prior_path is not None:
         command += ["--prior", str(prior_path)]
     command += ["--out", f"{stem}_restored"]
@@ -115,6 +127,9 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit):
     default=None,
     show_default="required; for a .observation.pt, the one in the record `lavps degrade` wrote beside it",
     help="Noise level sigma_y (> 0; images in [-1, 1]).",
+)
+@click.option(
+    "--noise", "noise", default=None, show_default="none: Gaussian, --sigma", help=_NOISE_HELP + " Instead of --sigma."
 )
 @click.option("--sampler", type=click.Choice(_SAMPLERS), default="lavps", show_default=True, help="Posterior sampler.")
 @click.option(
@@ -199,6 +214,7 @@ def restore(
     operator_file,
     op_seed,
     sigma,
+    noise,
     sampler,
     preset,
     prior_path,
@@ -242,12 +258,19 @@ def restore(
 
     folder = Path(observation).is_dir() or any(ch in str(observation) for ch in "*?[")
     no_operator = all(v is None for v in (spec, kernel, mask, operator_file))
-    saved = _degrade_record(observation) if not folder and (sigma is None or no_operator) else None
+    given_noise = sigma is not None or noise is not None
+    saved = _degrade_record(observation) if not folder and (not given_noise or no_operator) else None
     if saved is not None:  # what the user left out, from `lavps degrade`'s record
-        sigma = saved["sigma"] if sigma is None else sigma
+        noise = saved["noise"] if not given_noise else noise
         operator_file = saved["operator_file"] if no_operator else operator_file
-    if sigma is None:
-        raise click.UsageError("Missing option '--sigma' (the noise level sigma_y of the observation).")
+    if sigma is None and noise is None:
+        raise click.UsageError("Missing option '--sigma' (the noise level sigma_y of the observation) or '--noise'.")
+    if sigma is not None and noise is not None:
+        raise click.UsageError("give either --sigma or --noise, not both")
+    if noise is not None and api.noise_model(None, noise).spec.startswith("gaussian:"):
+        sigma, noise = api.noise_model(None, noise).sigma, None  # Gaussian noise is recorded as sigma, as always
+    if folder and noise is not None:
+        raise ValueError(f"folder restores take Gaussian noise (--sigma) only, got --noise {noise}")
     if not folder:
         if simulate is not None:
             raise ValueError("--simulate restores a folder of clean images; give a folder or a glob")
@@ -315,11 +338,13 @@ def restore(
         progress=not quiet,
         noise_on_device=noise_on_device,
         fit=fit,
+        noise=noise,
     )
     record = {
         "observation": str(observation),
         "operator": source.describe(tuple(prior.shape)),
         "sigma": sigma,
+        "noise": api.noise_model(sigma, noise).spec,
         "prior": str(prior_path or "shipped"),
         "fit": fit,
     }
@@ -335,7 +360,7 @@ def restore(
 
 
 def _degrade_record(observation) -> dict | None:
-    """{"sigma", "operator_file"} from the record <stem>.json that `lavps degrade` wrote beside a
+    """{"noise", "operator_file"} from the record <stem>.json that `lavps degrade` wrote beside a
     <stem>.observation.pt (None for any other observation, or when there is no record)."""
     import json
 
@@ -347,6 +372,7 @@ def _degrade_record(observation) -> dict | None:
     try:
         saved = json.loads(record.read_text())
         operator = saved.get("operator_file")
-        return {"sigma": float(saved["sigma"]), "operator_file": operator and str(record.parent / operator)}
+        noise = saved.get("noise") or f"gaussian:{float(saved['sigma']):g}"  # records before --noise: Gaussian
+        return {"noise": noise, "operator_file": operator and str(record.parent / operator)}
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise ValueError(f"cannot read the degrade record {record} (give --sigma and the operator): {e}") from e

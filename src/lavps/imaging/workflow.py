@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from ..operators import GaussianNoise, LinearOperator
+from ..operators import Measurement, NoiseModel, parse_noise_spec
 from ..operators.spec import (
     draw_operator,
     kernel_operator_from_file,
@@ -43,7 +43,7 @@ class OperatorSource:
         return out
 
 
-def resolve_operator(source: OperatorSource, image_shape: tuple[int, int, int]) -> LinearOperator:
+def resolve_operator(source: OperatorSource, image_shape: tuple[int, int, int]) -> Measurement:
     """The operator of `source` for images of shape (C, H, W); a random spec without a seed is refused."""
     given = [v for v in (source.spec, source.kernel, source.mask, source.operator_file) if v is not None]
     if len(given) != 1:
@@ -60,12 +60,13 @@ def resolve_operator(source: OperatorSource, image_shape: tuple[int, int, int]) 
     return op
 
 
-def simulate(clean: torch.Tensor, operator: LinearOperator, sigma: float, seed: int) -> torch.Tensor:
-    """y = A x + sigma n, x (B, C, H, W), with n drawn from seed + 1 (seed itself draws a random operator)."""
-    noise = GaussianNoise(sigma)
+def simulate(clean: torch.Tensor, operator: Measurement, sigma: float | NoiseModel, seed: int) -> torch.Tensor:
+    """y = A x + sigma n (or any noise model's draw given A(x), e.g. Poisson counts), x (B, C, H, W), with
+    the noise drawn from seed + 1 (seed itself draws a random operator)."""
+    noise = parse_noise_spec(sigma)
     g = torch.Generator().manual_seed(int(seed) + 1)  # +1: not the stream that drew the operator
     with torch.no_grad():
-        return noise.measure(clean, operator, torch.randn(clean.shape[0], *operator.out_shape, generator=g))
+        return noise.observe(clean, operator, g)
 
 
 class atomic_dir:

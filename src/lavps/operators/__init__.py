@@ -1,4 +1,4 @@
-"""Linear operators, the Gaussian noise model and random operator families."""
+"""Measurements (linear operators and non-linear maps), noise models and random operator families."""
 
 from .base import LinearOperator, OperatorShapeError
 from .basic import DenseMatrix, Identity, Mask
@@ -6,7 +6,10 @@ from .blur import CircularBlur, gaussian_kernel, motion_kernel
 from .external import AdjointMismatchError, ExternalOperator, as_operator, check_adjoint
 from .families import CoordinateMaskFamily, DenseFamily, OperatorFamily
 from .image_masks import box_mask, center_mask, mask_from_spatial, pixel_mask
-from .noise import GaussianNoise, InverseProblem
+from .measurement import Linearization, Measurement
+from .noise import GaussianNoise, InverseProblem, LocalQuadratic, NoiseModel, PoissonNoise, parse_noise_spec
+from .nonlinear import ExternalMeasurement, HighDynamicRange, JpegCompression, PhaseRetrieval, as_measurement
+from .nonlinear_families import HighDynamicRangeFamily, JpegFamily, PhaseRetrievalFamily
 from .resize import AveragePool
 from .solve import regularized_least_squares
 from .spec import (
@@ -44,7 +47,21 @@ __all__ = [
     "DenseFamily",
     "CoordinateMaskFamily",
     "GaussianNoise",
+    "PoissonNoise",
+    "NoiseModel",
+    "parse_noise_spec",
     "InverseProblem",
+    "LocalQuadratic",
+    "Measurement",
+    "Linearization",
+    "JpegCompression",
+    "PhaseRetrieval",
+    "HighDynamicRange",
+    "ExternalMeasurement",
+    "as_measurement",
+    "JpegFamily",
+    "PhaseRetrievalFamily",
+    "HighDynamicRangeFamily",
     "CircularBlur",
     "gaussian_kernel",
     "motion_kernel",

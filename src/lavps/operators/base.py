@@ -7,11 +7,10 @@ Operators are pure functions of their inputs and their parameters: nothing mutat
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from .cg import conjugate_gradient
+from .measurement import Linearization, Measurement, OperatorShapeError
 from .svd import SVD, NoCheapSVDError
 
 __all__ = ["LinearOperator", "OperatorShapeError", "GRAM_PROBES", "EXACT_GRAM_MAX_DIM"]
@@ -22,22 +21,15 @@ EXACT_GRAM_MAX_DIM = 4096
 GRAM_PROBES = 64
 
 
-class OperatorShapeError(ValueError):
-    """A signal or observation does not have the shape an operator expects."""
+class LinearOperator(Measurement):
+    """A linear map A from signals of shape (B, *in_shape) to observations of shape (B, *out_shape).
 
+    A Measurement whose Jacobian is A itself: `linearize` returns exact products, no autograd.
+    `family` (see Measurement) is the spec that drew it (`draw_operator`); LAVPS's `auto` preset reads it.
+    """
 
-class LinearOperator:
-    """A linear map A from signals of shape (B, *in_shape) to observations of shape (B, *out_shape)."""
-
-    in_shape: tuple[int, ...]
-    out_shape: tuple[int, ...]
-    #: None if the parameters are shared by every sample, else the number of per-sample operators.
-    batch_size: int | None = None
-    #: short human-readable name used in reports
     name: str = "operator"
-    #: canonical spec of the family that drew this operator (`draw_operator`, kept by operator files);
-    #: None when unknown (a kernel or mask file, a hand-built operator). LAVPS's `auto` preset reads it.
-    family: str | None = None
+    is_linear: bool = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -74,41 +66,11 @@ class LinearOperator:
         """Whether `svd()` is available (overridden by the operators that have one)."""
         return type(self).svd is not LinearOperator.svd
 
-    def restrict(self, y: torch.Tensor) -> torch.Tensor:
-        """Zero the observation entries that carry no measurement (masks); identity otherwise."""
-        return y
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward(x)
+    def linearize(self, x: torch.Tensor) -> Linearization:
+        """A x with J = A: the products are the operator's own forward and adjoint."""
+        return Linearization(self.forward(x), self.forward, self.adjoint)
 
     # ---- derived helpers ----------------------------------------------------------------
-    @property
-    def in_dim(self) -> int:
-        return math.prod(self.in_shape)
-
-    @property
-    def out_dim(self) -> int:
-        return math.prod(self.out_shape)
-
-    def check_input(self, x: torch.Tensor) -> None:
-        if tuple(x.shape[1:]) != tuple(self.in_shape):
-            raise OperatorShapeError(
-                f"{self.name} expects signals of shape (B, {', '.join(map(str, self.in_shape))}), got {tuple(x.shape)}"
-            )
-        self._check_batch(x.shape[0])
-
-    def check_observation(self, y: torch.Tensor) -> None:
-        if tuple(y.shape[1:]) != tuple(self.out_shape):
-            raise OperatorShapeError(
-                f"{self.name} produces observations of shape (B, {', '.join(map(str, self.out_shape))}), "
-                f"got {tuple(y.shape)}"
-            )
-        self._check_batch(y.shape[0])
-
-    def _check_batch(self, b: int) -> None:
-        if self.batch_size is not None and b != self.batch_size:
-            raise OperatorShapeError(f"{self.name} holds {self.batch_size} per-sample operators, got a batch of {b}")
-
     def as_matrix(self) -> torch.Tensor:
         """Dense matrix (out_dim, in_dim) of a shared operator, float64 (for small problems only)."""
         if self.batch_size is not None:

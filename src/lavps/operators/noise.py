@@ -1,4 +1,9 @@
-"""Gaussian observation model and the inverse problem a sampler is called with."""
+"""Noise models (Gaussian here, Poisson in poisson.py) and the inverse problem a sampler is called with.
+
+A noise model gives y from A(x) (`observe`), its log-likelihood log p(y | a) with a = A(x)
+(`log_likelihood_of`), a Gauss-Newton model of it in a (`gauss_newton`: score and weight per entry)
+and DPS's residual. `InverseProblem.local_quadratic` combines them with the measurement's Jacobian.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,11 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import LinearOperator, OperatorShapeError
+from .cg import conjugate_gradient
+from .measurement import Linearization, Measurement, OperatorShapeError
+from .poisson import PoissonNoise
 
-__all__ = ["GaussianNoise", "InverseProblem"]
+__all__ = ["GaussianNoise", "PoissonNoise", "NoiseModel", "InverseProblem", "LocalQuadratic", "parse_noise_spec"]
 
 
 @dataclass(frozen=True)
@@ -22,14 +29,82 @@ class GaussianNoise:
         if not (isinstance(self.sigma, (int, float)) and math.isfinite(self.sigma) and self.sigma > 0):
             raise ValueError(f"noise level sigma_y must be a finite number > 0, got {self.sigma!r}")
 
-    def measure(self, x: torch.Tensor, operator: LinearOperator, noise: torch.Tensor) -> torch.Tensor:
-        """y = A x + sigma * restrict(noise) for a given standard normal tensor of A x's shape."""
-        ax = operator.forward(x)
+    @property
+    def spec(self) -> str:
+        return f"gaussian:{self.sigma:g}"
+
+    def measure(self, x: torch.Tensor, operator: Measurement, noise: torch.Tensor) -> torch.Tensor:
+        """y = A(x) + sigma * restrict(noise) for a given standard normal tensor of A(x)'s shape (A's
+        `exact_forward`: the real codec for JPEG)."""
+        ax = operator.exact_forward(x)
         return ax + self.sigma * operator.restrict(noise.to(ax.dtype))
 
-    def log_likelihood(self, x: torch.Tensor, y: torch.Tensor, operator: LinearOperator) -> torch.Tensor:
-        r = (y - operator.forward(x)).flatten(1)
+    def observe(self, x: torch.Tensor, operator: Measurement, generator: torch.Generator) -> torch.Tensor:
+        """`measure` with the standard normal drawn from `generator` (CPU)."""
+        return self.measure(x, operator, torch.randn(x.shape[0], *operator.out_shape, generator=generator))
+
+    def log_likelihood_of(self, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """-||y - a||^2 / (2 sigma^2) per sample, (B,)."""
+        r = (y - a).flatten(1)
         return -(r * r).sum(1) / (2.0 * self.sigma**2)
+
+    def log_likelihood(self, x: torch.Tensor, y: torch.Tensor, operator: Measurement) -> torch.Tensor:
+        return self.log_likelihood_of(operator.forward(x), y)
+
+    def gauss_newton(self, a: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(score d log p / d a, weight -d^2 log p / d a^2) = ((y - a) / sigma^2, 1 / sigma^2): exact."""
+        return (y - a) / self.sigma**2, torch.full_like(a, 1.0 / self.sigma**2)
+
+    def dps_residual(self, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """DPS's residual y - a (its step is -zeta grad ||r||^2 / ||r||)."""
+        return y - a
+
+
+NoiseModel = GaussianNoise | PoissonNoise
+_NOISE_KINDS = {
+    "gaussian": (GaussianNoise, "gaussian:SIGMA (SIGMA > 0)"),
+    "poisson": (PoissonNoise, "poisson:PEAK (photons at white, > 0)"),
+}
+
+
+def parse_noise_spec(spec: str | float | NoiseModel) -> NoiseModel:
+    """`gaussian:SIGMA` or `poisson:PEAK` (a bare number is a Gaussian SIGMA) -> a noise model."""
+    if isinstance(spec, (GaussianNoise, PoissonNoise)):
+        return spec
+    if isinstance(spec, (int, float)) and not isinstance(spec, bool):
+        return GaussianNoise(float(spec))
+    allowed = "; ".join(usage for _, usage in _NOISE_KINDS.values())
+    kind, _, arg = str(spec).strip().partition(":")
+    if kind.lower() not in _NOISE_KINDS or not arg:
+        raise ValueError(f"invalid noise spec {spec!r}; allowed: {allowed}")
+    cls, usage = _NOISE_KINDS[kind.lower()]
+    try:
+        value = float(arg)
+    except ValueError:
+        raise ValueError(f"invalid noise spec {spec!r}: {arg!r} is not a number ({usage})") from None
+    try:
+        return cls(value)
+    except ValueError as e:
+        raise ValueError(f"invalid noise spec {spec!r}: {e}") from None
+
+
+@dataclass(frozen=True)
+class LocalQuadratic:
+    """Gauss-Newton model of log g_y around x: log g_y(x + d) ~ const + <gradient, d> - <J d, W J d> / 2.
+
+    Attributes:
+        gradient: J^T score(A(x), y), (B, *in_shape): the likelihood's gradient at x.
+        linearization: A(x) and J products at x. weight: W (Fisher weight per observation entry).
+    """
+
+    gradient: torch.Tensor
+    linearization: Linearization
+    weight: torch.Tensor
+
+    def curvature(self, v: torch.Tensor) -> torch.Tensor:
+        """J^T W J v."""
+        lin = self.linearization
+        return lin.vjp(self.weight * lin.jvp(v))
 
 
 @dataclass(frozen=True)
@@ -41,8 +116,8 @@ class InverseProblem:
     """
 
     y: torch.Tensor
-    operator: LinearOperator
-    noise: GaussianNoise
+    operator: Measurement
+    noise: NoiseModel
 
     def __post_init__(self):
         if not isinstance(self.y, torch.Tensor):
@@ -54,7 +129,23 @@ class InverseProblem:
 
     @property
     def sigma(self) -> float:
+        if not isinstance(self.noise, GaussianNoise):
+            raise ValueError(f"the noise model {self.noise.spec} has no sigma_y (Gaussian noise only)")
         return self.noise.sigma
+
+    @property
+    def is_linear_gaussian(self) -> bool:
+        """A linear operator with Gaussian noise: the closed forms (A^T, A^+, SVD) apply."""
+        return bool(self.operator.is_linear) and isinstance(self.noise, GaussianNoise)
+
+    def require_linear_gaussian(self, who: str) -> None:
+        """Raise one clear line if `who` (a sampler) needs a linear operator with Gaussian noise."""
+        if not self.operator.is_linear:
+            raise ValueError(
+                f"{who} needs a linear operator; {self.operator.name} is non-linear: use dps, mgdm or lavps"
+            )
+        if not isinstance(self.noise, GaussianNoise):
+            raise ValueError(f"{who} needs Gaussian noise, got {self.noise.spec}: use dps, mgdm or lavps")
 
     def check_signal_shape(self, shape: tuple[int, ...]) -> None:
         """Raise if the operator does not act on signals of the prior's shape."""
@@ -77,9 +168,27 @@ class InverseProblem:
         return self.noise.log_likelihood(x, self.y, self.operator)
 
     def likelihood_gradient(self, x: torch.Tensor) -> torch.Tensor:
-        """grad_x log g_y(x) = A^T (y - A x) / sigma^2 in closed form (no autograd)."""
-        return self.operator.adjoint(self.y - self.operator.forward(x)) / self.sigma**2
+        """grad_x log g_y(x): A^T (y - A x) / sigma^2 in closed form for a linear operator with Gaussian
+        noise, else J^T score(A(x), y) through the measurement's Jacobian at x."""
+        if self.is_linear_gaussian:
+            return self.operator.adjoint(self.y - self.operator.forward(x)) / self.sigma**2
+        return self.local_quadratic(x).gradient
 
-    def y_signal(self) -> torch.Tensor:
-        """The observation brought into signal space by the pseudo-inverse, A^+ y."""
-        return self.operator.pinv(self.y)
+    def local_quadratic(self, x: torch.Tensor) -> LocalQuadratic:
+        """The Gauss-Newton model of log g_y at x (exact for a linear operator with Gaussian noise)."""
+        lin = self.operator.linearize(x)
+        score, weight = self.noise.gauss_newton(lin.value, self.y.to(lin.value.dtype))
+        return LocalQuadratic(lin.vjp(score), lin, weight)
+
+    def y_signal(self, at: torch.Tensor | None = None, iters: int = 20) -> torch.Tensor:
+        """The observation brought into signal space: A^+ y for a linear operator with Gaussian noise;
+        otherwise one damped Gauss-Newton step from `at` (required): at + (J^T W J + 1e-3 I)^-1 J^T score."""
+        if self.is_linear_gaussian:
+            return self.operator.pinv(self.y)
+        if at is None:
+            raise ValueError(
+                f"{self.operator.name} with {self.noise.spec}: y_signal needs the point `at` to linearise at"
+            )
+        quad = self.local_quadratic(at)
+        step = conjugate_gradient(lambda v: quad.curvature(v) + 1e-3 * v, quad.gradient, iters=iters, tol=1e-4)
+        return at + step

@@ -24,6 +24,7 @@ from .basic import Identity, Mask
 from .blur import CircularBlur, gaussian_kernel, motion_kernel
 from .families import OperatorFamily
 from .image_masks import box_mask, center_mask, mask_from_spatial, pixel_mask
+from .measurement import Measurement
 from .resize import AveragePool
 
 __all__ = [
@@ -309,7 +310,7 @@ def mask_operator_from_file(path: str | Path, image_shape: tuple[int, int, int])
     raise ValueError(f"mask in {path} has shape {m.shape}, expected (H, W) = {shape[1:]} or (C, H, W) = {shape}")
 
 
-def save_operator(op: LinearOperator, path: str | Path) -> None:
+def save_operator(op: Measurement, path: str | Path) -> None:
     """Save a blur, mask, super-resolution or identity operator as a safetensors file."""
     meta = {"format": "lavps-operator", "version": "1", "image_shape": json.dumps(list(op.in_shape))}
     tensors: dict[str, torch.Tensor] = {}
@@ -323,8 +324,13 @@ def save_operator(op: LinearOperator, path: str | Path) -> None:
         meta.update(kind="sr", factor=str(op.factor))
     elif isinstance(op, Identity):
         meta["kind"] = "identity"
+    elif not op.is_linear and op.family is not None and op.batch_size is None:
+        meta["kind"] = "family"  # a deterministic non-linear spec (jpeg, phase, hdr): its spec is the operator
     else:
-        raise TypeError(f"cannot save operators of type {type(op).__name__} (blur, mask, sr, identity only)")
+        raise TypeError(
+            f"cannot save operators of type {type(op).__name__} (blur, mask, sr, identity, or a shared map drawn "
+            "from a jpeg / phase / hdr spec)"
+        )
     if op.family is not None:
         meta["family"] = op.family
     save_file(tensors, str(path), metadata=meta)
@@ -351,6 +357,8 @@ def load_operator(path: str | Path) -> LinearOperator:
             op = AveragePool(shape, int(meta["factor"]))
         elif kind == "identity":
             op = Identity(shape)
+        elif kind == "family":
+            op = draw_operator(meta["family"], shape)
         else:
             raise ValueError(f"unknown operator kind {kind!r}")
     except Exception as err:  # safetensors raises its own error type for corrupt files

@@ -55,6 +55,7 @@ class DDRM(Sampler):
         return [(g[i], g[i - 1]) for i in range(len(g) - 1, 0, -1)]
 
     def init(self, ctx: Context) -> DDRMState:
+        ctx.problem.require_linear_gaussian("ddrm")
         svd = ctx.problem.operator.svd()  # NoCheapSVDError (a ValueError) names the operator
         x = ctx.randn()
         return DDRMState(x=x, x0=torch.zeros_like(x), svd=svd)

@@ -73,6 +73,7 @@ class DiffPIR(Sampler):
         return [(g[i], g[i - 1]) for i in range(len(g) - 1, 0, -1)]
 
     def init(self, ctx: Context) -> DiffPIRState:
+        ctx.problem.require_linear_gaussian("diffpir")
         op = ctx.problem.operator
         use_svd = self.solver == "svd" or (self.solver == "auto" and op.has_svd)
         x = ctx.randn()

@@ -18,7 +18,9 @@ __all__ = ["DPS"]
 class DPS(DDIM):
     """x' = DDPM step from D(x_t) then x' -= zeta * grad_{x_t} ||r||^2 / ||r||, r = y - A D(x_t).
 
-    The residual norm and so the step size are per sample: batch-mates never interact.
+    The residual norm and so the step size are per sample: batch-mates never interact. Any measurement A
+    (autograd through it); the residual is the noise model's (`dps_residual`: y - A(x) for Gaussian
+    noise, the paper's weighted one for Poisson).
     Cost: one denoiser forward and one backward per grid step.
     """
 
@@ -35,7 +37,7 @@ class DPS(DDIM):
         t, t_prev = step
         x_t = state.x.detach().requires_grad_(True)
         x0 = ctx.denoise(x_t, t)
-        resid = (ctx.problem.y - ctx.problem.operator.forward(x0)).flatten(1)
+        resid = ctx.problem.noise.dps_residual(ctx.problem.operator.forward(x0), ctx.problem.y).flatten(1)
         sq = (resid * resid).sum(1)
         (grad,) = torch.autograd.grad(sq.sum(), x_t)  # sum over the batch: sample i's grad is its own
         norm = sq.detach().sqrt().clamp_min(1e-12).reshape(-1, *([1] * (x_t.ndim - 1)))

@@ -221,7 +221,7 @@ class LAVPS(MGDM):
             codes = tuple(time_code(self.schedule, s, b, x_t.dtype, x_t.device) for s in (t, tau))
             mu, rho = self.amortizer.start(ctx.problem, bridge, x_t, x0, abar, *codes)
             if self.linear_variance:
-                rho = rho + (linearised_log_std(bridge, abar, ctx.problem, rho) - bridge.log_std)
+                rho = rho + (linearised_log_std(bridge, abar, ctx.problem, rho, at=x0) - bridge.log_std)
         ctx.denoise.amortizer_forwards += 1
         return mu, rho
 
