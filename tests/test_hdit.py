@@ -131,8 +131,17 @@ def test_cli_restores_a_colour_png_with_a_class_label_and_refuses_bad_labels(tmp
     assert r.returncode == 0, r.stderr
     common = ["--operator-file", tmp_path / "obs.operator.safetensors", "--sigma", "0.05", "--quiet"]
     common += ["--sampler", "mgdm", "--steps", "4", "--adam-out", "1", "--adam-in", "1"]
-    r = _cli("restore", tmp_path / "obs.observation.pt", *common, "--prior", spec, "--class-label", "1", "--out",
-             tmp_path / "a")
+    r = _cli(
+        "restore",
+        tmp_path / "obs.observation.pt",
+        *common,
+        "--prior",
+        spec,
+        "--class-label",
+        "1",
+        "--out",
+        tmp_path / "a",
+    )
     assert r.returncode == 0, r.stderr
     assert np.asarray(Image.open(tmp_path / "a" / "reconstruction_000.png")).shape == (32, 32, 3)
     assert json.loads((tmp_path / "a" / "restore.json").read_text())["prior"] == spec + ":class=1"

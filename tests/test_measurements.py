@@ -228,3 +228,5 @@ def test_phase_mode_classes_name_each_ambiguous_copy():
     classes, best = phase_mode_classes(torch.stack([x, rotated, shifted, noise]), x, 2.0)
     assert classes == ["identity", "flipped", "shifted", "other"]
     assert best[:3].min() > 60  # exact copies
+    per_sample, _ = phase_mode_classes(torch.stack([x, rotated]), torch.stack([rotated, rotated]), 2.0)
+    assert per_sample == ["flipped", "identity"]  # each sample against its own x*

@@ -19,6 +19,8 @@ from .imaging.io import fit_image, load_image, read_observation_file, write_png
 from .imaging.workflow import OperatorSource, atomic_dir, resolve_operator, simulate, timestamp
 from .jsonfile import write_json
 from .operators import InverseProblem, Measurement, NoiseModel, parse_noise_spec
+from .priors.latent import LatentMeasurement, LatentPrior
+from .priors.latent import image_shape as _user_shape
 from .priors.placement import place_prior
 from .samplers.chunked import sample_in_chunks
 from .samplers.cost import Cost
@@ -211,9 +213,10 @@ def restore(
     given = prior is not None and not isinstance(prior, (str, Path))
     prior = prior if given else load_prior(prior)
     prior = _placed(prior, device, precision, copy_first=given)
-    op = operator if isinstance(operator, Measurement) else _operator_for(operator, tuple(prior.shape), None)
+    op = operator if isinstance(operator, Measurement) else _operator_for(operator, _user_shape(prior), None)
     obs = _observation(y, op, fit)
-    problem = InverseProblem(obs, op, model)
+    latent = isinstance(prior, LatentPrior)
+    problem = InverseProblem(obs, LatentMeasurement(op, prior) if latent else op, model)  # A(decode(z))
     problem.check_signal_shape(tuple(prior.shape))
     family = getattr(op, "family", None)  # the family that drew it (auto preset); None for a hand-built operator
     name, options, record = resolve_settings(sampler, preset, settings or {}, prior, family)
@@ -221,6 +224,11 @@ def restore(
     drawn = sample_in_chunks(
         build_sampler(sampler, prior, options), problem, samples, seed, batch_size, progress, noise_on_device
     )
+    if latent:  # the user sees images: decode the latent samples, the moments are the images'
+        with torch.no_grad():
+            images = torch.cat([prior.decode(z) for z in drawn.samples.split(batch_size or samples)])
+        std = images.std(0) if samples > 1 else torch.zeros_like(images[0])
+        return RestoreResult(images, images.mean(0), std, drawn.cost, drawn.seeds, record, obs, drawn.info)
     return RestoreResult(drawn.samples, drawn.mean, drawn.std, drawn.cost, drawn.seeds, record, obs, drawn.info)
 
 

@@ -56,9 +56,10 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit, noi
     from ..imaging.io import write_png
     from ..jsonfile import write_json
     from ..operators.spec import save_operator
+    from ..priors.latent import image_shape
 
     model = api.noise_model(sigma, noise)  # exactly one of --sigma / --noise, checked before any loading
-    shape = size if size is not None and prior_path is None else tuple(api.load_prior(prior_path).shape)
+    shape = size if size is not None and prior_path is None else image_shape(api.load_prior(prior_path))
     if size is not None and tuple(size) != shape:
         raise click.BadParameter(f"--size {size} differs from the prior's image size {shape}", param_hint="--size")
     obs = api.degrade(clean, api.operator(spec, shape, seed), seed=seed, fit=fit, noise=model)
@@ -254,6 +255,7 @@ def restore(
     from ..device import resolve_device
     from ..imaging.io import load_image
     from ..imaging.workflow import OperatorSource, atomic_dir, resolve_operator
+    from ..priors.latent import image_shape
     from ..priors.placement import place_prior
 
     folder = Path(observation).is_dir() or any(ch in str(observation) for ch in "*?[")
@@ -322,8 +324,8 @@ def restore(
         )
         return
     source = OperatorSource(spec, kernel, mask, operator_file, op_seed)
-    op = resolve_operator(source, tuple(prior.shape))
-    ref = None if reference is None else load_image(reference, tuple(prior.shape), fit)
+    op = resolve_operator(source, image_shape(prior))
+    ref = None if reference is None else load_image(reference, image_shape(prior), fit)
     result = api.restore(
         observation,
         op,
@@ -342,7 +344,7 @@ def restore(
     )
     record = {
         "observation": str(observation),
-        "operator": source.describe(tuple(prior.shape)),
+        "operator": source.describe(image_shape(prior)),
         "sigma": sigma,
         "noise": api.noise_model(sigma, noise).spec,
         "prior": str(prior_path or "shipped"),

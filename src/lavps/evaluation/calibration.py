@@ -67,8 +67,7 @@ class CalibrationConfig:
             raise ValueError(f"unknown statistic(s) {unknown or '(none)'}; allowed: {', '.join(STATISTICS)}")
         if self.projections < 1 or self.pixels < 1 or self.alphas < 3:
             raise ValueError(
-                f"need projections >= 1, pixels >= 1, alphas >= 3; got {self.projections}, {self.pixels}, "
-                f"{self.alphas}"
+                f"need projections >= 1, pixels >= 1, alphas >= 3; got {self.projections}, {self.pixels}, {self.alphas}"
             )
         if not all(0.0 < q < 1.0 for q in self.levels):
             raise ValueError(f"credible levels must be in (0, 1), got {list(self.levels)}")

@@ -23,12 +23,16 @@ MODE_CLASSES = ("identity", "flipped", "shifted", "other")
 def phase_mode_classes(
     samples: torch.Tensor, x_star: torch.Tensor, oversampling: float, floor_db: float = 15.0
 ) -> tuple[list[str], torch.Tensor]:
-    """Classes of samples (B, C, H, W) against one x* ((C, H, W) or (1, C, H, W)), images in [-1, 1].
+    """Classes of samples (B, C, H, W) against x*: one ((C, H, W) or (1, C, H, W)) or one per sample
+    ((B, C, H, W)); images in [-1, 1]. Sample i is compared with its own x* only.
 
     Returns:
         (classes, best_psnr): one name of MODE_CLASSES per sample and its PSNR to the best-aligned x*.
     """
-    x_star = x_star.reshape(1, *samples.shape[1:]).to(samples.dtype)
+    x_star = (x_star[None] if x_star.ndim == samples.ndim - 1 else x_star).to(samples.dtype)
+    if x_star.shape[0] not in (1, samples.shape[0]) or x_star.shape[1:] != samples.shape[1:]:
+        raise ValueError(f"x_star {tuple(x_star.shape)} does not fit samples {tuple(samples.shape)}")
+    x_star = x_star.expand_as(samples)
     h, w = samples.shape[-2:]
     big_h, big_w = round(oversampling * h), round(oversampling * w)
 
@@ -42,7 +46,7 @@ def phase_mode_classes(
         corr = torch.fft.ifft2(torch.fft.fft2(u) * torch.fft.fft2(base).conj()).real.sum(1)  # (B, H', W')
         best = corr.flatten(1).argmax(1)
         shifts = [(int(k) // big_w, int(k) % big_w) for k in best]
-        aligned = torch.stack([torch.roll(base[0], s, (-2, -1)) for s in shifts])[..., :h, :w] * 2.0 - 1.0
+        aligned = torch.stack([torch.roll(base[i], s, (-2, -1)) for i, s in enumerate(shifts)])[..., :h, :w] * 2 - 1
         scores.append(psnr(samples, aligned))
         aligned_by.append(shifts)
     scores_t = torch.stack(scores)  # (2, B)

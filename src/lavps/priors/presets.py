@@ -7,6 +7,8 @@ Specs (CLI and training; `--prior SPEC` everywhere a prior is taken):
   (the benchmark draws new weights for every problem, so this is what generalises across problems).
 - `diffusers:DIR` (or just DIR) - a diffusers UNet2DModel or DDPM pipeline folder
   (`lavps.priors.diffusers_folder`).
+- `ldm:DIR` - a diffusers latent diffusion folder: vqvae/ or vae/ + unet/ + scheduler/; samplers run on
+  the latent (`lavps.priors.latent`).
 - `adm:FILE[:PRESET|:FLAGS.json]` - a guided-diffusion .pt state dict (`lavps.priors.adm`); PRESET is
   ffhq (default) or imagenet.
 - `hdit:FILE[:PRESET|:CONFIG.json][:class=N|:class=null]` - an HDiT checkpoint of the LAVPS paper
@@ -42,6 +44,7 @@ PRESET_KINDS = (
     "gmm:D",
     "gmm:D:fresh",
     "diffusers:DIR",
+    "ldm:DIR",
     "adm:FILE[:ffhq|:imagenet|:FLAGS.json]",
     "edm:MODULE:FACTORY",
     "hdit:FILE[:ffhq|:imagenet|:CONFIG.json][:class=N|:class=null]",
@@ -171,6 +174,12 @@ def _diffusers(rest: str) -> Prior:
     return load_diffusers_prior(rest)
 
 
+def _ldm(rest: str) -> Prior:
+    from .latent import load_latent_prior
+
+    return load_latent_prior(rest)
+
+
 def _adm(rest: str) -> Prior:
     from .adm import load_adm_prior
 
@@ -222,7 +231,13 @@ def _hdit(rest: str) -> Prior:
     return load_hdit_spec(rest)
 
 
-_NETWORK_KINDS: dict[str, Callable[[str], Prior]] = {"diffusers": _diffusers, "adm": _adm, "edm": _edm, "hdit": _hdit}
+_NETWORK_KINDS: dict[str, Callable[[str], Prior]] = {
+    "diffusers": _diffusers,
+    "ldm": _ldm,
+    "adm": _adm,
+    "edm": _edm,
+    "hdit": _hdit,
+}
 
 
 def _network_preset(spec: str, prior: Prior) -> PriorPreset:

@@ -1,0 +1,129 @@
+"""Latent diffusion priors: a diffusers autoencoder + a latent UNet2DModel + a scheduler (`--prior ldm:DIR`).
+
+The folder has the layout of diffusers' unconditional LDM pipelines (e.g. CompVis/ldm-celebahq-256):
+vqvae/ (a VQModel) or vae/ (an AutoencoderKL), unet/ (a UNet2DModel on latents) and scheduler/; the
+UNet is read by the pixel adapter (`load_diffusers_prior`). Samplers run on the latent z (the prior's
+`shape`); an observation of the image is y = A(decode(z)) (`LatentMeasurement`), so every operator,
+linear ones included, becomes non-linear in z. Scaling: an AutoencoderKL's latents are z = scaling_factor
+* (its own latent), decoded as decode(z / scaling_factor) (its config's factor); a VQModel's are decoded
+as they are, with quantisation, as diffusers' LDMPipeline does (its straight-through quantiser passes the
+gradient). Weights: safetensors, or a .bin read with `torch.load(weights_only=True)`; nothing runs code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from diffusers import AutoencoderKL, VQModel
+
+from ..operators.measurement import Measurement
+from .diffusers_folder import _read_json, _read_weights, load_diffusers_prior
+from .image_unet import ImagePrior, _load_weights
+
+__all__ = ["LatentPrior", "LatentMeasurement", "load_latent_prior", "image_shape", "AUTOENCODERS"]
+
+#: subfolder -> the diffusers class it must hold
+AUTOENCODERS = {"vqvae": "VQModel", "vae": "AutoencoderKL"}
+
+
+class LatentPrior(torch.nn.Module):
+    """A latent UNet prior plus the autoencoder's decoder (frozen, eval mode).
+
+    Attributes:
+        schedule, shape: the latent UNet's schedule and latent shape (C_z, h, w): samplers run on z.
+        image_shape: (C, H, W) of decode(z), in [-1, 1].
+        autoencoder_kind: "VQModel" or "AutoencoderKL".
+    """
+
+    def __init__(self, latent: ImagePrior, autoencoder: torch.nn.Module, scaling_factor: float = 1.0):
+        super().__init__()
+        self.latent, self.autoencoder = latent, autoencoder
+        self.autoencoder_kind = type(autoencoder).__name__
+        self.scaling_factor = float(scaling_factor)
+        self.schedule, self.shape = latent.schedule, tuple(latent.shape)
+        with torch.no_grad():
+            probe = self.decode(torch.zeros(1, *self.shape))
+        self.image_shape: tuple[int, int, int] = tuple(int(s) for s in probe.shape[1:])  # type: ignore[assignment]
+
+    def denoise(self, z_t: torch.Tensor, t) -> torch.Tensor:
+        return self.latent.denoise(z_t, t)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Images (B, C, H, W) of latents (B, *shape), differentiable; in z's dtype and device."""
+        weight = next(self.autoencoder.parameters())
+        h = (z / self.scaling_factor).to(device=weight.device, dtype=weight.dtype)
+        return self.autoencoder.decode(h).sample.to(device=z.device, dtype=z.dtype)
+
+
+class LatentMeasurement(Measurement):
+    """z -> A(decode(z)): an image measurement seen from the latent space (non-linear in z)."""
+
+    def __init__(self, operator: Measurement, prior: LatentPrior):
+        if tuple(operator.in_shape) != tuple(prior.image_shape):
+            raise ValueError(
+                f"operator {operator.name} acts on images {tuple(operator.in_shape)}, the latent prior decodes to "
+                f"{tuple(prior.image_shape)}"
+            )
+        self.operator, self.prior = operator, prior
+        self.in_shape, self.out_shape = tuple(prior.shape), tuple(operator.out_shape)
+        self.batch_size = operator.batch_size
+        self.name = f"{operator.name} of decode"
+
+    def forward(self, z):
+        self.check_input(z)
+        return self.operator.forward(self.prior.decode(z))
+
+    def exact_forward(self, z):
+        self.check_input(z)
+        return self.operator.exact_forward(self.prior.decode(z))
+
+    def restrict(self, y):
+        return self.operator.restrict(y)
+
+
+def image_shape(prior) -> tuple[int, ...]:
+    """The shape of the signals a user sees: a latent prior's decoded images, else the prior's own shape."""
+    return tuple(getattr(prior, "image_shape", prior.shape))
+
+
+def _autoencoder(folder: Path) -> tuple[torch.nn.Module, float]:
+    found = [(sub, cls) for sub, cls in AUTOENCODERS.items() if (folder / sub / "config.json").is_file()]
+    if len(found) != 1:
+        raise FileNotFoundError(
+            f"latent diffusion folder {folder} needs exactly one autoencoder: vqvae/ (VQModel) or vae/ "
+            f"(AutoencoderKL), each with config.json; found {[s for s, _ in found] or 'none'}"
+        )
+    sub, expected = found[0]
+    config_path = folder / sub / "config.json"
+    config = _read_json(config_path)
+    if config.get("_class_name", expected) != expected:
+        raise ValueError(f"{config_path}: {sub}/ must hold a {expected}, found {config['_class_name']!r}")
+    cls = VQModel if expected == "VQModel" else AutoencoderKL
+    try:
+        net = cls.from_config(config)
+    except Exception as e:
+        raise ValueError(f"{config_path}: not a {expected} config ({type(e).__name__}: {e})") from None
+    tensors, path = _read_weights(folder / sub)
+    _load_weights(net, tensors, path)
+    scaling = float(config.get("scaling_factor", 0.18215)) if expected == "AutoencoderKL" else 1.0
+    if not scaling > 0:
+        raise ValueError(f"{config_path}: scaling_factor must be > 0, got {scaling}")
+    return net.eval().requires_grad_(False), scaling
+
+
+def load_latent_prior(folder: str | Path) -> LatentPrior:
+    """The frozen `LatentPrior` of a diffusers LDM folder (see the module docstring)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"latent diffusion folder not found: {folder}")
+    autoencoder, scaling = _autoencoder(folder)
+    if not (folder / "unet").is_dir():
+        raise FileNotFoundError(f"latent diffusion folder {folder} lacks unet/ (a UNet2DModel on latents)")
+    latent = load_diffusers_prior(folder / "unet")  # scheduler from ../scheduler/, as in a pipeline folder
+    channels = int(autoencoder.config.latent_channels)
+    if latent.shape[0] != channels:
+        raise ValueError(
+            f"{folder}: the UNet takes {latent.shape[0]} channels, the autoencoder's latents have {channels}"
+        )
+    return LatentPrior(latent, autoencoder, scaling).eval().requires_grad_(False)
