@@ -34,6 +34,7 @@ __all__ = [
     "SuperResolutionFamily",
     "BoxMaskFamily",
     "PixelMaskFamily",
+    "PixelRangeMaskFamily",
     "CenterMaskFamily",
     "DenoiseFamily",
     "spec_kinds",
@@ -166,6 +167,24 @@ class PixelMaskFamily(ImageOperatorFamily):
 
 
 @dataclass(frozen=True)
+class PixelRangeMaskFamily(ImageOperatorFamily):
+    """Like `pixels`, with the observed fraction drawn uniformly in [LO, HI] for every sample."""
+
+    lo: float = 0.08
+    hi: float = 0.1
+    kind: ClassVar[str] = "pixels_range"
+    usage: ClassVar[str] = "pixels_range:LO:HI (observed pixel fraction drawn in [LO, HI], 0 < LO <= HI <= 1)"
+
+    def _draw(self, batch_size, generator):
+        if not 0 < self.lo <= self.hi <= 1:
+            raise ValueError(f"need 0 < LO <= HI <= 1, got LO={self.lo}, HI={self.hi}")
+        n = 1 if batch_size is None else batch_size
+        fractions = self.lo + (self.hi - self.lo) * torch.rand(n, generator=generator, dtype=torch.float64)
+        masks = [pixel_mask(self.image_shape, float(f), generator).mask for f in fractions]
+        return Mask(masks[0] if batch_size is None else torch.stack(masks), self.image_shape)
+
+
+@dataclass(frozen=True)
 class CenterMaskFamily(ImageOperatorFamily):
     """Inpainting of the centred box of side FRACTION (`center_mask`)."""
 
@@ -202,7 +221,8 @@ def _family_classes() -> list[type[ImageOperatorFamily]]:
 
 def spec_kinds() -> dict[str, str]:
     """Spec kind -> usage line, for help texts and error messages."""
-    return {cls.kind: cls.usage for cls in _family_classes()}
+    kinds = {cls.kind: cls.usage for cls in _family_classes()}
+    return kinds | {"paper": "paper:NAME (the LAVPS paper's tasks, e.g. mb_21_0.9, mb_21_0.9_sto; docs/paper_tasks.md)"}
 
 
 _ARG_TYPES = {"int": int, "float": float, int: int, float: float}  # field annotations, as strings or types
@@ -225,6 +245,13 @@ def parse_operator_spec(spec: str, image_shape: tuple[int, int, int]) -> ImageOp
     if not isinstance(spec, str) or not spec.strip():
         raise _spec_error(str(spec), "empty spec")
     kind, *args = [part.strip() for part in spec.strip().split(":")]
+    if kind.lower() == "paper":
+        from .paper_tasks import paper_task
+
+        try:
+            return paper_task(args, image_shape)
+        except ValueError as err:
+            raise _spec_error(spec, str(err)) from None
     cls = {c.kind: c for c in _family_classes()}.get(kind.lower())
     if cls is None:
         raise _spec_error(spec, f"unknown kind {kind!r}")
