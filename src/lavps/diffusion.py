@@ -15,6 +15,7 @@ __all__ = [
     "Schedule",
     "BridgeCoefficients",
     "uniform_grid",
+    "sigma_grid",
     "grid_with_final_tau",
     "bridge_coefficients",
     "bridge_sample",
@@ -116,6 +117,35 @@ def uniform_grid(num_points: int, num_steps: int = 1000) -> torch.Tensor:
     if not bool((grid[1:] > grid[:-1]).all()):
         raise ValueError(f"grid of {num_points} points over {num_steps} steps is not strictly increasing")
     return grid
+
+
+def sigma_grid(num_points: int, schedule: Schedule, rho: float = 1.0) -> torch.Tensor:
+    """Grid T_0 = 0 < T_1 < ... < T_{N-1} = K - 1 spaced in sigma_t = sqrt((1 - abar_t) / abar_t) (the VE
+    noise level of x_t / sqrt(abar_t)): sigma_{T_i}^(1/rho) evenly spaced from sigma_1 to sigma_{K-1}
+    (i = 1..N-1), each T_i the step whose sigma is nearest its target.
+
+    rho = 1: evenly spaced in sigma itself; most points then sit at high noise (N = 21 on the linear
+    schedule: T_1 = 637, T_2 = 737, ...) and the last step jumps to the data from there. rho = 7: the
+    spacing of Karras et al. 2022 (EDM), dense near the data. Where neighbours would round to the same
+    step, points are pushed apart (one step at least) so the grid stays strictly increasing.
+    """
+    if num_points < 3:
+        raise ValueError(f"a sampling grid needs at least 3 points, got {num_points}")
+    if not (math.isfinite(rho) and rho > 0):
+        raise ValueError(f"rho must be a finite number > 0, got {rho}")
+    k = schedule.num_steps
+    if num_points > k:
+        raise ValueError(f"grid of {num_points} points does not fit {k} diffusion steps")
+    sigmas = schedule.sigma(torch.arange(k))
+    lo, hi = float(sigmas[1]) ** (1 / rho), float(sigmas[-1]) ** (1 / rho)
+    targets = torch.linspace(lo, hi, num_points - 1, dtype=torch.float64) ** rho
+    grid = torch.cat([torch.zeros(1, dtype=torch.long), (sigmas[None, :] - targets[:, None]).abs().argmin(dim=1)])
+    grid[-1] = k - 1
+    for i in range(num_points - 2, 0, -1):  # from the top: every point at least one step below the next
+        grid[i] = min(int(grid[i]), int(grid[i + 1]) - 1)
+    for i in range(1, num_points):
+        grid[i] = max(int(grid[i]), int(grid[i - 1]) + 1)
+    return grid.long()
 
 
 def grid_with_final_tau(grid: torch.Tensor, final_tau: int | None) -> torch.Tensor:

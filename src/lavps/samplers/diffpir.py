@@ -41,7 +41,9 @@ class DiffPIR(Sampler):
     Their data step works on [0, 1] images with sigma_n in [0, 1] units while sigma_t is that of the
     [-1, 1] network, i.e. rho_t = lambda (sigma_y / 2)^2 / sigma_t^2 in this library's units, so their
     lambda = 7 is lam = 7 / 4 = 1.75 here. As in their code the last step returns D(x_t, t) without a
-    data step. Unlike their 'quad' time skipping, the grid here is the project's uniform one.
+    data step, and D(x_t, t) of an image prior is clamped to the data range [-1, 1] before the data step
+    (their model_fn calls guided-diffusion with clip_denoised=True); vector priors (the GMM) are not.
+    Unlike their 'quad' time skipping, the grid here is the project's uniform one.
     """
 
     name = "diffpir"
@@ -83,7 +85,7 @@ class DiffPIR(Sampler):
         t, t_next = step
         rho = self.lam * ctx.problem.sigma**2 / float(self.schedule.sigma(t)) ** 2
         with torch.no_grad():
-            x0 = ctx.denoise(state.x, t)
+            x0 = _clamp_images(ctx.denoise(state.x, t), ctx.shape)
         if t_next == 0:  # the last step returns the denoiser's estimate (no data step), as the authors' code
             return DiffPIRState(x=x0, x0=x0, svd=state.svd)
         y = ctx.problem.y.to(x0.dtype)
@@ -93,3 +95,8 @@ class DiffPIR(Sampler):
 
     def finish(self, state: DiffPIRState, ctx: Context) -> torch.Tensor:
         return state.x
+
+
+def _clamp_images(x0: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """Images (C, H, W) live in [-1, 1] in lavps; a signal of another rank has no known range."""
+    return x0.clamp(-1.0, 1.0) if len(shape) == 3 else x0
