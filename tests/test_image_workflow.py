@@ -232,6 +232,7 @@ def test_demo_report_on_a_tiny_budget(tmp_path):
     assert all(r["mean_psnr"] == "" for r in rows if r["image"] != rows[0]["image"])
     table = format_demo_table(out["summary"])
     assert "motion_blur:9:0.5" in table and "win" in table
+    assert "clean" in table and all(0.0 <= r["label_clean"] <= 1.0 for r in out["summary"])
     # the gap of LAVPS to the better of DPS and MGDM, paired per digit, in the result and the report
     assert {(g["task"], g["sampler"]) for g in out["targets"]} == {(t, "lavps") for t in config.tasks}
     assert all(g["reference"] in ("dps", "mgdm") and g["images"] == 2 for g in out["targets"])
