@@ -153,3 +153,12 @@ def test_cli_restores_a_colour_png_with_a_class_label_and_refuses_bad_labels(tmp
         r = _cli("restore", tmp_path / "obs.observation.pt", *common, *args, "--out", tmp_path / "b")
         assert r.returncode == 2 and r.stderr.count("\n") == 1 and message in r.stderr, (args, r.stderr)
         assert not (tmp_path / "b").exists()
+
+
+def test_random_spec_builds_seeded_weights_for_benchmarks():
+    a, b = load_prior("hdit:random:tiny"), load_prior("hdit:random:tiny")
+    assert a.shape == (3, 32, 32) and a.denoiser.class_label is None
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        out = a.denoise(x, 500)
+        assert torch.equal(out, b.denoise(x, 500)) and not torch.equal(out, x)

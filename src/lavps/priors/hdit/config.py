@@ -1,5 +1,6 @@
 """HDiT architecture settings: the two published presets (the LAVPS paper's FFHQ and ImageNet 256x256
-priors, from the InvFussion code base) and JSON files with the same keys.
+priors, from the InvFussion code base), `tiny` (the same structure at 32x32, for quick checks) and JSON
+files with the same keys.
 
 Presets as the official code builds them (hyperparameters per data set, then its defaults): feed-forward
 width 3 x the level width, mapping network 2 GEGLU blocks of width 256 (FFHQ) / 768 (ImageNet) and
@@ -89,6 +90,11 @@ HDIT_PRESETS: dict[str, HDiTConfig] = {
     "ffhq": HDiTConfig(dropout=0.05),
     "imagenet": HDiTConfig(
         depths=(2, 2, 16), widths=(384, 768, 1536), kernel_sizes=(7, 7, 0), mapping_width=768, num_classes=1001
+    ),
+    # not published: the same structure at 32x32 (two neighbourhood levels, two global), for quick checks
+    "tiny": HDiTConfig(
+        image_size=32, patch_size=2, depths=(1, 1, 1, 1), widths=(32, 64, 64, 64), kernel_sizes=(5, 3, 0, 0),
+        d_head=32, mapping_width=32,
     ),
 }
 

@@ -16,7 +16,7 @@ import torch
 from ...diffusion import Schedule
 from ..edm import VEDenoiserPrior
 from .config import HDIT_PRESETS, HDiTConfig, hdit_config
-from .model import HDiTDenoiser
+from .model import HDiTDenoiser, randomize_
 
 __all__ = [
     "read_hdit_state_dict",
@@ -24,6 +24,7 @@ __all__ = [
     "load_hdit_denoiser",
     "load_hdit_prior",
     "load_hdit_spec",
+    "random_hdit_prior",
     "parse_class_label",
     "with_class_label",
 ]
@@ -110,7 +111,10 @@ def parse_class_label(text: str, config: HDiTConfig) -> int:
 
 
 def load_hdit_spec(rest: str) -> VEDenoiserPrior:
-    """The prior of a spec `hdit:FILE[:ffhq|:imagenet|:CONFIG.json][:class=N|:class=null]` (rest = after 'hdit:')."""
+    """The prior of a spec `hdit:FILE[:ffhq|:imagenet|:CONFIG.json][:class=N|:class=null]` (rest = after 'hdit:').
+
+    FILE `random` (when no such file exists) gives seeded random weights (`random_hdit_prior`).
+    """
     label_text = None
     head, sep, tail = rest.rpartition(":class=")
     if sep:
@@ -120,7 +124,18 @@ def load_hdit_spec(rest: str) -> VEDenoiserPrior:
         path, config_name = rest, "ffhq"
     config = hdit_config(config_name)
     label = None if label_text is None else parse_class_label(label_text, config)
+    if path == "random" and not Path(path).is_file():
+        return random_hdit_prior(config, label)
     return load_hdit_prior(path, config, label)
+
+
+def random_hdit_prior(config: str | dict | HDiTConfig = "ffhq", class_label: int | None = None, seed: int = 0):
+    """An HDiT prior with seeded random weights (`hdit:random[:PRESET]`): for speed benchmarks and pipeline
+    checks at the real network size; its samples mean nothing."""
+    config = hdit_config(config)
+    denoiser = HDiTDenoiser(config, class_label)
+    randomize_(denoiser.net, seed)
+    return VEDenoiserPrior(denoiser.eval().requires_grad_(False), config.shape, Schedule.linear()).eval()
 
 
 def with_class_label(spec: str, class_label: int | str | None) -> str:
