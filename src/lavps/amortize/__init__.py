@@ -65,4 +65,5 @@ __all__ = [
     "train_supervised",
 ]
 
+from . import hdit as _hdit  # noqa: E402,F401  (registers the "hdit" architecture for loading)
 from . import unet as _unet  # noqa: E402,F401  (registers the "unet" architecture for loading)

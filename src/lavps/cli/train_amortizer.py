@@ -110,6 +110,19 @@ _COMMON = [
         show_default=TRAINING_DEFAULTS["image"]["channels"] + " (images)",
         help="UNet amortizer widths per level, comma-separated (image priors).",
     ),
+    click.option(
+        "--arch",
+        type=click.Choice(["unet", "hdit"]),
+        default="unet",
+        show_default=True,
+        help="Image amortizer: the small UNet, or the paper's HDiT on palette inputs (--hdit-config).",
+    ),
+    click.option(
+        "--hdit-config",
+        default="tiny",
+        show_default=True,
+        help="--arch hdit: HDiT structure, a preset (tiny, ffhq, imagenet) or a JSON file; fitted to the image size.",
+    ),
     click.option("--depth", type=click.IntRange(1), default=3, show_default=True, help="MLP hidden layers (vectors)."),
     option("ckpt_every", default=None, show_default=_per_prior("ckpt_every")),
     option("workers", default=1, help="CPU parallelism: torch threads."),
@@ -192,14 +205,16 @@ def _train(kind: str, o: dict) -> None:
     )
     family = resolve_family(pick("family_spec", "family"), tuple(preset.prior.shape))
     if len(preset.prior.shape) != 1:
+        from ..amortize.hdit import HDiTAmortizer
         from ..amortize.unet import UNetAmortizer
 
-        # Images: the small UNet amortizer (input kind of the shipped one unless asked otherwise).
-        network = UNetAmortizer(
-            tuple(preset.prior.shape),
-            channels=_channels(o["channels"] or defaults["channels"]),
-            input_kind=o["input_kind"] or defaults["input_kind"],
-        )
+        # Images: the small UNet amortizer (input kind of the shipped one unless asked otherwise) or the HDiT.
+        input_kind = o["input_kind"] or defaults["input_kind"]
+        if o.get("arch") == "hdit":
+            network = HDiTAmortizer(tuple(preset.prior.shape), o["hdit_config"], input_kind)
+        else:
+            channels = _channels(o["channels"] or defaults["channels"])
+            network = UNetAmortizer(tuple(preset.prior.shape), channels=channels, input_kind=input_kind)
         data, validation = None, None
         if o["data"]:
             preset, data, validation = _folder(o, config, preset, family)

@@ -35,6 +35,7 @@ class HDiTConfig:
         num_classes: class embeddings including the null class (0 = unconditional).
         sigma_data: EDM preconditioning's data standard deviation.
         in_mult: input channels as a multiple of `channels` (the amortizer's palette inputs use 3).
+        out_mult: output channels as a multiple of `channels` (the amortizer's (dmu, drho) use 2).
     """
 
     image_size: int = 256
@@ -50,6 +51,7 @@ class HDiTConfig:
     num_classes: int = 0
     sigma_data: float = 0.5
     in_mult: int = 1
+    out_mult: int = 1
 
     def __post_init__(self):
         for name in ("depths", "widths", "kernel_sizes"):

@@ -20,7 +20,7 @@ __all__ = ["HDiT", "HDiTDenoiser", "check_class_label", "randomize_"]
 
 
 class HDiT(nn.Module):
-    """The network F(x, c_noise, class) -> (B, channels, H, W); x of shape (B, channels * in_mult, H, W).
+    """The network F(x, c_noise, class) -> (B, channels * out_mult, H, W); x of shape (B, channels * in_mult, H, W).
 
     `second_noise=True` adds a second, zero-initialised noise-level embedding (the amortizer's tau).
     """
@@ -53,7 +53,7 @@ class HDiT(nn.Module):
         self.merges = nn.ModuleList(TokenMerge(c.widths[i], c.widths[i + 1]) for i in range(last))
         self.splits = nn.ModuleList(TokenSplit(c.widths[i + 1], c.widths[i]) for i in range(last))
         self.out_norm = RMSNorm(c.widths[0])
-        self.patch_out = TokenSplit(c.widths[0], c.channels, (c.patch_size, c.patch_size), with_skip=False)
+        self.patch_out = TokenSplit(c.widths[0], c.channels * c.out_mult, (c.patch_size, c.patch_size), with_skip=False)
         nn.init.zeros_(self.patch_out.proj.weight)
 
     def forward(
