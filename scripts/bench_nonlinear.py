@@ -48,7 +48,10 @@ def main():
     parser.add_argument("--out", type=Path, default=Path("results/nonlinear"))
     parser.add_argument("--amortizer", default=None, help="LAVPS's amortizer (default: the shipped one)")
     parser.add_argument("--tasks", default=None, help="comma-separated OPERATOR@NOISE (default: the four above)")
-    parser.add_argument("--rows", default=None, help="comma-separated SAMPLER:PRESET (default: the four above)")
+    parser.add_argument(
+        "--rows", default=None, help="comma-separated SAMPLER:PRESET[:shipped] (default: the four above; shipped: "
+        "LAVPS with the shipped amortizer even when --amortizer is given)"
+    )  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(1)
     prior = api.load_prior()
@@ -68,13 +71,15 @@ def main():
         truth = x.repeat_interleave(k, 0)
         problem = InverseProblem(y, op, noise)
         seeds = list(range(len(y)))
-        for sampler, preset in row_list:
-            out, seconds, record = run_row(prior, problem, op.family, sampler, preset, seeds, args.amortizer)
+        for sampler, preset, *which in row_list:
+            amortizer = None if which == ["shipped"] else args.amortizer
+            out, seconds, record = run_row(prior, problem, op.family, sampler, preset, seeds, amortizer)
             scores = psnr(out.samples, truth).reshape(len(x), k).mean(1).tolist()  # per digit
             sims = ssim(out.samples, truth).reshape(len(x), k).mean(1).tolist()
             mean, ci = mean_ci95(scores)
             row = {
                 "task": spec, "noise": noise_spec, "sampler": sampler, "preset": record["preset"],
+                "amortizer": record["settings"].get("amortizer") if sampler == "lavps" else None,
                 "ran": record.get("auto", {}).get("ran", record["preset"]), "psnr": mean, "psnr_ci95": ci,
                 "ssim": mean_ci95(sims)[0], "psnr_per_digit": scores, "seconds": seconds,
                 "seconds_per_sample": seconds / len(y), "samples": len(y),
@@ -93,7 +98,8 @@ def main():
                 + f"  aligned {row['aligned_psnr'][0]:.2f}"
             )
             line = (
-                f"{spec:8s} {noise_spec:14s} {sampler:6s} {row['ran']:10s} PSNR {mean:6.2f} +- {ci:5.2f}  "
+                f"{spec:8s} {noise_spec:14s} {sampler:6s} {row['ran']:10s} {'shipped' if which else '':8s} "
+                f"PSNR {mean:6.2f} +- {ci:5.2f}  "
                 f"SSIM {row['ssim']:.3f}  {seconds:7.1f} s ({row['seconds_per_sample']:.2f} s/sample){modes}"
             )
             print(line, flush=True)
