@@ -18,8 +18,9 @@ from lavps.imaging.io import read_observation_file, read_png, write_png
 from lavps.operators import GaussianNoise, InverseProblem
 from lavps.priors.image_unet import default_prior_path
 from lavps.samplers.chunked import RunningMoments
-from lavps.samplers.presets import DEFAULT_PRESET, PRESETS, SETTING_KEYS, preset_options
-from lavps.samplers.registry import build_sampler
+from lavps.samplers.config import setting_names
+from lavps.samplers.presets import DEFAULT_PRESET, PRESETS, preset_options
+from lavps.samplers.registry import build_sampler, config_class
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 shipped = pytest.mark.skipif(
@@ -108,9 +109,9 @@ def test_chunked_sampling_equals_one_batch(prior, digit, sampler):
 @pytest.mark.parametrize(
     "name,options",
     [
-        ("dps", {"dps_steps": 6}),
+        ("dps", {"steps": 6}),
         ("mgdm", PRESETS["mgdm"]["tiny"]),
-        ("lavps", {**PRESETS["lavps"]["tiny"], "candidates": "network,zero_shot,linear"}),
+        ("lavps", {**PRESETS["lavps"]["tiny"], "candidates": ("network", "zero_shot", "linear")}),
     ],
 )
 def test_sample_is_bit_identical_whatever_its_batch_mates(prior, digit, name, options):
@@ -230,7 +231,8 @@ def test_restore_json_records_the_preset_and_only_that_samplers_settings(tmp_pat
     meta = json.loads((tmp_path / "a" / "restore.json").read_text())
     assert meta["preset"] == "tiny" and meta["sampler"] == "mgdm"
     assert PRESETS["mgdm"]["tiny"].items() <= meta["settings"].items()  # the preset, plus mgdm's own defaults
-    assert set(meta["settings"]) <= set(SETTING_KEYS["mgdm"]) and meta["operator"] == {"spec": "pixels:0.5", "seed": 2}
+    assert set(meta["settings"]) == set(setting_names(config_class("mgdm")))  # asdict(config): every field
+    assert meta["operator"] == {"spec": "pixels:0.5", "seed": 2}
     from_file = ["--operator-file", tmp_path / "o.operator.safetensors", "--steps", 6, "--out", tmp_path / "b"]
     from_file += ["--samples", 3, "--batch-size", 2]
     r = _cli("restore", tmp_path / "o.observation.pt", *from_file, *common)
@@ -346,12 +348,12 @@ def test_new_user_path_reproduces_the_demo_code_path(tmp_path, prior, digit, _cl
 def test_tuned_baseline_settings_are_canonical_and_valid():
     """Every tuned DDRM / DiffPIR / LAVPS entry names a canonical operator spec and only keys its sampler reads."""
     from lavps.operators.spec import parse_operator_spec
-    from lavps.samplers.presets import SETTING_KEYS, TUNED, tuned_options
+    from lavps.samplers.presets import TUNED, tuned_options
 
     assert set(TUNED) == {"ddrm", "diffpir", "lavps"}
     for sampler, table in TUNED.items():
         for spec, options in table.items():
             assert parse_operator_spec(spec, (1, 32, 32)).spec == spec
-            assert options and set(options) <= set(SETTING_KEYS[sampler])
+            assert options and set(options) <= set(setting_names(config_class(sampler)))
             assert tuned_options(sampler, spec) == options and tuned_options(sampler, spec) is not options
     assert tuned_options("diffpir", "center:0.35") == {} and tuned_options("mgdm", "sr:2") == {}

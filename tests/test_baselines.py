@@ -78,7 +78,7 @@ def test_determinism_and_batch_independence(problem, make):
     assert torch.allclose(other[0], first[0], atol=1e-5) and torch.allclose(alone[0], first[0], atol=1e-5)
 
 
-@pytest.mark.parametrize("name, options", [("ddrm", {"ddrm_steps": 7}), ("diffpir", {"diffpir_steps": 7})])
+@pytest.mark.parametrize("name, options", [("ddrm", {"steps": 7}), ("diffpir", {"steps": 7})])
 def test_cost_counts(problem, name, options):
     r = build_sampler(name, problem.prior, options).sample(problem.problem, 10, seed=0)
     assert (r.cost.denoiser_forwards, r.cost.denoiser_backwards) == (7, 0)
@@ -91,7 +91,7 @@ def test_diffpir_cg_and_closed_form_agree(problem):
 
 
 def test_registry_passes_the_options(problem):
-    ddrm = build_sampler("ddrm", problem.prior, {"ddrm_steps": 9, "ddrm_eta": 0.5, "ddrm_eta_b": 0.7})
+    ddrm = build_sampler("ddrm", problem.prior, {"steps": 9, "ddrm_eta": 0.5, "ddrm_eta_b": 0.7})
     assert (len(ddrm.plan()), ddrm.eta, ddrm.eta_b) == (9, 0.5, 0.7)
     pir = build_sampler("diffpir", problem.prior, {"diffpir_lambda": 7.0, "diffpir_zeta": 0.3, "diffpir_solver": "cg"})
     assert (len(pir.plan()), pir.lam, pir.zeta, pir.solver) == (100, 7.0, 0.3, "cg")
@@ -190,7 +190,9 @@ def test_bench_gmm_runs_the_baselines(tmp_path, capsys):
     by = {r["sampler"]: r for r in data["results"]}
     assert by["ddrm"]["sw_mean"] < by["prior"]["sw_mean"] and by["diffpir"]["sw_mean"] < by["prior"]["sw_mean"]
     assert by["ddrm"]["denoiser_forwards"] == 10 and by["ddrm"]["denoiser_backwards"] == 0
-    assert data["config"]["sampler_options"]["ddrm_eta"] == 0.85  # unset options are recorded, not None
+    assert data["config"]["settings"]["ddrm"]["settings"]["ddrm_eta"] == 0.85  # unset settings are recorded
+    assert data["config"]["settings"]["diffpir"]["settings"]["steps"] == 10  # the old spelling still works
+    assert "--ddrm-steps is deprecated" in err
     assert "ddrm" in stdout and "diffpir" in stdout
 
 

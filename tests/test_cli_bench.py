@@ -106,8 +106,8 @@ def test_bench_errors_are_one_line(args, needle):
 def test_two_workers_and_one_problem_exit_cleanly():
     # One problem: no interval ("n/a", not nan). Two spawned workers: the pool is closed and joined, so
     # resource_tracker has no leaked semaphore to warn about at exit.
-    args = ["bench", "gmm", "--dim", "4", "--obs-dim", "1", "2", "--problems", "1", "--samples", "50", "--steps", "6"]
-    args += ["--dps-steps", "10", "--window", "2", "--samplers", "dps", "--workers", "2", "--quiet"]
+    args = ["bench", "gmm", "--dim", "4", "--obs-dim", "1", "2", "--problems", "1", "--samples", "50", "--steps", "10"]
+    args += ["--samplers", "dps", "--workers", "2", "--quiet"]
     proc = _run(args)
     assert proc.returncode == 0, proc.stderr
     assert "leaked" not in proc.stderr and "Warning" not in proc.stderr, proc.stderr

@@ -76,7 +76,8 @@ def test_same_seed_same_device_is_identical_at_fp32(sampler):
     op = parse_operator_spec("box:0.3:0.5", prior.shape).sample_one(torch.Generator().manual_seed(0))
     y = GaussianNoise(0.1).measure(torch.zeros(1, 1, 8, 8), op, torch.randn(1, 1, 8, 8))
     problem = InverseProblem(y, op, GaussianNoise(0.1))
-    options = {"steps": 6, "dps_steps": 6, "dps_zeta": 1.0, "lr": 0.03, "adam_out": 1, "adam_in": 2, "window": 2}
+    vi = {"steps": 6, "lr": 0.03, "adam_out": 1, "window": 2}
+    options = {"dps": {"steps": 6, "dps_zeta": 1.0}, "mgdm": {**vi, "adam_in": 2}, "lavps": vi}[sampler]
     if sampler == "lavps":
         options["amortizer"] = UNetAmortizer((1, 8, 8), channels=(8, 8), input_kind="grad")
     runs = [build_sampler(sampler, prior, options).sample(problem, 2, seed=[5, 6]) for _ in range(2)]
@@ -98,7 +99,7 @@ def _gmm_problem():
 def test_bf16_gmm_within_tolerance_of_fp32(sampler):
     """Stated tolerance: SW(fp32, bf16; same seeds) <= 0.15 and below half of SW(fp32; other seeds)."""
     gmm, problem = _gmm_problem()
-    options = {"steps": 20, "dps_steps": 50, "adam_out": 2, "adam_in": 4, "window": 5}
+    options = {"mgdm": {"steps": 20, "adam_out": 2, "adam_in": 4, "window": 5}, "dps": {"steps": 50}}[sampler]
     n = 256
 
     def run(prior, first_seed):

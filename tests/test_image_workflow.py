@@ -213,7 +213,7 @@ def test_demo_report_on_a_tiny_budget(tmp_path):
         mean_images=1,
         mean_samples=2,
         samplers={
-            "dps": ("dps", {"dps_steps": 5, "dps_zeta": 1.0}),
+            "dps": ("dps", {"steps": 5, "dps_zeta": 1.0}),
             "mgdm": ("mgdm", tiny),
             "lavps": ("lavps", {**tiny, "inner_steps": 1}),
         },
@@ -246,7 +246,7 @@ def test_demo_report_on_a_tiny_budget(tmp_path):
     lavps_rows = [r for r in out["summary"] if r["sampler"] == "lavps"]
     assert all("network=" in r["wins"] for r in lavps_rows)
     report = (tmp_path / "report" / "report.md").read_text()
-    assert "Glossary" in report and "dps_steps" in report
+    assert "Glossary" in report and "dps_zeta" in report
 
 
 @pytest.mark.skipif(not default_amortizer_path().is_file(), reason="shipped amortizer not exported yet")
@@ -305,7 +305,7 @@ def test_demo_applies_and_reports_the_tuned_baseline_settings(tmp_path):
             images=1,
             tasks=("gaussian_blur:9:2.0",),
             mean_images=0,
-            samplers={"diffpir-5": ("diffpir", {"diffpir_steps": 5})},
+            samplers={"diffpir-5": ("diffpir", {"steps": 5})},
             tuned_baselines=on,
         )
         out = run_demo(config, prior, net, load_classifier(), tmp_path / str(on), progress=False)

@@ -263,13 +263,15 @@ def test_supervised_baseline_trains_and_samples(tmp_path, preset, family, gp):
 def test_registry_builds_lavps_and_amortized_only(tmp_path, gp):
     net = untrained()
     path = am.save_amortizer(net, tmp_path / "a.safetensors")
-    opts = {"steps": 12, "window": 5, "inner_steps": 1, "guard": "false", "amortizer": str(path)}
+    opts = {"steps": 12, "window": 5, "inner_steps": 1, "guard": False, "amortizer": str(path)}
     s = build_sampler("lavps", gp.prior, opts)
     assert isinstance(s, LAVPS) and not s.guard.enabled and s.inner_steps == 1
     only = build_sampler("amortized-only", gp.prior, {"amortizer": net})
     assert not only.guard.enabled and only.inner_steps == 0
-    with pytest.raises(ValueError, match="needs options\\['amortizer'\\]"):
+    with pytest.raises(ValueError, match="'lavps' needs an amortizer"):
         build_sampler("lavps", gp.prior, {})
+    with pytest.raises(ValueError, match=r"guard \(--guard\) must be true or false \(a bool\), got 'false'"):
+        build_sampler("lavps", gp.prior, {**opts, "guard": "false"})  # never a "true" / "false" string
 
 
 def test_cli_trains_an_amortizer_and_reports_errors(tmp_path, capsys):

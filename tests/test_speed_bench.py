@@ -43,7 +43,7 @@ def test_quick_bench_table_json_and_pass_counts(tmp_path, _cli):
     assert set(by) == {("ddim", 10), ("dps", 10), ("ddim", 8), ("mgdm", 8), ("lavps", 8)}
     assert all(row["batch"] == 2 and row["precision"] == "bf16" for row in rows)
     b = QUICK.budgets
-    steps = b["dps"]["dps_steps"] - 1
+    steps = b["dps"]["steps"] - 1
     assert (by["dps", 10]["denoiser_forwards"], by["dps", 10]["denoiser_backwards"]) == (steps, steps)
     iters, win = b["mgdm"]["steps"] - 3, b["mgdm"]["window"]  # 5 iterations, the last 2 in the window
     out_iters = iters - win

@@ -23,7 +23,7 @@ def shipped():
 
 
 def _demo(**kw):
-    samplers = {"ddrm-20": ("ddrm", {"ddrm_steps": 6}), "lavps-tiny": ("lavps", {**TINY, "inner_steps": 0})}
+    samplers = {"ddrm-20": ("ddrm", {"steps": 6}), "lavps-tiny": ("lavps", {**TINY, "inner_steps": 0})}
     return DemoConfig(images=3, tasks=("sr:2", "center:0.35"), mean_images=0, samplers=samplers, **kw)
 
 

@@ -23,8 +23,9 @@ from .priors.latent import LatentMeasurement, LatentPrior
 from .priors.latent import image_shape as _user_shape
 from .priors.placement import place_prior
 from .samplers.chunked import sample_in_chunks
+from .samplers.config import SamplerConfig
 from .samplers.cost import Cost
-from .samplers.registry import build_sampler
+from .samplers.registry import SAMPLERS, build_sampler
 from .samplers.resolve import resolve_settings
 
 __all__ = ["Observation", "RestoreResult", "load_prior", "operator", "degrade", "restore", "noise_model"]
@@ -98,13 +99,28 @@ class RestoreResult:
         return Path(out_dir)
 
 
-def load_prior(spec: str | Path | None = None, class_label: int | str | None = None):
+def load_prior(
+    spec: str | Path | None = None,
+    class_label: int | str | None = None,
+    *,
+    device: str | None = None,
+    precision: str | None = None,
+):
     """A frozen prior from a `--prior` spec (docs/priors.md): None = the shipped MNIST 32x32 prior, a lavps
     `.safetensors` file, a diffusers folder (`diffusers:DIR` or just DIR), `adm:FILE[:PRESET]`, `edm:...`,
-    `hdit:FILE[:PRESET]`. class_label: a class index or "null" for a class-conditional HDiT prior."""
+    `hdit:FILE[:PRESET]`. class_label: a class index or "null" for a class-conditional HDiT prior.
+
+    device / precision: place it there (see `restore`); None keeps the CPU and the stored dtype. An
+    unavailable device is named before the prior is loaded.
+    """
     from .priors.presets import load_prior as _load
 
-    return _load(None if spec is None else str(spec), class_label=class_label)
+    target = None if device is None else resolve_device(device)
+    prior = _load(None if spec is None else str(spec), class_label=class_label)
+    if target is None and precision is None:
+        return prior
+    target = prior_device(prior) if target is None else target
+    return place_prior(prior, target, prior_precision(prior) if precision is None else precision)  # ours: no copy
 
 
 def operator(
@@ -166,10 +182,12 @@ def restore(
     sigma: float | None,
     prior=None,
     sampler: str = "lavps",
+    *,
     samples: int = 1,
     seed: int = 0,
     preset: str | None = None,
-    settings: dict | None = None,
+    settings: SamplerConfig | dict | None = None,
+    amortizer=None,
     batch_size: int | None = None,
     device: str | torch.device | None = None,
     progress: bool = False,
@@ -188,13 +206,15 @@ def restore(
             `lavps.operator(spec, seed=...)` first.
         sigma: observation noise std sigma_y (> 0), images in [-1, 1]; None when `noise` is given.
         prior: a loaded prior, a path (see load_prior), or None for the shipped MNIST prior.
-        sampler: "lavps", "mgdm" or "dps".
+        sampler: "lavps", "mgdm", "dps", "ddrm" or "diffpir". Every argument after it is keyword-only.
         samples: number of samples N; sample i uses seed + i whatever the batch_size.
         preset: budget preset (`lavps.samplers.presets`); None = the sampler's default (the demo's). LAVPS's
             default `auto` runs `fastest` when the operator's family is one the amortizer was trained on
             (a spec, or an operator file saved by degrade, knows its family) and `reference` otherwise.
-        settings: overrides of the preset's options (e.g. {"steps": 20}; "steps" is the grid size of
-            any sampler), and for lavps {"amortizer": path or network} (default: the shipped one).
+        settings: a dict of the sampler's config fields over the preset (e.g. {"steps": 20}; "steps" is
+            the grid size of any sampler), or a complete config object (e.g. `LAVPSConfig(...)`, without a
+            preset). An unknown field is refused with the allowed list. See `lavps.samplers.registry`.
+        amortizer: lavps only: a trained amortizer or its file (None: the shipped one).
         batch_size: at most this many samples at a time (memory bound); None = all at once.
         device: where the prior's network runs ("auto", "cpu", "cuda", "cuda:N", "mps"); None keeps
             the prior where it is (a freshly loaded prior is on the CPU). See docs/devices.md.
@@ -210,6 +230,8 @@ def restore(
     model = noise_model(sigma, noise)  # validates sigma / the noise spec before any work
     if not isinstance(samples, int) or samples < 1:
         raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
+    if sampler not in SAMPLERS or sampler in ("ddim", "supervised", "amortized-only"):
+        raise ValueError(f"unknown sampler {sampler!r}; allowed: lavps, mgdm, dps, ddrm, diffpir")
     given = prior is not None and not isinstance(prior, (str, Path))
     prior = prior if given else load_prior(prior)
     prior = _placed(prior, device, precision, copy_first=given)
@@ -219,11 +241,11 @@ def restore(
     problem = InverseProblem(obs, LatentMeasurement(op, prior) if latent else op, model)  # A(decode(z))
     problem.check_signal_shape(tuple(prior.shape))
     family = getattr(op, "family", None)  # the family that drew it (auto preset); None for a hand-built operator
-    name, options, record = resolve_settings(sampler, preset, settings or {}, prior, family)
+    resolved = resolve_settings(sampler, preset, settings, prior, family, amortizer)
+    record = {**resolved.record}
     record.update(device=str(prior_device(prior)), precision=prior_precision(prior), noise_on_device=noise_on_device)
-    drawn = sample_in_chunks(
-        build_sampler(sampler, prior, options), problem, samples, seed, batch_size, progress, noise_on_device
-    )
+    built = build_sampler(sampler, prior, resolved.config, **resolved.networks)
+    drawn = sample_in_chunks(built, problem, samples, seed, batch_size, progress, noise_on_device)
     if latent:  # the user sees images: decode the latent samples, the moments are the images'
         with torch.no_grad():
             images = torch.cat([prior.decode(z) for z in drawn.samples.split(batch_size or samples)])

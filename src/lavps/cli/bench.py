@@ -9,7 +9,8 @@ import click
 
 from ..jsonfile import write_json
 from .main import cli
-from .options import FiniteFloat, ListOption, option
+from .options import FiniteFloat, ListOption, grouped, option
+from .settings import sampler_settings
 
 __all__ = ["bench"]
 
@@ -26,7 +27,10 @@ def _check_networks(samplers, amortizer, supervised) -> None:
         raise click.BadParameter("supervised needs --supervised PATH", param_hint="--supervised")
 
 
-@bench.command("gmm", renamed={"--seeds": "--problems", "--first-seed": "--seed", "--family": "--operator"})
+@bench.command(
+    "gmm",
+    renamed={"--seeds": "--problems", "--first-seed": "--seed", "--family": "--operator"},
+)
 @click.option(
     "--dim",
     "dims",
@@ -48,28 +52,16 @@ def _check_networks(samplers, amortizer, supervised) -> None:
 @option("problems", default=10)
 @option("seed", default=0, help="Seed of the first problem (problem i uses seed + i).")
 @option("samples", default=2000)
-@option("steps", default=100)
-@option("dps_steps", default=1000)
-@option("dps_zeta", default=0.03)
-@option("lr", default=0.1)
-@option("adam_out", default=5)
-@option("adam_in", default=20)
-@option("window", default=30)
 @click.option(
     "--samplers",
     cls=ListOption,
     default=("dps", "mgdm"),
     show_default=True,
-    help="Samplers (space-separated): ddim dps mgdm lavps amortized-only supervised ddrm diffpir.",
+    help="Samplers (space-separated): ddim dps mgdm lavps amortized-only supervised ddrm diffpir. The sampler "
+    "settings below apply to every sampler of the run that has them.",
 )
-@option("ddrm_steps", default=None, show_default="20")
-@option("ddrm_eta", default=None, show_default="0.85")
-@option("diffpir_steps", default=None, show_default="100")
-@option("diffpir_lambda", default=None, show_default="1.75")
-@option("diffpir_zeta", default=None, show_default="0.3")
 @option("amortizer", help="Trained amortizer (.safetensors) for lavps / amortized-only.")
 @option("supervised")
-@option("inner_steps", default=3)
 @option("sigma", default=1.0)
 @click.option(
     "--operator",
@@ -82,73 +74,33 @@ def _check_networks(samplers, amortizer, supervised) -> None:
 @option("workers", default=2, help="Worker processes (one torch thread each).")
 @option("json")
 @option("quiet")
-def bench_gmm(
-    dims,
-    obs_dims,
-    problems,
-    seed,
-    samples,
-    steps,
-    dps_steps,
-    dps_zeta,
-    lr,
-    adam_out,
-    adam_in,
-    window,
-    samplers,
-    ddrm_steps,
-    ddrm_eta,
-    diffpir_steps,
-    diffpir_lambda,
-    diffpir_zeta,
-    amortizer,
-    supervised_path,
-    inner_steps,
-    sigma,
-    family,
-    workers,
-    json_path,
-    quiet,
-):
+@grouped("networks", dict, "amortizer", "supervised_path")
+@grouped("problem", dict, "dims", "obs_dims", "problems", "seed", "samples", "sigma", "family")
+@sampler_settings(None, default_note="each sampler's default", old_spellings=True)
+def bench_gmm(problem, samplers, networks, workers, json_path, quiet, settings):
     """Exact-posterior benchmark on the 25-component Gaussian-mixture prior."""
-    _check_networks(samplers, amortizer, supervised_path)
+    _check_networks(samplers, networks["amortizer"], networks["supervised_path"])
     from ..evaluation.gmm_bench import GMMBenchConfig, format_table, run_gmm_benchmark
-    from ..samplers.registry import DEFAULTS, SAMPLERS, build_sampler
+    from ..samplers.registry import SAMPLERS, build_sampler
 
     unknown = [s for s in samplers if s not in SAMPLERS]
     if unknown:
         raise click.BadParameter(
             f"unknown sampler(s) {', '.join(unknown)}; allowed: {', '.join(SAMPLERS)}", param_hint="--samplers"
         )
-    options = dict(
-        steps=steps,
-        dps_steps=dps_steps,
-        dps_zeta=dps_zeta,
-        lr=lr,
-        adam_out=adam_out,
-        adam_in=adam_in,
-        window=window,
-        amortizer=amortizer,
-        supervised=supervised_path,
-        inner_steps=inner_steps,
-        ddrm_steps=ddrm_steps,
-        ddrm_eta=ddrm_eta,
-        diffpir_steps=diffpir_steps,
-        diffpir_lambda=diffpir_lambda,
-        diffpir_zeta=diffpir_zeta,
-    )
-    # the JSON states every setting: fill the baselines' unset options with the registry defaults
-    options = {k: DEFAULTS[k] if v is None and k.startswith(("ddrm_", "diffpir_")) else v for k, v in options.items()}
+    settings.check_used(list(samplers))
+    given = {"amortizer": networks["amortizer"], "supervised": networks["supervised_path"]}
     config = GMMBenchConfig(
-        dims=tuple(dims),
-        obs_dims=tuple(obs_dims),
-        seeds=problems,
-        first_seed=seed,
-        samples=samples,
+        dims=tuple(problem["dims"]),
+        obs_dims=tuple(problem["obs_dims"]),
+        seeds=problem["problems"],
+        first_seed=problem["seed"],
+        samples=problem["samples"],
         samplers=tuple(samplers),
-        sigma=sigma,
-        family=family,
-        sampler_options=options,
+        sigma=problem["sigma"],
+        family=problem["family"],
+        sampler_options={name: settings.for_sampler(name) for name in dict.fromkeys(samplers)},
+        networks={k: v for k, v in given.items() if v is not None},
         workers=workers,
     )
     partial = None if json_path is None else json_path.with_name(json_path.name + ".partial.jsonl")
@@ -250,7 +202,12 @@ def bench_pareto(
         first_seed=seed,
         samples=samples,
         workers=workers,
-        sampler_options=dict(steps=steps, window=window, lr=lr, amortizer=amortizer, supervised=supervised_path),
+        # the swept samplers' grid; DPS, the reference row, keeps its own defaults (1000 steps)
+        sampler_options={
+            **{name: dict(steps=steps, window=window, lr=lr) for name in ("mgdm", "lavps", "amortized-only")},
+            "supervised": dict(steps=steps),
+        },
+        networks={k: v for k, v in dict(amortizer=amortizer, supervised=supervised_path).items() if v is not None},
         entries=entries,
     )
     out = run_pareto(base, panels, build_sampler, progress=not quiet)

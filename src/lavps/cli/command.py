@@ -1,4 +1,5 @@
-"""Click classes of every `lavps` command: untruncated help lines and hidden deprecated option names."""
+"""Click classes of every `lavps` command: untruncated help lines, hidden deprecated option names and
+options generated on first use."""
 
 from __future__ import annotations
 
@@ -27,6 +28,15 @@ class LavpsCommand(click.Command):
     def __init__(self, *args, renamed: dict[str, str] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.renamed = dict(renamed or {})
+        # options made on first use (the generated sampler settings, lavps.cli.settings): `lavps --help`
+        # lists commands without importing what those options are generated from
+        self.lazy_params = getattr(self.callback, "__lavps_lazy_params__", None)
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        if self.lazy_params is not None:
+            factory, self.lazy_params = self.lazy_params, None
+            self.params.extend(factory())
+        return super().get_params(ctx)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         rewritten = []

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from .main import cli
-from .options import ListOption, option
+from .options import ListOption, grouped, option
+from .settings import sampler_settings
 
 __all__ = ["demo"]
 
@@ -68,42 +69,43 @@ _ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps lavps-fast lavps-fastest la
 @option("quiet", help="No progress bars.")
 @option("device")
 @option("precision")
+@grouped("digits", dict, "images", "mean_images", "mean_samples", "digit_offset")
+@grouped("placement", dict, "device", "precision")
+@sampler_settings(("lavps", "mgdm", "dps", "ddrm", "diffpir"), default_note="each row's preset")
 def demo(
     out_dir,
     quick,
-    images,
+    digits,
     tasks,
     samplers,
-    mean_images,
-    mean_samples,
-    digit_offset,
     paper_baselines,
     prior_path,
     amortizer,
     seed,
     workers,
     quiet,
-    device,
-    precision,
+    placement,
+    settings,
 ):
-    """Restore held-out digits with DDRM, DiffPIR, DPS, MGDM and LAVPS on the amortizer's families and unseen ones."""
+    """Restore held-out digits with DDRM, DiffPIR, DPS, MGDM and LAVPS on the amortizer's families and unseen ones.
+
+    Sampler settings (--steps, --window, ...) override every row whose sampler has them."""
     import torch
 
     from ..amortize.checkpoint import load_amortizer
     from ..amortize.defaults import default_amortizer_path
-    from ..device import resolve_device
+    from ..api import load_prior
     from ..evaluation.classifier import load_classifier
     from ..evaluation.demo import DEMO_SAMPLERS, DemoConfig, format_demo_table, run_demo
     from ..evaluation.demo_targets import format_gaps
     from ..operators import parse_operator_spec
-    from ..priors.placement import place_prior
-    from ..priors.presets import load_prior
 
     unknown = sorted(set(samplers or ()) - set(DEMO_SAMPLERS))
     if unknown:
         raise ValueError(f"unknown demo sampler(s) {', '.join(unknown)}; allowed: {', '.join(DEMO_SAMPLERS)}")
-    device = resolve_device(device)  # an unavailable device is named before any work
-    prior = place_prior(load_prior(prior_path), device, precision)
+    rows = {k: v for k, v in DEMO_SAMPLERS.items() if not samplers or k in samplers}
+    settings.check_used([name for name, _ in rows.values()])
+    prior = load_prior(prior_path, **placement)  # an unavailable device is named before any work
     if tuple(prior.shape) != (1, 32, 32):
         raise ValueError(f"the demo restores 1x32x32 MNIST digits; prior {prior_path!r} has shape {prior.shape}")
     for spec in tasks or ():
@@ -113,14 +115,15 @@ def demo(
     net = load_amortizer(amortizer or default_amortizer_path(), prior=prior)
     base = DemoConfig()
     config = DemoConfig(
-        images=images or (2 if quick else base.images),
+        images=digits["images"] or (2 if quick else base.images),
         tasks=tuple(tasks) if tasks else (_QUICK_TASKS if quick else base.tasks),
         seed=seed,
-        mean_images=0 if quick else mean_images,
-        mean_samples=mean_samples,
-        digit_offset=digit_offset,
-        samplers={k: v for k, v in DEMO_SAMPLERS.items() if not samplers or k in samplers},
+        mean_images=0 if quick else digits["mean_images"],
+        mean_samples=digits["mean_samples"],
+        digit_offset=digits["digit_offset"],
+        samplers=rows,
         tuned_baselines=not paper_baselines,
+        settings={name: settings.for_sampler(name) for name, _ in rows.values()},
     )
     result = run_demo(config, prior, net, load_classifier(), out_dir, progress=not quiet)
     click.echo(format_demo_table(result["summary"]))

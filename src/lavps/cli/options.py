@@ -1,20 +1,23 @@
 """Shared CLI vocabulary: one definition per option (name, type, help), reused by every command.
 
-Concepts and their one name: the sampling grid `--steps` (DPS: `--dps-steps`); Adam budgets
-`--adam-out`, `--adam-in`, `--inner-steps` (a list where a command sweeps them); optimiser steps of
+Sampler settings are not here: their options are generated from the samplers' configs
+(`lavps.cli.settings`). Concepts and their one name: the sampling grid `--steps`; Adam budgets
+`--adam-out`, `--adam-in`, `--inner-steps` (a list where bench pareto sweeps them); optimiser steps of
 training `--iterations`; the measurement `--operator`; CPU parallelism `--workers`; independent benchmark
 problems `--problems` (a count) beside `--seed` (the first seed). Float options refuse nan and inf.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-__all__ = ["OPTIONS", "FiniteFloat", "GridSize", "ImageSize", "ListOption", "option"]
+__all__ = ["OPTIONS", "FiniteFloat", "GridSize", "ImageSize", "ListOption", "grouped", "option"]
 
 
 class FiniteFloat(click.ParamType):
@@ -118,38 +121,12 @@ _POSITIVE = FiniteFloat(min=0.0, min_open=True)
 #: default or help; the type, the declaration and the wording of the concept stay in this one place.
 OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "steps": (("--steps",), dict(type=GridSize(), help="Sampling grid size N of MGDM / LAVPS (4..1000 points).")),
-    "dps_steps": (("--dps-steps",), dict(type=click.IntRange(3, 1000), help="DPS grid size (3..1000 points).")),
-    "dps_zeta": (("--dps-zeta",), dict(type=FiniteFloat(min=0.0), help="DPS step size zeta (>= 0).")),
     "lr": (("--lr",), dict(type=_POSITIVE, help="Adam learning rate of MGDM's inner problem (> 0).")),
     "adam_out": (("--adam-out",), dict(type=click.IntRange(0), help="Adam steps per iteration outside the window.")),
     "adam_in": (("--adam-in",), dict(type=click.IntRange(0), help="MGDM Adam steps per iteration inside the window.")),
     "inner_steps": (
         ("--inner-steps",),
         dict(type=click.IntRange(0), help="LAVPS Adam steps after the best-of guard (G_in), inside the window."),
-    ),
-    "ddrm_steps": (("--ddrm-steps",), dict(type=click.IntRange(2, 1000), help="DDRM denoiser calls (2..1000).")),
-    "ddrm_eta": (("--ddrm-eta",), dict(type=FiniteFloat(min=0.0, max=1.0), help="DDRM eta (in [0, 1]).")),
-    "diffpir_steps": (
-        ("--diffpir-steps",),
-        dict(type=click.IntRange(2, 1000), help="DiffPIR denoiser calls (2..1000)."),
-    ),
-    "diffpir_lambda": (("--diffpir-lambda",), dict(type=_POSITIVE, help="DiffPIR lambda (> 0).")),
-    "diffpir_zeta": (("--diffpir-zeta",), dict(type=FiniteFloat(min=0.0, max=1.0), help="DiffPIR zeta (in [0, 1]).")),
-    "restart_zeta": (
-        ("--restart-zeta",),
-        dict(
-            type=FiniteFloat(min=0.0, max=1.0),
-            help="MGDM / LAVPS: start each iteration from DiffPIR's re-noising of x0 with this zeta "
-            "(1 = a fresh draw from q(x_t | x0)) instead of the bridge q(x_t | x0, x_next).",
-        ),
-    ),
-    "final_tau": (
-        ("--final-tau",),
-        dict(
-            type=click.IntRange(1),
-            help="MGDM / LAVPS: end the run at or below this diffusion step (one more grid point there "
-            "when the uniform grid's first point is above it: one more denoiser call).",
-        ),
     ),
     "init_from": (
         ("--init-from",),
@@ -247,3 +224,18 @@ def option(name: str, **overrides: Any):
         kwargs["item_type"] = kwargs.pop("type", str)
         kwargs["cls"] = ListOption
     return click.option(*decls, **kwargs)
+
+
+def grouped(target: str, build: Callable, *names: str) -> Callable:
+    """Decorator: the command receives `target=build(**{name: value of each option in names})` instead of
+    those options one by one (keeps a command's signature short: one argument per concept)."""
+
+    def decorate(f: Callable) -> Callable:
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            kwargs[target] = build(**{n: kwargs.pop(n) for n in names})
+            return f(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -10,7 +11,8 @@ import click
 from ..priors.hdit.loader import with_class_label
 from ..samplers.presets import describe_presets, preset_names
 from .main import cli
-from .options import OPTIONS, ImageSize, option
+from .options import OPTIONS, ImageSize, grouped, option
+from .settings import sampler_settings
 
 __all__ = ["degrade", "restore"]
 
@@ -90,6 +92,43 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit, noi
     click.echo("restore it with:\n  " + shlex.join(command))
 
 
+@dataclass(frozen=True)
+class RunChoice:
+    """Which sampler runs, on which budget, how many samples from which seeds."""
+
+    sampler: str
+    preset: str | None
+    amortizer: str | None
+    seed: int
+    samples: int
+    batch_size: int | None
+
+
+@dataclass(frozen=True)
+class OutputChoice:
+    """Where the results go and what is printed."""
+
+    out_dir: Path
+    overwrite: bool
+    reference: str | None
+    quiet: bool
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where and in which precision the prior's network runs, and where the noise is drawn."""
+
+    device: str
+    precision: str
+    noise_on_device: bool
+
+
+def _operator_source(spec, kernel, mask, operator_file, op_seed):
+    from ..imaging.workflow import OperatorSource
+
+    return OperatorSource(spec, kernel, mask, operator_file, op_seed)
+
+
 @cli.command("restore")
 @click.argument("observation", type=click.Path())
 @click.option(
@@ -138,7 +177,7 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit, noi
     type=click.Choice(preset_names()),
     default=None,
     show_default="per sampler, see the list",
-    help=f"Budget preset. {describe_presets()}",
+    help=f"Budget preset. {describe_presets()} The settings below override it.",
 )
 @option("prior_path")
 @click.option(
@@ -156,26 +195,6 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit, noi
     show_default="all samples at once; folder: 4 images",
     help="At most this many samples at once (folder: images per batch).",
 )
-@option(
-    "steps",
-    default=None,
-    type=click.IntRange(3, 1000),
-    show_default="the preset's",
-    help="Grid size N of the sampler (3..1000; overrides the preset).",
-)
-@option(
-    "window",
-    default=None,
-    type=click.IntRange(0),
-    show_default="the preset's",
-    help="Final window length (mgdm, lavps).",
-)
-@option("adam_out", default=None, show_default="the preset's", help="Adam steps outside the window (mgdm, lavps).")
-@option("adam_in", default=None, show_default="the preset's", help="Adam steps inside the window (mgdm).")
-@option("inner_steps", default=None, show_default="the preset's", help="Adam steps after the guard (lavps).")
-@option("restart_zeta", default=None, show_default="the preset's (none: the bridge)")
-@option("final_tau", default=None, show_default="the preset's (none: the uniform grid)")
-@click.option("--dps-steps", default=None, type=click.IntRange(3, 1000), hidden=True)
 @click.option(
     "--reference",
     default=None,
@@ -183,11 +202,6 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit, noi
     type=click.Path(exists=True),
     help="Clean image (folder: a folder of them, matched by name): adds PSNR/SSIM.",
 )
-@option("ddrm_steps", default=None, hidden=True)
-@option("ddrm_eta", default=None, show_default="0.85")
-@option("diffpir_steps", default=None, hidden=True)
-@option("diffpir_lambda", default=None, show_default="1.75")
-@option("diffpir_zeta", default=None, show_default="0.3")
 @click.option(
     "--out",
     "out_dir",
@@ -207,64 +221,34 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit, noi
 @option("device")
 @option("precision")
 @option("noise_on_device")
+@grouped("source", _operator_source, "spec", "kernel", "mask", "operator_file", "op_seed")
+@grouped("run", RunChoice, "sampler", "preset", "amortizer", "seed", "samples", "batch_size")
+@grouped("output", OutputChoice, "out_dir", "overwrite", "reference", "quiet")
+@grouped("placement", Placement, "device", "precision", "noise_on_device")
+@sampler_settings(tuple(_SAMPLERS), old_spellings=True)
 def restore(
-    observation,
-    spec,
-    kernel,
-    mask,
-    operator_file,
-    op_seed,
-    sigma,
-    noise,
-    sampler,
-    preset,
-    prior_path,
-    class_label,
-    amortizer,
-    seed,
-    samples,
-    batch_size,
-    steps,
-    window,
-    adam_out,
-    adam_in,
-    inner_steps,
-    restart_zeta,
-    final_tau,
-    dps_steps,
-    ddrm_steps,
-    ddrm_eta,
-    diffpir_steps,
-    diffpir_lambda,
-    diffpir_zeta,
-    reference,
-    out_dir,
-    overwrite,
-    simulate,
-    quiet,
-    fit,
-    device,
-    precision,
-    noise_on_device,
+    observation, sigma, noise, prior_path, class_label, simulate, fit, source, run, output, placement, settings
 ):
     """Sample the posterior of OBSERVATION (a PNG, or the .observation.pt written by `lavps degrade`).
 
     OBSERVATION may also be a folder (searched recursively) or a glob: every image is restored into
-    OUT/<name>/ with OUT/metrics.csv, resumably; under torchrun the images are sharded (docs/scale.md)."""
+    OUT/<name>/ with OUT/metrics.csv, resumably; under torchrun the images are sharded (docs/scale.md).
+    Sampler settings (--steps, --window, ...) override the preset; each sampler refuses the settings it
+    does not have and values outside their range (docs/cli.md)."""
+    from dataclasses import replace
+
     from .. import api
-    from ..device import resolve_device
     from ..imaging.io import load_image
-    from ..imaging.workflow import OperatorSource, atomic_dir, resolve_operator
+    from ..imaging.workflow import atomic_dir, resolve_operator
     from ..priors.latent import image_shape
-    from ..priors.placement import place_prior
 
     folder = Path(observation).is_dir() or any(ch in str(observation) for ch in "*?[")
-    no_operator = all(v is None for v in (spec, kernel, mask, operator_file))
+    no_operator = all(v is None for v in (source.spec, source.kernel, source.mask, source.operator_file))
     given_noise = sigma is not None or noise is not None
     saved = _degrade_record(observation) if not folder and (not given_noise or no_operator) else None
     if saved is not None:  # what the user left out, from `lavps degrade`'s record
         noise = saved["noise"] if not given_noise else noise
-        operator_file = saved["operator_file"] if no_operator else operator_file
+        source = replace(source, operator_file=saved["operator_file"]) if no_operator else source
     if sigma is None and noise is None:
         raise click.UsageError("Missing option '--sigma' (the noise level sigma_y of the observation) or '--noise'.")
     if sigma is not None and noise is not None:
@@ -273,72 +257,38 @@ def restore(
         sigma, noise = api.noise_model(None, noise).sigma, None  # Gaussian noise is recorded as sigma, as always
     if folder and noise is not None:
         raise ValueError(f"folder restores take Gaussian noise (--sigma) only, got --noise {noise}")
+    given = settings.for_run(run.sampler)
     if not folder:
         if simulate is not None:
             raise ValueError("--simulate restores a folder of clean images; give a folder or a glob")
         if not Path(observation).is_file():
             raise click.BadParameter(f"File {str(observation)!r} does not exist.", param_hint="'OBSERVATION'")
-        atomic_dir(out_dir, overwrite)  # refuse an occupied folder before any work
-    device = resolve_device(device)  # an unavailable device is named before the prior is loaded
+        atomic_dir(output.out_dir, output.overwrite)  # refuse an occupied folder before any work
     if class_label is not None:
         prior_path = with_class_label(str(prior_path or "mnist"), class_label)  # recorded with the spec
-    prior = place_prior(api.load_prior(prior_path), device, precision)  # in place: no copy of our own prior
-    given = dict(
-        steps=steps,
-        window=window,
-        adam_out=adam_out,
-        adam_in=adam_in,
-        inner_steps=inner_steps,
-        restart_zeta=restart_zeta,
-        final_tau=final_tau,
-    )
-    baseline = dict(
-        dps_steps=dps_steps,
-        ddrm_steps=ddrm_steps,
-        ddrm_eta=ddrm_eta,
-        diffpir_steps=diffpir_steps,
-        diffpir_lambda=diffpir_lambda,
-        diffpir_zeta=diffpir_zeta,
-    )
-    settings = {k: v for k, v in {**given, **baseline}.items() if v is not None}
-    if amortizer is not None:
-        settings["amortizer"] = amortizer
+    # placed once, where it is loaded (an unavailable device is named before the prior is loaded)
+    prior = api.load_prior(prior_path, device=placement.device, precision=placement.precision)
     if folder:
         from .restore_folder import restore_folder_command
 
-        options = dict(sampler=sampler, preset=preset, settings=settings, seed=seed, batch_size=batch_size or 4)
-        source = OperatorSource(spec, kernel, mask, operator_file, op_seed)
-        restore_folder_command(
-            observation,
-            source,
-            simulate,
-            sigma,
-            prior,
-            prior_path,
-            reference,
-            options,
-            samples,
-            overwrite,
-            out_dir,
-            quiet,
-        )
+        restore_folder_command(observation, source, simulate, sigma, prior, prior_path, run, given, output)
         return
-    source = OperatorSource(spec, kernel, mask, operator_file, op_seed)
     op = resolve_operator(source, image_shape(prior))
-    ref = None if reference is None else load_image(reference, image_shape(prior), fit)
+    ref = None if output.reference is None else load_image(output.reference, image_shape(prior), fit)
     result = api.restore(
         observation,
         op,
         sigma,
-        prior,
-        sampler,
-        samples,
-        seed,
-        preset,
-        settings,
-        batch_size,
-        progress=not quiet,
-        noise_on_device=noise_on_device,
+        prior=prior,
+        sampler=run.sampler,
+        samples=run.samples,
+        seed=run.seed,
+        preset=run.preset,
+        settings=given,
+        amortizer=run.amortizer,
+        batch_size=run.batch_size,
+        progress=not output.quiet,
+        noise_on_device=placement.noise_on_device,
         fit=fit,
         noise=noise,
     )
@@ -350,13 +300,13 @@ def restore(
         "prior": str(prior_path or "shipped"),
         "fit": fit,
     }
-    result.save(out_dir, record, ref, overwrite)
+    result.save(output.out_dir, record, ref, output.overwrite)
     auto = result.settings.get("auto")
     if auto is not None:  # say what the default preset chose, and why
         why = ("" if auto["trained_family"] else "not ") + "a training family of the amortizer"
         click.echo(f"preset auto ran {auto['ran']}: operator family {auto['operator_family'] or 'unknown'} is {why}")
     click.echo(
-        f"wrote {samples} reconstruction(s) to {out_dir} in {result.cost.seconds:.1f} s "
+        f"wrote {run.samples} reconstruction(s) to {output.out_dir} in {result.cost.seconds:.1f} s "
         f"({result.cost.denoiser_forwards} denoiser forwards, {result.cost.denoiser_backwards} backwards)"
     )
 

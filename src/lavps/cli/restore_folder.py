@@ -8,9 +8,8 @@ import click
 __all__ = ["restore_folder_command"]
 
 
-def restore_folder_command(
-    source, operator_source, simulate, sigma, prior, prior_path, reference, options, samples, overwrite, out_dir, quiet
-) -> None:
+def restore_folder_command(source, operator_source, simulate, sigma, prior, prior_path, run, settings, output) -> None:
+    """Restore the folder or glob `source` (see `lavps.cli.restore.restore`; run, output: its groups)."""
     import torch
 
     from ..imaging.folder import FolderJob, restore_folder
@@ -18,7 +17,7 @@ def restore_folder_command(
     from ..operators.spec import parse_operator_spec
     from ..training.distributed import init_from_env
 
-    if samples != 1 or overwrite:
+    if run.samples != 1 or output.overwrite:
         raise ValueError(
             "a folder is restored with one sample per image and resumed in --out: drop --samples/--overwrite"
         )
@@ -38,17 +37,18 @@ def restore_folder_command(
         source=str(source),
         operator=operator,
         sigma=sigma,
-        sampler=options["sampler"],
-        preset=options["preset"],
-        settings=options["settings"],
-        seed=options["seed"],
-        batch_size=options["batch_size"],
+        sampler=run.sampler,
+        preset=run.preset,
+        settings=settings,
+        amortizer=run.amortizer,
+        seed=run.seed,
+        batch_size=run.batch_size or 4,
         simulate=simulate is not None,
-        references=reference,
+        references=output.reference,
         family=family,
         record={"operator": described, "prior": str(prior_path or "shipped")},
     )
-    report = restore_folder(job, prior, out_dir, progress=not quiet)
+    report = restore_folder(job, prior, output.out_dir, progress=not output.quiet)
     click.echo(
         f"restored {report.restored} image(s) in {report.seconds:.1f} s on this rank "
         f"({report.finished_before} already done, {report.skipped} file(s) skipped); {report.metrics_path}"

@@ -22,7 +22,7 @@ from ..data.mnist import mnist_split
 from ..operators import GaussianNoise, InverseProblem
 from ..operators.spec import parse_operator_spec
 from ..samplers.lavps import WINS_KEY
-from ..samplers.presets import preset_options, tuned_options
+from ..samplers.presets import fit_to_grid, preset_options, tuned_options
 from ..samplers.registry import build_sampler
 from .classifier import label_agreement
 from .demo_targets import gaps_section, paired_gaps
@@ -104,6 +104,9 @@ class DemoConfig:
     digit_offset: int = 0
     samplers: dict = field(default_factory=lambda: dict(DEMO_SAMPLERS))
     tuned_baselines: bool = True
+    #: settings given by the user, per row sampler ({sampler: {config field: value}}): over every row's
+    #: preset and tuned values (`lavps demo --steps ...`)
+    settings: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if self.images < 1 or self.mean_images < 0 or self.mean_samples < 1:
@@ -152,7 +155,8 @@ def row_options(
         options = {**preset_options(name, "auto", trained=trained)[1], **rest}
     opts = {**options, "amortizer": amortizer} if name in ("lavps", "amortized-only") else dict(options)
     tuned = tuned_options(name, family_spec) if config.tuned_baselines else {}
-    return {**opts, **tuned}, tuned
+    given = config.settings.get(name, {})
+    return {**fit_to_grid({**opts, **tuned}, given), **given}, tuned
 
 
 def _mean_psnr(config: DemoConfig, prior, name, options, spec, t_index, clean) -> list[float]:

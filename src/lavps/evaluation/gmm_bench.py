@@ -60,7 +60,10 @@ class GMMBenchConfig:
     samplers: tuple[str, ...] = ("dps", "mgdm")
     sigma: float = 1.0
     family: str = "dense"
+    #: sampler name -> {config field: value} over that sampler's defaults (every row of that sampler)
     sampler_options: dict = field(default_factory=dict)
+    #: trained networks by kind ("amortizer", "supervised"): paths or networks, for the samplers that use them
+    networks: dict = field(default_factory=dict)
     sw_directions: int = 100
     workers: int = 1
     #: explicit rows (label, registry name, options); if empty, one row per name in `samplers`
@@ -86,6 +89,24 @@ class GMMBenchConfig:
         if self.entries:
             return self.entries
         return tuple(SamplerEntry(name, name, {}) for name in self.samplers)
+
+    def entry_options(self, entry: SamplerEntry) -> dict:
+        """The settings of a row (its sampler's shared ones, then the row's own) and the network it needs."""
+        wanted = {"lavps": "amortizer", "amortized-only": "amortizer", "supervised": "supervised"}.get(entry.name)
+        network = {wanted: self.networks[wanted]} if wanted in self.networks else {}
+        return {**self.sampler_options.get(entry.name, {}), **entry.options, **network}
+
+    def settings_record(self) -> dict:
+        """Row label -> every setting of its sampler's config (defaults included), for the JSON."""
+        from dataclasses import asdict
+
+        from ..samplers.registry import NETWORKS, make_settings
+
+        out = {}
+        for entry in self.sampler_entries():
+            values = {k: v for k, v in self.entry_options(entry).items() if k not in NETWORKS}
+            out[entry.label] = {"sampler": entry.name, "settings": asdict(make_settings(entry.name, values))}
+        return out
 
 
 def _evaluate_problem(args) -> list[dict]:
@@ -121,7 +142,7 @@ def _evaluate_problem(args) -> list[dict]:
     # a point estimate, not a sampler: no SW; its distortion is the best any method gets on average
     add(POSTERIOR_MEAN, gp.posterior.mean().reshape(1, -1), 0.0, sw=False)
     for entry in config.sampler_entries():
-        sampler = build(entry.name, gp.prior, {**config.sampler_options, **entry.options})
+        sampler = build(entry.name, gp.prior, config.entry_options(entry))
         result = sampler.sample(gp.problem, config.samples, seed=seed + 104729)
         c = result.cost
         add(entry.label, result.samples, c.seconds, c.denoiser_forwards, c.denoiser_backwards, c.amortizer_forwards)
@@ -139,7 +160,7 @@ def check_samplers(config: GMMBenchConfig, build: Callable) -> None:
     for d in config.dims:
         prior = make_gmm_problem(d, config.obs_dims[0] if config.obs_dims else 1, config.first_seed).prior
         for entry in config.sampler_entries():
-            build(entry.name, prior, {**config.sampler_options, **entry.options})
+            build(entry.name, prior, config.entry_options(entry))
 
 
 def run_gmm_benchmark(
@@ -194,7 +215,8 @@ def run_gmm_benchmark(
         finally:
             torch.set_num_threads(threads)
     bar.close()
-    return {"config": asdict(config), "results": summarise(per_problem, config), "per_problem": per_problem}
+    record = {**asdict(config), "settings": config.settings_record()}
+    return {"config": record, "results": summarise(per_problem, config), "per_problem": per_problem}
 
 
 def summarise(per_problem: list[dict], config: GMMBenchConfig) -> list[dict]:

@@ -59,15 +59,9 @@ def pareto_entries(
         for g_out in mgdm_out:
             for g_in in lavps_in:
                 entries.append(
-                    SamplerEntry(
-                        f"lavps[{g_out},{g_in}]", "lavps", {"adam_out": g_out, "inner_steps": g_in, "adam_in": g_in}
-                    )
+                    SamplerEntry(f"lavps[{g_out},{g_in}]", "lavps", {"adam_out": g_out, "inner_steps": g_in})
                 )
-            entries.append(
-                SamplerEntry(
-                    f"amortized-only[{g_out},0]", "amortized-only", {"adam_out": g_out, "inner_steps": 0, "adam_in": 0}
-                )
-            )
+            entries.append(SamplerEntry(f"amortized-only[{g_out},0]", "amortized-only", {"adam_out": g_out}))
     if with_supervised:
         entries.append(SamplerEntry("supervised", "supervised"))
     return tuple(entries)

@@ -84,8 +84,8 @@ QUICK = SpeedSettings(
 
 
 def _grid_options(name: str, budget: dict) -> dict:
-    """The DDIM run on the same grid as `name` (DPS: its dps_steps; MGDM / LAVPS: their N)."""
-    return {"steps": budget["dps_steps"] if name == "dps" else budget["steps"]}
+    """The DDIM run on the same grid as `name` (its N: every sampler's `steps`)."""
+    return {"steps": budget["steps"]}
 
 
 def _problem(settings: SpeedSettings, shape: tuple[int, ...]) -> InverseProblem:

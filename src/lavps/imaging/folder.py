@@ -69,8 +69,9 @@ class FolderJob:
         operator: the operator of every observation (with simulate and a family: used for checks only).
         family: with simulate, the operator family each image draws its own operator from (seed s(name)).
         sigma: the noise level sigma_y.
-        sampler, preset, settings: sampler name, budget preset and overrides, resolved as by
-            `lavps.api.restore` (for lavps, settings["amortizer"] or the shipped amortizer).
+        sampler, preset, settings, amortizer: sampler name, budget preset, settings over it (a dict of
+            the sampler's config fields, or a complete config) and for lavps the amortizer (None: the
+            shipped one), resolved as by `lavps.api.restore`.
         seed: run seed (see the module docstring); batch_size: images per sampler call.
         simulate: inputs are clean images: fit, then y = A x + sigma n with the image's seed.
         references: folder of clean images matched by name (PSNR/SSIM); with simulate the inputs are.
@@ -83,7 +84,8 @@ class FolderJob:
     sigma: float
     sampler: str = "lavps"
     preset: str | None = None
-    settings: dict = field(default_factory=dict)
+    settings: object = field(default_factory=dict)
+    amortizer: object = None
     seed: int = 0
     batch_size: int = 4
     simulate: bool = False
@@ -122,7 +124,7 @@ def restore_folder(job: FolderJob, prior, out_dir: str | Path, progress: bool = 
     _check_inputs(job, images, prior)
     refs = _references(job, images, names)
     family = job.family.spec if job.family is not None else getattr(job.operator, "family", None)
-    _, options, resolved = resolve_settings(job.sampler, job.preset, job.settings, prior, family)
+    resolved = resolve_settings(job.sampler, job.preset, job.settings, prior, family, job.amortizer)
     run = {
         "source": job.source,
         "simulate": job.simulate,
@@ -130,13 +132,13 @@ def restore_folder(job: FolderJob, prior, out_dir: str | Path, progress: bool = 
         "seed": job.seed,
         "references": job.references,
         **job.record,
-        **resolved,
+        **resolved.record,
     }
     _claim(out, run, world)
     mine = [i for i in range(len(images.files)) if i % world.size == world.rank]
     finished = [i for i in mine if (out / names[i] / "restore.json").is_file()]
     todo = [i for i in mine if i not in finished]
-    sampler = build_sampler(job.sampler, prior, options)
+    sampler = build_sampler(job.sampler, prior, resolved.config, **resolved.networks)
     bar = tqdm(total=len(todo), disable=not (progress and world.is_main), desc="restore", unit="img")
     for b in range(0, len(todo), job.batch_size):
         batch = todo[b : b + job.batch_size]

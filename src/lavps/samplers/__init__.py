@@ -1,4 +1,5 @@
-"""Samplers: DDIM (prior), DPS, MGDM, LAVPS, DDRM, DiffPIR. Each returns samples and a cost record.
+"""Samplers: DDIM (prior), DPS, MGDM, LAVPS, DDRM, DiffPIR. Each returns samples and a cost record; each
+has one frozen config dataclass next to it (`DDRMConfig`, ...); `registry.SAMPLERS` maps a name to both.
 
 The classes are imported on first use (as in `lavps`), so that torch-free submodules such as
 `lavps.samplers.presets` can be read by the CLI without loading torch.
@@ -19,6 +20,14 @@ __all__ = [
     "VISettings",
     "WindowSchedule",
     "TauRule",
+    "SamplerConfig",
+    "VIConfig",
+    "DDIMConfig",
+    "DPSConfig",
+    "MGDMConfig",
+    "LAVPSConfig",
+    "DDRMConfig",
+    "DiffPIRConfig",
 ]
 
 _WHERE = {
@@ -34,6 +43,14 @@ _WHERE = {
     "VISettings": "settings",
     "WindowSchedule": "settings",
     "TauRule": "settings",
+    "SamplerConfig": "config",
+    "VIConfig": "settings",
+    "DDIMConfig": "ddim",
+    "DPSConfig": "dps",
+    "MGDMConfig": "mgdm",
+    "LAVPSConfig": "lavps",
+    "DDRMConfig": "ddrm",
+    "DiffPIRConfig": "diffpir",
 }
 
 

@@ -11,8 +11,22 @@ import torch
 
 from ..diffusion import ddim_step, uniform_grid
 from .base import Context, Sampler
+from .config import SamplerConfig, setting
+from .settings import MAX_STEPS
 
-__all__ = ["DDIM", "DDIMState"]
+__all__ = ["DDIM", "DDIMConfig", "DDIMState"]
+
+
+@dataclass(frozen=True)
+class DDIMConfig(SamplerConfig):
+    """DDIM's settings (ancestral sampling of the prior, eta = 1)."""
+
+    label = "ddim"
+
+    steps: int = setting(100, "Grid size N (3..1000 points): one denoiser call per step.")
+
+    def check(self) -> None:
+        self.require("steps", 3 <= self.steps <= MAX_STEPS, f"an integer in 3..{MAX_STEPS}")
 
 
 @dataclass
@@ -33,6 +47,10 @@ class DDIM(Sampler):
         super().__init__(prior, dtype)
         self.grid = uniform_grid(steps, self.schedule.num_steps)
         self.eta = eta
+
+    @classmethod
+    def from_config(cls, prior, config: DDIMConfig, **_) -> DDIM:
+        return cls(prior, steps=config.steps)
 
     def plan(self):
         g = self.grid.tolist()

@@ -13,8 +13,27 @@ import torch
 from ..diffusion import uniform_grid
 from ..operators.svd import SVD
 from .base import Context, Sampler
+from .config import SamplerConfig, setting
+from .settings import MAX_STEPS
 
-__all__ = ["DDRM", "DDRMState"]
+__all__ = ["DDRM", "DDRMConfig", "DDRMState"]
+
+
+@dataclass(frozen=True)
+class DDRMConfig(SamplerConfig):
+    """DDRM's settings; defaults eta = 0.85, eta_b = 1 are the paper's, 20 steps its default budget."""
+
+    label = "ddrm"
+    renamed = {"ddrm_steps": "steps"}
+
+    steps: int = setting(20, "Denoiser calls (2..999).")
+    ddrm_eta: float = setting(0.85, "DDRM eta (in [0, 1]): noise kept in the unobserved and less noisy directions.")
+    ddrm_eta_b: float = setting(1.0, "DDRM eta_b (in [0, 1]): weight of the observation in the noisier directions.")
+
+    def check(self) -> None:
+        self.require("steps", 2 <= self.steps < MAX_STEPS, f"an integer in 2..{MAX_STEPS - 1}")
+        self.require("ddrm_eta", 0.0 <= self.ddrm_eta <= 1.0, "in [0, 1]")
+        self.require("ddrm_eta_b", 0.0 <= self.ddrm_eta_b <= 1.0, "in [0, 1]")
 
 
 @dataclass
@@ -49,6 +68,10 @@ class DDRM(Sampler):
             raise ValueError(f"DDRM needs at least 2 steps, got {steps}")
         self.grid = uniform_grid(steps + 1, self.schedule.num_steps)
         self.eta, self.eta_b = eta, eta_b
+
+    @classmethod
+    def from_config(cls, prior, config: DDRMConfig, **_) -> DDRM:
+        return cls(prior, steps=config.steps, eta=config.ddrm_eta, eta_b=config.ddrm_eta_b)
 
     def plan(self):
         g = self.grid.tolist()

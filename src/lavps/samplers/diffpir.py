@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
@@ -14,8 +15,31 @@ from ..diffusion import restart_sample, uniform_grid
 from ..operators.solve import regularized_least_squares
 from ..operators.svd import SVD
 from .base import Context, Sampler
+from .config import SamplerConfig, setting
+from .settings import MAX_STEPS
 
-__all__ = ["DiffPIR", "DiffPIRState"]
+__all__ = ["DiffPIR", "DiffPIRConfig", "DiffPIRState"]
+
+
+@dataclass(frozen=True)
+class DiffPIRConfig(SamplerConfig):
+    """DiffPIR's settings; defaults lambda 1.75 and zeta 0.3 are the authors' deblurring run in this
+    library's units (see the DiffPIR class), 100 steps their budget."""
+
+    label = "diffpir"
+    renamed = {"diffpir_steps": "steps"}
+
+    steps: int = setting(100, "Denoiser calls (2..999).")
+    diffpir_lambda: float = setting(1.75, "DiffPIR lambda (> 0): weight of the prior in the data step.")
+    diffpir_zeta: float = setting(0.3, "DiffPIR zeta (in [0, 1]): share of fresh noise when re-noising.")
+    diffpir_solver: Literal["auto", "svd", "cg"] = setting(
+        "auto", "Data step: the operator's SVD, conjugate gradients, or auto (the SVD when there is one)."
+    )
+
+    def check(self) -> None:
+        self.require("steps", 2 <= self.steps < MAX_STEPS, f"an integer in 2..{MAX_STEPS - 1}")
+        self.require("diffpir_lambda", self.diffpir_lambda > 0, "> 0")
+        self.require("diffpir_zeta", 0.0 <= self.diffpir_zeta <= 1.0, "in [0, 1]")
 
 
 @dataclass
@@ -69,6 +93,12 @@ class DiffPIR(Sampler):
             raise ValueError(f"DiffPIR needs at least 2 steps, got {steps}")
         self.grid = uniform_grid(steps + 1, self.schedule.num_steps)
         self.lam, self.zeta, self.solver, self.cg_iters = lam, zeta, solver, cg_iters
+
+    @classmethod
+    def from_config(cls, prior, config: DiffPIRConfig, **_) -> DiffPIR:
+        return cls(
+            prior, config.steps, lam=config.diffpir_lambda, zeta=config.diffpir_zeta, solver=config.diffpir_solver
+        )
 
     def plan(self):
         g = self.grid.tolist()

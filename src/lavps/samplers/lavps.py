@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
@@ -25,11 +26,12 @@ from ..device import prior_device
 from ..objective import BridgePrior, linearised_log_std, linearised_start, negative_elbo
 from ..random import NoiseSource
 from .base import Context
+from .config import setting
 from .gauss_vi import fit_gauss_vi
-from .mgdm import MGDM
-from .settings import VISettings
+from .mgdm import MGDM, check_final_tau
+from .settings import VIConfig, VISettings
 
-__all__ = ["LAVPS", "GuardSettings", "CANDIDATES"]
+__all__ = ["LAVPS", "LAVPSConfig", "AmortizedOnlyConfig", "GuardSettings", "CANDIDATES"]
 
 WIN_KEY = "amortizer_win_fraction"
 WINS_KEY = "guard_wins"
@@ -63,6 +65,55 @@ class GuardSettings:
         if self.linear_iters < 1:
             raise ValueError(f"linear_iters must be >= 1, got {self.linear_iters}")
         object.__setattr__(self, "candidates", tuple(c for c in CANDIDATES if c in self.candidates))
+
+
+Candidate = Literal["zero_shot", "linear", "network"]
+
+
+@dataclass(frozen=True)
+class LAVPSConfig(VIConfig):
+    """LAVPS's settings: the Gibbs loop outside the window (VIConfig; inside it `inner_steps` replaces
+    MGDM's adam_in), the guard (GuardSettings) and the network's proposal. Defaults: the paper's
+    (guard network vs zero-shot start, 3 Adam steps after it); the image presets are in samplers/presets.py."""
+
+    label = "lavps"
+
+    inner_steps: int = setting(3, "Adam steps after the guard inside the window, G_in (>= 0).")
+    guard: bool = setting(True, "Score the candidate starts and keep the best per sample (off: trust the network).")
+    candidates: tuple[Candidate, ...] = setting(
+        ("network", "zero_shot"), "Starts the guard compares (network, zero_shot, linear; network always)."
+    )
+    linear_iters: int = setting(10, "CG iterations of the linearised candidate (>= 1).")
+    reuse_draw: bool = setting(False, "With inner_steps 0: keep the guard winner's draw and its D(x) (one call less).")
+    linear_variance: bool = setting(False, "Add the linearised likelihood's variance shrink to the network's log-std.")
+    linear_below: int = setting(0, "Below this tau the linearised solution replaces the network (0..999; 0: never).")
+    fallback_steps: int | None = setting(
+        None, "Adam steps of the samples whose guard rejected the network (>= 0; none: inner_steps for all)."
+    )
+    inner_tol: float = setting(0.0, "Stop a sample's Adam steps when its loss falls by less than this share (>= 0).")
+
+    def check(self) -> None:
+        super().check()
+        self.require("inner_steps", self.inner_steps >= 0, ">= 0")
+        GuardSettings(True, self.candidates)  # the guard's own rule on candidates
+        self.require("linear_iters", self.linear_iters >= 1, ">= 1")
+        self.require("linear_below", 0 <= self.linear_below < 1000, "in 0..999")
+        fallback = self.fallback_steps
+        self.require("fallback_steps", fallback is None or fallback >= 0, ">= 0 or None")
+        self.require(
+            "fallback_steps", fallback is None or self.guard, "None without the guard (it picks who falls back)"
+        )
+        self.require("inner_tol", self.inner_tol >= 0, ">= 0")
+
+    def guard_settings(self) -> GuardSettings:
+        return GuardSettings(self.guard, self.candidates, self.linear_iters, self.reuse_draw)
+
+
+@dataclass(frozen=True)
+class AmortizedOnlyConfig(VIConfig):
+    """The "amortized only" baseline: LAVPS without the guard and without Adam steps inside the window."""
+
+    label = "amortized-only"
 
 
 class _Replay(NoiseSource):
@@ -156,6 +207,26 @@ class LAVPS(MGDM):
         self.inner_tol = float(inner_tol)
         if not self.guard.enabled and self.inner_steps == 0:
             self.name = "amortized-only"
+
+    @classmethod
+    def from_config(cls, prior, config: LAVPSConfig | AmortizedOnlyConfig, amortizer=None, **_) -> LAVPS:
+        """LAVPS from its config (AmortizedOnlyConfig: no guard, no inner step) and a trained amortizer."""
+        if amortizer is None:
+            raise ValueError(f"sampler {config.label!r} needs an amortizer: a trained network or the path of its file")
+        check_final_tau(config, prior.schedule)
+        if isinstance(config, AmortizedOnlyConfig):
+            return cls(prior, amortizer, config.vi_settings(0), guard=False, inner_steps=0)
+        return cls(
+            prior,
+            amortizer,
+            config.vi_settings(config.inner_steps),
+            config.guard_settings(),
+            config.inner_steps,
+            linear_variance=config.linear_variance,
+            linear_below=config.linear_below,
+            fallback_steps=config.fallback_steps,
+            inner_tol=config.inner_tol,
+        )
 
     @property
     def inner_cap(self) -> int:

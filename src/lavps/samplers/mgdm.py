@@ -13,10 +13,33 @@ import torch
 from ..diffusion import bridge_sample, ddim_step, grid_with_final_tau, restart_sample, uniform_grid
 from ..objective import BridgePrior, bridge_prior
 from .base import Context, Sampler
+from .config import setting
 from .gauss_vi import draw_from, fit_gauss_vi
-from .settings import VISettings
+from .settings import VIConfig, VISettings
 
-__all__ = ["MGDM"]
+__all__ = ["MGDM", "MGDMConfig", "check_final_tau"]
+
+
+@dataclass(frozen=True)
+class MGDMConfig(VIConfig):
+    """MGDM's settings: the shared Gibbs-loop settings (VIConfig) and the Adam steps inside the window."""
+
+    label = "mgdm"
+
+    adam_in: int = setting(20, "Adam steps per iteration inside the window (>= 0).")
+
+    def check(self) -> None:
+        super().check()
+        self.require("adam_in", self.adam_in >= 0, ">= 0")
+
+
+def check_final_tau(config: VIConfig, schedule) -> None:
+    """Refuse a final_tau that would change nothing: at or above the uniform grid's first point T_1."""
+    if config.final_tau is None:
+        return
+    first = int(uniform_grid(config.steps, schedule.num_steps)[1])
+    if config.final_tau >= first:
+        config.refuse("final_tau", f"below the grid's first point T_1 = {first} (N = {config.steps}) or None")
 
 
 @dataclass
@@ -40,6 +63,11 @@ class MGDM(Sampler):
         self.grid = grid_with_final_tau(uniform, self.settings.final_tau)
         # the iterations the window counts back from: the uniform grid's (a final_tau one is extra)
         self.window_span = len(uniform) - 3
+
+    @classmethod
+    def from_config(cls, prior, config: MGDMConfig) -> MGDM:
+        check_final_tau(config, prior.schedule)
+        return cls(prior, config.vi_settings(config.adam_in))
 
     @property
     def num_iterations(self) -> int:

@@ -1,6 +1,8 @@
 """Named budget presets per image sampler: one table shared by `lavps restore`, `lavps.restore` and the demo.
 
-A preset is a plain option dictionary for `build_sampler` holding ONLY the settings of its sampler.
+A preset is a partial dictionary of its sampler's config fields (e.g. `MGDMConfig`), typed as the fields
+are (tuples, bools, never comma strings); the rest keeps the config's defaults. `resolve_settings`
+validates it against the config (tests/test_settings.py checks every preset and tuned entry).
 The demo runs these presets (evaluation/demo.py, DEMO_ROWS), so its speed claims carry over:
 LAVPS `auto` (the default: `fastest` on the amortizer's training families, `reference` elsewhere; AUTO),
 LAVPS `fast` (grid N = 20, the shipped amortizer's, plus a last point at tau = 20; guard network vs
@@ -18,13 +20,13 @@ __all__ = [
     "AUTO",
     "DEFAULT_PRESET",
     "auto_budget",
-    "SETTING_KEYS",
     "PRESET_HELP",
     "preset_names",
     "preset_options",
     "describe_presets",
     "TUNED",
     "tuned_options",
+    "fit_to_grid",
 ]
 
 _GRID = {"steps": 50, "window": 15, "lr": 0.03}  # MGDM's reference grid: N = 50, Adam in the last 15 iterations
@@ -39,13 +41,13 @@ _SHORT = {"steps": 20, "window": 17, "lr": 0.03, "adam_out": 1, "final_tau": 20}
 # network (no amortizer forward): PSNR within -0.3..+0.03 dB, SSIM +0.02..+0.11 on held-out digits
 _SHRINK = {"linear_variance": True, "linear_below": 200}
 
-#: sampler -> preset name -> options for `build_sampler` (images in [-1, 1])
+#: sampler -> preset name -> config fields over the config's defaults (images in [-1, 1])
 PRESETS: dict[str, dict[str, dict]] = {
     "dps": {
-        "tiny": {"dps_steps": 10, "dps_zeta": 1.0},
-        "fast": {"dps_steps": 100, "dps_zeta": 1.0},
-        "reference": {"dps_steps": 250, "dps_zeta": 1.0},
-        "paper": {"dps_steps": 1000, "dps_zeta": 1.0},
+        "tiny": {"steps": 10, "dps_zeta": 1.0},
+        "fast": {"steps": 100, "dps_zeta": 1.0},
+        "reference": {"steps": 250, "dps_zeta": 1.0},
+        "paper": {"steps": 1000, "dps_zeta": 1.0},
     },
     "mgdm": {
         "tiny": {"steps": 8, "window": 3, "lr": 0.03, "adam_out": 1, "adam_in": 1},
@@ -57,24 +59,24 @@ PRESETS: dict[str, dict[str, dict]] = {
         "paper": {"steps": 100, "window": 30, "lr": 0.03, "adam_out": 5, "adam_in": 20},
     },
     "ddrm": {
-        "tiny": {"ddrm_steps": 5},
-        "fast": {"ddrm_steps": 20},
-        "reference": {"ddrm_steps": 100},
+        "tiny": {"steps": 5},
+        "fast": {"steps": 20},
+        "reference": {"steps": 100},
     },
     "diffpir": {
-        "tiny": {"diffpir_steps": 5},
-        "fast": {"diffpir_steps": 20},
-        "reference": {"diffpir_steps": 100},
+        "tiny": {"steps": 5},
+        "fast": {"steps": 20},
+        "reference": {"steps": 100},
     },
     "lavps": {
         "tiny": {"steps": 8, "window": 3, "lr": 0.03, "adam_out": 1, "inner_steps": 1},
         # guard: the network's proposal vs the Gaussian-linearised solution, one scored pass per
         # iteration, the winner's draw is kept; both with the likelihood's variance shrink
-        "fast": {**_SHORT, "inner_steps": 0, "candidates": "network,linear", "reuse_draw": True, **_SHRINK},
+        "fast": {**_SHORT, "inner_steps": 0, "candidates": ("network", "linear"), "reuse_draw": True, **_SHRINK},
         # the network's proposal alone (no guard, no Adam step): one denoiser forward per iteration
         "fastest": {**_SHORT, "inner_steps": 0, "guard": False, **_SHRINK},
         # the guard of `fast`, then one Adam step on the inner problem
-        "reference": {**_SHORT, "inner_steps": 1, "candidates": "network,linear", **_SHRINK},
+        "reference": {**_SHORT, "inner_steps": 1, "candidates": ("network", "linear"), **_SHRINK},
     },
 }
 
@@ -111,33 +113,6 @@ def tuned_options(sampler: str, spec: str) -> dict:
     """The tuned settings of `sampler` for a canonical operator spec ({} if none: the papers' defaults)."""
     return dict(TUNED.get(sampler, {}).get(spec, {}))
 
-
-_VI = (
-    *("steps", "window", "lr", "lr_inside", "adam_out", "n_reps"),
-    *("tau", "min_tau", "tau_threshold", "restart_zeta", "final_tau"),
-)
-#: sampler -> every option a user may set on top of a preset (the keys `build_sampler` reads for it)
-SETTING_KEYS: dict[str, tuple[str, ...]] = {
-    "dps": ("dps_steps", "dps_zeta"),
-    "ddrm": ("ddrm_steps", "ddrm_eta", "ddrm_eta_b"),
-    "diffpir": ("diffpir_steps", "diffpir_lambda", "diffpir_zeta", "diffpir_solver"),
-    "mgdm": (*_VI, "adam_in", "denoise_steps", "whiten"),
-    # inner_steps replaces adam_in; the guard's options: see samplers/lavps.py (GuardSettings)
-    "lavps": (
-        *_VI,
-        "denoise_steps",
-        "whiten",
-        "inner_steps",
-        "guard",
-        "candidates",
-        "linear_iters",
-        "reuse_draw",
-        "linear_variance",
-        "linear_below",
-        "fallback_steps",
-        "inner_tol",
-    ),
-}
 
 #: LAVPS's `auto` preset: the budget it picks for an operator family the amortizer was trained on (its card
 #: lists them) and for any other operator (unseen family, kernel or mask file, unknown origin). Measured on
@@ -203,3 +178,24 @@ def describe_presets() -> str:
         f"{meaning}. Default: {defaults} (only lavps has fastest and auto; lavps, ddrm and diffpir have no paper "
         "preset)."
     )
+
+
+def fit_to_grid(preset: dict, given: dict, num_steps: int = 1000) -> dict:
+    """The preset's values fitted to a grid size N that the user gave (`given["steps"]`) without them.
+
+    Stated rule: a preset's `window` longer than the grid's N - 3 iterations is capped at N - 3 (the same
+    iterations: all of them), and a preset's `final_tau` at or above the uniform grid's first point
+    T_1 = floor((K - 1) / (N - 1)) is dropped (it would add nothing). Values the user gives are never
+    changed: out of range, they are refused by the config.
+    """
+    out = dict(preset)
+    steps = given.get("steps")
+    if steps is None or not isinstance(steps, int) or steps < 4:
+        return out
+    if "window" in out and "window" not in given:
+        out["window"] = min(out["window"], steps - 3)
+    if out.get("final_tau") is not None and "final_tau" not in given and steps <= num_steps:
+        first = (num_steps - 1) // (steps - 1)  # floor(linspace(0, K - 1, N))[1]
+        if out["final_tau"] >= first:
+            out.pop("final_tau")
+    return out

@@ -1,62 +1,95 @@
-"""Which options a sampler runs with: its budget preset, then the amortizer's card, then the user's overrides."""
+"""Which settings a sampler runs with: its budget preset, then the amortizer's card, then the user's."""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..amortize.checkpoint import load_amortizer
 from ..amortize.defaults import default_amortizer_path
 from ..amortize.network import trained_families
-from .presets import SETTING_KEYS, auto_budget, preset_options
-from .registry import DEFAULTS
+from .config import SamplerConfig, canonical_names, make_config, setting_names
+from .presets import auto_budget, fit_to_grid, preset_options
+from .registry import config_class, settings_record
 
-__all__ = ["resolve_settings"]
+__all__ = ["Resolved", "resolve_settings"]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The outcome of `resolve_settings`: preset name, the config, the loaded networks, what to record."""
+
+    preset: str | None
+    config: SamplerConfig
+    networks: dict = field(default_factory=dict)
+    record: dict = field(default_factory=dict)
 
 
 def resolve_settings(
-    sampler: str, preset: str | None, overrides: dict, prior, operator_family: str | None = None
-) -> tuple[str, dict, dict]:
-    """(preset name, options for `build_sampler`, what to record): preset < amortizer card < overrides.
+    sampler: str,
+    preset: str | None,
+    overrides: SamplerConfig | Mapping | None,
+    prior,
+    operator_family: str | None = None,
+    amortizer=None,
+) -> Resolved:
+    """The settings of one run: preset < amortizer card < overrides (the rule `lavps.restore`, `lavps restore`
+    and folder restores share).
 
-    The one rule that `lavps.restore`, `lavps restore` and folder restores share. For LAVPS the amortizer
-    (None: the shipped one; a path; or a loaded network) is loaded here, and every preset but `tiny` takes
-    the grid and window it was trained for from its card. `overrides` may only name settings of this
-    sampler (SETTING_KEYS); "steps" is every sampler's grid size. `operator_family` (the canonical spec
-    of the family that drew the operator, `LinearOperator.family`; None: unknown) decides LAVPS's `auto`
-    preset: `fastest` for a family in the amortizer's card, `reference` otherwise (recorded as "auto").
+    `overrides`: a dict of the sampler's config fields over the preset, or a complete config object (then
+    no preset may be named: the config is the whole setting). For LAVPS the amortizer (None: the shipped
+    one; a path; or a loaded network) is loaded here, and every preset but `tiny` takes the grid and window
+    it was trained for from its card. `operator_family` (the canonical spec of the family that drew the
+    operator, `LinearOperator.family`; None: unknown) decides LAVPS's `auto` preset: `fastest` for a family
+    in the amortizer's card, `reference` otherwise (recorded as "auto"). A preset's window and final_tau are
+    fitted to a grid the user gives (`presets.fit_to_grid`).
 
     Raises:
-        ValueError: an unknown preset or setting, or an amortizer given to another sampler.
+        ValueError: an unknown preset or setting, a setting out of its range, or an amortizer given to
+            another sampler.
     """
-    overrides = dict(overrides)
-    if sampler in ("dps", "ddrm", "diffpir") and "steps" in overrides:
-        overrides[f"{sampler}_steps"] = overrides.pop("steps")  # "steps" is every sampler's grid size
-    amortizer = overrides.pop("amortizer", None)
-    record_extra, chosen = {}, {}
+    cls = config_class(sampler)
+    overrides = {} if overrides is None else overrides
+    if isinstance(overrides, Mapping) and "amortizer" in overrides:
+        warnings.warn("settings={'amortizer': ...} is deprecated; pass amortizer=...", DeprecationWarning, 3)
+        overrides = dict(overrides)
+        given = overrides.pop("amortizer")
+        amortizer = given if amortizer is None else amortizer
+    networks, extra, chosen = {}, {}, {}
     if sampler == "lavps":
         amortizer = default_amortizer_path() if amortizer is None else amortizer
         net = load_amortizer(amortizer, prior=prior) if isinstance(amortizer, (str, Path)) else amortizer
-        known = operator_family is not None and operator_family in trained_families(net, tuple(prior.shape))
-        name, options = preset_options(sampler, preset, trained=known)
-        if name == "auto":
-            chosen["auto"] = {"operator_family": operator_family, "trained_family": known, "ran": auto_budget(known)}
-        trained = (getattr(net, "info", None) or {}).get("window", {})
-        if name != "tiny" and "grid_steps" in trained:  # the grid and window it was trained for
-            options.update(steps=int(trained["grid_steps"]), window=int(trained.get("window", options["window"])))
-        record_extra["amortizer"] = str(amortizer) if isinstance(amortizer, (str, Path)) else "in-memory network"
-        amortizer = net
+        networks["amortizer"] = net
+        extra["amortizer"] = str(amortizer) if isinstance(amortizer, (str, Path)) else "in-memory network"
     elif amortizer is not None:
         raise ValueError(f"an amortizer is used by the lavps sampler only, not by {sampler!r}")
+    if isinstance(overrides, SamplerConfig):
+        if preset is not None:
+            raise ValueError("give a preset with a dict of settings over it, or a complete config without one")
+        config, name = make_config(cls, overrides), None
     else:
-        name, options = preset_options(sampler, preset)
-    unknown = sorted(set(overrides) - set(SETTING_KEYS[sampler]))
-    if unknown:
-        allowed = ", ".join(SETTING_KEYS[sampler])
-        raise ValueError(f"sampler {sampler!r} has no setting(s) {', '.join(unknown)}; allowed: {allowed}")
-    options.update(overrides)
-    # record every setting this sampler reads, the registry's defaults for those the preset leaves out
-    effective = {k: DEFAULTS[k] for k in SETTING_KEYS[sampler] if k in DEFAULTS and k not in options}
-    record = {"sampler": sampler, "preset": name, **chosen, "settings": {**effective, **options, **record_extra}}
-    if amortizer is not None:
-        options["amortizer"] = amortizer
-    return name, options, record
+        name, values = _preset_values(sampler, preset, networks.get("amortizer"), prior, operator_family, chosen)
+        given = canonical_names(cls, overrides)
+        unknown = sorted(set(given) - set(setting_names(cls)))
+        if unknown:  # named before the preset is merged (make_config would say the same)
+            make_config(cls, {k: given[k] for k in unknown})
+        values = fit_to_grid(values, given, prior.schedule.num_steps)
+        config = make_config(cls, {**values, **given})
+    record = {**settings_record(sampler, config), "preset": name, **chosen, **extra}
+    return Resolved(name, config, networks, record)
+
+
+def _preset_values(sampler, preset, net, prior, operator_family, chosen: dict) -> tuple[str, dict]:
+    """(preset name, its fields): LAVPS's `auto` by the operator's family, the amortizer card's grid."""
+    if sampler != "lavps":
+        return preset_options(sampler, preset)
+    known = operator_family is not None and operator_family in trained_families(net, tuple(prior.shape))
+    name, values = preset_options(sampler, preset, trained=known)
+    if name == "auto":
+        chosen["auto"] = {"operator_family": operator_family, "trained_family": known, "ran": auto_budget(known)}
+    trained = (getattr(net, "info", None) or {}).get("window", {})
+    if name != "tiny" and "grid_steps" in trained:  # the grid and window it was trained for
+        values.update(steps=int(trained["grid_steps"]), window=int(trained.get("window", values["window"])))
+    return name, values

@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-__all__ = ["WindowSchedule", "TauRule", "VISettings"]
+from .config import SamplerConfig, setting
+
+__all__ = ["WindowSchedule", "TauRule", "VISettings", "VIConfig", "MAX_STEPS"]
+
+#: Diffusion steps K of the shipped schedules: a grid has at most K points
+MAX_STEPS = 1000
 
 
 @dataclass(frozen=True)
@@ -100,3 +105,68 @@ class VISettings:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class VIConfig(SamplerConfig):
+    """The settings MGDM and LAVPS share (the variational Gibbs loop); `vi_settings` composes VISettings.
+
+    Defaults: the MGDM paper's reference grid (N = 100, window 30, 5 Adam steps) with the learning rate
+    tuned on held-out Gaussian-mixture problems (0.1); the image presets set lr 0.03 (samplers/presets.py).
+    """
+
+    steps: int = setting(100, "Grid size N (4..1000 points).")
+    window: int = setting(30, "Final window: the last W iterations of the grid (0..N-3).")
+    lr: float = setting(0.1, "Adam learning rate of the inner problem (> 0).")
+    lr_inside: float | None = setting(None, "Adam learning rate inside the window (> 0; none: lr).")
+    adam_out: int = setting(5, "Adam steps per iteration outside the window (>= 0).")
+    n_reps: int = setting(1, "Gibbs repetitions per iteration (>= 1).")
+    tau: Literal["deterministic", "mix"] = setting(
+        "deterministic", "How tau < t is chosen: the next grid point, or uniform per sample early on (mix)."
+    )
+    min_tau: int = setting(1, "Smallest tau of the mix rule (>= 1).")
+    tau_threshold: int = setting(0, "Iterations that use the mix rule (0..N-3).")
+    restart_zeta: float | None = setting(
+        None,
+        "Start each iteration from DiffPIR's re-noising of x0 with this zeta in [0, 1] (1 = a fresh draw from "
+        "q(x_t | x0)) instead of the bridge q(x_t | x0, x_next) (none).",
+    )
+    final_tau: int | None = setting(
+        None,
+        "End the run at this diffusion step, below the uniform grid's first point T_1 (one more grid point "
+        "there: one more denoiser call; none: the uniform grid).",
+    )
+    denoise_steps: int = setting(1, "DDIM steps from x_tau to the clean estimate (>= 1; 1 = one denoiser call).")
+    whiten: bool = setting(False, "Run Adam in coordinates whitened by the bridge prior.")
+
+    def check(self) -> None:
+        self.require("steps", 4 <= self.steps <= MAX_STEPS, f"an integer in 4..{MAX_STEPS}")
+        iterations = self.steps - 3
+        rule = f"in 0..{iterations} (the N - 3 iterations of a grid of N = {self.steps} points)"
+        self.require("window", 0 <= self.window <= iterations, rule)
+        self.require("tau_threshold", 0 <= self.tau_threshold <= iterations, rule)
+        self.require("lr", self.lr > 0, "> 0")
+        self.require("lr_inside", self.lr_inside is None or self.lr_inside > 0, "> 0 or None")
+        self.require("adam_out", self.adam_out >= 0, ">= 0")
+        self.require("n_reps", self.n_reps >= 1, ">= 1")
+        self.require("min_tau", 1 <= self.min_tau < MAX_STEPS, f"in 1..{MAX_STEPS - 1}")
+        zeta = self.restart_zeta
+        self.require("restart_zeta", zeta is None or 0.0 <= zeta <= 1.0, "in [0, 1] or None (the bridge)")
+        final = self.final_tau
+        self.require("final_tau", final is None or 1 <= final < MAX_STEPS, f"in 1..{MAX_STEPS - 1} or None")
+        self.require("denoise_steps", self.denoise_steps >= 1, ">= 1")
+
+    def vi_settings(self, adam_in: int) -> VISettings:
+        """The typed settings of the Gibbs loop, with `adam_in` Adam steps inside the window."""
+        lr_in = self.lr if self.lr_inside is None else self.lr_inside
+        return VISettings(
+            steps=self.steps,
+            adam_steps=WindowSchedule(self.adam_out, adam_in, self.window),
+            lr=WindowSchedule(self.lr, lr_in, self.window),
+            tau=TauRule(self.tau, self.min_tau, self.tau_threshold),
+            n_reps=self.n_reps,
+            denoise_steps=self.denoise_steps,
+            whiten=self.whiten,
+            restart_zeta=self.restart_zeta,
+            final_tau=self.final_tau,
+        )

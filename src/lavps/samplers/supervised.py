@@ -6,15 +6,24 @@ in-distribution family (`lavps.amortize.supervised`); nothing here evaluates the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from ..amortize.network import amortizer_inputs, check_compatible, time_code
 from ..device import prior_device
 from ..diffusion import ddim_step
 from .base import Context
-from .ddim import DDIM, DDIMState
+from .ddim import DDIM, DDIMConfig, DDIMState
 
-__all__ = ["SupervisedDDIM"]
+__all__ = ["SupervisedDDIM", "SupervisedConfig"]
+
+
+@dataclass(frozen=True)
+class SupervisedConfig(DDIMConfig):
+    """The supervised baseline's settings: its DDIM grid (the network is given apart)."""
+
+    label = "supervised"
 
 
 class SupervisedDDIM(DDIM):
@@ -37,6 +46,12 @@ class SupervisedDDIM(DDIM):
             raise TypeError(f"network must be a lavps.amortize.ConditionalDenoiser, got {type(network).__name__}")
         check_compatible(network, prior, source="the supervised network")
         self.network = network.to(prior_device(prior))
+
+    @classmethod
+    def from_config(cls, prior, config: SupervisedConfig, supervised=None, **_) -> SupervisedDDIM:
+        if supervised is None:
+            raise ValueError("sampler 'supervised' needs a supervised network: a trained network or its file")
+        return cls(prior, supervised, steps=config.steps)
 
     def step(self, state: DDIMState, step, index: int, ctx: Context) -> DDIMState:
         t, t_prev = step
