@@ -157,27 +157,12 @@ def bench_gmm(problem, samplers, networks, workers, json_path, quiet, settings):
     help="Plot path.",
 )
 @option("quiet")
+@grouped("networks", dict, "amortizer", "supervised_path")
+@grouped("grid", dict, "steps", "window", "lr")
+@grouped("sweep", dict, "adam_out", "adam_in", "inner_steps")
+@grouped("problem", dict, "dim", "problems", "seed", "samples")
 def bench_pareto(
-    dim,
-    amortizer,
-    supervised_path,
-    operators,
-    id_spec,
-    ood_specs,
-    sigma,
-    problems,
-    seed,
-    samples,
-    steps,
-    window,
-    lr,
-    adam_out,
-    adam_in,
-    inner_steps,
-    workers,
-    json_path,
-    png_path,
-    quiet,
+    networks, operators, id_spec, ood_specs, sigma, problem, grid, sweep, workers, json_path, png_path, quiet
 ):
     """SW-versus-seconds sweep of MGDM and LAVPS budgets, ID and OOD panels (JSON + PNG)."""
     from ..evaluation.gmm_bench import GMMBenchConfig, format_table
@@ -191,23 +176,28 @@ def bench_pareto(
     panels = {"id": parse_panel(operators[0], sigma)}
     for spec in operators[1:]:
         panels[f"ood:{spec}"] = parse_panel(spec, sigma)
+    amortizer, supervised = networks["amortizer"], networks["supervised_path"]
     entries = pareto_entries(
-        tuple(adam_out), tuple(adam_in), tuple(inner_steps), amortizer is not None, supervised_path is not None
+        tuple(sweep["adam_out"]),
+        tuple(sweep["adam_in"]),
+        tuple(sweep["inner_steps"]),
+        amortizer is not None,
+        supervised is not None,
     )
     base = GMMBenchConfig(
-        dims=(dim,),
+        dims=(problem["dim"],),
         obs_dims=(),  # set per panel
         samplers=(),  # the sweep is in `entries`
-        seeds=problems,
-        first_seed=seed,
-        samples=samples,
+        seeds=problem["problems"],
+        first_seed=problem["seed"],
+        samples=problem["samples"],
         workers=workers,
         # the swept samplers' grid; DPS, the reference row, keeps its own defaults (1000 steps)
         sampler_options={
-            **{name: dict(steps=steps, window=window, lr=lr) for name in ("mgdm", "lavps", "amortized-only")},
-            "supervised": dict(steps=steps),
+            **{name: dict(grid) for name in ("mgdm", "lavps", "amortized-only")},
+            "supervised": {"steps": grid["steps"]},
         },
-        networks={k: v for k, v in dict(amortizer=amortizer, supervised=supervised_path).items() if v is not None},
+        networks={k: v for k, v in dict(amortizer=amortizer, supervised=supervised).items() if v is not None},
         entries=entries,
     )
     out = run_pareto(base, panels, build_sampler, progress=not quiet)
