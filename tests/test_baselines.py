@@ -151,7 +151,7 @@ def _cli(args, capsys):
     "sampler, args",
     [
         ("ddrm", ["--ddrm-steps", "10", "--ddrm-eta", "0.5"]),
-        ("diffpir", ["--diffpir-steps", "10", "--diffpir-zeta", "0.2"]),
+        ("diffpir", ["--steps", "10", "--diffpir-zeta", "0.2"]),
     ],
 )
 def test_restore_cli_runs_the_baselines(tmp_path, capsys, sampler, args):
@@ -171,7 +171,8 @@ def test_restore_cli_runs_the_baselines(tmp_path, capsys, sampler, args):
     assert code == 0, err
     record = json.loads((out / "restore.json").read_text())
     assert record["cost"]["denoiser_forwards"] == 10 and record["cost"]["denoiser_backwards"] == 0
-    assert record["settings"][f"{sampler}_steps"] == 10 and record["samples"][0]["psnr"] > 15
+    assert record["settings"]["steps"] == 10 and record["samples"][0]["psnr"] > 15
+    assert ("--ddrm-steps is deprecated" in err) == (sampler == "ddrm")  # the old spelling, with a warning
     expected = (
         {"ddrm_eta": 0.5, "ddrm_eta_b": 1.0} if sampler == "ddrm" else {"diffpir_zeta": 0.2, "diffpir_lambda": 1.75}
     )

@@ -206,7 +206,7 @@ def test_demo_report_on_a_tiny_budget(tmp_path):
 
     prior = load_image_prior()
     net = load_amortizer(default_amortizer_path(), prior=prior)
-    tiny = {"steps": 8, "window": 3, "adam_out": 1, "adam_in": 1, "lr": 0.03}
+    tiny = {"steps": 8, "window": 3, "adam_out": 1, "lr": 0.03}
     config = DemoConfig(
         images=2,
         tasks=("motion_blur:9:0.5", "sr:2"),
@@ -214,7 +214,7 @@ def test_demo_report_on_a_tiny_budget(tmp_path):
         mean_samples=2,
         samplers={
             "dps": ("dps", {"steps": 5, "dps_zeta": 1.0}),
-            "mgdm": ("mgdm", tiny),
+            "mgdm": ("mgdm", {**tiny, "adam_in": 1}),
             "lavps": ("lavps", {**tiny, "inner_steps": 1}),
         },
     )
@@ -282,7 +282,7 @@ def test_restore_with_lavps_uses_the_shipped_amortizer(tmp_path, _cli):
     assert r.returncode == 0, r.stderr
     meta = json.loads((tmp_path / "res" / "restore.json").read_text())
     assert meta["cost"]["amortizer_forwards"] > 0
-    assert meta["settings"]["amortizer"].endswith("mnist32_amortizer.safetensors")
+    assert meta["amortizer"].endswith("mnist32_amortizer.safetensors")
 
 
 @pytest.mark.skipif(not default_amortizer_path().is_file(), reason="shipped amortizer not exported yet")

@@ -9,7 +9,7 @@ from lavps.amortize.defaults import default_amortizer_path
 from lavps.evaluation.demo import DemoConfig
 from lavps.evaluation.spread import SpreadConfig, run_spread
 
-TINY = {"steps": 8, "window": 3, "adam_out": 1, "adam_in": 1, "lr": 0.03}
+TINY = {"steps": 8, "window": 3, "adam_out": 1, "lr": 0.03}
 pytestmark = pytest.mark.skipif(not default_amortizer_path().is_file(), reason="shipped amortizer not exported yet")
 
 

@@ -54,7 +54,8 @@ class RestoreResult:
         mean, std: (C, H, W) pixelwise posterior mean and unbiased std (zeros for N = 1).
         cost: seconds (all chunks) and denoiser / amortizer passes per sample path.
         seeds: the per-sample seeds.
-        settings: sampler, preset and the options of that sampler only (what restore.json records).
+        settings: what restore.json records of the sampler: {"sampler", "settings": asdict(its config),
+            "preset", ...} (`lavps.samplers.registry.settings_from_record` rebuilds the config).
         observation: the observation y (1, *A.out_shape) the samples are conditioned on.
         info: sampler diagnostics (e.g. LAVPS's per-iteration fraction of samples where the network won).
     """
@@ -242,9 +243,9 @@ def restore(
     problem.check_signal_shape(tuple(prior.shape))
     family = getattr(op, "family", None)  # the family that drew it (auto preset); None for a hand-built operator
     resolved = resolve_settings(sampler, preset, settings, prior, family, amortizer)
+    built = build_sampler(sampler, prior, resolved.config, **resolved.networks)
     record = {**resolved.record}
     record.update(device=str(prior_device(prior)), precision=prior_precision(prior), noise_on_device=noise_on_device)
-    built = build_sampler(sampler, prior, resolved.config, **resolved.networks)
     drawn = sample_in_chunks(built, problem, samples, seed, batch_size, progress, noise_on_device)
     if latent:  # the user sees images: decode the latent samples, the moments are the images'
         with torch.no_grad():

@@ -193,8 +193,9 @@ def run_demo(config: DemoConfig, prior, amortizer, classifier, out_dir: Path, pr
             if tuned:
                 tuned_used.append(f"- {family.spec}, {label}: {tuned}")
             seeds = sample_seeds(config, t_index)
+            sampler = build_sampler(name, prior, opts)  # bad settings stop the demo (they are no skipped row)
             try:
-                result = build_sampler(name, prior, opts).sample(problem, config.images, seed=seeds, progress=progress)
+                result = sampler.sample(problem, config.images, seed=seeds, progress=progress)
             except ValueError as e:  # e.g. DDRM on an operator without a cheap SVD
                 skipped.append(f"{label} on {spec}: {e}")
                 continue
