@@ -65,7 +65,7 @@ class MGDM(Sampler):
         self.window_span = len(uniform) - 3
 
     @classmethod
-    def from_config(cls, prior, config: MGDMConfig) -> MGDM:
+    def from_config(cls, prior, config: MGDMConfig, **_) -> MGDM:
         check_final_tau(config, prior.schedule)
         return cls(prior, config.vi_settings(config.adam_in))
 
