@@ -26,7 +26,7 @@ from .samplers.chunked import sample_in_chunks
 from .samplers.config import SamplerConfig
 from .samplers.cost import Cost
 from .samplers.registry import SAMPLERS, build_sampler
-from .samplers.resolve import resolve_settings
+from .samplers.resolve import check_overrides, resolve_settings
 
 __all__ = ["Observation", "RestoreResult", "load_prior", "operator", "degrade", "restore", "noise_model"]
 
@@ -237,6 +237,7 @@ def restore(
     prior = prior if given else load_prior(prior)
     prior = _placed(prior, device, precision, copy_first=given)
     op = operator if isinstance(operator, Measurement) else _operator_for(operator, _user_shape(prior), None)
+    check_overrides(sampler, settings)  # bad settings are named before the observation is read
     obs = _observation(y, op, fit)
     latent = isinstance(prior, LatentPrior)
     problem = InverseProblem(obs, LatentMeasurement(op, prior) if latent else op, model)  # A(decode(z))

@@ -14,7 +14,7 @@ from .config import SamplerConfig, canonical_names, make_config, setting_names
 from .presets import auto_budget, fit_to_grid, preset_options
 from .registry import config_class, settings_record
 
-__all__ = ["Resolved", "resolve_settings"]
+__all__ = ["Resolved", "resolve_settings", "check_overrides"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,19 @@ def resolve_settings(
         config = make_config(cls, {**values, **given})
     record = {**settings_record(sampler, config), "preset": name, **chosen, **extra}
     return Resolved(name, config, networks, record)
+
+
+def check_overrides(sampler: str, overrides: SamplerConfig | Mapping | None) -> None:
+    """Refuse unknown fields and values outside their rule before anything else is read: the overrides over
+    the config's defaults, fitted to a grid they give (no spurious error: a preset's grid is never longer
+    than the default's for the fields a grid bounds). The merged settings are checked again in full."""
+    cls = config_class(sampler)
+    if overrides is None or isinstance(overrides, SamplerConfig):
+        make_config(cls, overrides)
+        return
+    given = canonical_names(cls, {k: v for k, v in overrides.items() if k != "amortizer"})
+    defaults = {k: getattr(cls(), k) for k in ("window", "final_tau") if k in setting_names(cls)}
+    make_config(cls, {**fit_to_grid(defaults, given), **given})
 
 
 def _preset_values(sampler, preset, net, prior, operator_family, chosen: dict) -> tuple[str, dict]:
