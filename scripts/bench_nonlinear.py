@@ -33,10 +33,11 @@ ROWS = [("dps", "reference"), ("mgdm", "reference"), ("lavps", "fast"), ("lavps"
 
 
 def run_row(prior, problem, family, sampler, preset, seeds, amortizer=None):
-    overrides = {"amortizer": amortizer} if sampler == "lavps" and amortizer else {}
-    _, options, record = resolve_settings(sampler, preset, overrides, prior, family)
+    amortizer = amortizer if sampler == "lavps" and amortizer else None
+    resolved = resolve_settings(sampler, preset, {}, prior, family, amortizer)
+    record = resolved.record
     start = time.perf_counter()
-    out = build_sampler(sampler, prior, options).sample(problem, len(seeds), seed=seeds, per_sample_noise=True)
+    out = build_sampler(sampler, prior, resolved.config, **resolved.networks).sample(problem, len(seeds), seed=seeds, per_sample_noise=True)
     return out, time.perf_counter() - start, record
 
 
