@@ -37,7 +37,8 @@ def run_row(prior, problem, family, sampler, preset, seeds, amortizer=None):
     resolved = resolve_settings(sampler, preset, {}, prior, family, amortizer)
     record = resolved.record
     start = time.perf_counter()
-    out = build_sampler(sampler, prior, resolved.config, **resolved.networks).sample(problem, len(seeds), seed=seeds, per_sample_noise=True)
+    sampler = build_sampler(sampler, prior, resolved.config, **resolved.networks)
+    out = sampler.sample(problem, len(seeds), seed=seeds, per_sample_noise=True)
     return out, time.perf_counter() - start, record
 
 
