@@ -81,7 +81,7 @@ def main():
             mean, ci = mean_ci95(scores)
             row = {
                 "task": spec, "noise": noise_spec, "sampler": sampler, "preset": record["preset"],
-                "amortizer": record["settings"].get("amortizer") if sampler == "lavps" else None,
+                "amortizer": record.get("amortizer") if sampler == "lavps" else None,
                 "ran": record.get("auto", {}).get("ran", record["preset"]), "psnr": mean, "psnr_ci95": ci,
                 "ssim": mean_ci95(sims)[0], "psnr_per_digit": scores, "seconds": seconds,
                 "seconds_per_sample": seconds / len(y), "samples": len(y),
