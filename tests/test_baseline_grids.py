@@ -1,5 +1,7 @@
 """The sigma-spaced grid of DDRM / DiffPIR, and DiffPIR's clamp of image estimates to [-1, 1]."""
 
+import math
+
 import pytest
 import torch
 
@@ -10,7 +12,7 @@ from lavps.samplers import DiffPIR
 
 
 @pytest.mark.parametrize("points", [3, 21, 101, 1000])
-@pytest.mark.parametrize("rho", [1.0, 7.0])
+@pytest.mark.parametrize("rho", [1.0, 7.0, math.inf])
 def test_sigma_grid_is_strictly_increasing_from_0_to_the_last_step(points, rho):
     s = Schedule.linear()
     g = sigma_grid(points, s, rho)
@@ -28,6 +30,9 @@ def test_sigma_grid_is_evenly_spaced_in_sigma_where_steps_allow():
     karras = s.sigma(sigma_grid(21, s, 7.0)[1:]) ** (1 / 7)  # rho = 7: even in sigma^(1/7)
     even = (karras[-1] - karras[0]) / 19 * torch.ones(19, dtype=torch.float64)
     assert torch.allclose(karras[1:] - karras[:-1], even, rtol=0.1)
+    logs = s.sigma(sigma_grid(21, s, math.inf)[4:]).log()  # rho = inf: even in log sigma (above the first steps)
+    even_log = (logs[-1] - logs[0]) / 16 * torch.ones(16, dtype=torch.float64)
+    assert torch.allclose(logs[1:] - logs[:-1], even_log, rtol=0.1)
     with pytest.raises(ValueError, match="at least 3"):
         sigma_grid(2, s)
 

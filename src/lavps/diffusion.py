@@ -126,19 +126,25 @@ def sigma_grid(num_points: int, schedule: Schedule, rho: float = 1.0) -> torch.T
 
     rho = 1: evenly spaced in sigma itself; most points then sit at high noise (N = 21 on the linear
     schedule: T_1 = 637, T_2 = 737, ...) and the last step jumps to the data from there. rho = 7: the
-    spacing of Karras et al. 2022 (EDM), dense near the data. Where neighbours would round to the same
-    step, points are pushed apart (one step at least) so the grid stays strictly increasing.
+    spacing of Karras et al. 2022 (EDM), dense near the data; rho = math.inf: evenly spaced in log sigma
+    (N = 21: T = 0, 1, 2, 5, 11, 20, 36, 62, 103, ..., 947, 999), the grid DDRM-20 prefers (docs/baselines.md).
+    Where neighbours would round to the same step, points are pushed apart (one step at least) so the
+    grid stays strictly increasing.
     """
     if num_points < 3:
         raise ValueError(f"a sampling grid needs at least 3 points, got {num_points}")
-    if not (math.isfinite(rho) and rho > 0):
-        raise ValueError(f"rho must be a finite number > 0, got {rho}")
+    if not rho > 0:
+        raise ValueError(f"rho must be > 0 (math.inf: evenly spaced in log sigma), got {rho}")
     k = schedule.num_steps
     if num_points > k:
         raise ValueError(f"grid of {num_points} points does not fit {k} diffusion steps")
     sigmas = schedule.sigma(torch.arange(k))
-    lo, hi = float(sigmas[1]) ** (1 / rho), float(sigmas[-1]) ** (1 / rho)
-    targets = torch.linspace(lo, hi, num_points - 1, dtype=torch.float64) ** rho
+    if math.isinf(rho):  # the limit rho -> inf: evenly spaced in log sigma
+        lo, hi = math.log(float(sigmas[1])), math.log(float(sigmas[-1]))
+        targets = torch.linspace(lo, hi, num_points - 1, dtype=torch.float64).exp()
+    else:
+        lo, hi = float(sigmas[1]) ** (1 / rho), float(sigmas[-1]) ** (1 / rho)
+        targets = torch.linspace(lo, hi, num_points - 1, dtype=torch.float64) ** rho
     grid = torch.cat([torch.zeros(1, dtype=torch.long), (sigmas[None, :] - targets[:, None]).abs().argmin(dim=1)])
     grid[-1] = k - 1
     for i in range(num_points - 2, 0, -1):  # from the top: every point at least one step below the next
