@@ -53,3 +53,23 @@ def test_diffpir_clamps_image_estimates_to_the_data_range():
     problem = InverseProblem(torch.zeros(1, 1, 4, 4), op, GaussianNoise(0.05))
     out = DiffPIR(prior, steps=5, zeta=1.0).sample(problem, 3, seed=0).samples
     assert float(out.abs().max()) <= 1.0 and float(out.max()) == 1.0
+
+
+def test_ddrm_and_diffpir_take_the_log_sigma_grid_from_their_config():
+    from lavps.diffusion import baseline_grid
+    from lavps.samplers.registry import build_sampler
+
+    prior = _Overshooting()
+    for name in ("ddrm", "diffpir"):
+        s = build_sampler(name, prior, {"steps": 20, "grid": "log_sigma"})
+        assert torch.equal(s.grid, baseline_grid("log_sigma", 21, prior.schedule))
+        uniform = build_sampler(name, prior, {"steps": 20}).grid
+        assert torch.equal(uniform, baseline_grid("uniform_t", 21, prior.schedule))
+        with pytest.raises(ValueError, match="grid"):
+            build_sampler(name, prior, {"grid": "cosine"})
+
+
+def test_ddrm_fast_preset_runs_the_log_sigma_grid():
+    from lavps.samplers.presets import preset_options
+
+    assert preset_options("ddrm", "fast")[1]["grid"] == "log_sigma"

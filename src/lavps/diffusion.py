@@ -16,6 +16,8 @@ __all__ = [
     "BridgeCoefficients",
     "uniform_grid",
     "sigma_grid",
+    "GRID_KINDS",
+    "baseline_grid",
     "grid_with_final_tau",
     "bridge_coefficients",
     "bridge_sample",
@@ -152,6 +154,19 @@ def sigma_grid(num_points: int, schedule: Schedule, rho: float = 1.0) -> torch.T
     for i in range(1, num_points):
         grid[i] = max(int(grid[i]), int(grid[i - 1]) + 1)
     return grid.long()
+
+
+#: the grids DDRM and DiffPIR accept: uniform in t, or evenly spaced in log sigma_t (sigma_grid, rho = inf)
+GRID_KINDS = ("uniform_t", "log_sigma")
+
+
+def baseline_grid(kind: str, num_points: int, schedule: Schedule) -> torch.Tensor:
+    """The grid of `num_points` points of kind "uniform_t" (uniform_grid) or "log_sigma" (sigma_grid, rho = inf)."""
+    if kind == "uniform_t":
+        return uniform_grid(num_points, schedule.num_steps)
+    if kind == "log_sigma":
+        return sigma_grid(num_points, schedule, math.inf)
+    raise ValueError(f"unknown grid {kind!r}; allowed: {', '.join(GRID_KINDS)}")
 
 
 def grid_with_final_tau(grid: torch.Tensor, final_tau: int | None) -> torch.Tensor:

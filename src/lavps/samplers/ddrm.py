@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
-from ..diffusion import uniform_grid
+from ..diffusion import baseline_grid
 from ..operators.svd import SVD
 from .base import Context, Sampler
 from .config import SamplerConfig, setting
@@ -29,6 +30,9 @@ class DDRMConfig(SamplerConfig):
     steps: int = setting(20, "Denoiser calls (2..999).")
     ddrm_eta: float = setting(0.85, "DDRM eta (in [0, 1]): noise kept in the unobserved and less noisy directions.")
     ddrm_eta_b: float = setting(1.0, "DDRM eta_b (in [0, 1]): weight of the observation in the noisier directions.")
+    grid: Literal["uniform_t", "log_sigma"] = setting(
+        "uniform_t", "Time grid: uniform in t, or evenly spaced in log sigma_t (denser near the data)."
+    )
 
     def check(self) -> None:
         self.require("steps", 2 <= self.steps < MAX_STEPS, f"an integer in 2..{MAX_STEPS - 1}")
@@ -46,7 +50,8 @@ class DDRMState:
 
 
 class DDRM(Sampler):
-    """DDRM in the spectral domain of A = U diag(s) V^T, on a uniform grid of steps + 1 points.
+    """DDRM in the spectral domain of A = U diag(s) V^T, on a grid of steps + 1 points (uniform in t, or
+    evenly spaced in log sigma_t: `lavps.diffusion.baseline_grid`).
 
     With sigma_t = sqrt((1 - abar_t) / abar_t), x_bar = V^T x / sqrt(abar), x0_bar = V^T D(x_t, t),
     y_bar = U^T y / s and eps ~ N(0, I) per step, coordinate i moves from t to t' < t as (paper eq. 7-8)
@@ -60,18 +65,26 @@ class DDRM(Sampler):
 
     name = "ddrm"
 
-    def __init__(self, prior, steps: int = 20, eta: float = 0.85, eta_b: float = 1.0, dtype=torch.float32):
+    def __init__(
+        self,
+        prior,
+        steps: int = 20,
+        eta: float = 0.85,
+        eta_b: float = 1.0,
+        grid: str = "uniform_t",
+        dtype=torch.float32,
+    ):
         super().__init__(prior, dtype)
         if not (0.0 <= eta <= 1.0 and 0.0 <= eta_b <= 1.0):
             raise ValueError(f"DDRM needs eta and eta_b in [0, 1], got eta={eta}, eta_b={eta_b}")
         if steps < 2:
             raise ValueError(f"DDRM needs at least 2 steps, got {steps}")
-        self.grid = uniform_grid(steps + 1, self.schedule.num_steps)
+        self.grid = baseline_grid(grid, steps + 1, self.schedule)
         self.eta, self.eta_b = eta, eta_b
 
     @classmethod
     def from_config(cls, prior, config: DDRMConfig, **_) -> DDRM:
-        return cls(prior, steps=config.steps, eta=config.ddrm_eta, eta_b=config.ddrm_eta_b)
+        return cls(prior, steps=config.steps, eta=config.ddrm_eta, eta_b=config.ddrm_eta_b, grid=config.grid)
 
     def plan(self):
         g = self.grid.tolist()

@@ -11,7 +11,7 @@ from typing import Literal
 
 import torch
 
-from ..diffusion import restart_sample, uniform_grid
+from ..diffusion import baseline_grid, restart_sample
 from ..operators.solve import regularized_least_squares
 from ..operators.svd import SVD
 from .base import Context, Sampler
@@ -34,6 +34,9 @@ class DiffPIRConfig(SamplerConfig):
     diffpir_zeta: float = setting(0.3, "DiffPIR zeta (in [0, 1]): share of fresh noise when re-noising.")
     diffpir_solver: Literal["auto", "svd", "cg"] = setting(
         "auto", "Data step: the operator's SVD, conjugate gradients, or auto (the SVD when there is one)."
+    )
+    grid: Literal["uniform_t", "log_sigma"] = setting(
+        "uniform_t", "Time grid: uniform in t, or evenly spaced in log sigma_t (denser near the data)."
     )
 
     def check(self) -> None:
@@ -67,7 +70,7 @@ class DiffPIR(Sampler):
     lambda = 7 is lam = 7 / 4 = 1.75 here. As in their code the last step returns D(x_t, t) without a
     data step, and D(x_t, t) of an image prior is clamped to the data range [-1, 1] before the data step
     (their model_fn calls guided-diffusion with clip_denoised=True); vector priors (the GMM) are not.
-    Unlike their 'quad' time skipping, the grid here is the project's uniform one.
+    Unlike their 'quad' time skipping, the grid is uniform in t or evenly spaced in log sigma_t (`grid`).
     """
 
     name = "diffpir"
@@ -80,6 +83,7 @@ class DiffPIR(Sampler):
         zeta: float = 0.3,
         solver: str = "auto",
         cg_iters: int = 100,
+        grid: str = "uniform_t",
         dtype=torch.float32,
     ):
         super().__init__(prior, dtype)
@@ -91,13 +95,18 @@ class DiffPIR(Sampler):
             raise ValueError(f"unknown DiffPIR solver {solver!r}; allowed: 'auto', 'svd', 'cg'")
         if steps < 2:
             raise ValueError(f"DiffPIR needs at least 2 steps, got {steps}")
-        self.grid = uniform_grid(steps + 1, self.schedule.num_steps)
+        self.grid = baseline_grid(grid, steps + 1, self.schedule)
         self.lam, self.zeta, self.solver, self.cg_iters = lam, zeta, solver, cg_iters
 
     @classmethod
     def from_config(cls, prior, config: DiffPIRConfig, **_) -> DiffPIR:
         return cls(
-            prior, config.steps, lam=config.diffpir_lambda, zeta=config.diffpir_zeta, solver=config.diffpir_solver
+            prior,
+            config.steps,
+            lam=config.diffpir_lambda,
+            zeta=config.diffpir_zeta,
+            solver=config.diffpir_solver,
+            grid=config.grid,
         )
 
     def plan(self):
