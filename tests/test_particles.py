@@ -40,3 +40,13 @@ def test_bad_particle_settings_are_named():
         Particles(_blind_mgdm(gp.prior), 0)
     with pytest.raises(TypeError, match="MGDM or LAVPS"):
         Particles(build_sampler("dps", gp.prior, {}), 2)
+
+
+def test_particles_is_a_setting_of_mgdm_and_lavps():
+    gp = make_gmm_problem(2, 1, seed=0)
+    settings = {"steps": 20, "adam_out": 0, "adam_in": 0, "window": 5}
+    sampler = build_sampler("mgdm", gp.prior, {**settings, "particles": 4})
+    assert isinstance(sampler, Particles) and sampler.count == 4
+    assert not isinstance(build_sampler("mgdm", gp.prior, settings), Particles)
+    with pytest.raises(ValueError, match="particles"):
+        build_sampler("mgdm", gp.prior, {**settings, "particles": -1})

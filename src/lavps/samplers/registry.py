@@ -20,6 +20,7 @@ from .diffpir import DiffPIR, DiffPIRConfig
 from .dps import DPS, DPSConfig
 from .lavps import LAVPS, AmortizedOnlyConfig, LAVPSConfig
 from .mgdm import MGDM, MGDMConfig
+from .particles import Particles
 from .supervised import SupervisedConfig, SupervisedDDIM
 
 __all__ = [
@@ -77,7 +78,10 @@ def build_sampler(name: str, prior, settings: SamplerConfig | Mapping | None = N
     sampler_class, _ = SAMPLERS.get(name, (None, None))
     config = make_settings(name, settings)
     loaded = {k: _network(k, v, prior) for k, v in networks.items() if v is not None}
-    return sampler_class.from_config(prior, config, **loaded)
+    sampler = sampler_class.from_config(prior, config, **loaded)
+    if getattr(config, "particles", 0):  # MGDM / LAVPS: K weighted particles around the sampler
+        return Particles(sampler, config.particles)
+    return sampler
 
 
 def _network(key: str, value, prior):

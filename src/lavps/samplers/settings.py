@@ -138,9 +138,15 @@ class VIConfig(SamplerConfig):
     )
     denoise_steps: int = setting(1, "DDIM steps from x_tau to the clean estimate (>= 1; 1 = one denoiser call).")
     whiten: bool = setting(False, "Run Adam in coordinates whitened by the bridge prior.")
+    particles: int = setting(
+        0,
+        "Weighted particles per output (0: none; K >= 1: sequential Monte Carlo with the explicit likelihood, "
+        "exact as K grows up to the grid; K times the passes; lavps.samplers.particles).",
+    )
 
     def check(self) -> None:
         self.require("steps", 4 <= self.steps <= MAX_STEPS, f"an integer in 4..{MAX_STEPS}")
+        self.require("particles", self.particles >= 0, ">= 0")
         iterations = self.steps - 3
         rule = f"in 0..{iterations} (the N - 3 iterations of a grid of N = {self.steps} points)"
         self.require("window", 0 <= self.window <= iterations, rule)
