@@ -333,7 +333,7 @@ def test_new_user_path_reproduces_the_demo_code_path(tmp_path, prior, digit, _cl
 
     # the demo's code path (evaluation/demo.py): build_sampler + per-sample seeds + psnr on the tensors
     from lavps.amortize.checkpoint import load_amortizer
-    from lavps.evaluation.image_metrics import psnr
+    from lavps.metrics import psnr
 
     obs = lavps.degrade(digit, "motion_blur:9:0.5", 0.05, seed=3)
     options = {**PRESETS["lavps"]["tiny"], "amortizer": load_amortizer(default_amortizer_path(), prior=prior)}

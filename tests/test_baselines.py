@@ -7,8 +7,7 @@ import torch
 
 from helpers import Cumsum
 from lavps.evaluation.gmm_problems import make_gmm_problem
-from lavps.evaluation.image_metrics import psnr
-from lavps.evaluation.metrics import sliced_wasserstein
+from lavps.metrics import psnr, sliced_wasserstein
 from lavps.operators import DenseMatrix, GaussianNoise, InverseProblem
 from lavps.priors.gmm import GaussianMixturePrior
 from lavps.priors.image_unet import default_prior_path

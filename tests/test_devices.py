@@ -10,8 +10,8 @@ from helpers import tiny_image_prior
 from lavps.amortize.unet import UNetAmortizer
 from lavps.data.mnist import mnist_split
 from lavps.device import precision_dtype, prior_device, resolve_device
-from lavps.evaluation.metrics import sliced_wasserstein
 from lavps.imaging.io import write_image
+from lavps.metrics import sliced_wasserstein
 from lavps.operators import DenseMatrix, GaussianNoise, InverseProblem, parse_operator_spec
 from lavps.priors import grid_mixture
 from lavps.priors.image_unet import load_image_prior, save_image_prior
@@ -164,7 +164,7 @@ def test_placed_prior_keeps_its_fingerprint_so_trained_amortizers_fit():
     from lavps.amortize.checkpoint import load_amortizer
     from lavps.amortize.defaults import default_amortizer_path
     from lavps.amortize.network import check_compatible
-    from lavps.priors.presets import prior_fingerprint
+    from lavps.priors.specs import prior_fingerprint
 
     reference = prior_fingerprint(load_image_prior())
     placed = place_prior(load_image_prior(), "cpu", "bf16")

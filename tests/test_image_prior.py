@@ -20,7 +20,7 @@ from lavps.priors.image_unet import (
     load_image_prior,
     save_image_prior,
 )
-from lavps.priors.presets import prior_fingerprint
+from lavps.priors.specs import prior_fingerprint
 from lavps.training import PriorTrainConfig, sample_unconditional, train_prior
 
 TINY = dict(channels=(8, 16, 16), batch_size=4, warmup=2, sample_steps=3, num_samples=2)

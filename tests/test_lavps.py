@@ -16,7 +16,7 @@ from lavps.evaluation.gmm_problems import make_gmm_problem
 from lavps.objective import BridgePrior, bridge_prior, linearised_start
 from lavps.operators import GaussianNoise, Identity, InverseProblem
 from lavps.priors import grid_mixture
-from lavps.priors.presets import prior_fingerprint, resolve_prior
+from lavps.priors.specs import prior_fingerprint, resolve_prior
 from lavps.random import make_noise
 from lavps.samplers import DDIM, MGDM, Context, VISettings, WindowSchedule
 from lavps.samplers.cost import CountingDenoiser

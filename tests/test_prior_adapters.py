@@ -14,7 +14,7 @@ from lavps.priors import PREDICTIONS, GaussianMixturePrior, Prior, denoiser_from
 from lavps.priors.adm import adm_flags, load_adm_prior
 from lavps.priors.diffusers_folder import load_diffusers_prior
 from lavps.priors.edm import VEDenoiserPrior
-from lavps.priors.presets import load_prior, resolve_prior
+from lavps.priors.specs import load_prior, resolve_prior
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SCHEDULES = [

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lavps.evaluation.gmm_problems import make_gmm_problem
-from lavps.evaluation.metrics import sliced_wasserstein
+from lavps.metrics import sliced_wasserstein
 from lavps.operators import DenseMatrix, GaussianNoise, InverseProblem, OperatorShapeError
 from lavps.samplers import DDIM, DPS, MGDM, TauRule, VISettings, WindowSchedule
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import torch
 
 from .device import prior_device, prior_precision, resolve_device
-from .evaluation.image_metrics import psnr, ssim
 from .imaging.io import fit_image, load_image, read_observation_file, write_png
 from .imaging.workflow import OperatorSource, atomic_dir, resolve_operator, simulate, timestamp
 from .jsonfile import write_json
+from .metrics import psnr, ssim
 from .operators import InverseProblem, Measurement, NoiseModel, parse_noise_spec
 from .priors.latent import LatentMeasurement, LatentPrior
 from .priors.latent import image_shape as _user_shape
@@ -114,7 +114,7 @@ def load_prior(
     device / precision: place it there (see `restore`); None keeps the CPU and the stored dtype. An
     unavailable device is named before the prior is loaded.
     """
-    from .priors.presets import load_prior as _load
+    from .priors.specs import load_prior as _load
 
     target = None if device is None else resolve_device(device)
     prior = _load(None if spec is None else str(spec), class_label=class_label)

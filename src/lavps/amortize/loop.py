@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..training.distributed import current_world
+from ..distributed import current_world
 from ..training.loop import DataFactory, LoopSettings, LoopState, StepFn, Validation, config_json, run_loop
 from .checkpoint import AMORTIZER_KIND, SUPERVISED_KIND, load_network, save_network
 from .network import build_network

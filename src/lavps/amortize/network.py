@@ -20,7 +20,7 @@ from ..diffusion import Schedule, Time
 from ..objective import BridgePrior, linearised_start
 from ..operators.noise import InverseProblem
 from ..operators.spec import parse_operator_spec
-from ..priors.presets import prior_fingerprint
+from ..priors.specs import prior_fingerprint
 
 __all__ = [
     "INPUT_KINDS",

@@ -16,7 +16,7 @@ import torch
 
 from ..diffusion import forward_sample, uniform_grid
 from ..operators import OperatorFamily
-from ..priors.presets import PriorPreset
+from ..priors.specs import PriorPreset
 from .loop import TrainResult, config_json, run_training
 from .network import INPUT_KINDS, amortizer_inputs, mlp, register_architecture, time_code
 from .training import TrainConfig, draw_training_problem, family_description

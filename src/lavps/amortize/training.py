@@ -19,7 +19,7 @@ from ..diffusion import forward_sample, uniform_grid
 from ..objective import bridge_prior, negative_elbo
 from ..operators import GaussianNoise, InverseProblem, OperatorFamily
 from ..operators.families import CoordinateMaskFamily, DenseFamily, FamilyMixture
-from ..priors.presets import PriorPreset
+from ..priors.specs import PriorPreset
 from ..training.loop import PRECISIONS, DataFactory, Validation
 from .loop import TrainResult, config_json, run_training
 from .network import time_code
@@ -205,7 +205,7 @@ def train_amortizer(
         config: training settings.
         network_config: e.g. `MLPAmortizer(d, hidden, depth, input_kind, signal_scale).config`; the
             network is built from it with weights seeded by config.seed.
-        preset: the prior and its clean training signals (`lavps.priors.presets.resolve_prior`).
+        preset: the prior and its clean training signals (`lavps.priors.specs.resolve_prior`).
         family: the operator family of the training problems (the in-distribution family).
         resume: continue the checkpoint in out_dir (see `run_training`).
         data: clean images per chunk (`lavps.data.folder.folder_data`); None: drawn from the preset.

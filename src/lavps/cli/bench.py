@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..jsonfile import write_json
-from .main import cli
+from .group import cli
 from .options import FiniteFloat, ListOption, grouped, option
 from .settings import sampler_settings
 
@@ -231,9 +231,10 @@ def bench_pareto(
 def bench_ratio(amortizers, prior_spec, families, sigma, batches, batch_size, json_path):
     """Inner-loss ratio (network / zero-shot start) of amortizers on held-out draws of several families."""
     from ..amortize.checkpoint import load_amortizer
-    from ..amortize.training import TrainConfig, resolve_family
+    from ..training.networks import TrainConfig
+    from ..training.problems import resolve_family
     from ..evaluation.amortizer_ratio import loss_ratio
-    from ..priors.presets import resolve_prior
+    from ..priors.specs import resolve_prior
 
     preset = resolve_prior(prior_spec)
     # Everything is parsed and loaded before the first ratio is computed.

@@ -50,7 +50,7 @@ def bench_spread(images, samples, tasks, samplers, digit_offset, amortizer, seed
     from ..evaluation.demo import DEMO_SAMPLERS, DemoConfig
     from ..evaluation.spread import SpreadConfig, format_spread, format_spread_gaps, run_spread
     from ..operators import parse_operator_spec
-    from ..priors.presets import load_prior
+    from ..priors.specs import load_prior
 
     unknown = sorted(set(samplers) - set(DEMO_SAMPLERS))
     if unknown:

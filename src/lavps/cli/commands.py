@@ -1,6 +1,6 @@
 """Imports every command module so that its @cli.command registers itself."""
 
-# Each import registers click commands on lavps.cli.main.cli.
+# Each import registers click commands on lavps.cli.group.cli.
 from . import (
     bench,  # noqa: F401
     bench_calibration,  # noqa: F401

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .main import cli
+from .group import cli
 from .options import ListOption, grouped, option
 from .settings import sampler_settings
 

@@ -1,4 +1,5 @@
-"""`lavps` entry point: registers the command groups and turns library errors into one line."""
+"""`lavps` entry point: imports every command (they register on `lavps.cli.group.cli`) and turns library
+errors into one line."""
 
 from __future__ import annotations
 
@@ -6,15 +7,9 @@ import sys
 
 import click
 
-from .command import LavpsGroup
+from .group import cli
 
 __all__ = ["cli", "main"]
-
-
-@click.group(cls=LavpsGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120})
-@click.version_option(package_name="lavps")
-def cli() -> None:
-    """Diffusion posterior sampling for linear inverse problems (DPS, MGDM, LAVPS)."""
 
 
 def _register() -> None:

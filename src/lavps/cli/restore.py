@@ -10,7 +10,7 @@ import click
 
 from ..priors.hdit.loader import with_class_label
 from ..samplers.presets import describe_presets, preset_names
-from .main import cli
+from .group import cli
 from .options import OPTIONS, ImageSize, grouped, option
 from .settings import sampler_settings
 
@@ -57,7 +57,7 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit, noi
     from .. import api
     from ..imaging.io import write_png
     from ..jsonfile import write_json
-    from ..operators.spec import save_operator
+    from ..operators.files import save_operator
     from ..priors.latent import image_shape
 
     model = api.noise_model(sigma, noise)  # exactly one of --sigma / --noise, checked before any loading

@@ -12,10 +12,10 @@ def restore_folder_command(source, operator_source, simulate, sigma, prior, prio
     """Restore the folder or glob `source` (see `lavps.cli.restore.restore`; run, output: its groups)."""
     import torch
 
+    from ..distributed import init_from_env
     from ..imaging.folder import FolderJob, restore_folder
     from ..imaging.workflow import resolve_operator
     from ..operators.spec import parse_operator_spec
-    from ..training.distributed import init_from_env
 
     if run.samples != 1 or output.overwrite:
         raise ValueError(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .main import cli
+from .group import cli
 from .options import OPTIONS, FiniteFloat, GridSize, option
 
 __all__ = ["TRAINING_DEFAULTS", "train_amortizer_command", "train_supervised_command", "resolve_grad_accum"]
@@ -168,8 +168,8 @@ def _train(kind: str, o: dict) -> None:
         train_amortizer,
         train_supervised,
     )
-    from ..priors.presets import resolve_prior
-    from ..training.distributed import init_from_env
+    from ..distributed import init_from_env
+    from ..priors.specs import resolve_prior
 
     torch.set_num_threads(o["workers"])
     world = init_from_env()
@@ -276,9 +276,9 @@ def _folder(o: dict, config, preset, family):
     import torch
 
     from ..data.folder import FolderData, ImageFolder, check_images, list_images, split_holdout
+    from ..distributed import current_world
     from ..evaluation.amortizer_validation import amortizer_validation
     from ..imaging.fit import read_fitted
-    from ..training.distributed import current_world
 
     shape = tuple(preset.prior.shape)
     images = list_images(o["data"], warn=current_world().is_main)

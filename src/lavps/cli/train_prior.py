@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .main import cli
+from .group import cli
 from .options import OPTIONS, FiniteFloat, option
 
 __all__ = ["train_prior_command"]
@@ -66,7 +66,7 @@ def train_prior_command(
     """
     from pathlib import Path
 
-    from ..training.distributed import init_from_env
+    from ..distributed import init_from_env
     from ..training.prior import CHECKPOINT_NAME, PriorTrainConfig, train_prior
     from .train_amortizer import resolve_grad_accum
 

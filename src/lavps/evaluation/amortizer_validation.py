@@ -12,11 +12,11 @@ from __future__ import annotations
 import torch
 
 from ..amortize.training import TrainConfig, amortized_loss
+from ..metrics import psnr
 from ..operators import GaussianNoise, InverseProblem, OperatorFamily
-from ..priors.presets import PriorPreset
+from ..priors.specs import PriorPreset
 from ..random import derive_seed
 from ..training.loop import Validation
-from .image_metrics import psnr
 
 __all__ = ["amortizer_validation", "VALIDATION_BUDGET"]
 

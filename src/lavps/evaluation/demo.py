@@ -19,6 +19,7 @@ import torch
 
 from ..amortize.network import trained_families
 from ..data.mnist import mnist_split
+from ..metrics import psnr, ssim
 from ..operators import GaussianNoise, InverseProblem
 from ..operators.spec import parse_operator_spec
 from ..samplers.lavps import WINS_KEY
@@ -26,7 +27,6 @@ from ..samplers.presets import fit_to_grid, preset_options, tuned_options
 from ..samplers.registry import build_sampler
 from .classifier import label_agreement
 from .demo_targets import gaps_section, paired_gaps
-from .image_metrics import psnr, ssim
 from .stats import format_interval, mean_ci95
 
 __all__ = [

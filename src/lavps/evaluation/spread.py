@@ -17,9 +17,9 @@ import torch
 from tqdm.auto import tqdm
 
 from ..amortize.network import trained_families
+from ..metrics import psnr
 from ..samplers.registry import build_sampler
 from .demo import DemoConfig, held_out_digits, row_options, sample_seeds, task_problem
-from .image_metrics import psnr
 from .stats import format_interval, mean_ci95
 
 __all__ = ["SpreadConfig", "run_spread", "format_spread", "format_spread_gaps"]

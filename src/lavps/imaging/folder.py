@@ -32,14 +32,14 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data.folder import ImageList, list_images
-from ..evaluation.image_metrics import psnr, ssim
+from ..distributed import World, barrier, current_world
 from ..jsonfile import write_json
+from ..metrics import psnr, ssim
 from ..operators import GaussianNoise, InverseProblem, LinearOperator, OperatorFamily, save_operator
 from ..operators.stack import StackedOperator
 from ..random import name_seed
 from ..samplers.registry import build_sampler
 from ..samplers.resolve import resolve_settings
-from ..training.distributed import World, barrier, current_world
 from .fit import image_size, read_fitted
 from .io import from_unit, read_png, to_unit, write_png
 from .workflow import simulate

@@ -2,7 +2,7 @@
 
 Adapters for models users already have live in their own modules (imported on demand, they pull in
 diffusers): `lavps.priors.diffusers_folder`, `lavps.priors.adm`, `lavps.priors.edm`; `--prior` specs
-are resolved by `lavps.priors.presets.resolve_prior`.
+are resolved by `lavps.priors.specs.resolve_prior`.
 """
 
 from .base import PREDICTIONS, Prior, denoiser_from_eps, denoiser_from_output

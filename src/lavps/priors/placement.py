@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ..device import precision_dtype, resolve_device
-from .presets import FINGERPRINT_ATTR, prior_fingerprint
+from .specs import FINGERPRINT_ATTR, prior_fingerprint
 
 __all__ = ["place_prior", "QuantizedPrior"]
 

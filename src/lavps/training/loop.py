@@ -33,10 +33,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..distributed import World, all_mean, barrier, broadcast_object, current_world
 from ..jsonfile import write_json
 from ..priors.checkpoint import load_tensors, save_tensors
 from ..random import derive_seed
-from .distributed import World, all_mean, barrier, broadcast_object, current_world
 
 __all__ = [
     "LoopSettings",

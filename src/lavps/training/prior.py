@@ -18,10 +18,10 @@ import torch
 
 from ..data.mnist import TEST_PER_CLASS, TRAIN_PER_CLASS, mnist_split
 from ..diffusion import Schedule, forward_sample
+from ..distributed import current_world
 from ..priors.checkpoint import load_tensors
 from ..priors.image_unet import DEFAULT_UNET_CONFIG, ImagePrior, build_unet, load_image_prior, save_image_prior
-from ..priors.presets import prior_fingerprint
-from .distributed import current_world
+from ..priors.specs import prior_fingerprint
 from .loop import CHECKPOINT_KIND, PRECISIONS, Chunk, LoopSettings, run_loop
 from .samples import sample_unconditional, save_image_grid
 
