@@ -14,6 +14,7 @@ from lavps.operators.cg import conjugate_gradient
 from lavps.operators.families import CoordinateMaskFamily, DenseFamily, FamilyMixture
 from lavps.samplers import MGDM, VISettings, WindowSchedule
 from lavps.samplers.lavps import LAVPS, WINS_KEY, GuardSettings
+from lavps.training.problems import resolve_family
 
 D = 6
 
@@ -124,7 +125,7 @@ def test_family_mixture_draws_every_member_deterministically():
     b = fam.sample(2, torch.Generator().manual_seed(7))
     assert type(a) is type(b) and torch.equal(a.forward(torch.ones(2, D)), b.forward(torch.ones(2, D)))
     assert (
-        am.resolve_family("dense:1, mask:2", (D,)).name
+        resolve_family("dense:1, mask:2", (D,)).name
         == fam.__class__((DenseFamily(D, 1, 1.0), CoordinateMaskFamily(D, 2))).name
     )
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import lavps.amortize as am
+import lavps.training as tr
 from lavps.cli.main import main
 from lavps.diffusion import Schedule
 from lavps.evaluation.gmm_problems import make_gmm_problem
@@ -32,9 +33,9 @@ def settings(inside: int) -> VISettings:
     return VISettings(steps=12, adam_steps=WindowSchedule(2, inside, 5), lr=WindowSchedule(0.03, 0.05, 5))
 
 
-def tiny_config(tmp_path, **kw) -> am.TrainConfig:
+def tiny_config(tmp_path, **kw) -> tr.TrainConfig:
     base = dict(steps=6, batch_size=16, grid_steps=12, window=5, ckpt_every=3, out_dir=str(tmp_path / "run"))
-    return am.TrainConfig(**{**base, **kw})
+    return tr.TrainConfig(**{**base, **kw})
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,7 @@ def preset():
 
 @pytest.fixture(scope="module")
 def family():
-    return am.resolve_family("dense:1", (D,))
+    return tr.resolve_family("dense:1", (D,))
 
 
 def untrained(kind: str = "grad") -> am.MLPAmortizer:
@@ -176,12 +177,12 @@ def test_fallback_budget_goes_to_the_samples_whose_network_lost():
 # -- training --------------------------------------------------------------------------------
 def test_training_lowers_the_loss_ratio(tmp_path, preset, family):
     config = tiny_config(tmp_path, steps=150, batch_size=128, lr=3e-3, ckpt_every=1000)
-    net_config = am.MLPAmortizer(D, 64, 2, "grad", am.estimate_signal_scale(preset)).config
-    result = am.train_amortizer(config, net_config, preset, family, progress=False)
+    net_config = am.MLPAmortizer(D, 64, 2, "grad", tr.estimate_signal_scale(preset)).config
+    result = tr.train_amortizer(config, net_config, preset, family, progress=False)
     ratios = result.history["ratio"]
     assert len(ratios) == 150 and sum(ratios[-30:]) / 30 < 0.9
     with torch.no_grad():  # held-out batch, same z for both candidates inside amortized_loss
-        _, metrics = am.amortized_loss(
+        _, metrics = tr.amortized_loss(
             result.network, torch.Generator().manual_seed(99), tiny_config(tmp_path, batch_size=2048), preset, family
         )
     assert metrics["ratio"] < 0.9
@@ -191,16 +192,16 @@ def test_training_lowers_the_loss_ratio(tmp_path, preset, family):
 
 def test_resume_reproduces_the_uninterrupted_run(tmp_path, preset, family):
     net_config = untrained().config
-    full = am.train_amortizer(tiny_config(tmp_path / "a"), net_config, preset, family, progress=False)
-    am.train_amortizer(tiny_config(tmp_path / "b", steps=3), net_config, preset, family, progress=False)
-    resumed = am.train_amortizer(tiny_config(tmp_path / "b"), net_config, preset, family, progress=False, resume=True)
+    full = tr.train_amortizer(tiny_config(tmp_path / "a"), net_config, preset, family, progress=False)
+    tr.train_amortizer(tiny_config(tmp_path / "b", steps=3), net_config, preset, family, progress=False)
+    resumed = tr.train_amortizer(tiny_config(tmp_path / "b"), net_config, preset, family, progress=False, resume=True)
     assert resumed.history == full.history and len(full.history["loss"]) == 6
     for k, v in full.network.state_dict().items():
         assert torch.equal(v, resumed.network.state_dict()[k]), k
     with pytest.raises(ValueError, match="exists"):
-        am.train_amortizer(tiny_config(tmp_path / "b"), net_config, preset, family, progress=False)
+        tr.train_amortizer(tiny_config(tmp_path / "b"), net_config, preset, family, progress=False)
     with pytest.raises(ValueError, match="settings differ.*batch_size"):
-        am.train_amortizer(
+        tr.train_amortizer(
             tiny_config(tmp_path / "b", batch_size=8), net_config, preset, family, progress=False, resume=True
         )
 
@@ -208,15 +209,15 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, preset, family):
 def test_fine_tuning_starts_from_the_parent_network(tmp_path, preset, family):
     """init_from: a run with a negligible learning rate ends (up to AdamW's decay) at the parent's weights."""
     net_config = untrained().config
-    parent = am.train_amortizer(tiny_config(tmp_path / "p", lr=3e-3), net_config, preset, family, progress=False)
+    parent = tr.train_amortizer(tiny_config(tmp_path / "p", lr=3e-3), net_config, preset, family, progress=False)
     still = tiny_config(tmp_path / "c", steps=2, lr=1e-30, init_from=str(parent.path))
-    child = am.train_amortizer(still, net_config, preset, family, progress=False)
+    child = tr.train_amortizer(still, net_config, preset, family, progress=False)
     for k, v in parent.network.state_dict().items():
         assert torch.allclose(v, child.network.state_dict()[k], atol=1e-6), k
     assert child.card["fine_tuned_from"]["steps"] == 6 and child.card["total_steps"] == 8
     other = am.MLPAmortizer(D, hidden=8, depth=2, input_kind="grad", signal_scale=10.0).config
     with pytest.raises(ValueError, match="init-from.*does not match"):
-        am.train_amortizer(tiny_config(tmp_path / "bad", init_from=str(parent.path)), other, preset, family)
+        tr.train_amortizer(tiny_config(tmp_path / "bad", init_from=str(parent.path)), other, preset, family)
 
 
 # -- checkpoints ------------------------------------------------------------------------------
@@ -252,7 +253,7 @@ def test_supervised_baseline_trains_and_samples(tmp_path, preset, family, gp):
     ref = DDIM(gp.prior, steps=12).sample(None, 8, seed=2).samples
     assert torch.equal(SupervisedDDIM(gp.prior, zero, steps=12).sample(gp.problem, 8, seed=2).samples, ref)
     config = tiny_config(tmp_path, steps=40, batch_size=64, lr=3e-3, ckpt_every=20)
-    result = am.train_supervised(config, zero.config, preset, family, progress=False)
+    result = tr.train_supervised(config, zero.config, preset, family, progress=False)
     assert all(math.isfinite(v) for v in result.history["loss"])
     sampler = build_sampler("supervised", gp.prior, {"supervised": str(result.path), "steps": 12})
     out = sampler.sample(gp.problem, 8, seed=2)

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
-import lavps.amortize.training as training
+import lavps.training.amortizer as training
 from helpers import tiny_image_prior
 from lavps.cli.main import main
 from lavps.data.folder import StepSampler, list_images, split_holdout
@@ -84,8 +85,8 @@ def ddp_runs(tmp_path_factory, tiny_prior):
     root = tmp_path_factory.mktemp("ddp")
     with pytest.MonkeyPatch.context() as mp:
         main_ok(*TRAIN, "--grad-accum", "2", "--out", root / "straight")
-        real = training.amortized_loss
-        mp.setattr(training, "amortized_loss", dying_loss(real, 4))  # dies after the checkpoint at 3
+        real = training.AMORTIZED
+        mp.setattr(training, "AMORTIZED", replace(real, fn=dying_loss(real.fn, 4)))  # dies after the checkpoint at 3
         with pytest.raises(Killed):
             main([str(a) for a in (*TRAIN, "--grad-accum", "2", "--out", root / "killed")])
     header = json.loads((root / "killed" / "amortizer_checkpoint.json").read_text())
@@ -120,11 +121,11 @@ def test_run_killed_in_one_process_resumed_by_two_ddp_processes_matches_the_stra
 
 def test_killed_run_resumes_bit_identically_in_one_process(tmp_path, capsys, monkeypatch):
     assert cli(capsys, *TRAIN, "--grad-accum", "2", "--precision", "bf16", "--out", tmp_path / "a")[0] == 0
-    real = training.amortized_loss
-    monkeypatch.setattr(training, "amortized_loss", dying_loss(real, 4))  # after the checkpoint at 3
+    real = training.AMORTIZED
+    monkeypatch.setattr(training, "AMORTIZED", replace(real, fn=dying_loss(real.fn, 4)))  # after the checkpoint at 3
     with pytest.raises(Killed):
         main([str(a) for a in (*TRAIN, "--grad-accum", "2", "--precision", "bf16", "--out", tmp_path / "b")])
-    monkeypatch.setattr(training, "amortized_loss", real)
+    monkeypatch.setattr(training, "AMORTIZED", real)
     assert cli(capsys, *TRAIN, "--precision", "bf16", "--resume", "--out", tmp_path / "b")[0] == 0
     a, b = (load_tensors(tmp_path / x / "amortizer_checkpoint.safetensors")[0] for x in "ab")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -1,5 +1,6 @@
-"""LAVPS amortization: the inference network f_phi, its training (amortized VI), checkpoints, and the
-supervised conditional-denoiser baseline."""
+"""LAVPS amortization networks: the inference network f_phi (MLP for vectors, small UNet for images), the
+supervised baseline's conditional denoiser, and their checkpoints. Their training is `lavps.training`
+(`train_amortizer`, `train_supervised`); this package sits below the samplers that use the networks."""
 
 from .checkpoint import (
     AMORTIZER_KIND,
@@ -11,26 +12,18 @@ from .checkpoint import (
     save_network,
     save_supervised,
 )
-from .loop import TrainResult, run_training
+from .denoiser import ConditionalDenoiser
+from .mlp import MLPAmortizer, MLPConditionalDenoiser
 from .network import (
     ARCHITECTURES,
     INPUT_KINDS,
     Amortizer,
-    MLPAmortizer,
+    Network,
     amortizer_inputs,
     build_network,
     check_compatible,
     register_architecture,
     time_code,
-)
-from .supervised import ConditionalDenoiser, MLPConditionalDenoiser, supervised_loss, train_supervised
-from .training import (
-    TrainConfig,
-    amortized_loss,
-    estimate_signal_scale,
-    family_description,
-    resolve_family,
-    train_amortizer,
 )
 
 __all__ = [
@@ -38,31 +31,22 @@ __all__ = [
     "SUPERVISED_KIND",
     "ARCHITECTURES",
     "INPUT_KINDS",
+    "Network",
     "Amortizer",
     "MLPAmortizer",
     "ConditionalDenoiser",
     "MLPConditionalDenoiser",
-    "TrainConfig",
-    "TrainResult",
     "amortizer_inputs",
-    "amortized_loss",
     "build_network",
     "check_compatible",
-    "estimate_signal_scale",
-    "family_description",
     "load_amortizer",
     "load_network",
     "load_supervised",
     "register_architecture",
-    "resolve_family",
-    "run_training",
     "save_amortizer",
     "save_network",
     "save_supervised",
-    "supervised_loss",
     "time_code",
-    "train_amortizer",
-    "train_supervised",
 ]
 
 from . import hdit as _hdit  # noqa: E402,F401  (registers the "hdit" architecture for loading)

@@ -25,8 +25,8 @@ from ..priors.specs import prior_fingerprint
 __all__ = [
     "INPUT_KINDS",
     "ARCHITECTURES",
+    "Network",
     "Amortizer",
-    "MLPAmortizer",
     "amortizer_inputs",
     "observation_feature",
     "time_code",
@@ -34,7 +34,6 @@ __all__ = [
     "build_network",
     "register_architecture",
     "check_compatible",
-    "mlp",
     "trained_families",
 ]
 
@@ -109,23 +108,8 @@ def bridge_std(sigma_t: torch.Tensor, sigma_tau: torch.Tensor) -> torch.Tensor:
     return ((st - sa).clamp_min(0.0) * sa / (st * (1.0 + sa))).sqrt().to(sigma_t.dtype)
 
 
-def mlp(inputs: int, hidden: int, depth: int, outputs: int) -> nn.Sequential:
-    """SiLU MLP with `depth` hidden layers and a zero-initialised output layer."""
-    if hidden < 1 or depth < 1:
-        raise ValueError(f"need hidden >= 1 and depth >= 1, got hidden={hidden}, depth={depth}")
-    layers: list[nn.Module] = []
-    width = inputs
-    for _ in range(depth):
-        layers += [nn.Linear(width, hidden), nn.SiLU()]
-        width = hidden
-    out = nn.Linear(width, outputs)
-    nn.init.zeros_(out.weight)
-    nn.init.zeros_(out.bias)
-    return nn.Sequential(*layers, out)
-
-
-class Amortizer(nn.Module):
-    """Interface: forward(x_t, x0, y_img, sigma_t, sigma_tau) -> (dmu, drho), both of x_t's shape.
+class Network(nn.Module):
+    """What every amortization network shares (amortizers and the supervised baseline's conditional denoisers).
 
     Attributes:
         config: JSON-able architecture config (`arch`, `shape`, `input_kind`, sizes) to rebuild it.
@@ -142,7 +126,7 @@ class Amortizer(nn.Module):
         self.info: dict = {}
 
     @classmethod
-    def from_config(cls, config: dict) -> Amortizer:
+    def from_config(cls, config: dict) -> Network:
         raise NotImplementedError
 
     @property
@@ -152,6 +136,10 @@ class Amortizer(nn.Module):
     @property
     def input_kind(self) -> str:
         return self.config["input_kind"]
+
+
+class Amortizer(Network):
+    """Interface: forward(x_t, x0, y_img, sigma_t, sigma_tau) -> (dmu, drho), both of x_t's shape."""
 
     def start(
         self, problem: InverseProblem, bridge: BridgePrior, x_t, x0, abar_tau, sigma_t, sigma_tau
@@ -178,53 +166,6 @@ class Amortizer(nn.Module):
         if self.input_kind == "linear":
             dmu = dmu + y_img
         return bridge.mean + dmu, bridge.log_std.expand_as(bridge.mean) + drho
-
-
-@register_architecture
-class MLPAmortizer(Amortizer):
-    """MLP on flat vectors: inputs x_t, x0, y_img (scaled), log sigma_t, log sigma_tau.
-
-    x_t, x0 and A^+ y are divided by `signal_scale` (about the data's root mean square). The
-    likelihood gradient enters as asinh(s * grad), s the bridge std: s * grad is the likelihood's pull
-    in units of the prior's std (for small s the optimal u below is about s * grad), and asinh keeps
-    the huge gradients of unseen, sharper likelihoods bounded. dmu is returned in units of s, so the
-    same output means a comparable move at every noise level: dmu = s * u, drho = v, (u, v) = MLP.
-    """
-
-    arch = "mlp"
-
-    def __init__(
-        self, dim: int, hidden: int = 256, depth: int = 3, input_kind: str = "grad", signal_scale: float = 1.0
-    ):
-        if dim < 1 or not signal_scale > 0:
-            raise ValueError(f"need dim >= 1 and signal_scale > 0, got dim={dim}, signal_scale={signal_scale}")
-        super().__init__(
-            dict(
-                shape=[int(dim)],
-                hidden=int(hidden),
-                depth=int(depth),
-                input_kind=input_kind,
-                signal_scale=float(signal_scale),
-            )
-        )
-        self.net = mlp(3 * dim + 2, hidden, depth, 2 * dim)
-
-    @classmethod
-    def from_config(cls, config: dict) -> MLPAmortizer:
-        return cls(config["shape"][0], config["hidden"], config["depth"], config["input_kind"], config["signal_scale"])
-
-    def features(self, x_t, x0, y_img, sigma_t, sigma_tau, s) -> torch.Tensor:
-        scale = self.config["signal_scale"]
-        y_feat = observation_feature(self.input_kind, y_img, s, scale)
-        times = torch.stack([sigma_t.log(), sigma_tau.log()], dim=1).to(x_t.dtype)
-        return torch.cat([x_t / scale, x0 / scale, y_feat, times], dim=1)
-
-    def forward(self, x_t, x0, y_img, sigma_t, sigma_tau) -> tuple[torch.Tensor, torch.Tensor]:
-        if x_t.ndim != 2 or tuple(x_t.shape[1:]) != self.shape:
-            raise ValueError(f"MLPAmortizer expects (B, {self.shape[0]}) inputs, got {tuple(x_t.shape)}")
-        s = bridge_std(sigma_t, sigma_tau).to(x_t.dtype)[:, None]
-        u, v = self.net(self.features(x_t, x0, y_img, sigma_t, sigma_tau, s)).chunk(2, dim=1)
-        return s * u, v
 
 
 def trained_families(amortizer, shape: tuple[int, ...]) -> set[str]:

@@ -235,6 +235,8 @@ def bench_ratio(amortizers, prior_spec, families, sigma, batches, batch_size, js
     from ..training.problems import resolve_family
     from ..evaluation.amortizer_ratio import loss_ratio
     from ..priors.specs import resolve_prior
+    from ..training.networks import TrainConfig
+    from ..training.problems import resolve_family
 
     preset = resolve_prior(prior_spec)
     # Everything is parsed and loaded before the first ratio is computed.

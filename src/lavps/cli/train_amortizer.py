@@ -159,17 +159,13 @@ def _common(func):
 def _train(kind: str, o: dict) -> None:
     import torch
 
-    from ..amortize import (
-        MLPAmortizer,
-        MLPConditionalDenoiser,
-        TrainConfig,
-        estimate_signal_scale,
-        resolve_family,
-        train_amortizer,
-        train_supervised,
-    )
+    from ..amortize import MLPAmortizer, MLPConditionalDenoiser
     from ..distributed import init_from_env
     from ..priors.specs import resolve_prior
+    from ..training.amortizer import train_amortizer
+    from ..training.networks import TrainConfig
+    from ..training.problems import estimate_signal_scale, resolve_family
+    from ..training.supervised import train_supervised
 
     torch.set_num_threads(o["workers"])
     world = init_from_env()

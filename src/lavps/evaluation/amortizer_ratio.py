@@ -9,7 +9,9 @@ from dataclasses import replace
 
 import torch
 
-from ..amortize.training import TrainConfig, amortized_loss, resolve_family
+from ..training.amortizer import amortized_loss
+from ..training.networks import TrainConfig
+from ..training.problems import resolve_family
 from .stats import mean_ci95
 
 __all__ = ["loss_ratio"]

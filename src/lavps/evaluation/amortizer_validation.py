@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import torch
 
-from ..amortize.training import TrainConfig, amortized_loss
 from ..metrics import psnr
 from ..operators import GaussianNoise, InverseProblem, OperatorFamily
 from ..priors.specs import PriorPreset
 from ..random import derive_seed
+from ..training.amortizer import amortized_loss
 from ..training.loop import Validation
+from ..training.networks import TrainConfig
 
 __all__ = ["amortizer_validation", "VALIDATION_BUDGET"]
 

@@ -1,7 +1,7 @@
 """The supervised amortized baseline at test time: plain DDIM with a conditional denoiser, no likelihood.
 
 docs/METHOD.md section 6. The prior's D(x_t, t) is corrected by a network trained on (x, y) pairs of the
-in-distribution family (`lavps.amortize.supervised`); nothing here evaluates the likelihood.
+in-distribution family (`lavps.training.supervised`); nothing here evaluates the likelihood.
 """
 
 from __future__ import annotations

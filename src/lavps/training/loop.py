@@ -13,19 +13,19 @@ whatever W is (up to floating-point summation order). Hence a run can be resumed
 bf16 autocast (`precision`), gradient clipping, AdamW with linear warm-up, optional EMA of the
 weights, a progress bar, validation every `val_every` steps with early stopping on a validation
 metric, a JSON-lines metrics file and atomic checkpoints written by rank 0 only (temp file then
-os.replace) live here and nowhere else. A checkpoint restores weights, EMA, optimizer, history,
-counters and the early-stopping state: a resumed run takes exactly the steps of the uninterrupted one.
+os.replace; the file itself is `lavps.training.state`) live here and nowhere else. A checkpoint restores
+weights, EMA, optimizer, history, counters and the early-stopping state: a resumed run takes exactly the
+steps of the uninterrupted one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +34,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..distributed import World, all_mean, barrier, broadcast_object, current_world
-from ..jsonfile import write_json
-from ..priors.checkpoint import load_tensors, save_tensors
 from ..random import derive_seed
+from .state import CHECKPOINT_KIND, LoopState, config_json, restore_state, save_state
 
 __all__ = [
     "LoopSettings",
@@ -53,19 +52,22 @@ __all__ = [
 ]
 
 PRECISIONS = ("fp32", "bf16")
-CHECKPOINT_KIND = "lavps.train_checkpoint/2"
 
 
 @dataclass(frozen=True)
 class LoopSettings:
-    """Optimisation settings shared by every training run.
+    """The optimisation settings block every training run shares (the configs of the prior, amortizer
+    and supervised runs extend it with their own fields and defaults; `run_loop` reads only these).
 
     Attributes:
         steps: total optimizer steps; batch_size: the GLOBAL batch B (all ranks, all micro-batches).
+        lr, weight_decay, grad_clip: AdamW's learning rate and weight decay; gradient norm clipping (0: off).
+        seed: the run's seed (initial weights and every chunk's randomness).
         micro_batches: K chunks per step (gradient accumulation); the run's randomness is defined per
             chunk, so K (not the world size) is part of the run's identity. W ranks need W | K.
         warmup: linear learning-rate warm-up steps (0: none); ema_decay: None = no EMA.
         precision: "fp32" or "bf16" (autocast of the forward passes; weights stay float32).
+        ckpt_every: checkpoint interval in steps.
         val_every, patience: validate every N steps (0: never); stop after `patience` validations
             without improvement of the monitored metric (0: never stop early).
     """
@@ -94,6 +96,10 @@ class LoopSettings:
             raise ValueError(f"unknown precision {self.precision!r}; allowed: {', '.join(PRECISIONS)}")
         if self.ema_decay is not None and not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if not (self.lr > 0 and self.weight_decay >= 0 and self.grad_clip >= 0):
+            raise ValueError(
+                f"need lr > 0, weight_decay >= 0, grad_clip >= 0, got {self.lr}, {self.weight_decay}, {self.grad_clip}"
+            )
         if min(self.warmup, self.val_every, self.patience) < 0:
             raise ValueError("warmup, val_every and patience must be >= 0")
 
@@ -127,29 +133,9 @@ class Validation:
     monitor: str
 
 
-@dataclass
-class LoopState:
-    net: nn.Module
-    opt: torch.optim.Optimizer
-    ema: dict[str, torch.Tensor] | None
-    step: int = 0
-    wall_time: float = 0.0
-    history: dict[str, list[float]] = field(default_factory=dict)
-    loss_avg: float = 0.0  # bias-corrected moving average (0.98) of the loss
-    loss_weight: float = 0.0
-    best: float = math.inf  # early stopping: best monitored validation value and validations since
-    bad_validations: int = 0
-    stopped_early: bool = False
-    last_validation: dict[str, float] = field(default_factory=dict)
-
-
 def chunk_seed(seed: int, step: int, chunk: int) -> int:
     """A 63-bit seed for chunk `chunk` of step `step` of a run seeded `seed` (numpy SeedSequence mixing)."""
     return derive_seed(seed, step, chunk)
-
-
-def config_json(config: Any) -> dict:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
 
 
 class _StepModule(nn.Module):
@@ -198,8 +184,9 @@ def run_loop(
         raise ValueError(f"{checkpoint} exists; resume it (--resume) or choose another output folder")
     if resume and not checkpoint.exists():
         raise FileNotFoundError(f"cannot resume: no checkpoint {checkpoint} (drop --resume to start a new run)")
-    state = _load(checkpoint, settings, build, identity, resumable) if resume and checkpoint.exists() else None
-    state = state or _new_state(settings, build)
+    state = _new_state(settings, build)
+    if resume and checkpoint.exists():
+        state = restore_state(checkpoint, settings, identity, resumable, state)
     if metrics_path is not None and world.is_main:
         _truncate_metrics(metrics_path, state.step)
     mine = range(world.rank * k // world.size, (world.rank + 1) * k // world.size)
@@ -237,13 +224,13 @@ def run_loop(
         if state.step % settings.ckpt_every == 0 or done or record is not None:
             if world.is_main:
                 if state.step % settings.ckpt_every == 0 or done:
-                    _save(checkpoint, identity, settings, state)
+                    save_state(checkpoint, identity, settings, state)
                 if metrics_path is not None:
                     row = {"step": state.step, **{f"train_{k_}": v for k_, v in avg.items()}, **(record or {})}
                     _append_jsonl(metrics_path, row)
     bar.close()
     if world.is_main and not checkpoint.exists():
-        _save(checkpoint, identity, settings, state)
+        save_state(checkpoint, identity, settings, state)
     barrier(world)
     return state
 
@@ -309,77 +296,6 @@ def _new_state(settings: LoopSettings, build: Callable[[], nn.Module]) -> LoopSt
     opt = torch.optim.AdamW(net.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     ema = None if settings.ema_decay is None else {k: v.detach().clone() for k, v in net.state_dict().items()}
     return LoopState(net=net, opt=opt, ema=ema)
-
-
-def _save(path: Path, identity: dict, settings: LoopSettings, s: LoopState) -> None:
-    tensors = {f"model.{k}": v for k, v in s.net.state_dict().items()}
-    if s.ema is not None:
-        tensors |= {f"ema.{k}": v for k, v in s.ema.items()}
-    opt_sd = s.opt.state_dict()
-    for i, st in opt_sd["state"].items():
-        tensors |= {f"opt.{i}.{k}": torch.as_tensor(v) for k, v in st.items()}
-    tensors |= {f"history.{k}": torch.tensor(v, dtype=torch.float64) for k, v in s.history.items()}
-    header = {
-        "kind": CHECKPOINT_KIND,
-        **identity,
-        "loop": config_json(settings),
-        "step": s.step,
-        "param_groups": [{k: v for k, v in g.items() if k != "params"} for g in opt_sd["param_groups"]],
-        "wall_time": s.wall_time,
-        "loss_avg": s.loss_avg,
-        "loss_weight": s.loss_weight,
-        "early_stopping": {
-            "best": s.best if math.isfinite(s.best) else None,
-            "bad_validations": s.bad_validations,
-            "stopped": s.stopped_early,
-            "last": s.last_validation,
-        },
-    }
-    save_tensors(path, tensors, header)  # temp file then os.replace
-    write_json(path.with_suffix(".json"), {k: v for k, v in header.items() if k != "param_groups"}, sort_keys=True)
-
-
-def _load(path: Path, settings: LoopSettings, build, identity: dict, resumable: set[str]) -> LoopState:
-    tensors, header = load_tensors(path, kind=CHECKPOINT_KIND)
-    diff = []
-    for key, now in identity.items():
-        then = header.get(key)
-        if key == "config" and isinstance(now, dict) and isinstance(then, dict):
-            diff += [
-                f"{k}: checkpoint {then.get(k)!r} vs now {v!r}"
-                for k, v in now.items()
-                if k not in resumable and then.get(k) != v
-            ]
-        elif then != now:
-            diff.append(f"{key}: checkpoint {then!r} vs now {now!r}")
-    if diff:
-        raise ValueError(f"cannot resume from {path}: settings differ ({'; '.join(diff)})")
-    s = _new_state(settings, build)
-    _load_module(s.net, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, path)
-    if s.ema is not None:
-        s.ema = {k[4:]: v for k, v in tensors.items() if k.startswith("ema.")}
-    state: dict[int, dict] = {}
-    for k, v in tensors.items():
-        if k.startswith("opt."):
-            _, i, key = k.split(".", 2)
-            state.setdefault(int(i), {})[key] = v
-    params = list(range(len(list(s.net.parameters()))))
-    s.opt.load_state_dict({"state": state, "param_groups": [dict(g, params=params) for g in header["param_groups"]]})
-    s.step, s.wall_time = int(header["step"]), float(header["wall_time"])
-    s.loss_avg, s.loss_weight = float(header["loss_avg"]), float(header["loss_weight"])
-    s.history = {k[8:]: v.tolist() for k, v in tensors.items() if k.startswith("history.")}
-    early = header.get("early_stopping") or {}
-    s.best = math.inf if early.get("best") is None else float(early["best"])
-    s.bad_validations, s.stopped_early = int(early.get("bad_validations", 0)), bool(early.get("stopped", False))
-    s.last_validation = dict(early.get("last") or {})
-    return s
-
-
-def _load_module(net: nn.Module, tensors: dict[str, torch.Tensor], path: Path) -> None:
-    own = net.state_dict()
-    if set(own) != set(tensors) or any(tuple(own[k].shape) != tuple(tensors[k].shape) for k in own):
-        raise ValueError(f"{path}: weights do not match the network described in its header")
-    net.load_state_dict(tensors)
 
 
 def _truncate_metrics(path: Path, step: int) -> None:

@@ -9,7 +9,6 @@ the weights is what gets exported and sampled. Checkpoints are safetensors (tens
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +21,10 @@ from ..distributed import current_world
 from ..priors.checkpoint import load_tensors
 from ..priors.image_unet import DEFAULT_UNET_CONFIG, ImagePrior, build_unet, load_image_prior, save_image_prior
 from ..priors.specs import prior_fingerprint
-from .loop import CHECKPOINT_KIND, PRECISIONS, Chunk, LoopSettings, run_loop
+from .loop import CHECKPOINT_KIND, Chunk, LoopSettings, config_json, run_loop
 from .samples import sample_unconditional, save_image_grid
 
-__all__ = ["PriorTrainConfig", "PriorTrainResult", "train_prior", "export_prior", "loop_settings", "CHECKPOINT_NAME"]
+__all__ = ["PriorTrainConfig", "PriorTrainResult", "train_prior", "export_prior", "CHECKPOINT_NAME"]
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 # Settings that may change when a run is resumed; every other field must match the checkpoint.
@@ -33,31 +32,28 @@ _RESUMABLE = {"steps", "ckpt_every", "threads", "out_dir", "sample_steps", "num_
 
 
 @dataclass(frozen=True)
-class PriorTrainConfig:
-    """Settings of one prior training run (all of them end up in the card)."""
+class PriorTrainConfig(LoopSettings):
+    """Settings of one prior training run (all of them end up in the card). The optimisation block
+    (steps, batch_size, lr, weight_decay, grad_clip, seed, micro_batches, warmup, ema_decay, precision,
+    ckpt_every, val_every, patience) is `lavps.training.loop.LoopSettings`'s; the EMA weights are exported."""
 
-    data: str = "mnist"
-    split: str = "train"
-    image_size: int = 32
     steps: int = 5000
     batch_size: int = 32
     lr: float = 2e-3
     warmup: int = 200
-    weight_decay: float = 0.0
-    grad_clip: float = 1.0
     ema_decay: float = 0.999
-    seed: int = 0
+    ckpt_every: int = 200
+    data: str = "mnist"
+    split: str = "train"
+    image_size: int = 32
     channels: tuple[int, ...] = tuple(DEFAULT_UNET_CONFIG["block_out_channels"])
     layers_per_block: int = DEFAULT_UNET_CONFIG["layers_per_block"]
     attention: bool = DEFAULT_UNET_CONFIG["add_attention"]
-    ckpt_every: int = 200
     out_dir: str = "runs/prior"
     threads: int = 1
     sample_steps: int = 100
     num_samples: int = 64
     sample_seed: int = 0
-    micro_batches: int = 1
-    precision: str = "fp32"
     # Fine-tuning: start from the weights of this prior file (same architecture) instead of a fresh network.
     init_from: str | None = None
 
@@ -66,15 +62,12 @@ class PriorTrainConfig:
             raise ValueError(f"unknown data {self.data!r}; allowed: mnist")
         if self.image_size != 32:
             raise ValueError(f"image_size {self.image_size} not supported for mnist; allowed: 32")
-        for name in ("steps", "batch_size", "ckpt_every", "threads", "layers_per_block"):
+        for name in ("threads", "layers_per_block"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not 0.0 <= self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
-        if self.lr <= 0 or self.warmup < 0:
-            raise ValueError(f"need lr > 0 and warmup >= 0, got lr={self.lr}, warmup={self.warmup}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"unknown precision {self.precision!r}; allowed: {', '.join(PRECISIONS)}")
+        if self.ema_decay is None:
+            raise ValueError("ema_decay must be in [0, 1): the prior's EMA weights are what gets exported")
+        super().__post_init__()
         if any(c % 8 for c in self.channels):
             raise ValueError(f"channels must be multiples of 8 (group norm of 8 groups), got {self.channels}")
 
@@ -100,22 +93,6 @@ class PriorTrainResult:
     prior_path: Path
     card: dict
     samples_path: Path
-
-
-def loop_settings(cfg: PriorTrainConfig) -> LoopSettings:
-    return LoopSettings(
-        steps=cfg.steps,
-        batch_size=cfg.batch_size,
-        lr=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        grad_clip=cfg.grad_clip,
-        seed=cfg.seed,
-        micro_batches=cfg.micro_batches,
-        warmup=cfg.warmup,
-        ema_decay=cfg.ema_decay,
-        precision=cfg.precision,
-        ckpt_every=cfg.ckpt_every,
-    )
 
 
 def _eps_loss(net: torch.nn.Module, chunk: Chunk, data: torch.Tensor, schedule: Schedule) -> tuple[torch.Tensor, dict]:
@@ -145,7 +122,7 @@ def train_prior(config: PriorTrainConfig, progress: bool = True, resume: bool = 
     try:
         data, _ = mnist_split(config.split)
         schedule = Schedule.linear()
-        identity = {"name": "prior", "config": _config_json(config), "network": config.unet_config()}
+        identity = {"name": "prior", "config": config_json(config), "network": config.unet_config()}
         parent = load_image_prior(config.init_from) if config.init_from is not None else None
         if parent is not None:
             identity["parent"] = _parent_description(config.init_from, parent)
@@ -154,7 +131,7 @@ def train_prior(config: PriorTrainConfig, progress: bool = True, resume: bool = 
             return _eps_loss(net, chunk, data, schedule)
 
         run_loop(
-            loop_settings(config),
+            config,
             lambda: _initial_network(config, parent),
             step,
             ckpt,
@@ -193,10 +170,6 @@ def _initial_network(config: PriorTrainConfig, parent: ImagePrior | None) -> tor
                 f"--init-from {config.init_from}: its network does not match the configured architecture ({first})"
             ) from None
     return net
-
-
-def _config_json(cfg: PriorTrainConfig) -> dict:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()}
 
 
 def export_prior(

@@ -1,0 +1,78 @@
+"""Amortized variational inference: train f_phi on MGDM's own inner objective (docs/METHOD.md section 5).
+
+Every step: clean x and its prior from the preset, per-sample operators A from a family,
+y = A x + sigma_y n, a grid index k uniform in the window (tau = T_k, t = T_{k+1}, per sample),
+x_t ~ forward marginal of x, x0 = D(x_t, t) (no grad), the bridge prior N(m, s^2 I) of x_tau,
+(mu, rho) = (m + dmu, log s + drho), loss = mean over the batch of `negative_elbo` (the SAME function
+the zero-shot inner solver minimises), with gradients through the frozen prior into phi.
+Diagnostic: ratio = the network's loss / the zero-shot start's loss on the same batch and the same z.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..amortize.network import time_code
+from ..diffusion import forward_sample, uniform_grid
+from ..objective import bridge_prior, negative_elbo
+from ..operators import OperatorFamily
+from ..priors.specs import PriorPreset
+from .loop import DataFactory, Validation
+from .networks import NetworkLoss, TrainConfig, TrainResult, train_network
+from .problems import draw_training_problem
+
+__all__ = ["AMORTIZED", "amortized_loss", "train_amortizer"]
+
+
+def amortized_loss(
+    net,
+    generator: torch.Generator,
+    config: TrainConfig,
+    preset: PriorPreset,
+    family: OperatorFamily,
+    batch_size: int | None = None,
+    clean: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """One batch of the amortized objective: (mean negative ELBO of the network, {"ratio": ...}).
+
+    batch_size / clean: see `draw_training_problem`.
+    """
+    g = generator
+    schedule = preset.prior.schedule
+    grid = uniform_grid(config.grid_steps, schedule.num_steps)
+    x, prior, problem = draw_training_problem(config, preset, family, g, batch_size, clean)
+    b = x.shape[0]
+    k = torch.randint(1, config.window + 1, (b,), generator=g)
+    tau, t = grid[k], grid[k + 1]
+    x_t = forward_sample(schedule, x, t, torch.randn(x.shape, generator=g, dtype=x.dtype))
+    z = torch.randn(x.shape, generator=g, dtype=x.dtype)
+    with torch.no_grad():
+        x0 = prior.denoise(x_t, t)
+        bridge = bridge_prior(schedule, x0, x_t, tau, t)
+        base = negative_elbo(*bridge.zero_shot_start(), z, bridge, tau, prior.denoise, problem).mean()
+    codes = time_code(schedule, t, b, x.dtype, x.device), time_code(schedule, tau, b, x.dtype, x.device)
+    mu, rho = net.start(problem, bridge, x_t, x0, schedule.abar(tau), *codes)
+    loss = negative_elbo(mu, rho, z, bridge, tau, prior.denoise, problem).mean()
+    return loss, {"ratio": float(loss.detach() / base)}
+
+
+AMORTIZED = NetworkLoss(
+    name="amortizer",
+    objective="negative_elbo (lavps.objective), amortized VI",
+    fn=amortized_loss,
+    times=lambda config: {"window": {"grid_steps": config.grid_steps, "window": config.window}},
+)
+
+
+def train_amortizer(
+    config: TrainConfig,
+    network_config: dict,
+    preset: PriorPreset,
+    family: OperatorFamily,
+    progress: bool = True,
+    resume: bool = False,
+    data: DataFactory | None = None,
+    validation: Validation | None = None,
+) -> TrainResult | None:
+    """`train_network` on the amortized loss: writes `amortizer.safetensors` + `amortizer.json` in out_dir."""
+    return train_network(config, network_config, preset, family, AMORTIZED, progress, resume, data, validation)
