@@ -8,6 +8,7 @@ shared by the batch and as B = 3 per-sample operators. Add an operator: add one 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -330,6 +331,32 @@ def test_mask_files(tmp_path):
     (tmp_path / "m.txt").write_text("1 1\n1 1\n")
     with pytest.raises(ValueError, match="extension"):
         mask_operator_from_file(tmp_path / "m.txt", (1, 2, 2))
+
+
+# Written by save_operator BEFORE operator files were driven by the operator classes (isinstance chains):
+# draw_operator(spec, (1, 8, 8), seed) for these specs and seeds, and Identity((1, 8, 8)).
+OLD_FILES = {"blur": ("motion_blur:5:0.5", 3), "mask": ("box:0.3:0.5", 4), "sr": ("sr:2", None), "identity": None}
+
+
+@pytest.mark.parametrize("kind", sorted(OLD_FILES))
+def test_operator_files_of_the_first_format_still_load_and_are_rewritten_identically(kind, tmp_path):
+    from safetensors import safe_open
+
+    from lavps.operators import Identity
+    from lavps.operators.spec import draw_operator
+
+    old = Path(__file__).parent / "fixtures" / "operators_v1" / f"{kind}.safetensors"
+    spec = OLD_FILES[kind]
+    expected = Identity((1, 8, 8)) if spec is None else draw_operator(spec[0], (1, 8, 8), spec[1])
+    back = load_operator(old)
+    assert type(back) is type(expected) and back.family == expected.family
+    x = _rand(expected.in_shape, 21)
+    assert torch.equal(back.forward(x), expected.forward(x))
+    save_operator(expected, tmp_path / "new.safetensors")
+    with safe_open(str(old), "pt") as a, safe_open(str(tmp_path / "new.safetensors"), "pt") as b:
+        assert a.metadata() == b.metadata() and a.metadata()["kind"] == kind
+        assert sorted(a.keys()) == sorted(b.keys())
+        assert all(torch.equal(a.get_tensor(k), b.get_tensor(k)) for k in a.keys())
 
 
 def test_load_operator_errors(tmp_path):

@@ -27,7 +27,8 @@ from ..samplers.presets import fit_to_grid, preset_options, tuned_options
 from ..samplers.registry import build_sampler
 from .classifier import label_agreement
 from .demo_targets import gaps_section, paired_gaps
-from .stats import format_interval, mean_ci95
+from .stats import mean_ci95
+from .table import Column, interval, number, text, text_table, yes_no
 
 __all__ = [
     "DemoConfig",
@@ -277,22 +278,27 @@ def _tuned_lines(config: DemoConfig, tuned_used: list[str]) -> list[str]:
 
 
 def format_demo_table(summary: list[dict]) -> str:
-    head = (
-        f"{'task':<20} {'ID':>3} {'sampler':<11} {'PSNR':>6} {'±95%':>5} {'SSIM':>6} {'±95%':>5} {'label':>5} "
-        f"{'clean':>5} {'mean-PSNR':>9} {'s/img':>6} {'fwd':>4} {'bwd':>4} {'amort':>5}  wins"
+    # interval(): a number, or n/a when there is none (a metric not computed, one image)
+    return text_table(
+        [
+            text("task", 20, "task"),
+            yes_no("ID", 3, "in_distribution"),
+            text("sampler", 11, "sampler"),
+            interval("PSNR", 6, "psnr", 2),
+            interval("±95%", 5, "psnr_ci95", 2),
+            interval("SSIM", 6, "ssim", 3),
+            interval("±95%", 5, "ssim_ci95", 3),
+            interval("label", 5, "label_kept", 2),
+            Column("clean", 5, lambda r: format_interval(r.get("label_clean"), 5, 2)),
+            interval("mean-PSNR", 9, "mean_psnr", 2),
+            number("s/img", 6, "seconds_per_image", ".2f"),
+            number("fwd", 4, "denoiser_forwards"),
+            number("bwd", 4, "denoiser_backwards"),
+            number("amort", 5, "amortizer_forwards"),
+            Column(" wins", 0, lambda r: f" {r['wins']}", "<"),  # two spaces before the free-width column
+        ],
+        summary,
     )
-    lines = [head, "-" * len(head)]
-    num = format_interval  # a number, or n/a when there is none (a metric not computed, one image)
-    for r in summary:
-        lines.append(
-            f"{r['task']:<20} {'yes' if r['in_distribution'] else 'no':>3} {r['sampler']:<11} "
-            f"{num(r['psnr'], 6, 2)} {num(r['psnr_ci95'], 5, 2)} {num(r['ssim'], 6, 3)} "
-            f"{num(r['ssim_ci95'], 5, 3)} {num(r['label_kept'], 5, 2)} {num(r.get('label_clean'), 5, 2)} "
-            f"{num(r['mean_psnr'], 9, 2)} "
-            f"{r['seconds_per_image']:>6.2f} {r['denoiser_forwards']:>4} {r['denoiser_backwards']:>4} "
-            f"{r['amortizer_forwards']:>5}  {r['wins']}"
-        )
-    return "\n".join(lines)
 
 
 def write_report(

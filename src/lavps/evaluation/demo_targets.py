@@ -12,7 +12,8 @@ the same run.
 
 from __future__ import annotations
 
-from .stats import format_interval, mean_ci95
+from .stats import mean_ci95
+from .table import Column, interval, number, text, text_table, yes_no
 
 __all__ = ["SLOW_ROWS", "LAVPS_ROWS", "BARS", "GAP_GLOSSARY", "paired_gaps", "format_gaps", "gaps_section"]
 
@@ -85,27 +86,27 @@ def _ratio(seconds: float, other: dict | None) -> float | None:
     return None if other is None or other["seconds_per_image"] <= 0 else seconds / other["seconds_per_image"]
 
 
-def _signed(value: float | None) -> str:
-    return f"{'n/a':>7}" if value is None else f"{value:>+7.2f}"
-
-
 def format_gaps(gaps: list[dict]) -> str:
     """A plain-text table of `paired_gaps`: gap +- paired 95% interval, bar, met, seconds ratios, and the
     paired gap to MGDM-reference (the zero-shot sampler LAVPS amortizes)."""
-    head = (
-        f"{'task':<20} {'ID':>3} {'sampler':<13} {'vs':<11} {'gap dB':>7} {'±95%':>5} {'bar':>5} {'met':>4} "
-        f"{'x DDRM-20':>9} {'x MGDM':>7} {'vs MGDM':>7} {'±95%':>5}"
+    to_mgdm = Column("vs MGDM", 7, lambda g: "n/a" if g["gap_to_mgdm"] is None else format(g["gap_to_mgdm"], "+.2f"))
+    return text_table(
+        [
+            text("task", 20, "task"),
+            yes_no("ID", 3, "in_distribution"),
+            text("sampler", 13, "sampler"),
+            text("vs", 11, "reference"),
+            number("gap dB", 7, "gap", "+.2f"),
+            interval("±95%", 5, "gap_ci95", 2),
+            number("bar", 5, "bar", "+.1f"),
+            yes_no("met", 4, "met"),
+            interval("x DDRM-20", 9, "x_ddrm20", 2),
+            interval("x MGDM", 7, "x_mgdm", 3),
+            to_mgdm,
+            interval("±95%", 5, "gap_to_mgdm_ci95", 2),
+        ],
+        gaps,
     )
-    lines = [head, "-" * len(head)]
-    for g in gaps:
-        lines.append(
-            f"{g['task']:<20} {'yes' if g['in_distribution'] else 'no':>3} {g['sampler']:<13} {g['reference']:<11} "
-            f"{g['gap']:>+7.2f} {format_interval(g['gap_ci95'], 5, 2)} {g['bar']:>+5.1f} "
-            f"{'yes' if g['met'] else 'no':>4} "
-            f"{format_interval(g['x_ddrm20'], 9, 2)} {format_interval(g['x_mgdm'], 7, 3)} "
-            f"{_signed(g['gap_to_mgdm'])} {format_interval(g['gap_to_mgdm_ci95'], 5, 2)}"
-        )
-    return "\n".join(lines)
 
 
 def gaps_section(gaps: list[dict]) -> list[str]:

@@ -24,9 +24,10 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from ..metrics import sliced_wasserstein
 from .gmm_problems import make_gmm_problem
-from .metrics import sliced_wasserstein
 from .stats import format_interval, mean_ci95
+from .table import Column, interval, number, text, text_table
 
 __all__ = [
     "GMMBenchConfig",
@@ -250,20 +251,22 @@ def summarise(per_problem: list[dict], config: GMMBenchConfig) -> list[dict]:
 
 
 def format_table(results: list[dict]) -> str:
-    head = (
-        f"{'dim':>5} {'d_y':>4} {'sampler':<18} {'SW mean':>8} {'± 95%':>7} {'dPSNR dB':>9} {'± 95%':>7} "
-        f"{'s/problem':>10} {'fwd':>6} {'bwd':>6}"
+    table = text_table(
+        [
+            number("dim", 5, "dim"),
+            number("d_y", 4, "obs_dim"),
+            text("sampler", 18, "sampler"),
+            Column("SW mean", 8, lambda r: "-" if r["sw_mean"] is None else format(r["sw_mean"], ".3f")),
+            Column("± 95%", 7, lambda r: "" if r["sw_mean"] is None else format_interval(r["sw_ci95"])),
+            number("dPSNR dB", 9, "psnr_gain_db", "+.2f"),
+            interval("± 95%", 7, "psnr_gain_ci95", 2),
+            number("s/problem", 10, "seconds", ".2f"),
+            number("fwd", 6, "denoiser_forwards"),
+            number("bwd", 6, "denoiser_backwards"),
+        ],
+        results,
     )
-    lines = [head, "-" * len(head)]
-    for r in results:
-        sw = f"{'-':>8} {'':>7}" if r["sw_mean"] is None else f"{r['sw_mean']:>8.3f} {format_interval(r['sw_ci95'])}"
-        lines.append(
-            f"{r['dim']:>5} {r['obs_dim']:>4} {r['sampler']:<18} {sw} {r['psnr_gain_db']:>+9.2f} "
-            f"{format_interval(r['psnr_gain_ci95'], precision=2)} "
-            f"{r['seconds']:>10.2f} {r['denoiser_forwards']:>6} {r['denoiser_backwards']:>6}"
-        )
-    lines.append(
-        "dPSNR: one sample's PSNR to x* minus an exact posterior sample's (10 log10 of their mean squared "
+    return (
+        f"{table}\ndPSNR: one sample's PSNR to x* minus an exact posterior sample's (10 log10 of their mean squared "
         "distances to x*); ~0 for a perfect sampler, > 0 for samples nearer the posterior mean"
     )
-    return "\n".join(lines)

@@ -23,6 +23,7 @@ from ..priors.adm import adm_flags, adm_schedule, adm_unet_config
 from ..priors.image_unet import ImagePrior, build_unet
 from ..priors.placement import place_prior
 from ..samplers.presets import PRESETS
+from .table import Column, number, text, text_table
 
 __all__ = ["SpeedSettings", "QUICK", "QUICK_ADM_FLAGS", "run_speed_benchmark", "format_speed_table"]
 
@@ -179,16 +180,19 @@ def _device_name(device: torch.device) -> str:
 
 def format_speed_table(out: dict) -> str:
     """One line per run: sampler, grid, batch, precision, s/image, passes, peak memory, ratio to DDIM."""
-    head = (
-        f"{'sampler':<8} {'grid':>5} {'batch':>5} {'prec':<5} {'s/image':>9} {'fwd':>6} {'bwd':>6} {'amort':>5} "
-        f"{'peak MB':>8} {'x DDIM':>7}"
+    table = text_table(
+        [
+            text("sampler", 8, "sampler"),
+            number("grid", 5, "grid"),
+            number("batch", 5, "batch"),
+            text("prec", 5, "precision"),
+            number("s/image", 9, "seconds_per_image", ".3f"),
+            number("fwd", 6, "denoiser_forwards"),
+            number("bwd", 6, "denoiser_backwards"),
+            number("amort", 5, "amortizer_forwards"),
+            Column("peak MB", 8, lambda r: "-" if r["peak_memory_mb"] is None else f"{r['peak_memory_mb']:.0f}"),
+            number("x DDIM", 7, "ratio_to_ddim", ".2f"),
+        ],
+        out["rows"],
     )
-    lines = [f"device: {out['device']}, prior: {out['parameters'] / 1e6:.1f} M parameters", head, "-" * len(head)]
-    for r in out["rows"]:
-        peak = "-" if r["peak_memory_mb"] is None else f"{r['peak_memory_mb']:.0f}"
-        lines.append(
-            f"{r['sampler']:<8} {r['grid']:>5} {r['batch']:>5} {r['precision']:<5} {r['seconds_per_image']:>9.3f} "
-            f"{r['denoiser_forwards']:>6} {r['denoiser_backwards']:>6} {r['amortizer_forwards']:>5} {peak:>8} "
-            f"{r['ratio_to_ddim']:>7.2f}"
-        )
-    return "\n".join(lines)
+    return f"device: {out['device']}, prior: {out['parameters'] / 1e6:.1f} M parameters\n{table}"

@@ -20,7 +20,8 @@ from ..amortize.network import trained_families
 from ..metrics import psnr
 from ..samplers.registry import build_sampler
 from .demo import DemoConfig, held_out_digits, row_options, sample_seeds, task_problem
-from .stats import format_interval, mean_ci95
+from .stats import mean_ci95
+from .table import interval, number, text, text_table
 
 __all__ = ["SpreadConfig", "run_spread", "format_spread", "format_spread_gaps"]
 
@@ -124,32 +125,34 @@ def _gaps(rows: list[dict], config: SpreadConfig) -> list[dict]:
 
 
 def format_spread(summary: list[dict], samples: int) -> str:
-    head = (
-        f"{'task':<21} {'sampler':<14} {'one PSNR':>8} {'± 95%':>6} {f'mean-of-{samples}':>10} {'± 95%':>6} "
-        f"{'spread':>8} {'s/sample':>8}"
+    return text_table(
+        [
+            text("task", 21, "task"),
+            text("sampler", 14, "sampler"),
+            number("one PSNR", 8, "psnr_one", ".2f"),
+            interval("± 95%", 6, "psnr_one_ci95", 2),
+            number(f"mean-of-{samples}", 10, "psnr_mean", ".2f"),
+            interval("± 95%", 6, "psnr_mean_ci95", 2),
+            number("spread", 8, "spread", ".5f"),
+            number("s/sample", 8, "seconds_per_sample", ".3f"),
+        ],
+        summary,
     )
-    lines = [head, "-" * len(head)]
-    for r in summary:
-        lines.append(
-            f"{r['task']:<21} {r['sampler']:<14} {r['psnr_one']:>8.2f} {format_interval(r['psnr_one_ci95'], 6, 2)} "
-            f"{r['psnr_mean']:>10.2f} {format_interval(r['psnr_mean_ci95'], 6, 2)} {r['spread']:>8.5f} "
-            f"{r['seconds_per_sample']:>8.3f}"
-        )
-    return "\n".join(lines)
 
 
 def format_spread_gaps(gaps: list[dict], samples: int) -> str:
     mean = f"mean-of-{samples}"
-    head = (
-        f"{'task':<21} {'sampler':<14} {'minus':<12} {'one dB':>7} {'± 95%':>6} "
-        f"{mean + ' dB':>14} {'± 95%':>6} {mean + ' vs one':>16} {'± 95%':>6}"
+    return text_table(
+        [
+            text("task", 21, "task"),
+            text("sampler", 14, "sampler"),
+            text("minus", 12, "reference"),
+            number("one dB", 7, "psnr_one", "+.2f"),
+            interval("± 95%", 6, "psnr_one_ci95", 2),
+            number(mean + " dB", 14, "psnr_mean", "+.2f"),
+            interval("± 95%", 6, "psnr_mean_ci95", 2),
+            number(mean + " vs one", 16, "mean_vs_one", "+.2f"),
+            interval("± 95%", 6, "mean_vs_one_ci95", 2),
+        ],
+        gaps,
     )
-    lines = [head, "-" * len(head)]
-    for g in gaps:
-        lines.append(
-            f"{g['task']:<21} {g['sampler']:<14} {g['reference']:<12} {g['psnr_one']:>+7.2f} "
-            f"{format_interval(g['psnr_one_ci95'], 6, 2)} {g['psnr_mean']:>+14.2f} "
-            f"{format_interval(g['psnr_mean_ci95'], 6, 2)} {g['mean_vs_one']:>+16.2f} "
-            f"{format_interval(g['mean_vs_one_ci95'], 6, 2)}"
-        )
-    return "\n".join(lines)

@@ -13,13 +13,8 @@ from pathlib import Path
 import torch
 
 from ..operators import Measurement, NoiseModel, parse_noise_spec
-from ..operators.spec import (
-    draw_operator,
-    kernel_operator_from_file,
-    load_operator,
-    mask_operator_from_file,
-    parse_operator_spec,
-)
+from ..operators.files import load_operator
+from ..operators.spec import draw_operator, kernel_operator_from_file, mask_operator_from_file, parse_operator_spec
 
 __all__ = ["OperatorSource", "resolve_operator", "simulate", "atomic_dir", "timestamp"]
 

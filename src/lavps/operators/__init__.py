@@ -5,6 +5,7 @@ from .basic import DenseMatrix, Identity, Mask
 from .blur import CircularBlur, gaussian_kernel, motion_kernel
 from .external import AdjointMismatchError, ExternalOperator, as_operator, check_adjoint
 from .families import CoordinateMaskFamily, DenseFamily, OperatorFamily
+from .files import load_operator, save_operator
 from .image_masks import box_mask, center_mask, mask_from_spatial, pixel_mask
 from .measurement import Linearization, Measurement
 from .noise import GaussianNoise, InverseProblem, LocalQuadratic, NoiseModel, PoissonNoise, parse_noise_spec
@@ -22,10 +23,8 @@ from .spec import (
     PixelMaskFamily,
     SuperResolutionFamily,
     kernel_operator_from_file,
-    load_operator,
     mask_operator_from_file,
     parse_operator_spec,
-    save_operator,
     spec_kinds,
 )
 from .svd import SVD, NoCheapSVDError

@@ -7,18 +7,22 @@ Operators are pure functions of their inputs and their parameters: nothing mutat
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 
 from .cg import conjugate_gradient
 from .measurement import Linearization, Measurement, OperatorShapeError
 from .svd import SVD, NoCheapSVDError
 
-__all__ = ["LinearOperator", "OperatorShapeError", "GRAM_PROBES", "EXACT_GRAM_MAX_DIM"]
+__all__ = ["LinearOperator", "OperatorShapeError", "GRAM_PROBES", "EXACT_GRAM_MAX_DIM", "SAVED_KINDS"]
 
 #: the default `gram_diagonal` is exact up to this many signal coordinates, estimated above it
 EXACT_GRAM_MAX_DIM = 4096
 #: Rademacher probes of the estimated `gram_diagonal`
 GRAM_PROBES = 64
+#: operator file kind -> the class that reads it (filled by every class that sets `saved_kind`)
+SAVED_KINDS: dict[str, type[LinearOperator]] = {}
 
 
 class LinearOperator(Measurement):
@@ -30,6 +34,22 @@ class LinearOperator(Measurement):
 
     name: str = "operator"
     is_linear: bool = True
+    #: the `kind` of this class in operator files (`lavps.operators.files`); None: it cannot be saved
+    saved_kind: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "saved_kind" in cls.__dict__ and cls.saved_kind is not None:
+            SAVED_KINDS[cls.saved_kind] = cls
+
+    def saved_state(self) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+        """What an operator file stores besides the image shape: (string metadata, tensors)."""
+        return {}, {}
+
+    @classmethod
+    def from_saved(cls, shape: tuple[int, ...], meta: dict[str, str], tensors: dict[str, torch.Tensor]):
+        """The operator of an operator file: the inverse of `saved_state`."""
+        raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -14,9 +14,14 @@ class Identity(LinearOperator):
     """A = I: denoising."""
 
     name = "identity"
+    saved_kind = "identity"
 
     def __init__(self, shape: tuple[int, ...]):
         self.in_shape = self.out_shape = tuple(shape)
+
+    @classmethod
+    def from_saved(cls, shape, meta, tensors) -> Identity:
+        return cls(shape)
 
     def forward(self, x):
         self.check_input(x)
@@ -100,6 +105,14 @@ class Mask(LinearOperator):
     """
 
     name = "mask"
+    saved_kind = "mask"
+
+    def saved_state(self) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+        return {}, {"mask": self.mask.contiguous()}
+
+    @classmethod
+    def from_saved(cls, shape, meta, tensors) -> Mask:
+        return cls(tensors["mask"], shape)
 
     def __init__(self, mask: torch.Tensor, signal_shape: tuple[int, ...] | None = None):
         signal_shape = tuple(mask.shape) if signal_shape is None else tuple(signal_shape)

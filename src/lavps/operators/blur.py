@@ -36,6 +36,14 @@ class CircularBlur(LinearOperator):
     """
 
     name = "blur"
+    saved_kind = "blur"
+
+    def saved_state(self) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+        return {"rcond": repr(self.rcond)}, {"kernel": self.kernel.contiguous()}
+
+    @classmethod
+    def from_saved(cls, shape, meta, tensors) -> CircularBlur:
+        return cls(tensors["kernel"], shape, rcond=float(meta["rcond"]))
 
     def __init__(self, kernel: torch.Tensor, image_shape: tuple[int, int, int], rcond: float = 1e-3):
         image_shape = tuple(int(s) for s in image_shape)

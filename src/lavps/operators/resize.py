@@ -20,6 +20,15 @@ class AveragePool(LinearOperator):
     The operator has no per-sample parameters (shared by any batch).
     """
 
+    saved_kind = "sr"
+
+    def saved_state(self) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+        return {"factor": str(self.factor)}, {}
+
+    @classmethod
+    def from_saved(cls, shape, meta, tensors) -> AveragePool:
+        return cls(shape, int(meta["factor"]))
+
     def __init__(self, image_shape: tuple[int, int, int], factor: int):
         image_shape = tuple(int(s) for s in image_shape)
         if len(image_shape) != 3:

@@ -1,14 +1,13 @@
-"""String specs -> image operator families; operators from user files; saving drawn operators.
+"""String specs -> image operator families; operators from user kernel and mask files.
 
 A spec is `kind[:arg[:arg]]`, e.g. `motion_blur:9:0.5`, `sr:4`, `box:0.3:0.5`, `denoise`.
 `parse_operator_spec(spec, image_shape)` returns an `OperatorFamily`; `family.sample(B, generator)`
 draws B per-sample operators and `family.sample_one(generator)` one operator shared by a batch.
-Saved operators are safetensors files (tensors + string metadata): loading never runs code.
+Saved operators are `lavps.operators.files`.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -16,15 +15,12 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
 
 from .base import LinearOperator
 from .basic import Identity, Mask
 from .blur import CircularBlur, gaussian_kernel, motion_kernel
 from .families import OperatorFamily
 from .image_masks import box_mask, center_mask, mask_from_spatial, pixel_mask
-from .measurement import Measurement
 from .resize import AveragePool
 
 __all__ = [
@@ -42,8 +38,6 @@ __all__ = [
     "draw_operator",
     "kernel_operator_from_file",
     "mask_operator_from_file",
-    "save_operator",
-    "load_operator",
 ]
 
 
@@ -335,60 +329,3 @@ def mask_operator_from_file(path: str | Path, image_shape: tuple[int, int, int])
     if m.ndim == 2 and tuple(m.shape) == shape[1:]:
         return mask_from_spatial(observed, shape)  # type: ignore[arg-type]
     raise ValueError(f"mask in {path} has shape {m.shape}, expected (H, W) = {shape[1:]} or (C, H, W) = {shape}")
-
-
-def save_operator(op: Measurement, path: str | Path) -> None:
-    """Save a blur, mask, super-resolution or identity operator as a safetensors file."""
-    meta = {"format": "lavps-operator", "version": "1", "image_shape": json.dumps(list(op.in_shape))}
-    tensors: dict[str, torch.Tensor] = {}
-    if isinstance(op, CircularBlur):
-        meta.update(kind="blur", rcond=repr(op.rcond))
-        tensors["kernel"] = op.kernel.contiguous()
-    elif isinstance(op, Mask):
-        meta["kind"] = "mask"
-        tensors["mask"] = op.mask.contiguous()
-    elif isinstance(op, AveragePool):
-        meta.update(kind="sr", factor=str(op.factor))
-    elif isinstance(op, Identity):
-        meta["kind"] = "identity"
-    elif not op.is_linear and op.family is not None and op.batch_size is None:
-        meta["kind"] = "family"  # a deterministic non-linear spec (jpeg, phase, hdr): its spec is the operator
-    else:
-        raise TypeError(
-            f"cannot save operators of type {type(op).__name__} (blur, mask, sr, identity, or a shared map drawn "
-            "from a jpeg / phase / hdr spec)"
-        )
-    if op.family is not None:
-        meta["family"] = op.family
-    save_file(tensors, str(path), metadata=meta)
-
-
-def load_operator(path: str | Path) -> LinearOperator:
-    """Load an operator written by `save_operator` (no code is executed)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"operator file {path} does not exist")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-            tensors = {key: f.get_tensor(key) for key in f.keys()}
-        if meta.get("format") != "lavps-operator":
-            raise ValueError("not a lavps operator file")
-        shape = tuple(json.loads(meta["image_shape"]))
-        kind = meta["kind"]
-        if kind == "blur":
-            op = CircularBlur(tensors["kernel"], shape, rcond=float(meta["rcond"]))
-        elif kind == "mask":
-            op = Mask(tensors["mask"], shape)
-        elif kind == "sr":
-            op = AveragePool(shape, int(meta["factor"]))
-        elif kind == "identity":
-            op = Identity(shape)
-        elif kind == "family":
-            op = draw_operator(meta["family"], shape)
-        else:
-            raise ValueError(f"unknown operator kind {kind!r}")
-    except Exception as err:  # safetensors raises its own error type for corrupt files
-        raise ValueError(f"cannot load operator from {path}: {err}") from None
-    op.family = meta.get("family")  # files written before the tag existed: unknown
-    return op

@@ -49,10 +49,12 @@ class Context:
 
 
 class Sampler:
-    """Base class. Subclasses define `name`, `needs_problem`, `plan`, `init` and `step`."""
+    """Base class. Subclasses define `name`, `needs_problem`, `init`, `step`, and `grid` or `plan`."""
 
     name = "sampler"
     needs_problem = True
+    #: the sampling grid T_0 < ... < T_{N-1} that the default `plan` walks down
+    grid: torch.Tensor
 
     def __init__(self, prior, dtype: torch.dtype = torch.float32):
         self.prior = prior
@@ -61,8 +63,10 @@ class Sampler:
 
     # -- to implement -------------------------------------------------------------------
     def plan(self) -> Sequence[Any]:
-        """The list of steps (e.g. grid triples) the loop walks through."""
-        raise NotImplementedError
+        """The list of steps the loop walks through: by default the pairs (T_i, T_{i-1}) of `self.grid`,
+        from its top down to T_0 (DDIM, DDRM, DiffPIR); samplers that walk triples override it."""
+        g = self.grid.tolist()
+        return [(g[i], g[i - 1]) for i in range(len(g) - 1, 0, -1)]
 
     def init(self, ctx: Context) -> Any:
         raise NotImplementedError
