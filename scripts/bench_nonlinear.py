@@ -15,10 +15,10 @@ import torch
 
 from lavps import api
 from lavps.data.mnist import mnist_split
-from lavps.evaluation.image_metrics import psnr, ssim
 from lavps.evaluation.phase_modes import MODE_CLASSES, phase_mode_classes
 from lavps.evaluation.stats import mean_ci95
 from lavps.jsonfile import write_json
+from lavps.metrics import psnr, ssim
 from lavps.operators import InverseProblem, parse_noise_spec
 from lavps.samplers.registry import build_sampler
 from lavps.samplers.resolve import resolve_settings

@@ -15,7 +15,7 @@ from lavps.imaging.io import write_png
 from lavps.priors.hdit import HDiTConfig, HDiTDenoiser, hdit_config
 from lavps.priors.hdit.loader import load_hdit_prior
 from lavps.priors.hdit.model import randomize_
-from lavps.priors.presets import load_prior
+from lavps.priors.specs import load_prior
 
 FIXTURE = Path(__file__).parent / "fixtures" / "hdit_tiny.safetensors"
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy.stats import poisson
 
-from lavps.evaluation.image_metrics import psnr
+from lavps.metrics import psnr
 from lavps.operators import (
     GaussianNoise,
     HighDynamicRange,

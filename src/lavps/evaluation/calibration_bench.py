@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, field
 import torch
 from tqdm.auto import tqdm
 
+from ..metrics import psnr
 from ..samplers.ddim import DDIM
 from .calibration import CalibrationConfig, calibration_report
-from .image_metrics import psnr
 from .stats import mean_ci95
 
 __all__ = ["CalibrationRow", "ImageCalibrationConfig", "parse_row", "prior_draws", "run_image_calibration"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .image_metrics import psnr
+from ..metrics import psnr
 
 __all__ = ["MODE_CLASSES", "phase_mode_classes"]
 
