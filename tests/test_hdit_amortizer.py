@@ -11,7 +11,7 @@ from lavps.imaging.io import write_png
 from lavps.objective import bridge_prior
 from lavps.operators import GaussianNoise, InverseProblem
 from lavps.operators.spec import draw_operator
-from lavps.priors.presets import load_prior
+from lavps.priors.specs import load_prior
 from lavps.samplers import MGDM, VISettings, WindowSchedule
 from lavps.samplers.lavps import LAVPS
 

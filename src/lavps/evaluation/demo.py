@@ -27,7 +27,7 @@ from ..samplers.presets import fit_to_grid, preset_options, tuned_options
 from ..samplers.registry import build_sampler
 from .classifier import label_agreement
 from .demo_targets import gaps_section, paired_gaps
-from .stats import mean_ci95
+from .stats import format_interval, mean_ci95
 from .table import Column, interval, number, text, text_table, yes_no
 
 __all__ = [

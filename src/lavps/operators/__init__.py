@@ -1,5 +1,6 @@
 """Measurements (linear operators and non-linear maps), noise models and random operator families."""
 
+from . import paper_tasks as _paper_tasks  # noqa: E402,F401  (registers the paper:NAME specs)
 from .base import LinearOperator, OperatorShapeError
 from .basic import DenseMatrix, Identity, Mask
 from .blur import CircularBlur, gaussian_kernel, motion_kernel

@@ -21,7 +21,7 @@ from typing import ClassVar
 import torch
 
 from .base import LinearOperator
-from .spec import ImageOperatorFamily
+from .spec import NAMED_KINDS, ImageOperatorFamily
 
 __all__ = ["PAPER_TASKS", "PaperTaskFamily", "paper_task"]
 
@@ -76,3 +76,6 @@ def paper_task(args: list[str], image_shape: tuple[int, int, int]) -> PaperTaskF
     if len(args) != 1 or args[0].lower() not in PAPER_TASKS:
         raise ValueError(f"paper task must be one of {', '.join(PAPER_TASKS)}, got {':'.join(args)!r}")
     return PaperTaskFamily(tuple(image_shape), args[0].lower())
+
+
+NAMED_KINDS["paper"] = paper_task

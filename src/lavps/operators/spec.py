@@ -9,6 +9,7 @@ Saved operators are `lavps.operators.files`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import ClassVar
@@ -219,6 +220,10 @@ def spec_kinds() -> dict[str, str]:
     return kinds | {"paper": "paper:NAME (the LAVPS paper's tasks, e.g. mb_21_0.9, mb_21_0.9_sto; docs/paper_tasks.md)"}
 
 
+#: kinds whose arguments are names, not numbers: kind -> (args, image_shape) -> family. Filled by the modules
+#: that define them (`lavps.operators.paper_tasks`), so this module never imports them.
+NAMED_KINDS: dict[str, Callable[[list[str], tuple[int, int, int]], ImageOperatorFamily]] = {}
+
 _ARG_TYPES = {"int": int, "float": float, int: int, float: float}  # field annotations, as strings or types
 
 
@@ -239,11 +244,9 @@ def parse_operator_spec(spec: str, image_shape: tuple[int, int, int]) -> ImageOp
     if not isinstance(spec, str) or not spec.strip():
         raise _spec_error(str(spec), "empty spec")
     kind, *args = [part.strip() for part in spec.strip().split(":")]
-    if kind.lower() == "paper":
-        from .paper_tasks import paper_task
-
+    if kind.lower() in NAMED_KINDS:  # e.g. paper:NAME (registered by lavps.operators.paper_tasks)
         try:
-            return paper_task(args, image_shape)
+            return NAMED_KINDS[kind.lower()](args, image_shape)
         except ValueError as err:
             raise _spec_error(spec, str(err)) from None
     cls = {c.kind: c for c in _family_classes()}.get(kind.lower())
