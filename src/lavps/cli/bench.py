@@ -231,8 +231,6 @@ def bench_pareto(
 def bench_ratio(amortizers, prior_spec, families, sigma, batches, batch_size, json_path):
     """Inner-loss ratio (network / zero-shot start) of amortizers on held-out draws of several families."""
     from ..amortize.checkpoint import load_amortizer
-    from ..training.networks import TrainConfig
-    from ..training.problems import resolve_family
     from ..evaluation.amortizer_ratio import loss_ratio
     from ..priors.specs import resolve_prior
     from ..training.networks import TrainConfig

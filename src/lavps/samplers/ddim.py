@@ -52,10 +52,6 @@ class DDIM(Sampler):
     def from_config(cls, prior, config: DDIMConfig, **_) -> DDIM:
         return cls(prior, steps=config.steps)
 
-    def plan(self):
-        g = self.grid.tolist()
-        return [(g[i], g[i - 1]) for i in range(len(g) - 1, 0, -1)]
-
     def init(self, ctx: Context) -> DDIMState:
         x = ctx.randn()
         return DDIMState(x=x, x0=torch.zeros_like(x))

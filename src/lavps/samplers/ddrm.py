@@ -86,10 +86,6 @@ class DDRM(Sampler):
     def from_config(cls, prior, config: DDRMConfig, **_) -> DDRM:
         return cls(prior, steps=config.steps, eta=config.ddrm_eta, eta_b=config.ddrm_eta_b, grid=config.grid)
 
-    def plan(self):
-        g = self.grid.tolist()
-        return [(g[i], g[i - 1]) for i in range(len(g) - 1, 0, -1)]
-
     def init(self, ctx: Context) -> DDRMState:
         ctx.problem.require_linear_gaussian("ddrm")
         svd = ctx.problem.operator.svd()  # NoCheapSVDError (a ValueError) names the operator

@@ -109,10 +109,6 @@ class DiffPIR(Sampler):
             grid=config.grid,
         )
 
-    def plan(self):
-        g = self.grid.tolist()
-        return [(g[i], g[i - 1]) for i in range(len(g) - 1, 0, -1)]
-
     def init(self, ctx: Context) -> DiffPIRState:
         ctx.problem.require_linear_gaussian("diffpir")
         op = ctx.problem.operator
