@@ -21,7 +21,7 @@ from lavps.jsonfile import write_json
 from lavps.metrics import psnr, ssim
 from lavps.operators import InverseProblem, parse_noise_spec
 from lavps.samplers.registry import build_sampler
-from lavps.samplers.resolve import resolve_settings
+from lavps.workflows.settings import resolve_settings
 
 TASKS = [
     ("jpeg:10", "gaussian:0.05"),

@@ -15,7 +15,6 @@ import torch
 
 from .device import prior_device, prior_precision, resolve_device
 from .imaging.io import fit_image, load_image, read_observation_file, write_png
-from .imaging.workflow import OperatorSource, atomic_dir, resolve_operator, simulate, timestamp
 from .jsonfile import write_json
 from .metrics import psnr, ssim
 from .operators import InverseProblem, Measurement, NoiseModel, parse_noise_spec
@@ -26,7 +25,8 @@ from .samplers.chunked import sample_in_chunks
 from .samplers.config import SamplerConfig
 from .samplers.cost import Cost
 from .samplers.registry import SAMPLERS, build_sampler
-from .samplers.resolve import check_overrides, resolve_settings
+from .workflows.image import OperatorSource, atomic_dir, resolve_operator, simulate, timestamp
+from .workflows.settings import check_overrides, resolve_settings
 
 __all__ = ["Observation", "RestoreResult", "load_prior", "operator", "degrade", "restore", "noise_model"]
 

@@ -72,7 +72,7 @@ def bench_calibration(
     per (task, sampler) the coverage of central credible intervals at 50/80/90/95%, a uniformity p-value and
     the rank histogram of x* for random projections, high-variance pixels and the distance to the sample
     mean, and TARP's expected coverage; with gmm also the mass on each mixture component."""
-    from ..imaging.workflow import atomic_dir
+    from ..workflows.image import atomic_dir
 
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:  # before any work
         raise FileExistsError(f"output folder {out_dir} exists and is not empty (use --overwrite)")

@@ -124,7 +124,7 @@ class Placement:
 
 
 def _operator_source(spec, kernel, mask, operator_file, op_seed):
-    from ..imaging.workflow import OperatorSource
+    from ..workflows.image import OperatorSource
 
     return OperatorSource(spec, kernel, mask, operator_file, op_seed)
 
@@ -239,8 +239,8 @@ def restore(
 
     from .. import api
     from ..imaging.io import load_image
-    from ..imaging.workflow import atomic_dir, resolve_operator
     from ..priors.latent import image_shape
+    from ..workflows.image import atomic_dir, resolve_operator
 
     folder = Path(observation).is_dir() or any(ch in str(observation) for ch in "*?[")
     no_operator = all(v is None for v in (source.spec, source.kernel, source.mask, source.operator_file))

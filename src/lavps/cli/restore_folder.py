@@ -1,5 +1,5 @@
 """`lavps restore DIR|GLOB`: the folder form of `lavps restore` (its options, dispatched to
-`lavps.imaging.folder.restore_folder`; joins the torchrun process group when there is one)."""
+`lavps.workflows.folder.restore_folder`; joins the torchrun process group when there is one)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ def restore_folder_command(source, operator_source, simulate, sigma, prior, prio
     import torch
 
     from ..distributed import init_from_env
-    from ..imaging.folder import FolderJob, restore_folder
-    from ..imaging.workflow import resolve_operator
     from ..operators.spec import parse_operator_spec
+    from ..workflows.folder import FolderJob, restore_folder
+    from ..workflows.image import resolve_operator
 
     if run.samples != 1 or output.overwrite:
         raise ValueError(

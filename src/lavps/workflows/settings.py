@@ -10,9 +10,9 @@ from pathlib import Path
 from ..amortize.checkpoint import load_amortizer
 from ..amortize.defaults import default_amortizer_path
 from ..amortize.network import trained_families
-from .config import SamplerConfig, canonical_names, make_config, setting_names
-from .presets import auto_budget, fit_to_grid, preset_options
-from .registry import config_class, settings_record
+from ..samplers.config import SamplerConfig, canonical_names, make_config, setting_names
+from ..samplers.presets import auto_budget, fit_to_grid, preset_options
+from ..samplers.registry import config_class, settings_record
 
 __all__ = ["Resolved", "resolve_settings", "check_overrides"]
 

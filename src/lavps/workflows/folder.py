@@ -33,16 +33,16 @@ from tqdm.auto import tqdm
 
 from ..data.folder import ImageList, list_images
 from ..distributed import World, barrier, current_world
+from ..imaging.fit import image_size, read_fitted
+from ..imaging.io import from_unit, read_png, to_unit, write_png
 from ..jsonfile import write_json
 from ..metrics import psnr, ssim
 from ..operators import GaussianNoise, InverseProblem, LinearOperator, OperatorFamily, save_operator
 from ..operators.stack import StackedOperator
 from ..random import name_seed
 from ..samplers.registry import build_sampler
-from ..samplers.resolve import resolve_settings
-from .fit import image_size, read_fitted
-from .io import from_unit, read_png, to_unit, write_png
-from .workflow import simulate
+from .image import simulate
+from .settings import resolve_settings
 
 __all__ = ["FolderJob", "FolderReport", "restore_folder", "METRIC_COLUMNS"]
 
