@@ -207,3 +207,23 @@ def test_train_amortizer_on_a_network_prior_needs_data_then_serves_restore(tmp_p
     )
     assert code == 0, err
     assert json.loads((tmp_path / "r" / "restore.json").read_text())["cost"]["amortizer_forwards"] > 0
+
+
+NAN_EDM = EDM_MODULE.replace("return x / (1 + sigma[:, None, None, None] ** 2)", "return x * float('nan')")
+
+
+def test_broken_edm_modules_are_one_line_errors_and_write_nothing(tmp_path, cli):
+    obs = write_png(torch.zeros(3, 32, 32), tmp_path / "x.png")
+    cases = {
+        "syntax.py": ("def make(:\n", "SyntaxError at"),
+        "raises.py": ("def make():\n    raise KeyError('weights')\n", "KeyError at"),
+        "nan.py": (NAN_EDM, "the prior's denoiser returned non-finite values"),
+    }
+    for name, (code, message) in cases.items():
+        (tmp_path / name).write_text(code)
+        prior = f"edm:{tmp_path / name}:make"
+        args = ["--sampler", "ddrm", "--preset", "tiny", "--prior", prior, "--fit", "resize"]
+        rc, _, err = cli("restore", obs, "--operator", "sr:2", "--sigma", "0.1", *args, "--out", tmp_path / "o")
+        assert rc == 2 and err.count("\n") == 1 and message in err, (name, err)
+        assert not (tmp_path / "o").exists()
+    assert "at step 1 of" in err  # the sampler and its step are named

@@ -21,6 +21,7 @@ from lavps.operators import (
     parse_operator_spec,
     regularized_least_squares,
 )
+from lavps.operators.stack import StackedOperator
 
 B = 3
 
@@ -43,6 +44,19 @@ def _blur(b, g):
     return CircularBlur(k / k.sum((-2, -1), keepdim=True), (2, 6, 8))
 
 
+def _rank2(b, g):
+    """A (5, 20) matrix of rank 2 (shared, or one per sample)."""
+    size = () if b is None else (b,)
+    return torch.randn(*size, 5, 2, generator=g, dtype=torch.float64) @ torch.randn(
+        *size, 2, 20, generator=g, dtype=torch.float64
+    )
+
+
+def _stack(member, b, g):
+    """StackedOperator of B operators drawn one by one (a stack is per-sample whatever b)."""
+    return StackedOperator([member(None, g) for _ in range(B)])
+
+
 FACTORIES = {
     "identity": lambda b, g: Identity((5,)),
     "identity-image": lambda b, g: Identity((1, 4, 4)),
@@ -55,6 +69,9 @@ FACTORIES = {
     "motion-blur": _spec("motion_blur:5:0.5", (1, 8, 8)),
     "sr2": lambda b, g: AveragePool((2, 8, 8), 2),
     "sr4": _spec("sr:4", (1, 8, 8)),
+    "dense-rank2": lambda b, g: DenseMatrix(_rank2(b, g)),
+    "stacked-motion-blur": lambda b, g: _stack(_spec("motion_blur:5:0.5", (1, 8, 8)), b, g),
+    "stacked-sr2": lambda b, g: _stack(lambda _, g_: AveragePool((2, 8, 8), 2), b, g),
 }
 
 
@@ -94,6 +111,12 @@ def test_forward_and_adjoint_factorise(op):
 
 def test_singular_values_match_torch_svd(factory):
     op = factory(None, torch.Generator().manual_seed(0))
+    if isinstance(op, StackedOperator):
+        ops = op.operators  # one matrix per member: its row of singular values
+        for i, member in enumerate(ops):
+            ours = torch.sort(op.svd().singular_values[i].flatten(), descending=True).values
+            assert torch.allclose(ours, torch.sort(member.svd().singular_values.flatten(), descending=True).values)
+        return
     s = op.svd().singular_values
     assert s.shape[0] == 1 and s.numel() == op.in_dim and bool((s >= 0).all())
     ref = torch.linalg.svdvals(op.as_matrix())
@@ -118,3 +141,29 @@ def test_operator_without_svd_is_named():
     with pytest.raises(NoCheapSVDError, match="operator cumsum has no cheap SVD; use dps/mgdm/lavps/diffpir"):
         op.svd()
     assert issubclass(NoCheapSVDError, ValueError)
+
+
+def test_tiny_singular_values_are_dropped_relative_to_the_largest():
+    a = _rank2(None, torch.Generator().manual_seed(0)) * 1e-6  # scale-free: the rule is relative
+    s = DenseMatrix(a).svd().singular_values
+    assert int((s > 0).sum()) == 2 and float(torch.linalg.svdvals(a)[2]) > 0  # torch keeps ~1e-21 noise
+    assert int((DenseMatrix(a[:, :5] @ torch.eye(5, dtype=a.dtype) * 1e3).svd().singular_values > 0).sum()) == 2
+
+
+def test_ddrm_on_a_rank2_5x20_matrix_equals_ddrm_on_its_2x20_equivalent():
+    """y5 = M A2 x + n with M (5, 2) orthonormal columns: the posterior is that of (A2, M^T y5); DDRM draws its
+    noise in signal space, so with the null space of A5 exactly rank 3..5 its samples are the 2x20 ones."""
+    from lavps.operators import GaussianNoise, InverseProblem
+    from lavps.priors.gmm import grid_mixture
+    from lavps.samplers.registry import build_sampler
+
+    g = torch.Generator().manual_seed(0)
+    prior = grid_mixture(20, generator=g)
+    a2 = torch.randn(2, 20, generator=g, dtype=torch.float64)
+    m, _ = torch.linalg.qr(torch.randn(5, 2, generator=g, dtype=torch.float64))
+    y5 = (m @ a2 @ prior.sample(1, g)[0].double() + 0.5 * torch.randn(5, generator=g, dtype=torch.float64))[None]
+    samples = []
+    for a, y in ((m @ a2, y5), (a2, y5 @ m)):
+        problem = InverseProblem(y.float(), DenseMatrix(a), GaussianNoise(0.5))
+        samples.append(build_sampler("ddrm", prior, {"ddrm_steps": 20}).sample(problem, 64, seed=0).samples)
+    assert torch.allclose(samples[0], samples[1], atol=1e-4)

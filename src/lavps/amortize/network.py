@@ -187,14 +187,22 @@ def check_compatible(net: nn.Module, prior, source: str = "the network") -> None
     Checks the signal shape, then the prior fingerprint recorded at training time (when there is one).
     """
     shape = tuple(int(s) for s in net.config["shape"])
+    hint = AMORTIZER_HINT if isinstance(net, Amortizer) else ""
     if shape != tuple(prior.shape):
         raise ValueError(
-            f"{source} was trained for signals of shape {shape}, but the prior has shape {tuple(prior.shape)}"
+            f"{source} was trained for signals of shape {shape}, but the prior has shape {tuple(prior.shape)}{hint}"
         )
     recorded = (getattr(net, "info", None) or {}).get("prior", {}).get("fingerprint")
     if recorded is not None and recorded != prior_fingerprint(prior):
         spec = net.info["prior"].get("spec", "?")
         raise ValueError(
             f"{source} was trained on another prior ({spec!r}, fingerprint {recorded}); "
-            f"this prior's fingerprint is {prior_fingerprint(prior)}"
+            f"this prior's fingerprint is {prior_fingerprint(prior)}{hint}"
         )
+
+
+#: What to run when LAVPS has no amortizer for the prior (appended to the refusal).
+AMORTIZER_HINT = (
+    "; LAVPS needs an amortizer trained for this prior: use --sampler mgdm (no amortizer), or train one with "
+    "`lavps train-amortizer --prior SPEC --data IMAGES --out DIR` and pass --amortizer DIR/amortizer.safetensors"
+)

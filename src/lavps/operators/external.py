@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import torch
 
+from ..finite import check_finite
 from .base import LinearOperator, OperatorShapeError
 
 __all__ = ["ExternalOperator", "AdjointMismatchError", "as_operator", "check_adjoint"]
@@ -115,12 +116,16 @@ class ExternalOperator(LinearOperator):
         self.check_input(x)
         out = self._fwd(x)
         _check_shape(out, (x.shape[0], *self.out_shape), f"{self.name}: forward")
+        if bool(torch.isfinite(x).all()):  # a finite input: a non-finite output is the operator's
+            check_finite(out, f"external operator {self.name} (forward)")
         return out
 
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:
         self.check_observation(y)
         out = self._adj(y)
         _check_shape(out, (y.shape[0], *self.in_shape), f"{self.name}: adjoint")
+        if bool(torch.isfinite(y).all()):
+            check_finite(out, f"external operator {self.name} (adjoint)")
         return out
 
     def _dtype(self) -> torch.dtype:

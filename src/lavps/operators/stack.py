@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import torch
 
 from .base import LinearOperator
+from .svd import NoCheapSVDError, StackedSVD
 
 __all__ = ["StackedOperator"]
 
@@ -49,6 +50,13 @@ class StackedOperator(LinearOperator):
 
     def restrict(self, y: torch.Tensor) -> torch.Tensor:
         return self._map("restrict", y)
+
+    def svd(self) -> StackedSVD:
+        """Member i's SVD for row i (every member needs one, of one spectral shape)."""
+        missing = [o.name for o in self.operators if not o.has_svd]
+        if missing:
+            raise NoCheapSVDError(f"operator {missing[0]} of the stack has no cheap SVD; use dps/mgdm/lavps/diffpir")
+        return StackedSVD([o.svd() for o in self.operators])
 
     def gram_diagonal(self) -> torch.Tensor:
         return torch.cat([o.gram_diagonal()[:1] for o in self.operators])

@@ -2,8 +2,10 @@
 
 Spectral coordinates live in a space of the signal's size d: z = V^T x has shape (B, *spectral_shape)
 with prod(spectral_shape) = d, and coordinate i of V^T x is paired with coordinate i of U^T y through
-the singular value s_i (s_i = 0 on the null space of A, where U^T y is 0). Observation components
-outside the range of A (d_y > rank) are dropped by `ut` and never produced by `u`. Hence
+the singular value s_i (s_i = 0 on the null space of A, where U^T y is 0). Singular values at or below
+max(s) * n * eps (n the matrix's larger side, eps of the computation's dtype: numpy's matrix_rank rule)
+are rounding noise of a zero and are set to exactly 0, so a rank-deficient A is treated as its rank.
+Observation components outside the range of A (d_y > rank) are dropped by `ut` and never produced by `u`. Hence
     A x = u(s * vt(x)),   v(vt(x)) = x,   ||vt(x)|| = ||x||.
 Singular values have shape (1 or B, *spectral_shape) (shared or per-sample operator). Coordinates may
 be complex (Fourier modes of a circular blur); every real linear combination whose weights depend
@@ -14,11 +16,28 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["SVD", "NoCheapSVDError", "DiagonalSVD", "FourierSVD", "BlockMeanSVD", "MatrixSVD"]
+__all__ = [
+    "SVD",
+    "NoCheapSVDError",
+    "DiagonalSVD",
+    "FourierSVD",
+    "BlockMeanSVD",
+    "MatrixSVD",
+    "StackedSVD",
+    "drop_tiny",
+]
 
 
 class NoCheapSVDError(ValueError):
     """The operator has no cheap exact SVD (DDRM needs one)."""
+
+
+def drop_tiny(s: torch.Tensor, n: int, dtype: torch.dtype, sample_dims: int = 1) -> torch.Tensor:
+    """s with every value <= max(s) * n * eps(dtype) set to 0; the max is per sample (leading
+    `sample_dims` axes kept) so that one operator of a batch never changes another's rank."""
+    flat = s.reshape(*s.shape[:sample_dims], -1)
+    tol = flat.amax(-1, keepdim=True) * n * torch.finfo(dtype).eps
+    return torch.where(flat > tol, flat, torch.zeros_like(flat)).reshape(s.shape)
 
 
 class SVD:
@@ -85,7 +104,8 @@ class FourierSVD(SVD):
 
     def __init__(self, spectrum: torch.Tensor, image_shape: tuple[int, int, int]):
         spec = spectrum if spectrum.ndim == 4 else spectrum[None, None]
-        mag = spec.abs()
+        real = spec.real.dtype if spec.is_complex() else spec.dtype
+        mag = drop_tiny(spec.abs(), image_shape[1] * image_shape[2], real)
         self.phase = torch.where(mag > 0, spec / torch.where(mag > 0, mag, 1.0), torch.ones_like(spec))
         self.singular_values = mag.expand(spec.shape[0], *image_shape)
 
@@ -149,6 +169,8 @@ class MatrixSVD(SVD):
     def __init__(self, matrix: torch.Tensor):
         u, s, vh = torch.linalg.svd(matrix.double(), full_matrices=True)
         d, k = matrix.shape[-1], s.shape[-1]
+        s = drop_tiny(s, max(matrix.shape[-2:]), torch.float64, sample_dims=s.ndim - 1)
+        self.kept = s > 0  # (..., k): the range of A; U^T y is 0 elsewhere
         self.k = k
         self.u_mat = u[..., :k]  # (..., d_y, k): the columns paired with nonzero-able singular values
         self.vh = vh  # (..., d, d)
@@ -169,11 +191,41 @@ class MatrixSVD(SVD):
         return self._mul(self.vh.transpose(-2, -1), z)
 
     def ut(self, y):
-        z = self._mul(self.u_mat.transpose(-2, -1), y)
+        z = self._mul(self.u_mat.transpose(-2, -1), y) * self.kept.to(y.device)
         return torch.nn.functional.pad(z, (0, self.vh.shape[-1] - self.k))
 
     def u(self, z):
         return self._mul(self.u_mat, z[..., : self.k])
+
+
+class StackedSVD(SVD):
+    """The SVD of a StackedOperator: row i of the batch goes through member i's SVD.
+
+    Every member must have spectral coordinates of one shape and kind (real or complex), e.g. the same
+    operator kind drawn with different seeds; singular values are (B, *spectral_shape).
+    """
+
+    def __init__(self, members: list[SVD]):
+        shapes = {tuple(m.singular_values.shape[1:]) for m in members}
+        if len(shapes) != 1 or any(m.singular_values.shape[0] != 1 for m in members):
+            raise NoCheapSVDError(f"the operators of the stack have SVDs of different shapes {sorted(shapes)}")
+        self.members = members
+        self.singular_values = torch.cat([m.singular_values.to(torch.float64) for m in members])
+
+    def _map(self, method: str, v: torch.Tensor) -> torch.Tensor:
+        return torch.cat([getattr(m, method)(v[i : i + 1]) for i, m in enumerate(self.members)])
+
+    def vt(self, x):
+        return self._map("vt", x)
+
+    def v(self, z):
+        return self._map("v", z)
+
+    def ut(self, y):
+        return self._map("ut", y)
+
+    def u(self, z):
+        return self._map("u", z)
 
 
 def _complex(dtype: torch.dtype) -> torch.dtype:

@@ -199,7 +199,10 @@ def _edm(rest: str) -> Prior:
     factory = getattr(module, factory_name, None)
     if not callable(factory):
         raise ValueError(f"{module_name} has no callable {factory_name!r}")
-    denoiser = factory()
+    try:
+        denoiser = factory()
+    except Exception as e:  # the user's code
+        raise ValueError(f"{module_name}:{factory_name}() failed: {_where(e)}") from None
     shape = getattr(denoiser, "shape", None)
     if shape is None:
         raise ValueError(f"{module_name}:{factory_name}() must return a denoiser D(x, sigma) with a `shape` attribute")
@@ -217,12 +220,28 @@ def _import_module(name: str):
             raise FileNotFoundError(f"module file not found: {path}")
         module_spec = importlib.util.spec_from_file_location(f"lavps_user_prior_{path.stem}", path)
         module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as e:  # the user's code: one line naming the file, not our traceback
+            raise ValueError(f"cannot load module {path}: {_where(e)}") from None
         return module
     try:
         return importlib.import_module(name)
     except ImportError as e:
         raise ValueError(f"cannot import module {name!r} ({e})") from None
+    except Exception as e:
+        raise ValueError(f"cannot load module {name!r}: {_where(e)}") from None
+
+
+def _where(e: Exception) -> str:
+    """An exception raised by user code as `Kind at file:line: message`."""
+    if isinstance(e, SyntaxError):
+        return f"SyntaxError at {e.filename}:{e.lineno}: {e.msg}"
+    tb = e.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    at = f" at {tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else ""
+    return f"{type(e).__name__}{at}: {e}"
 
 
 def _hdit(rest: str) -> Prior:

@@ -14,6 +14,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..device import prior_device
+from ..finite import NonFiniteError
 from ..operators.noise import InverseProblem
 from ..random import NoiseSource, make_noise
 from .cost import Cost, CountingDenoiser
@@ -121,11 +122,16 @@ class Sampler:
             device=device,
         )
         steps = self.plan()
-        state = self.init(ctx)
-        for index, step in enumerate(tqdm(steps, desc=self.name, disable=not progress, leave=False)):
-            state = self.step(state, step, index, ctx)
-            if callback is not None:
-                callback(index, state)
+        index = -1
+        try:
+            state = self.init(ctx)
+            for index, step in enumerate(tqdm(steps, desc=self.name, disable=not progress, leave=False)):
+                state = self.step(state, step, index, ctx)
+                if callback is not None:
+                    callback(index, state)
+        except NonFiniteError as e:  # say where: the sampler and its step
+            where = "at the start" if index < 0 else f"at step {index + 1} of {len(steps)}"
+            raise NonFiniteError(f"{self.name} {where}: {e}") from None
         samples = self.finish(state, ctx).detach()
         return SampleResult(samples=samples, cost=self._cost(ctx), info=ctx.info)
 

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from ..diffusion import Time
+from ..finite import check_finite
 
 __all__ = ["Cost", "CountingDenoiser"]
 
@@ -45,7 +46,7 @@ class CountingDenoiser:
 
     def __call__(self, x: torch.Tensor, t: Time) -> torch.Tensor:
         self.forwards += 1
-        out = self.prior.denoise(x, t)
+        out = check_finite(self.prior.denoise(x, t), "the prior's denoiser")
         if out.requires_grad:
             out.register_hook(self._count_backward)
         return out

@@ -23,6 +23,7 @@ import torch
 
 from ..amortize.network import check_compatible, time_code
 from ..device import prior_device
+from ..finite import check_finite
 from ..objective import BridgePrior, linearised_log_std, linearised_start, negative_elbo
 from ..random import NoiseSource
 from .base import Context
@@ -291,6 +292,8 @@ class LAVPS(MGDM):
         with torch.no_grad():
             codes = tuple(time_code(self.schedule, s, b, x_t.dtype, x_t.device) for s in (t, tau))
             mu, rho = self.amortizer.start(ctx.problem, bridge, x_t, x0, abar, *codes)
+            check_finite(mu, "the amortizer (mean)")
+            check_finite(rho, "the amortizer (log-std)")
             if self.linear_variance:
                 rho = rho + (linearised_log_std(bridge, abar, ctx.problem, rho, at=x0) - bridge.log_std)
         ctx.denoise.amortizer_forwards += 1
