@@ -85,7 +85,9 @@ def test_three_candidates_with_reuse_cost_and_batch_independence():
     assert sum(wins["network"]) == 0  # an untrained network ties with the zero-shot start, which wins ties
     alone = sampler.sample(gp.problem, 1, seed=seeds[2:3])
     mates = sampler.sample(gp.problem, 4, seed=[99, 98, seeds[2], 97])
-    assert torch.equal(alone.samples[0], out.samples[2]) and torch.equal(mates.samples[2], out.samples[2])
+    assert torch.equal(mates.samples[2], out.samples[2])  # same batch size: bit-identical
+    # another batch size may round differently in BLAS (gemv vs gemm blocking differs by CPU): float32 ulps only
+    torch.testing.assert_close(alone.samples[0], out.samples[2], rtol=1e-5, atol=1e-5)
 
 
 def test_linear_candidate_lowers_the_inner_loss_on_average():
@@ -181,7 +183,10 @@ def test_linear_variance_sampler_is_batch_independent():
     sampler = LAVPS(gp.prior, net, _settings(), guard=False, inner_steps=0, linear_variance=True)
     out = sampler.sample(gp.problem, 3, seed=[5, 6, 7]).samples
     alone = sampler.sample(gp.problem, 1, seed=[6]).samples
-    assert torch.isfinite(out).all() and torch.equal(alone[0], out[1])
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(alone[0], out[1], rtol=1e-5, atol=1e-5)  # batch sizes 1 vs 3: BLAS rounding only
+    mates = sampler.sample(gp.problem, 3, seed=[9, 6, 8]).samples
+    assert torch.equal(mates[1], out[1])  # same batch size, other batch-mates: bit-identical
 
 
 def test_adaptive_budget_sampler_is_batch_independent():

@@ -60,6 +60,8 @@ _OTHER = {
     "diffpir_lambda": 0.4,
     "diffpir_zeta": 0.9,
     "diffpir_solver": "cg",
+    "grid": "log_sigma",
+    "particles": 2,
 }
 
 
