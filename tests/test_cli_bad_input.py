@@ -64,7 +64,7 @@ CASES = [
     (
         "degrade-overwrite",
         ["degrade", "{in}/clean.png", "--operator", "sr:2", "--sigma", "0.1", "--out", "{in}/existing.png"],
-        "--overwrite",
+        "did not write",
     ),
     (
         "degrade-wrong-size",

@@ -18,6 +18,7 @@ from .imaging.io import fit_image, load_image, read_observation_file, write_png
 from .jsonfile import write_json
 from .metrics import psnr, ssim
 from .operators import InverseProblem, Measurement, NoiseModel, parse_noise_spec
+from .outputs import OutputFolder
 from .priors.latent import LatentMeasurement, LatentPrior
 from .priors.latent import image_shape as _user_shape
 from .priors.placement import place_prior
@@ -25,7 +26,7 @@ from .samplers.chunked import sample_in_chunks
 from .samplers.config import SamplerConfig
 from .samplers.cost import Cost
 from .samplers.registry import SAMPLERS, build_sampler
-from .workflows.image import OperatorSource, atomic_dir, resolve_operator, simulate, timestamp
+from .workflows.image import OperatorSource, resolve_operator, simulate, timestamp
 from .workflows.settings import check_overrides, resolve_settings
 
 __all__ = ["Observation", "RestoreResult", "load_prior", "operator", "degrade", "restore", "noise_model"]
@@ -76,18 +77,22 @@ class RestoreResult:
         pairs = zip(psnr(x, ref.expand_as(x)), ssim(x, ref.expand_as(x)), strict=True)
         return [{"seed": s, "psnr": float(p), "ssim": float(q)} for s, (p, q) in zip(self.seeds, pairs, strict=True)]
 
-    def save(self, out_dir: str | Path, record: dict | None = None, reference=None, overwrite: bool = False) -> Path:
+    def save(
+        self, out_dir: str | Path, record: dict | None = None, reference=None, overwrite: bool = False, **where
+    ) -> Path:
         """Write reconstruction_XXX.png, observation.png, posterior_mean/std.png (N > 1) and restore.json.
 
         The folder appears only when complete. `record` adds entries to restore.json (e.g. where the
-        observation and operator came from); `reference` adds per-sample PSNR/SSIM.
+        observation and operator came from); `reference` adds per-sample PSNR/SSIM. out_dir must be new,
+        empty or hold only an earlier restore's outputs (replaced with overwrite=True; lavps.outputs).
         """
         rows = [{"index": i, "seed": s} for i, s in enumerate(self.seeds)]
         if reference is not None:
             for row, score in zip(rows, self.scores(reference), strict=True):
                 row.update(psnr=score["psnr"], ssim=score["ssim"])
         n = len(self.seeds)
-        with atomic_dir(out_dir, overwrite) as tmp:
+        where = {"option": "out_dir", "flag": "overwrite=True", **where}  # the CLI names its options
+        with restore_output(out_dir, overwrite, **where) as tmp:
             for i in range(n):
                 write_png(self.samples[i], tmp / f"reconstruction_{i:03d}.png")
             write_png(self.observation[0], tmp / "observation.png")
@@ -98,6 +103,14 @@ class RestoreResult:
             payload.update(cost=self.cost.to_dict(), seconds_per_sample=self.cost.seconds / n, info=self.info)
             write_json(tmp / "restore.json", payload)
         return Path(out_dir)
+
+
+RESTORE_OUTPUTS = r"reconstruction_\d{3}\.png|observation\.png|posterior_(mean|std)\.png|restore\.json"
+
+
+def restore_output(out_dir: str | Path, overwrite: bool = False, inputs=(), **where) -> OutputFolder:
+    """The output folder of one restore (see lavps.outputs): checked now, written on entering."""
+    return OutputFolder(out_dir, "restore.json", overwrite, inputs, legacy=RESTORE_OUTPUTS, **where)
 
 
 def load_prior(

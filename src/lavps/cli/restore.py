@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from ..priors.hdit.loader import with_class_label
 from ..samplers.presets import describe_presets, preset_names
 from .group import cli
 from .options import OPTIONS, ImageSize, grouped, option
@@ -47,11 +47,14 @@ _NOISE_HELP = (
 def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit, noise):
     """Simulate an observation of CLEAN.png; saves the drawn operator and the exact float observation, and
     prints the `lavps restore` command that reuses them."""
+    from ..outputs import OutputFolder
+
     stem = out.with_suffix("")
-    files = [out, Path(f"{stem}.operator.safetensors"), Path(f"{stem}.observation.pt"), Path(f"{stem}.json")]
-    existing = [str(f) for f in files if f.exists()]
-    if existing and not overwrite:  # checked first: nothing is loaded for a refused run
-        raise FileExistsError(f"{', '.join(existing)} exist(s); use --overwrite to replace")
+    names = [out.name, f"{stem.name}.operator.safetensors", f"{stem.name}.observation.pt", f"{stem.name}.json"]
+    files = [out.parent / n for n in names]
+    legacy = "|".join(map(re.escape, names))  # a record written before records listed their outputs
+    where = dict(names=names, legacy=legacy, subject=f"--out {out}")
+    target = OutputFolder(out.parent, names[3], overwrite, [clean], **where)  # checked before any loading
     import torch
 
     from .. import api
@@ -65,24 +68,14 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit, noi
     if size is not None and tuple(size) != shape:
         raise click.BadParameter(f"--size {size} differs from the prior's image size {shape}", param_hint="--size")
     obs = api.degrade(clean, api.operator(spec, shape, seed), seed=seed, fit=fit, noise=model)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_png(obs.y[0], out)
-    save_operator(obs.operator, files[1])
-    torch.save({"y": obs.y.clone()}, files[2])
-    write_json(
-        files[3],
-        {
-            "clean": str(clean),
-            "operator": spec,
-            "sigma": obs.sigma,
-            "noise": model.spec,
-            "seed": seed,
-            "fit": fit,
-            "observation_shape": list(obs.y.shape[1:]),
-            "operator_file": files[1].name,
-            "observation_file": files[2].name,
-        },
-    )
+    with target as tmp:
+        write_png(obs.y[0], tmp / names[0])
+        save_operator(obs.operator, tmp / names[1])
+        torch.save({"y": obs.y.clone()}, tmp / names[2])
+        record = {"clean": str(clean), "operator": spec, "sigma": obs.sigma, "noise": model.spec, "seed": seed}
+        record.update(fit=fit, prior=None if prior_path is None else str(prior_path), size=list(shape))
+        record.update(observation_shape=list(obs.y.shape[1:]), operator_file=names[1], observation_file=names[2])
+        write_json(tmp / names[3], record)
     click.echo(f"wrote {', '.join(map(str, files))}")
     noise_option = ["--sigma", f"{obs.sigma:g}"] if obs.sigma is not None else ["--noise", model.spec]
     command = ["lavps", "restore", str(files[2]), "--operator-file", str(files[1]), *noise_option]
@@ -240,12 +233,12 @@ def restore(
     from .. import api
     from ..imaging.io import load_image
     from ..priors.latent import image_shape
-    from ..workflows.image import atomic_dir, resolve_operator
+    from ..workflows.image import resolve_operator
 
     folder = Path(observation).is_dir() or any(ch in str(observation) for ch in "*?[")
     no_operator = all(v is None for v in (source.spec, source.kernel, source.mask, source.operator_file))
     given_noise = sigma is not None or noise is not None
-    saved = _degrade_record(observation) if not folder and (not given_noise or no_operator) else None
+    saved = _degrade_record(observation) if not folder else None
     if saved is not None:  # what the user left out, from `lavps degrade`'s record
         noise = saved["noise"] if not given_noise else noise
         source = replace(source, operator_file=saved["operator_file"]) if no_operator else source
@@ -263,8 +256,11 @@ def restore(
             raise ValueError("--simulate restores a folder of clean images; give a folder or a glob")
         if not Path(observation).is_file():
             raise click.BadParameter(f"File {str(observation)!r} does not exist.", param_hint="'OBSERVATION'")
-        atomic_dir(output.out_dir, output.overwrite)  # refuse an occupied folder before any work
+        inputs = [p for p in (observation, source.operator_file, source.kernel, source.mask) if p is not None]
+        api.restore_output(output.out_dir, output.overwrite, inputs)  # refuse an occupied folder before any work
     if class_label is not None:
+        from ..priors.hdit.loader import with_class_label  # imported here: `lavps --help` stays fast
+
         prior_path = with_class_label(str(prior_path or "mnist"), class_label)  # recorded with the spec
     # placed once, where it is loaded (an unavailable device is named before the prior is loaded)
     prior = api.load_prior(prior_path, device=placement.device, precision=placement.precision)
@@ -300,7 +296,7 @@ def restore(
         "prior": str(prior_path or "shipped"),
         "fit": fit,
     }
-    result.save(output.out_dir, record, ref, output.overwrite)
+    result.save(output.out_dir, record, ref, output.overwrite, inputs=inputs, option="--out", flag="--overwrite")
     auto = result.settings.get("auto")
     if auto is not None:  # say what the default preset chose, and why
         why = ("" if auto["trained_family"] else "not ") + "a training family of the amortizer"
@@ -312,7 +308,7 @@ def restore(
 
 
 def _degrade_record(observation) -> dict | None:
-    """{"noise", "operator_file"} from the record <stem>.json that `lavps degrade` wrote beside a
+    """{"noise", "operator_file", "prior"} from the record <stem>.json that `lavps degrade` wrote beside a
     <stem>.observation.pt (None for any other observation, or when there is no record)."""
     import json
 
@@ -325,6 +321,7 @@ def _degrade_record(observation) -> dict | None:
         saved = json.loads(record.read_text())
         operator = saved.get("operator_file")
         noise = saved.get("noise") or f"gaussian:{float(saved['sigma']):g}"  # records before --noise: Gaussian
-        return {"noise": noise, "operator_file": operator and str(record.parent / operator)}
+        prior = saved.get("prior")  # None: the shipped prior (or a record from before degrade kept it)
+        return {"noise": noise, "operator_file": operator and str(record.parent / operator), "prior": prior}
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise ValueError(f"cannot read the degrade record {record} (give --sigma and the operator): {e}") from e
