@@ -66,7 +66,8 @@ def test_preset_errors_name_the_allowed_values():
     with pytest.raises(ValueError, match="no preset .paper.*tiny, fast, fastest, reference, auto"):
         preset_options("lavps", "paper")
     with pytest.raises(ValueError, match="no budget presets for sampler 'ddim'"):
-        preset_options("ddim")
+        preset_options("ddim", "fast")
+    assert preset_options("ddim") == ("defaults", {})  # a sampler without presets runs its config's defaults
 
 
 # -- streaming moments and chunks --------------------------------------------------------------------

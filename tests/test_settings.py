@@ -176,12 +176,17 @@ class _KnobConfig(SamplerConfig):
     new_knob: float = setting(0.5, "A knob that no command names.")
 
 
-def test_a_new_field_appears_on_the_cli_without_touching_it(monkeypatch):
+def test_a_new_field_and_a_new_sampler_appear_on_the_cli_without_touching_it(monkeypatch):
+    """One registry line: the sampler is a `lavps restore --sampler` choice and its fields are options."""
+    from lavps.cli.restore import _restoring
     from lavps.cli.settings import setting_options
+    from lavps.samplers.registry import restoring_samplers
 
+    assert restoring_samplers() == ("dps", "mgdm", "lavps", "ddrm", "diffpir")
     monkeypatch.setitem(SAMPLERS, "knob", (SAMPLERS["ddim"][0], _KnobConfig))
     option = next(p for p in setting_options(None) if p.name == "new_knob")
     assert option.opts == ["--new-knob"] and "knob: A knob that no command names." in option.help
+    assert "knob" in _restoring() and any(p.name == "new_knob" for p in setting_options(_restoring))
 
 
 def test_cli_refuses_settings_out_of_range_and_unused_ones(tmp_path):

@@ -25,7 +25,7 @@ from .priors.placement import place_prior
 from .samplers.chunked import sample_in_chunks
 from .samplers.config import SamplerConfig
 from .samplers.cost import Cost
-from .samplers.registry import SAMPLERS, build_sampler
+from .samplers.registry import build_sampler, restoring_samplers
 from .workflows.image import OperatorSource, resolve_operator, simulate, timestamp
 from .workflows.settings import check_overrides, resolve_settings
 
@@ -220,7 +220,8 @@ def restore(
             `lavps.operator(spec, seed=...)` first.
         sigma: observation noise std sigma_y (> 0), images in [-1, 1]; None when `noise` is given.
         prior: a loaded prior, a path (see load_prior), or None for the shipped MNIST prior.
-        sampler: "lavps", "mgdm", "dps", "ddrm" or "diffpir". Every argument after it is keyword-only.
+        sampler: "lavps", "mgdm", "dps", "ddrm", "diffpir" (`registry.restoring_samplers()`). Every argument
+            after it is keyword-only.
         samples: number of samples N; sample i uses seed + i whatever the batch_size.
         preset: budget preset (`lavps.samplers.presets`); None = the sampler's default (the demo's). LAVPS's
             default `auto` runs `fastest` when the operator's family is one the amortizer was trained on
@@ -244,8 +245,8 @@ def restore(
     model = noise_model(sigma, noise)  # validates sigma / the noise spec before any work
     if not isinstance(samples, int) or samples < 1:
         raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
-    if sampler not in SAMPLERS or sampler in ("ddim", "supervised", "amortized-only"):
-        raise ValueError(f"unknown sampler {sampler!r}; allowed: lavps, mgdm, dps, ddrm, diffpir")
+    if sampler not in restoring_samplers():
+        raise ValueError(f"unknown sampler {sampler!r}; allowed: {', '.join(restoring_samplers())}")
     given = prior is not None and not isinstance(prior, (str, Path))
     prior = prior if given else load_prior(prior)
     prior = _placed(prior, device, precision, copy_first=given)

@@ -12,6 +12,14 @@ from .settings import sampler_settings
 
 __all__ = ["demo"]
 
+
+def _row_samplers() -> tuple[str, ...]:
+    """The samplers of the demo's rows (their settings options), read when the options are made."""
+    from ..evaluation.demo import DEMO_ROWS
+
+    return tuple(dict.fromkeys(name for name, _ in DEMO_ROWS.values()))
+
+
 _QUICK_TASKS = ("motion_blur:9:0.5", "sr:2", "center:0.35")
 _ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps lavps-fast lavps-fastest lavps-ref"
 
@@ -71,7 +79,7 @@ _ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps lavps-fast lavps-fastest la
 @option("precision")
 @grouped("digits", dict, "images", "mean_images", "mean_samples", "digit_offset")
 @grouped("placement", dict, "device", "precision")
-@sampler_settings(("lavps", "mgdm", "dps", "ddrm", "diffpir"), default_note="each row's preset")
+@sampler_settings(_row_samplers, default_note="each row's preset")
 def demo(
     out_dir,
     quick,

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-__all__ = ["OPTIONS", "FiniteFloat", "GridSize", "ImageSize", "ListOption", "grouped", "option"]
+__all__ = ["OPTIONS", "FiniteFloat", "GridSize", "ImageSize", "LazyChoice", "ListOption", "grouped", "option"]
 
 
 class FiniteFloat(click.ParamType):
@@ -61,6 +61,18 @@ class GridSize(click.IntRange):
 
     def fail(self, message: str, param: click.Parameter | None = None, ctx: click.Context | None = None):
         super().fail(f"{message} ({self.hint})" if self.hint else message, param, ctx)
+
+
+class LazyChoice(click.Choice):
+    """A choice whose values are read when first needed (parsing, help), e.g. from the sampler registry,
+    so that listing the commands imports nothing heavy."""
+
+    def __init__(self, names: Callable[[], Any]) -> None:  # click.Choice's own init would read them now
+        self.names, self.case_sensitive = names, True
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self.names())
 
 
 class ImageSize(click.ParamType):

@@ -11,12 +11,18 @@ import click
 
 from ..samplers.presets import describe_presets, preset_names
 from .group import cli
-from .options import OPTIONS, ImageSize, grouped, option
+from .options import OPTIONS, ImageSize, LazyChoice, grouped, option
 from .settings import sampler_settings
 
 __all__ = ["degrade", "restore"]
 
-_SAMPLERS = ["lavps", "mgdm", "dps", "ddrm", "diffpir"]
+
+def _restoring() -> tuple[str, ...]:
+    from ..samplers.registry import restoring_samplers
+
+    return restoring_samplers()
+
+
 _NOISE_HELP = (
     "Noise model: gaussian:SIGMA or poisson:PEAK (photon counts, PEAK photons at white; docs/measurements.md)."
 )
@@ -164,7 +170,7 @@ def _operator_source(spec, kernel, mask, operator_file, op_seed):
 @click.option(
     "--noise", "noise", default=None, show_default="none: Gaussian, --sigma", help=_NOISE_HELP + " Instead of --sigma."
 )
-@click.option("--sampler", type=click.Choice(_SAMPLERS), default="lavps", show_default=True, help="Posterior sampler.")
+@click.option("--sampler", type=LazyChoice(_restoring), default="lavps", show_default=True, help="Posterior sampler.")
 @click.option(
     "--preset",
     type=click.Choice(preset_names()),
@@ -218,7 +224,7 @@ def _operator_source(spec, kernel, mask, operator_file, op_seed):
 @grouped("run", RunChoice, "sampler", "preset", "amortizer", "seed", "samples", "batch_size")
 @grouped("output", OutputChoice, "out_dir", "overwrite", "reference", "quiet")
 @grouped("placement", Placement, "device", "precision", "noise_on_device")
-@sampler_settings(tuple(_SAMPLERS), old_spellings=True)
+@sampler_settings(_restoring, old_spellings=True)
 def restore(
     observation, sigma, noise, prior_path, class_label, simulate, fit, source, run, output, placement, settings
 ):

@@ -80,9 +80,12 @@ def _scoped_option(sampler: str) -> str:
 
 
 def sampler_settings(
-    samplers: tuple[str, ...] | None = None, default_note: str = "the preset's", old_spellings: bool = False
+    samplers: tuple[str, ...] | Callable[[], tuple[str, ...]] | None = None,
+    default_note: str = "the preset's",
+    old_spellings: bool = False,
 ) -> Callable:
-    """Decorator: the settings options of `samplers` (None: every registered sampler), collapsed into the
+    """Decorator: the settings options of `samplers` (None: every registered sampler; a callable: read when
+    the options are made), collapsed into the
     command's `settings` argument (a SettingsChoice). `default_note` is what an option left out means;
     `old_spellings` adds the hidden deprecated SCOPED options (commands that had them)."""
 
@@ -117,7 +120,9 @@ def _dest(option: str) -> str:
 
 
 def setting_options(
-    samplers: tuple[str, ...] | None = None, default_note: str = "the preset's", old_spellings: bool = False
+    samplers: tuple[str, ...] | Callable[[], tuple[str, ...]] | None = None,
+    default_note: str = "the preset's",
+    old_spellings: bool = False,
 ) -> list[click.Option]:
     """One click option per distinct config field of `samplers`, then the hidden deprecated spellings.
 
@@ -127,7 +132,7 @@ def setting_options(
     from ..samplers.config import option_name, setting_help
     from ..samplers.registry import SAMPLERS
 
-    chosen = list(SAMPLERS) if samplers is None else list(samplers)
+    chosen = list(SAMPLERS) if samplers is None else list(samplers() if callable(samplers) else samplers)
     owners: dict[str, list[str]] = {}
     first: dict[str, Any] = {}  # field -> its type (the same in every config that has it)
     for name in chosen:

@@ -61,11 +61,14 @@ class SamplerConfig:
     """Base class: type checks every field, then runs `check()` (the ranges of the subclass).
 
     Class attributes: `label`, the sampler's registry name (for messages); `renamed`, old setting
-    names still accepted for one release by `make_config` ({old: new}).
+    names still accepted for one release by `make_config` ({old: new}); `restores` (see below).
     """
 
     label: ClassVar[str] = "sampler"
     renamed: ClassVar[dict[str, str]] = {}
+    #: the sampler restores one observation with `lavps restore` / `lavps.restore` (False: a prior sampler
+    #: or a baseline that needs a network of its own; those run in `lavps bench gmm` only)
+    restores: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))

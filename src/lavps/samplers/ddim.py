@@ -22,6 +22,7 @@ class DDIMConfig(SamplerConfig):
     """DDIM's settings (ancestral sampling of the prior, eta = 1)."""
 
     label = "ddim"
+    restores = False  # it samples the prior: it never reads the observation
 
     steps: int = setting(100, "Grid size N (3..1000 points): one denoiser call per step.")
 

@@ -24,6 +24,7 @@ class DPSConfig(DDIMConfig):
     problems (the image presets use the paper's 1.0)."""
 
     label = "dps"
+    restores = True
     renamed = {"dps_steps": "steps"}
 
     steps: int = setting(1000, "Grid size N (3..1000 points): one denoiser forward and backward per step.")

@@ -115,6 +115,7 @@ class AmortizedOnlyConfig(VIConfig):
     """The "amortized only" baseline: LAVPS without the guard and without Adam steps inside the window."""
 
     label = "amortized-only"
+    restores = False  # a baseline of the Gaussian-mixture study (bench gmm, bench pareto)
 
 
 class _Replay(NoiseSource):

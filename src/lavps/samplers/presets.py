@@ -139,12 +139,16 @@ def preset_options(sampler: str, preset: str | None = None, trained: bool | None
     the amortizer was trained on), else AUTO["unseen"]'s (False or None: unknown counts as unseen); the
     name stays "auto" (see `auto_budget`).
 
+    A sampler without presets runs its config's defaults: ("defaults", {}) when no preset is named.
+
     Raises:
-        ValueError: a sampler without presets, or a preset this sampler does not have.
+        ValueError: a preset named for a sampler without presets, or a preset this sampler does not have.
     """
+    if sampler not in PRESETS and preset is None:
+        return "defaults", {}
     if sampler not in PRESETS:
         raise ValueError(f"no budget presets for sampler {sampler!r}; samplers with presets: {', '.join(PRESETS)}")
-    name = DEFAULT_PRESET[sampler] if preset is None else preset
+    name = DEFAULT_PRESET.get(sampler, "reference") if preset is None else preset
     if name == "auto" and sampler == "lavps":
         return name, dict(PRESETS[sampler][auto_budget(trained)])
     if name not in PRESETS[sampler]:

@@ -24,6 +24,7 @@ from .particles import Particles
 from .supervised import SupervisedConfig, SupervisedDDIM
 
 __all__ = [
+    "restoring_samplers",
     "SAMPLERS",
     "NETWORKS",
     "build_sampler",
@@ -46,6 +47,11 @@ SAMPLERS: dict[str, tuple[type[Sampler], type[SamplerConfig]]] = {
 
 #: the trained networks a sampler may take beside its settings (never settings themselves)
 NETWORKS = ("amortizer", "supervised")
+
+
+def restoring_samplers() -> tuple[str, ...]:
+    """The samplers `lavps restore` / `lavps.restore` offer: every one whose config `restores` (in order)."""
+    return tuple(name for name, (_, config) in SAMPLERS.items() if config.restores)
 
 
 def config_class(name: str) -> type[SamplerConfig]:

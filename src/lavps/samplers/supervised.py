@@ -24,6 +24,7 @@ class SupervisedConfig(DDIMConfig):
     """The supervised baseline's settings: its DDIM grid (the network is given apart)."""
 
     label = "supervised"
+    restores = False  # its network is trained per problem family (bench gmm)
 
 
 class SupervisedDDIM(DDIM):
