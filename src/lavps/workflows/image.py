@@ -65,7 +65,9 @@ def simulate(clean: torch.Tensor, operator: Measurement, sigma: float | NoiseMod
 
 
 class atomic_dir:
-    """Write into a temporary folder and move it to `path` only on success: no half-written outputs."""
+    """Write into a temporary folder and move its files into `path` only on success: no half-written outputs.
+
+    With overwrite, an existing folder keeps every file this run does not write (inputs, notes)."""
 
     def __init__(self, path: str | Path, overwrite: bool = False):
         self.path = Path(path)
@@ -81,9 +83,16 @@ class atomic_dir:
         if exc_type is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             return False
-        if self.path.exists():
-            shutil.rmtree(self.path)
-        os.replace(self.tmp, self.path)
+        if not self.path.exists():
+            os.replace(self.tmp, self.path)
+            return False
+        # an existing folder: replace only the names this run wrote, never the folder's other files
+        for item in self.tmp.iterdir():
+            target = self.path / item.name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            os.replace(item, target)
+        self.tmp.rmdir()
         return False
 
 
