@@ -62,6 +62,7 @@ _OTHER = {
     "diffpir_solver": "cg",
     "grid": "log_sigma",
     "particles": 2,
+    "temperature": 1.7,
 }
 
 

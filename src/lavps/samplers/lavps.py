@@ -241,7 +241,10 @@ class LAVPS(MGDM):
             return super().inner_draw(ctx, bridge, x_t, x0, tau, t, index)
         if self.settings.denoise_steps != 1:
             raise ValueError("reuse_draw needs denoise_steps = 1 (the guard's D(x) is the denoised value)")
-        _, _, _, x_tau, x0_new, _ = self.best_of(ctx, bridge, tau, self.candidates(ctx, bridge, x_t, x0, tau, t))
+        # the kept draw is the scored one: every candidate is scored at the tempered variance
+        candidates = self.candidates(ctx, bridge, x_t, x0, tau, t)
+        starts = {n: (mu, self.settings.tempered(rho)) for n, (mu, rho) in candidates.items()}
+        _, _, _, x_tau, x0_new, _ = self.best_of(ctx, bridge, tau, starts)
         return x_tau, x0_new
 
     def variational_step(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t, index: int):
@@ -260,9 +263,10 @@ class LAVPS(MGDM):
             mu, rho = starts["network"]
         fit_ctx = dataclasses.replace(ctx, noise=_Replay(ctx.noise, pending)) if pending else ctx
         lr = self.settings.lr.at(index, self.window_span)
-        return fit_gauss_vi(
+        mu, rho = fit_gauss_vi(
             fit_ctx, bridge, tau, mu, rho, self.inner_cap, lr, self.settings.whiten, budget, self.inner_tol
         )
+        return mu, self.settings.tempered(rho)
 
     def candidates(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t) -> dict[str, tuple]:
         """The competing starts {name: (mu, rho)} in tie order (see CANDIDATES)."""

@@ -111,12 +111,14 @@ class MGDM(Sampler):
             return x_tau, self.denoise_from(x_tau, tau, ctx)
 
     def variational_step(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t, index: int):
-        """Zero-shot Gauss-VI: start at (m, log s), then G Adam steps (G, lr from the window schedules)."""
+        """Zero-shot Gauss-VI: start at (m, log s), then G Adam steps (G, lr from the window schedules).
+        Returns the Gaussian to draw x_tau from: its log-std at the settings' temperature."""
         s = self.settings
         mu, rho = bridge.zero_shot_start()
         steps = int(s.adam_steps.at(index, self.window_span))
         lr = s.lr.at(index, self.window_span)
-        return fit_gauss_vi(ctx, bridge, tau, mu, rho, steps, lr, s.whiten)
+        mu, rho = fit_gauss_vi(ctx, bridge, tau, mu, rho, steps, lr, s.whiten)
+        return mu, s.tempered(rho)
 
     def choose_tau(self, index: int, t: int, tau_grid: int, ctx: Context):
         rule = self.settings.tau

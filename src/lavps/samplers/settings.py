@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .config import SamplerConfig, setting
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["WindowSchedule", "TauRule", "VISettings", "VIConfig", "MAX_STEPS"]
 
@@ -75,6 +79,8 @@ class VISettings:
             uniform grid's first point T_1 is above it, one more grid point there (one more iteration,
             `lavps.diffusion.grid_with_final_tau`). Windows count iterations of the uniform grid; the
             extra one is inside any non-empty window.
+        temperature: the variational Gaussian's variance is multiplied by it before each draw of x_tau
+            (rho + log(T) / 2). Mean-field Gauss-VI under-states the posterior's spread; T > 1 widens it.
     """
 
     steps: int = 100
@@ -86,6 +92,7 @@ class VISettings:
     whiten: bool = False
     restart_zeta: float | None = None
     final_tau: int | None = None
+    temperature: float = 1.0
 
     def __post_init__(self):
         if self.steps < 4:
@@ -102,6 +109,12 @@ class VISettings:
             raise ValueError(f"restart_zeta must be in [0, 1] (or None for the bridge), got {self.restart_zeta}")
         if self.final_tau is not None and self.final_tau < 1:
             raise ValueError(f"final_tau must be >= 1 (or None for the uniform grid), got {self.final_tau}")
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+
+    def tempered(self, rho: torch.Tensor) -> torch.Tensor:
+        """The log-std of the draw: rho + log(temperature) / 2 (rho itself at temperature 1)."""
+        return rho if self.temperature == 1.0 else rho + 0.5 * math.log(self.temperature)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -137,6 +150,9 @@ class VIConfig(SamplerConfig):
         "there: one more denoiser call; none: the uniform grid).",
     )
     denoise_steps: int = setting(1, "DDIM steps from x_tau to the clean estimate (>= 1; 1 = one denoiser call).")
+    temperature: float = setting(
+        1.0, "Multiply the variational Gaussian's variance by this before each draw of x_tau (> 0; 1: as fitted)."
+    )
     whiten: bool = setting(False, "Run Adam in coordinates whitened by the bridge prior.")
     particles: int = setting(
         0,
@@ -161,6 +177,7 @@ class VIConfig(SamplerConfig):
         final = self.final_tau
         self.require("final_tau", final is None or 1 <= final < MAX_STEPS, f"in 1..{MAX_STEPS - 1} or None")
         self.require("denoise_steps", self.denoise_steps >= 1, ">= 1")
+        self.require("temperature", self.temperature > 0, "> 0")
 
     def vi_settings(self, adam_in: int) -> VISettings:
         """The typed settings of the Gibbs loop, with `adam_in` Adam steps inside the window."""
@@ -175,4 +192,5 @@ class VIConfig(SamplerConfig):
             whiten=self.whiten,
             restart_zeta=self.restart_zeta,
             final_tau=self.final_tau,
+            temperature=self.temperature,
         )

@@ -1,0 +1,89 @@
+"""The variance temperature of the variational samplers (MGDM, LAVPS): the draw's log-std is rho + log(T) / 2."""
+
+import dataclasses
+import math
+
+import pytest
+import torch
+
+import lavps.amortize as am
+from lavps.evaluation.gmm_problems import make_gmm_problem
+from lavps.objective import bridge_prior
+from lavps.random import make_noise
+from lavps.samplers import MGDM, Context, VISettings, WindowSchedule
+from lavps.samplers.cost import CountingDenoiser
+from lavps.samplers.lavps import LAVPS, LAVPSConfig
+from lavps.samplers.mgdm import MGDMConfig
+
+D = 4
+
+
+@pytest.fixture(scope="module")
+def gp():
+    return make_gmm_problem(dim=D, obs_dim=1, seed=5)
+
+
+def settings(temperature: float, inside: int = 2) -> VISettings:
+    return VISettings(
+        steps=12, adam_steps=WindowSchedule(2, inside, 5), lr=WindowSchedule(0.03, 0.05, 5), temperature=temperature
+    )
+
+
+def untrained() -> am.MLPAmortizer:
+    torch.manual_seed(0)
+    return am.MLPAmortizer(D, hidden=16, depth=2, input_kind="grad", signal_scale=10.0)
+
+
+def test_zero_step_draw_is_the_bridge_widened_by_the_temperature(gp):
+    """With no Adam step the variational Gaussian is the bridge N(m, s^2): at T its variance is T s^2."""
+    b = 3
+    problem = gp.problem.expand(b)
+    sampler = MGDM(gp.prior, dataclasses.replace(settings(4.0, 0), adam_steps=WindowSchedule(0, 0, 5)))
+    ctx = Context(problem, CountingDenoiser(gp.prior), make_noise(0, b), b, (D,), torch.float32)
+    x0, x_t = torch.randn(b, D), torch.randn(b, D)
+    bridge = bridge_prior(gp.prior.schedule, x0, x_t, 100, 300)
+    mu, rho = sampler.variational_step(ctx, bridge, x_t, x0, 100, 300, 0)
+    torch.testing.assert_close(mu, bridge.mean)
+    torch.testing.assert_close(rho, bridge.log_std.expand_as(mu) + math.log(2.0))
+
+
+def test_temperature_one_is_the_fitted_gaussian_and_other_values_change_the_draws(gp):
+    base = MGDM(gp.prior, settings(1.0)).sample(gp.problem, 16, seed=3).samples
+    default = MGDM(gp.prior, dataclasses.replace(settings(1.0), temperature=1.0)).sample(gp.problem, 16, seed=3)
+    assert torch.equal(default.samples, base)
+    hot = MGDM(gp.prior, settings(3.0)).sample(gp.problem, 16, seed=3).samples
+    assert not torch.allclose(hot, base)
+
+
+@pytest.mark.parametrize("guard", [True, False])
+def test_untrained_lavps_at_a_temperature_equals_mgdm_at_it(gp, guard):
+    """Both code paths of LAVPS (guard + Adam, network alone) temper the draw as MGDM does."""
+    inner = 1 if guard else 0
+    ref = MGDM(gp.prior, settings(2.5, inner)).sample(gp.problem, 16, seed=1, per_sample_noise=True)
+    lavps = LAVPS(gp.prior, untrained(), settings(2.5, 20), guard=guard, inner_steps=inner)
+    out = lavps.sample(gp.problem, 16, seed=1, per_sample_noise=True)
+    assert torch.equal(out.samples, ref.samples)
+
+
+def test_reused_draw_is_scored_at_the_tempered_variance(gp):
+    """guard + reuse_draw keeps the scored draw: at T its spread around the candidate's mean is sqrt(T) e^rho."""
+    from lavps.samplers.lavps import GuardSettings
+
+    outs = {}
+    for t in (1.0, 4.0):
+        guard = GuardSettings(True, ("network", "zero_shot"), reuse_draw=True)
+        sampler = LAVPS(gp.prior, untrained(), settings(t, 20), guard=guard, inner_steps=0)
+        outs[t] = sampler.sample(gp.problem, 64, seed=2).samples
+    assert not torch.allclose(outs[1.0], outs[4.0])
+    assert float(outs[4.0].std(0).mean()) > float(outs[1.0].std(0).mean())
+
+
+@pytest.mark.parametrize("config", [MGDMConfig, LAVPSConfig])
+def test_temperature_setting_is_typed_and_checked(config):
+    assert config(temperature=2.0).vi_settings(1).temperature == 2.0
+    assert config().vi_settings(1).temperature == 1.0
+    for bad in (0.0, -1.0):
+        with pytest.raises(ValueError, match="temperature .*--temperature.* > 0"):
+            config(temperature=bad)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        VISettings(temperature=0.0)
