@@ -200,7 +200,7 @@ CASES = [
     ("demo-bad-task", ["demo", "--operator", "sr:2", "swirl:3", "--out", "d"], "swirl"),
     ("demo-no-prior", ["demo", "--prior", MISSING, "--out", "d"], "nothing.safetensors"),
     ("demo-no-amortizer", ["demo", "--amortizer", MISSING, "--out", "d"], "nothing.safetensors"),
-    ("demo-workers-zero", ["demo", "--workers", "0", "--out", "d"], "--workers"),
+    ("demo-workers-zero", ["demo", "--workers", "0", "--out", "d"], "--threads"),
     ("demo-seed-text", ["demo", "--seed", "one", "--out", "d"], "integer"),
     ("demo-unknown-row", ["demo", "--samplers", "ddrm-20", "oracle", "--out", "d"], "oracle"),
     ("bench-prior-times", ["bench", "prior", "--times", "0,5000"], "--times"),

@@ -1,6 +1,6 @@
-"""Nothing the user owns is lost: degrade and restore, pointed at a folder holding their inputs and a bystander
-file, with and without --overwrite, leave every pre-existing file byte-identical (lavps.outputs). (demo, bench
---json, train-* and folder restore are not yet routed through lavps.outputs.)"""
+"""Nothing the user owns is lost: every output-writing command (degrade, restore, folder restore, demo, bench
+--json, train-*), pointed at a folder holding its inputs and a bystander file, with and without --overwrite,
+leaves every pre-existing file byte-identical (lavps.outputs)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ TINY_GMM = [
     "--quiet",
 ]
 TINY_TRAIN = ["--prior", "gmm:2:fresh", "--iterations", "2", "--batch-size", "4", "--quiet"]
+FLAG = {"degrade", "restore", "demo"}  # the commands with --overwrite (bench JSONs replace their own; train resumes)
 
 
 def _hashes(folder: Path) -> dict[str, str]:
@@ -51,7 +52,7 @@ def data(tmp_path) -> Path:
 
 
 def _commands(d: Path) -> list[list[str]]:
-    """degrade and restore with their output in `d` (the inputs' folder)."""
+    """Every output-writing command with its output in `d` (the inputs' folder), tiny budgets."""
     obs = d / "obs.observation.pt"
     return [
         ["degrade", d / "clean.png", "--operator", "sr:2", "--sigma", "0.1", "--out", d / "obs.png"],
@@ -60,6 +61,20 @@ def _commands(d: Path) -> list[list[str]]:
         ["restore", obs, "--preset", "tiny", "--sampler", "ddrm", "--quiet", "--out", d],
         ["restore", obs, "--preset", "tiny", "--sampler", "ddrm", "--quiet", "--out", "."],
         ["restore", obs, "--preset", "tiny", "--sampler", "ddrm", "--quiet", "--out", d / "sub"],
+        ["restore", d, "--simulate", "sr:2", "--sigma", "0.1", "--sampler", "ddrm", "--quiet", "--out", d],
+        ["restore", d, "--simulate", "sr:2", "--sigma", "0.1", "--sampler", "ddrm", "--quiet", "--out", d / "sub"],
+        ["demo", "--quick", "--quiet", "--out", d],
+        ["demo", "--quick", "--quiet", "--out", "."],
+        ["bench", "gmm", *TINY_GMM, "--json", d / "gmm.json"],
+        ["bench", "gmm", *TINY_GMM, "--json", d / "my_thesis.txt"],
+        ["bench", "speed", "--quick", "--quiet", "--json", d / "clean.png"],
+        ["bench", "prior", "--json", d / "my_thesis.txt"],
+        ["bench", "spread", "--quiet", "--json", d / "my_thesis.txt"],
+        ["bench", "gmm", *TINY_GMM, "--json", d / "obs.json"],  # degrade's record: not a bench's own output
+        ["bench", "pareto", "--json", d / "p.json", "--png", d / "clean.png"],
+        ["train-amortizer", *TINY_TRAIN, "--out", d],
+        ["train-supervised", *TINY_TRAIN, "--out", d],
+        ["train-prior", "--iterations", "1", "--out", d],
     ]
 
 
@@ -73,7 +88,7 @@ def test_no_command_loses_or_changes_a_pre_existing_file(data, overwrite, monkey
     kept = _hashes(data) if not overwrite else users  # --overwrite may replace lavps's own earlier outputs
     lost, refused = [], 0
     for args in _commands(data):
-        if overwrite:
+        if overwrite and args[0] in FLAG:
             args = [*args, "--overwrite"]
         run = _cli(*args)
         assert "Traceback" not in run.stderr
@@ -83,7 +98,8 @@ def test_no_command_loses_or_changes_a_pre_existing_file(data, overwrite, monkey
         after = _hashes(data)
         lost += [f"{' '.join(map(str, args[:2]))}: {name}" for name, h in kept.items() if after.get(name) != h]
     assert lost == [], lost
-    assert refused == len(_commands(data)) - overwrite  # only degrade --overwrite of its own outputs runs
+    # beside the inputs ran: degrade --overwrite of its own outputs, bench gmm's new JSON, the two trainings
+    assert refused == len(_commands(data)) - 3 - overwrite
     assert not list(data.glob(".*lavps-tmp*")) and not list(data.parent.glob(".*lavps-tmp*"))
 
 

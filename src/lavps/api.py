@@ -8,6 +8,7 @@ Images are tensors in [-1, 1], one image (C, H, W) or a batch (B, C, H, W); a pa
 from __future__ import annotations
 
 import copy
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,9 +23,11 @@ from .outputs import OutputFolder
 from .priors.latent import LatentMeasurement, LatentPrior
 from .priors.latent import image_shape as _user_shape
 from .priors.placement import place_prior
+from .samplers.budget import check_memory
 from .samplers.chunked import sample_in_chunks
 from .samplers.config import SamplerConfig
 from .samplers.cost import Cost
+from .samplers.estimate import LONG_SECONDS, estimate_run
 from .samplers.registry import build_sampler, restoring_samplers
 from .workflows.image import OperatorSource, resolve_operator, simulate, timestamp
 from .workflows.settings import check_overrides, resolve_settings
@@ -245,6 +248,8 @@ def restore(
     model = noise_model(sigma, noise)  # validates sigma / the noise spec before any work
     if not isinstance(samples, int) or samples < 1:
         raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
+    if not -(2**63) <= seed <= 2**63 - samples:  # torch's generators take signed 64-bit seeds; sample i: seed + i
+        raise ValueError(f"seed must be in {-(2**63)}..{2**63 - samples} for {samples} sample(s), got {seed}")
     if sampler not in restoring_samplers():
         raise ValueError(f"unknown sampler {sampler!r}; allowed: {', '.join(restoring_samplers())}")
     given = prior is not None and not isinstance(prior, (str, Path))
@@ -256,11 +261,14 @@ def restore(
     latent = isinstance(prior, LatentPrior)
     problem = InverseProblem(obs, LatentMeasurement(op, prior) if latent else op, model)  # A(decode(z))
     problem.check_signal_shape(tuple(prior.shape))
+    check_memory(sampler, tuple(prior.shape), samples, batch_size, prior_device(prior))  # before any work
     family = getattr(op, "family", None)  # the family that drew it (auto preset); None for a hand-built operator
     resolved = resolve_settings(sampler, preset, settings, prior, family, amortizer)
     built = build_sampler(sampler, prior, resolved.config, **resolved.networks)
     record = {**resolved.record}
     record.update(device=str(prior_device(prior)), precision=prior_precision(prior), noise_on_device=noise_on_device)
+    if progress:  # a long run says what it will cost before it starts (quiet runs skip the estimate)
+        _announce(built, problem, samples, batch_size)
     drawn = sample_in_chunks(built, problem, samples, seed, batch_size, progress, noise_on_device)
     if latent:  # the user sees images: decode the latent samples, the moments are the images'
         with torch.no_grad():
@@ -268,6 +276,13 @@ def restore(
         std = images.std(0) if samples > 1 else torch.zeros_like(images[0])
         return RestoreResult(images, images.mean(0), std, drawn.cost, drawn.seeds, record, obs, drawn.info)
     return RestoreResult(drawn.samples, drawn.mean, drawn.std, drawn.cost, drawn.seeds, record, obs, drawn.info)
+
+
+def _announce(sampler, problem: InverseProblem, samples: int, batch_size: int | None) -> None:
+    """One line on stderr before a run expected to take longer than LONG_SECONDS (lavps.samplers.estimate)."""
+    estimate = estimate_run(sampler, problem, samples, batch_size)
+    if estimate is not None and estimate.seconds >= LONG_SECONDS:
+        print(estimate.line(samples), file=sys.stderr, flush=True)
 
 
 def _placed(prior, device: torch.device | None, precision: str | None, copy_first: bool):
@@ -285,20 +300,20 @@ def _operator_for(spec_or_file, image_shape, seed) -> Measurement:
     return operator(spec_or_file, image_shape, seed)
 
 
-def _image(x: ImageLike, shape: tuple[int, ...], fit: str | None = None) -> torch.Tensor:
+def _image(x: ImageLike, shape: tuple[int, ...], fit: str | None = None, by: str = "the prior expects") -> torch.Tensor:
     """(B, C, H, W) float32 from a tensor (C, H, W) / (B, C, H, W) or an image file, of `shape` or fitted
-    to it with fit = "crop" | "resize" (`lavps.imaging.io.fit_image`)."""
+    to it with fit = "crop" | "resize" (`lavps.imaging.io.fit_image`); `by` names who expects `shape`."""
     if isinstance(x, (str, Path)):
-        return load_image(x, shape, fit)
+        return load_image(x, shape, fit, by=by)
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"expected an image tensor or a PNG path, got {type(x).__name__}")
     x = x.float()
     if x.ndim == len(shape):
         x = x[None]
     if fit is not None and x.ndim == 4:
-        x = fit_image(x, shape, fit)
+        x = fit_image(x, shape, fit, by=by)
     if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != tuple(shape):
-        raise ValueError(f"expected an image of shape {tuple(shape)} or a batch of them, got {tuple(x.shape)}")
+        raise ValueError(f"{by} an image of shape {tuple(shape)} or a batch of them, got {tuple(x.shape)}")
     return x
 
 
@@ -306,7 +321,8 @@ def _observation(y: ImageLike, op: Measurement, fit: str | None = None) -> torch
     """One observation (1, *out_shape) from a tensor, an image file or degrade's .observation.pt."""
     if isinstance(y, (str, Path)) and str(y).endswith(".pt"):
         y = read_observation_file(y)
-    y = _image(y, tuple(op.out_shape), fit)
+    named = getattr(op, "family", None) or type(op).__name__
+    y = _image(y, tuple(op.out_shape), fit, by=f"the operator {named} observes")
     if y.shape[0] != 1:
         raise ValueError(f"restore takes one observation at a time, got a batch of {y.shape[0]}")
     return y

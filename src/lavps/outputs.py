@@ -95,6 +95,11 @@ class OutputFolder:
             present = {n for n in set(names) | self.previous if (self.path / n).is_file()}
         if exists and not self.previous and legacy and (self.path / record).is_file():
             self.previous = {n for n in present if re.fullmatch(legacy, n)} | {record}
+        others = sorted(self.previous - set(names)) if names is not None else []
+        if others:  # another command's record (e.g. a bench --json at degrade's OBS.json): never ours to replace
+            raise FileExistsError(
+                f"{subject} is the record of another lavps run (it lists {others[0]}); choose another name"
+            )
         foreign = sorted(present - self.previous)
         if foreign:
             what = "holds files lavps did not write" if names is None else "would replace files lavps did not write"

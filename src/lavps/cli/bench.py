@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from ..jsonfile import write_json
 from .group import cli
 from .options import FiniteFloat, ListOption, grouped, option
 from .settings import sampler_settings
@@ -81,8 +80,10 @@ def bench_gmm(problem, samplers, networks, workers, json_path, quiet, settings):
     """Exact-posterior benchmark on the 25-component Gaussian-mixture prior."""
     _check_networks(samplers, networks["amortizer"], networks["supervised_path"])
     from ..evaluation.gmm_bench import GMMBenchConfig, format_table, run_gmm_benchmark
+    from ..outputs import bench_output, write_bench_json
     from ..samplers.registry import SAMPLERS, build_sampler
 
+    target = None if json_path is None else bench_output(json_path)  # refused before any work
     unknown = [s for s in samplers if s not in SAMPLERS]
     if unknown:
         raise click.BadParameter(
@@ -107,7 +108,7 @@ def bench_gmm(problem, samplers, networks, workers, json_path, quiet, settings):
     out = run_gmm_benchmark(config, build_sampler, progress=not quiet, partial_path=partial)
     click.echo(format_table(out["results"]))
     if json_path is not None:
-        write_json(json_path, out)
+        write_bench_json(target, out)
         partial.unlink(missing_ok=True)  # everything is in the JSON now
         click.echo(f"wrote {json_path}")
 
@@ -168,8 +169,11 @@ def bench_pareto(
     from ..evaluation.gmm_bench import GMMBenchConfig, format_table
     from ..evaluation.pareto import pareto_entries, parse_panel, run_pareto
     from ..evaluation.plots import plot_pareto
+    from ..outputs import bench_output, write_bench_json
     from ..samplers.registry import build_sampler
 
+    png = png_path or json_path.with_suffix(".png")
+    target = bench_output(json_path, [png])  # refused before any work
     if id_spec is not None or ood_specs is not None:
         click.echo("warning: --id/--ood are deprecated and will be removed; use --operator ID [OOD ...]", err=True)
         operators = (id_spec or operators[0], *(ood_specs if ood_specs is not None else operators[1:]))
@@ -205,9 +209,7 @@ def bench_pareto(
         click.echo(f"\n== {key} ({panel['spec']}) ==")
         click.echo(format_table(panel["results"]))
         click.echo("targets: " + json.dumps(panel["targets"], indent=None, default=str))
-    write_json(json_path, out)
-    png = png_path or json_path.with_suffix(".png")
-    plot_pareto(out, png)
+    write_bench_json(target, out, lambda folder: plot_pareto(out, folder / png.name))
     click.echo(f"wrote {json_path} and {png}")
 
 
@@ -232,10 +234,12 @@ def bench_ratio(amortizers, prior_spec, families, sigma, batches, batch_size, js
     """Inner-loss ratio (network / zero-shot start) of amortizers on held-out draws of several families."""
     from ..amortize.checkpoint import load_amortizer
     from ..evaluation.amortizer_ratio import loss_ratio
+    from ..outputs import bench_output, write_bench_json
     from ..priors.specs import resolve_prior
     from ..training.networks import TrainConfig
     from ..training.problems import resolve_family
 
+    target = None if json_path is None else bench_output(json_path)  # refused before any work
     preset = resolve_prior(prior_spec)
     # Everything is parsed and loaded before the first ratio is computed.
     parsed = []
@@ -256,8 +260,8 @@ def bench_ratio(amortizers, prior_spec, families, sigma, batches, batch_size, js
             rows.append({"amortizer": str(path), "input_kind": net.input_kind, **row})
             click.echo(f"{net.input_kind:>5} {spec:<14} ratio {row['ratio']:.4f} ± {row['ratio_ci95']:.4f}  ({path})")
     if json_path is not None:
-        write_json(
-            json_path,
+        write_bench_json(
+            target,
             {
                 "config": {
                     "prior": prior_spec,
@@ -298,6 +302,9 @@ def bench_speed(quick, samplers, batch, precision, device, noise_on_device, prio
 
     from ..device import precision_dtype, resolve_device
     from ..evaluation.speed_bench import QUICK, SpeedSettings, format_speed_table, run_speed_benchmark
+    from ..outputs import bench_output, write_bench_json
+
+    target = None if json_path is None else bench_output(json_path)  # refused before any work
 
     bad = [s for s in samplers if s not in ("dps", "mgdm", "lavps")]
     if bad:
@@ -322,5 +329,5 @@ def bench_speed(quick, samplers, batch, precision, device, noise_on_device, prio
     out["config"]["prior"] = prior_path or "random ADM (guided-diffusion flags above)"
     click.echo(format_speed_table(out))
     if json_path is not None:
-        write_json(json_path, out)
+        write_bench_json(target, out)
         click.echo(f"wrote {json_path}")

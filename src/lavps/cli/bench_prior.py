@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..jsonfile import write_json
 from .bench import bench
+from .options import option
 
 __all__ = ["bench_prior"]
 
@@ -17,7 +17,7 @@ __all__ = ["bench_prior"]
 @click.option("--times", default="100,300,600", show_default=True, help="Comma-separated time indices t.")
 @click.option("--samples", default=256, show_default=True, type=click.IntRange(1), help="Unconditional samples.")
 @click.option("--steps", default=100, show_default=True, type=click.IntRange(2), help="DDIM grid size of the samples.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the noise and of the samples.")
+@option("seed", default=0, help="Seed of the noise and of the samples.")
 @click.option(
     "--json",
     "json_path",
@@ -32,8 +32,10 @@ def bench_prior(prior_path, times, samples, steps, seed, json_path):
     from ..data.mnist import mnist_split
     from ..evaluation.classifier import load_classifier
     from ..evaluation.prior_quality import denoising_loss, sample_confidence
+    from ..outputs import bench_output, write_bench_json
     from ..priors.image_unet import load_image_prior
 
+    target = None if json_path is None else bench_output(json_path)  # refused before any work
     try:
         ts = [int(t) for t in times.split(",")]
     except ValueError:
@@ -52,4 +54,4 @@ def bench_prior(prior_path, times, samples, steps, seed, json_path):
     )
     if json_path is not None:
         payload = {"prior": str(prior_path or "shipped"), "eps_loss": {t: list(v) for t, v in loss.items()}, **realism}
-        write_json(json_path, payload)
+        write_bench_json(target, payload)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from ..jsonfile import write_json
 from .bench import bench
 from .options import ListOption, option
 
@@ -13,7 +12,7 @@ __all__ = ["bench_spread"]
 _ROWS = ("ddrm-100", "diffpir-100", "lavps-fastest", "lavps-ref")
 
 
-@bench.command("spread")
+@bench.command("spread", renamed={"--workers": "--threads"})
 @click.option("--images", default=20, show_default=True, type=click.IntRange(1), help="Held-out digits per task.")
 @click.option("--samples", default=4, show_default=True, type=click.IntRange(2), help="Samples K per digit (>= 2).")
 @click.option(
@@ -36,30 +35,27 @@ _ROWS = ("ddrm-100", "diffpir-100", "lavps-fastest", "lavps-ref")
 )
 @option("amortizer", show_default="the shipped amortizer")
 @option("seed", default=0, help="Seed of the digits' operators and noise and of the samplers (as in `lavps demo`).")
-@option("workers", default=None, show_default="torch's choice", help="CPU parallelism: torch threads.")
 @option("json")
 @option("quiet")
-def bench_spread(images, samples, tasks, samplers, digit_offset, amortizer, seed, workers, json_path, quiet):
+def bench_spread(images, samples, tasks, samplers, digit_offset, amortizer, seed, json_path, quiet):
     """One-sample PSNR, PSNR of the mean of K samples and the samples' spread per (task, sampler), on
     the demo's digits and observations (sample 0 = the demo's sample), with paired gaps of every LAVPS
     row to every other row: does a one-sample gap come from the samples' centre or their spread?"""
-    import torch
-
     from ..amortize.checkpoint import load_amortizer
     from ..amortize.defaults import default_amortizer_path
     from ..evaluation.demo import DEMO_SAMPLERS, DemoConfig
     from ..evaluation.spread import SpreadConfig, format_spread, format_spread_gaps, run_spread
     from ..operators import parse_operator_spec
+    from ..outputs import bench_output, write_bench_json
     from ..priors.specs import load_prior
 
+    target = None if json_path is None else bench_output(json_path)  # refused before any work
     unknown = sorted(set(samplers) - set(DEMO_SAMPLERS))
     if unknown:
         raise ValueError(f"unknown demo row(s) {', '.join(unknown)}; allowed: {', '.join(DEMO_SAMPLERS)}")
     prior = load_prior(None)
     for spec in tasks or ():
         parse_operator_spec(spec, tuple(prior.shape))  # every task is checked before the first one runs
-    if workers:
-        torch.set_num_threads(workers)
     net = load_amortizer(amortizer or default_amortizer_path(), prior=prior)
     rows = {label: DEMO_SAMPLERS[label] for label in samplers}
     lavps_rows = [r for r in rows if rows[r][0] == "lavps"]
@@ -80,5 +76,5 @@ def bench_spread(images, samples, tasks, samplers, digit_offset, amortizer, seed
         click.echo(f"skipped: {line}")
     click.echo("spread: per-pixel variance across the K samples of a digit (unbiased), mean over digits")
     if json_path is not None:
-        write_json(json_path, out)
+        write_bench_json(target, out)
         click.echo(f"wrote {json_path}")

@@ -4,10 +4,54 @@ options generated on first use."""
 from __future__ import annotations
 
 import inspect
+import os
+import sys
 
 import click
 
-__all__ = ["LavpsCommand", "LavpsGroup", "first_paragraph"]
+__all__ = ["LavpsCommand", "LavpsGroup", "first_paragraph", "DEFAULT_THREADS", "threads_in_use"]
+
+#: torch CPU threads per lavps process unless --threads or OMP_NUM_THREADS says otherwise. One: beside any
+#: other busy process, more threads than free cores collapse (results/threads: restore, DPS and `bench speed
+#: --quick` several times slower with 2 threads beside one busy process on a 2-core machine), while on an
+#: idle machine 2 threads gain little on the shipped 32x32 networks.
+DEFAULT_THREADS = 1
+
+_threads: dict[str, int | None] = {"n": None}
+
+
+def _env_threads() -> int | None:
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def threads_in_use() -> int:
+    """The torch CPU threads of this command (--threads, else OMP_NUM_THREADS, else DEFAULT_THREADS)."""
+    return _threads["n"] or _env_threads() or DEFAULT_THREADS
+
+
+def _set_threads(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    """Set before torch is imported (its pools start at that size) and again if it already is."""
+    n = value or _env_threads() or DEFAULT_THREADS
+    _threads["n"] = n
+    if value is not None:  # worker processes (DataLoader, spawn pools) start with the same setting
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(n)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
+    return value
+
+
+def _threads_option() -> click.Option:
+    return click.Option(
+        ["--threads"],
+        type=click.IntRange(1),
+        default=None,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_threads,
+        show_default=f"OMP_NUM_THREADS if set, else {DEFAULT_THREADS}",
+        help="torch CPU threads of this process (worker processes: --workers, where a command has them).",
+    )
 
 
 def first_paragraph(text: str | None) -> str:
@@ -28,6 +72,8 @@ class LavpsCommand(click.Command):
     def __init__(self, *args, renamed: dict[str, str] | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.renamed = dict(renamed or {})
+        if not any(p.name == "threads" for p in self.params):  # every command computes: one --threads
+            self.params.append(_threads_option())
         # options made on first use (the generated sampler settings, lavps.cli.settings): `lavps --help`
         # lists commands without importing what those options are generated from
         self.lazy_params = getattr(self.callback, "__lavps_lazy_params__", None)

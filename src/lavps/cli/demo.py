@@ -21,10 +21,11 @@ def _row_samplers() -> tuple[str, ...]:
 
 
 _QUICK_TASKS = ("motion_blur:9:0.5", "sr:2", "center:0.35")
+DEMO_OUTPUTS = r"report\.md|summary\.json|metrics\.csv|quality_vs_seconds\.png|grid_.+\.png"
 _ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps lavps-fast lavps-fastest lavps-ref"
 
 
-@cli.command("demo", renamed={"--tasks": "--operator", "--threads": "--workers"})
+@cli.command("demo", renamed={"--tasks": "--operator", "--workers": "--threads"})
 @click.option(
     "--out",
     "out_dir",
@@ -73,7 +74,7 @@ _ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps lavps-fast lavps-fastest la
 )
 @option("amortizer", show_default="the shipped amortizer")
 @option("seed", default=0, help="Seed of the digits' operators, noise and of every sampler.")
-@option("workers", default=None, show_default="torch's choice", help="CPU parallelism: torch threads.")
+@option("overwrite", help="Replace the outputs of an earlier demo in --out (nothing else is ever replaced).")
 @option("quiet", help="No progress bars.")
 @option("device")
 @option("precision")
@@ -90,7 +91,7 @@ def demo(
     prior_path,
     amortizer,
     seed,
-    workers,
+    overwrite,
     quiet,
     placement,
     settings,
@@ -98,8 +99,6 @@ def demo(
     """Restore held-out digits with DDRM, DiffPIR, DPS, MGDM and LAVPS on the amortizer's families and unseen ones.
 
     Sampler settings (--steps, --window, ...) override every row whose sampler has them."""
-    import torch
-
     from ..amortize.checkpoint import load_amortizer
     from ..amortize.defaults import default_amortizer_path
     from ..api import load_prior
@@ -107,19 +106,23 @@ def demo(
     from ..evaluation.demo import DEMO_SAMPLERS, DemoConfig, format_demo_table, run_demo
     from ..evaluation.demo_targets import format_gaps
     from ..operators import parse_operator_spec
+    from ..outputs import OutputFolder
 
+    target = OutputFolder(out_dir, "summary.json", overwrite, legacy=DEMO_OUTPUTS)  # refused before any work
     unknown = sorted(set(samplers or ()) - set(DEMO_SAMPLERS))
     if unknown:
         raise ValueError(f"unknown demo sampler(s) {', '.join(unknown)}; allowed: {', '.join(DEMO_SAMPLERS)}")
     rows = {k: v for k, v in DEMO_SAMPLERS.items() if not samplers or k in samplers}
     settings.check_used([name for name, _ in rows.values()])
+    from ..workflows.settings import check_overrides
+
+    for name in dict.fromkeys(name for name, _ in rows.values()):  # every row's settings before the first row runs
+        check_overrides(name, settings.for_sampler(name))
     prior = load_prior(prior_path, **placement)  # an unavailable device is named before any work
     if tuple(prior.shape) != (1, 32, 32):
         raise ValueError(f"the demo restores 1x32x32 MNIST digits; prior {prior_path!r} has shape {prior.shape}")
     for spec in tasks or ():
         parse_operator_spec(spec, tuple(prior.shape))  # every task is checked before the first one runs
-    if workers:
-        torch.set_num_threads(workers)
     net = load_amortizer(amortizer or default_amortizer_path(), prior=prior)
     base = DemoConfig()
     config = DemoConfig(
@@ -133,7 +136,8 @@ def demo(
         tuned_baselines=not paper_baselines,
         settings={name: settings.for_sampler(name) for name, _ in rows.values()},
     )
-    result = run_demo(config, prior, net, load_classifier(), out_dir, progress=not quiet)
+    with target as tmp:
+        result = run_demo(config, prior, net, load_classifier(), tmp, progress=not quiet)
     click.echo(format_demo_table(result["summary"]))
     if result["targets"]:
         click.echo("\nPSNR gaps of LAVPS to the samplers it must match, paired per digit (report.md explains):")

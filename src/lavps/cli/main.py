@@ -3,6 +3,7 @@ errors into one line."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -35,6 +36,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    # Exactly one line on stderr, whatever the message holds.
-    click.echo("error: " + " ".join(message.split()), err=True)
+    # Exactly one line on stderr, whatever the message holds; under torchrun every rank fails the same way,
+    # so only rank 0 says it (the others exit with the same code, silently).
+    if os.environ.get("RANK", "0") in ("", "0"):
+        click.echo("error: " + " ".join(message.split()), err=True)
     sys.exit(code)

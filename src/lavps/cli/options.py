@@ -3,8 +3,9 @@
 Sampler settings are not here: their options are generated from the samplers' configs
 (`lavps.cli.settings`). Concepts and their one name: the sampling grid `--steps`; Adam budgets
 `--adam-out`, `--adam-in`, `--inner-steps` (a list where bench pareto sweeps them); optimiser steps of
-training `--iterations`; the measurement `--operator`; CPU parallelism `--workers`; independent benchmark
-problems `--problems` (a count) beside `--seed` (the first seed). Float options refuse nan and inf.
+training `--iterations`; the measurement `--operator`; worker processes `--workers`, torch threads
+`--threads` (every command, lavps.cli.command); independent benchmark problems `--problems` (a count)
+beside `--seed` (the first seed). Float options refuse nan and inf.
 """
 
 from __future__ import annotations
@@ -17,7 +18,23 @@ from typing import Any
 
 import click
 
-__all__ = ["OPTIONS", "FiniteFloat", "GridSize", "ImageSize", "LazyChoice", "ListOption", "grouped", "option"]
+__all__ = [
+    "SEED_MIN",
+    "SEED_MAX",
+    "Seed",
+    "OPTIONS",
+    "FiniteFloat",
+    "GridSize",
+    "ImageSize",
+    "LazyChoice",
+    "ListOption",
+    "grouped",
+    "option",
+]
+
+
+#: seeds torch's generators accept (a signed 64-bit integer); sample i of a run uses seed + i
+SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1
 
 
 class FiniteFloat(click.ParamType):
@@ -61,6 +78,16 @@ class GridSize(click.IntRange):
 
     def fail(self, message: str, param: click.Parameter | None = None, ctx: click.Context | None = None):
         super().fail(f"{message} ({self.hint})" if self.hint else message, param, ctx)
+
+
+class Seed(click.IntRange):
+    """A seed torch's generators accept: a signed 64-bit integer (sample i of a run uses seed + i)."""
+
+    def __init__(self) -> None:
+        super().__init__(SEED_MIN, SEED_MAX)
+
+    def _describe_range(self) -> str:
+        return "-2**63..2**63-1"
 
 
 class LazyChoice(click.Choice):
@@ -150,7 +177,7 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     ),
     "window": (("--window",), dict(type=click.IntRange(1), help="Final window: the last W iterations of the grid.")),
     "sigma": (("--sigma",), dict(type=_POSITIVE, help="Observation noise sigma_y (> 0).")),
-    "seed": (("--seed",), dict(type=int, help="Seed of every random draw.")),
+    "seed": (("--seed",), dict(type=Seed(), help="Seed of every random draw.")),
     "problems": (
         ("--problems",),
         dict(type=click.IntRange(1), help="Independent problems per cell (each its own prior weights, A, x* and y)."),
@@ -158,7 +185,7 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "samples": (("--samples",), dict(type=click.IntRange(2), help="Posterior samples per problem.")),
     "workers": (
         ("--workers",),
-        dict(type=click.IntRange(1), help="CPU parallelism: torch threads, or for bench worker processes."),
+        dict(type=click.IntRange(1), help="Worker processes (each with --threads torch threads)."),
     ),
     "iterations": (("--iterations",), dict(type=click.IntRange(1), help="Total optimiser steps of the run.")),
     "batch_size": (("--batch-size",), dict(type=click.IntRange(1), help="Training batch size.")),

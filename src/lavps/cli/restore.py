@@ -157,7 +157,7 @@ def _operator_source(spec, kernel, mask, operator_file, op_seed):
 @click.option(
     "--op-seed",
     default=None,
-    type=int,
+    type=OPTIONS["seed"][1]["type"],
     show_default="none",
     help="Seed that drew a random --operator (motion_blur, box, pixels): the --seed given to degrade.",
 )
@@ -248,6 +248,7 @@ def restore(
     if saved is not None:  # what the user left out, from `lavps degrade`'s record
         noise = saved["noise"] if not given_noise else noise
         source = replace(source, operator_file=saved["operator_file"]) if no_operator else source
+        prior_path = saved["prior"] if prior_path is None else prior_path  # the prior degrade sized it for
     if sigma is None and noise is None:
         raise click.UsageError("Missing option '--sigma' (the noise level sigma_y of the observation) or '--noise'.")
     if sigma is not None and noise is not None:
@@ -256,6 +257,11 @@ def restore(
         sigma, noise = api.noise_model(None, noise).sigma, None  # Gaussian noise is recorded as sigma, as always
     if folder and noise is not None:
         raise ValueError(f"folder restores take Gaussian noise (--sigma) only, got --noise {noise}")
+    if folder and fit is not None:  # accepted and ignored would mislead: say what a folder restore does
+        raise ValueError(
+            f"--fit {fit} is for one image; a folder restore fits --simulate's clean images to the prior "
+            "(centre crop, resize) and needs observations of the operator's output size"
+        )
     given = settings.for_run(run.sampler)
     if not folder:
         if simulate is not None:
@@ -311,6 +317,12 @@ def restore(
         f"wrote {run.samples} reconstruction(s) to {output.out_dir} in {result.cost.seconds:.1f} s "
         f"({result.cost.denoiser_forwards} denoiser forwards, {result.cost.denoiser_backwards} backwards)"
     )
+    if ref is not None:  # the scores restore.json holds, per sample
+        scores = result.scores(ref)
+        click.echo(
+            "against --reference: "
+            + ", ".join(f"sample {i}: PSNR {s['psnr']:.2f} dB, SSIM {s['ssim']:.3f}" for i, s in enumerate(scores))
+        )
 
 
 def _degrade_record(observation) -> dict | None:

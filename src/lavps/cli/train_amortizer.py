@@ -38,7 +38,7 @@ TRAINING_DEFAULTS: dict[str, dict] = {
     ),
 }
 
-_RENAMED = {"--grid-steps": "--steps", "--family": "--operator", "--batch": "--batch-size", "--threads": "--workers"}
+_RENAMED = {"--grid-steps": "--steps", "--family": "--operator", "--batch": "--batch-size", "--workers": "--threads"}
 
 
 def _per_prior(key: str) -> str:
@@ -46,26 +46,16 @@ def _per_prior(key: str) -> str:
     return f"{image} (mnist), {vector} (gmm)"
 
 
-def _prior_option(default: str):
-    return click.option(
-        "--prior",
-        "prior_spec",
-        default=default,
-        show_default=True,
-        help="Prior spec: mnist (the shipped image prior), gmm:D (weights from --prior-seed), gmm:D:fresh (new "
-        "weights every batch), or any image prior spec with --data (see docs/priors.md).",
-    )
+def _prior_option(default: str, vectors_only: bool = False):
+    text = "gmm:D (weights from --prior-seed) or gmm:D:fresh (new weights every batch)"
+    if not vectors_only:
+        text = f"mnist (the shipped image prior), {text}, or any image prior spec with --data (see docs/priors.md)"
+    return click.option("--prior", "prior_spec", default=default, show_default=True, help=f"Prior spec: {text}.")
 
 
 _COMMON = [
-    click.option("--prior-seed", type=int, default=0, show_default=True, help="Seed of the gmm:D weights."),
     click.option(
-        "--data",
-        default=None,
-        show_default="none (mnist: its train split)",
-        help="Clean training images (image priors): a folder (searched recursively) or a glob of PNG/JPEG "
-        "files, fitted to the prior's shape (center crop, then resize) and streamed by a DataLoader; "
-        "network priors need it.",
+        "--prior-seed", type=OPTIONS["seed"][1]["type"], default=0, show_default=True, help="Seed of the gmm:D weights."
     ),
     click.option(
         "--operator",
@@ -73,7 +63,7 @@ _COMMON = [
         default=None,
         show_default=_per_prior("family"),
         help="Training operator family: an image spec (e.g. motion_blur:9:0.5) or, for vectors, "
-        "dense:K[:SCALE] / mask:K; several separated by commas train one amortizer on their mixture.",
+        "dense:K[:SCALE] / mask:K; several separated by commas train one network on their mixture.",
     ),
     option("sigma", default=None, show_default=_per_prior("sigma")),
     click.option(
@@ -104,28 +94,8 @@ _COMMON = [
         "uses no likelihood at all) or the Gaussian-linearised solution (linear).",
     ),
     click.option("--hidden", type=click.IntRange(1), default=256, show_default=True, help="MLP width (vectors)."),
-    click.option(
-        "--channels",
-        default=None,
-        show_default=TRAINING_DEFAULTS["image"]["channels"] + " (images)",
-        help="UNet amortizer widths per level, comma-separated (image priors).",
-    ),
-    click.option(
-        "--arch",
-        type=click.Choice(["unet", "hdit"]),
-        default="unet",
-        show_default=True,
-        help="Image amortizer: the small UNet, or the paper's HDiT on palette inputs (--hdit-config).",
-    ),
-    click.option(
-        "--hdit-config",
-        default="tiny",
-        show_default=True,
-        help="--arch hdit: HDiT structure, a preset (tiny, ffhq, imagenet) or a JSON file; fitted to the image size.",
-    ),
     click.option("--depth", type=click.IntRange(1), default=3, show_default=True, help="MLP hidden layers (vectors)."),
     option("ckpt_every", default=None, show_default=_per_prior("ckpt_every")),
-    option("workers", default=1, help="CPU parallelism: torch threads."),
     option("resume"),
     option(
         "init_from",
@@ -150,27 +120,68 @@ _COMMON = [
 ]
 
 
+#: options of image amortizers only (train-amortizer): the supervised baseline exists for vector priors
+_IMAGE = [
+    click.option(
+        "--data",
+        default=None,
+        show_default="none (mnist: its train split)",
+        help="Clean training images (image priors): a folder (searched recursively) or a glob of PNG/JPEG "
+        "files, fitted to the prior's shape (center crop, then resize) and streamed by a DataLoader; "
+        "network priors need it.",
+    ),
+    click.option(
+        "--channels",
+        default=None,
+        show_default=TRAINING_DEFAULTS["image"]["channels"] + " (images)",
+        help="UNet amortizer widths per level, comma-separated (image priors).",
+    ),
+    click.option(
+        "--arch",
+        type=click.Choice(["unet", "hdit"]),
+        default="unet",
+        show_default=True,
+        help="Image amortizer: the small UNet, or the paper's HDiT on palette inputs (--hdit-config).",
+    ),
+    click.option(
+        "--hdit-config",
+        default="tiny",
+        show_default=True,
+        help="--arch hdit: HDiT structure, a preset (tiny, ffhq, imagenet) or a JSON file; fitted to the image size.",
+    ),
+]
+
+
 def _common(func):
     for decorator in reversed(_COMMON):
         func = decorator(func)
     return func
 
 
-def _train(kind: str, o: dict) -> None:
-    import torch
+def _image_options(func):
+    for decorator in reversed(_IMAGE):
+        func = decorator(func)
+    return func
 
+
+def _train(kind: str, o: dict) -> None:
     from ..amortize import MLPAmortizer, MLPConditionalDenoiser
     from ..distributed import init_from_env
+    from ..outputs import refuse_existing
     from ..priors.specs import resolve_prior
     from ..training.amortizer import train_amortizer
     from ..training.networks import TrainConfig
     from ..training.problems import estimate_signal_scale, resolve_family
     from ..training.supervised import train_supervised
 
-    torch.set_num_threads(o["workers"])
+    _check_grid_or_iterations(o["steps"], o["iterations"])
+    if not o["resume"]:  # a new run never replaces a file (the inputs or another run's outputs)
+        names = [f"{kind}{s}" for s in (".safetensors", ".json", "_checkpoint.safetensors", "_checkpoint.json")]
+        hint = "resume it (--resume) or choose another folder"
+        refuse_existing(o["out_dir"], [*names, f"{kind}_metrics.jsonl"], hint)
     world = init_from_env()
     preset = resolve_prior(o["prior_spec"], o["prior_seed"])  # --data is streamed, not loaded (see _folder)
-    if o["data"] and len(preset.prior.shape) != 3:
+    if o.get("data") and len(preset.prior.shape) != 3:
         raise ValueError(f"--data needs an image prior; {o['prior_spec']!r} has shape {list(preset.prior.shape)}")
     if kind != "amortizer" and len(preset.prior.shape) != 1:
         raise click.BadParameter("the supervised baseline exists for vector priors (gmm:D) only", param_hint="--prior")
@@ -212,7 +223,7 @@ def _train(kind: str, o: dict) -> None:
             channels = _channels(o["channels"] or defaults["channels"])
             network = UNetAmortizer(tuple(preset.prior.shape), channels=channels, input_kind=input_kind)
         data, validation = None, None
-        if o["data"]:
+        if o.get("data"):
             preset, data, validation = _folder(o, config, preset, family)
         result = train_amortizer(
             config, network.config, preset, family, not o["quiet"], o["resume"], data=data, validation=validation
@@ -222,8 +233,8 @@ def _train(kind: str, o: dict) -> None:
             extra = "".join(f", {k} {v:.4g}" for k, v in last.items())
             stop = " (stopped early)" if result.card["validation"]["stopped_early"] else ""
             click.echo(
-                f"{kind}: {result.path} ({result.card['steps']} steps{stop}, "
-                f"{result.card['seconds_per_step']} s/step{extra})"
+                f"{kind}: {result.path} ({result.card['steps']} iterations on a {config.grid_steps}-point grid{stop}, "
+                f"{result.card['seconds_per_step']} s/iteration{extra})"
             )
         return
     net_cls, train = (
@@ -238,9 +249,26 @@ def _train(kind: str, o: dict) -> None:
         return
     final = ", ".join(f"{k} {v}" for k, v in result.card["final"].items())
     click.echo(
-        f"{kind}: {result.path} ({result.card['steps']} steps, {result.card['seconds_per_step']} s/step; "
+        f"{kind}: {result.path} ({result.card['steps']} iterations on a {config.grid_steps}-point grid, "
+        f"{result.card['seconds_per_step']} s/iteration; "
         f"last 100 steps: {final})"
     )
+
+
+#: --steps above this without --iterations is refused: it reads like the optimiser steps it once meant
+AMBIGUOUS_GRID = 100
+
+
+def _check_grid_or_iterations(steps: int | None, iterations: int | None) -> None:
+    """--steps is the sampling grid (20 points for images, 100 for vectors); it meant optimiser steps before
+    (now --iterations). A large grid without --iterations is refused rather than guessed."""
+    if steps is not None and steps > AMBIGUOUS_GRID and iterations is None:
+        raise click.BadParameter(
+            f"--steps {steps} is the sampling grid size (points of the amortized window's grid, default "
+            f"{_per_prior('grid_steps')}), not optimiser steps; for {steps} optimiser steps use --iterations "
+            f"{steps}; for a grid of {steps} points give --iterations too",
+            param_hint="--steps",
+        )
 
 
 def _channels(text: str) -> tuple[int, ...]:
@@ -297,8 +325,10 @@ def _folder(o: dict, config, preset, family):
         o["loader_workers"],
     )
     data.description = description
+    data_text = f"{len(images.files)} images from {o['data']}"
+    name = str(preset.description.get("name", preset.spec)).split(";")[0]  # the prior, not its own data
     preset = dataclasses.replace(
-        preset, description=preset.description | {"data": f"{len(images.files)} images from {o['data']}"}
+        preset, description=preset.description | {"data": data_text, "name": f"{name}; clean images: {data_text}"}
     )
     validation = None
     if held and config.val_every:
@@ -310,6 +340,7 @@ def _folder(o: dict, config, preset, family):
 @cli.command("train-amortizer", renamed=_RENAMED)
 @_prior_option("mnist")
 @_common
+@_image_options
 @option(
     "window",
     default=None,
@@ -346,7 +377,7 @@ def train_amortizer_command(**options) -> None:
 
 
 @cli.command("train-supervised", renamed=_RENAMED)
-@_prior_option("gmm:8:fresh")  # the supervised baseline exists for vector priors only
+@_prior_option("gmm:8:fresh", vectors_only=True)  # the supervised baseline exists for vector priors only
 @_common
 @option("window", default=None, show_default=_per_prior("window"), help="Window of the training grid (k ~ U{1..W}).")
 @option("out_dir", default="runs/supervised", help="Output folder.")

@@ -10,7 +10,7 @@ from .options import OPTIONS, FiniteFloat, option
 __all__ = ["train_prior_command"]
 
 
-@cli.command("train-prior", renamed={"--steps": "--iterations", "--batch": "--batch-size", "--threads": "--workers"})
+@cli.command("train-prior", renamed={"--steps": "--iterations", "--batch": "--batch-size", "--workers": "--threads"})
 @click.option("--data", type=click.Choice(["mnist"]), default="mnist", show_default=True, help="Training data.")
 @click.option("--size", type=click.IntRange(1), default=32, show_default=True, help="Image side in pixels (mnist: 32).")
 @option("iterations", default=4500)
@@ -23,7 +23,6 @@ __all__ = ["train_prior_command"]
     "--ema", type=FiniteFloat(min=0.0, max=1.0), default=0.999, show_default=True, help="EMA decay of the weights."
 )
 @option("ckpt_every", default=200)
-@option("workers", default=1, help="CPU parallelism: torch threads.")
 @option("resume")
 @click.option(
     "--grad-accum",
@@ -52,7 +51,6 @@ def train_prior_command(
     out_dir: str,
     ema: float,
     ckpt_every: int,
-    workers: int,
     resume: bool,
     grad_accum: int | None,
     init_from: str | None,
@@ -68,6 +66,7 @@ def train_prior_command(
 
     from ..distributed import init_from_env
     from ..training.prior import CHECKPOINT_NAME, PriorTrainConfig, train_prior
+    from .command import threads_in_use
     from .train_amortizer import resolve_grad_accum
 
     world = init_from_env()
@@ -84,11 +83,18 @@ def train_prior_command(
         out_dir=out_dir,
         ema_decay=ema,
         ckpt_every=ckpt_every,
-        threads=workers,
+        threads=threads_in_use(),
         micro_batches=micro,
         precision=precision,
         init_from=init_from,
     )
+    if not resume:  # a new run never replaces a file (the inputs or another run's outputs)
+        from ..outputs import refuse_existing
+
+        name = config.name
+        names = [CHECKPOINT_NAME, Path(CHECKPOINT_NAME).with_suffix(".json").name, f"{name}.safetensors"]
+        hint = "resume it (--resume) or choose another folder"
+        refuse_existing(out_dir, [*names, f"{name}.json", f"{name}_samples.png"], hint)
     result = train_prior(config, progress=not quiet, resume=resume)
     if result is None:  # not rank 0
         return

@@ -53,7 +53,7 @@ def list_images(source: str | Path, warn: bool = True) -> ImageList:
 
     Raises:
         FileNotFoundError: DIR does not exist (and is not a glob pattern).
-        ValueError: no image file found.
+        ValueError: DIR is a file, or no image file found.
     """
     text = str(source)
     if any(ch in text for ch in "*?["):
@@ -62,6 +62,10 @@ def list_images(source: str | Path, warn: bool = True) -> ImageList:
         candidates = [Path(p) for p in glob.glob(text, recursive=True)]
     else:
         root = Path(text)
+        if root.is_file():
+            raise ValueError(
+                f"{root} is a file, not a folder of images; give a folder or a glob (e.g. '{root.parent}/*.png')"
+            )
         if not root.is_dir():
             raise FileNotFoundError(f"image folder {root} does not exist")
         candidates = list(root.rglob("*"))

@@ -99,7 +99,11 @@ def _convert_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
 
 
 def fit_image(
-    x: torch.Tensor, shape: tuple[int, int, int], fit: str | None = None, name: str = "image"
+    x: torch.Tensor,
+    shape: tuple[int, int, int],
+    fit: str | None = None,
+    name: str = "image",
+    by: str = "the prior expects",
 ) -> torch.Tensor:
     """Make a (B, C, H, W) image match `shape` = (C', H', W').
 
@@ -107,6 +111,7 @@ def fit_image(
     downscaled (aspect kept, antialiased) until one side matches if it is larger in both directions,
     then centre-cropped; an image smaller than the target in a direction is refused. 'resize':
     channels converted and bicubic (antialiased) rescale to (H', W'), aspect ratio not kept.
+    `by` says who expects `shape` in the error ("the prior expects", "the operator sr:2 observes").
     """
     c, h, w = (int(s) for s in shape)
     have = tuple(int(s) for s in x.shape[1:])
@@ -114,7 +119,7 @@ def fit_image(
         return x
     if fit is None:
         raise ValueError(
-            f"{name} is {_shape_text(have)} but the prior expects {_shape_text((c, h, w))}; "
+            f"{name} is {_shape_text(have)} but {by} {_shape_text((c, h, w))}; "
             "pass --fit crop or --fit resize to convert it"
         )
     if fit not in FIT_MODES:
@@ -136,9 +141,11 @@ def fit_image(
     return x[..., top : top + h, left : left + w].contiguous()
 
 
-def load_image(path: str | Path, shape: tuple[int, int, int], fit: str | None = None) -> torch.Tensor:
+def load_image(
+    path: str | Path, shape: tuple[int, int, int], fit: str | None = None, by: str = "the prior expects"
+) -> torch.Tensor:
     """`read_image` then `fit_image` to `shape`: (1, C, H, W) in [-1, 1]."""
-    return fit_image(read_image(path), shape, fit, name=f"image {path}")
+    return fit_image(read_image(path), shape, fit, name=f"image {path}", by=by)
 
 
 def read_png(path: str | Path, channels: int, size: tuple[int, int] | None = None) -> torch.Tensor:

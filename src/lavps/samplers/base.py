@@ -53,6 +53,8 @@ class Sampler:
     """Base class. Subclasses define `name`, `needs_problem`, `init`, `step`, and `grid` or `plan`."""
 
     name = "sampler"
+    #: what the progress bar says (default: the name); e.g. LAVPS's `fastest` preset runs its amortized-only path
+    label: str | None = None
     needs_problem = True
     #: the sampling grid T_0 < ... < T_{N-1} that the default `plan` walks down
     grid: torch.Tensor
@@ -125,7 +127,7 @@ class Sampler:
         index = -1
         try:
             state = self.init(ctx)
-            for index, step in enumerate(tqdm(steps, desc=self.name, disable=not progress, leave=False)):
+            for index, step in enumerate(tqdm(steps, desc=self.label or self.name, disable=not progress, leave=False)):
                 state = self.step(state, step, index, ctx)
                 if callback is not None:
                     callback(index, state)

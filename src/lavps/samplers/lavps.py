@@ -209,6 +209,7 @@ class LAVPS(MGDM):
         self.inner_tol = float(inner_tol)
         if not self.guard.enabled and self.inner_steps == 0:
             self.name = "amortized-only"
+            self.label = "lavps (amortizer only, no guard)"
 
     @classmethod
     def from_config(cls, prior, config: LAVPSConfig | AmortizedOnlyConfig, amortizer=None, **_) -> LAVPS:

@@ -200,7 +200,7 @@ def run_loop(
         for v in values:
             avg[key] = v if key not in avg else 0.98 * avg[key] + 0.02 * v
     bar = tqdm(total=settings.steps, initial=min(state.step, settings.steps), disable=not (progress and world.is_main))
-    bar.set_description(checkpoint.stem)
+    bar.set_description(f"training {checkpoint.stem.removesuffix('_checkpoint')} (iterations)")
     while state.step < settings.steps and not state.stopped_early:
         start = time.perf_counter()
         metrics = _optimizer_step(settings, state, model, mine, items, world)

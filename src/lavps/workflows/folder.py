@@ -119,6 +119,7 @@ def restore_folder(job: FolderJob, prior, out_dir: str | Path, progress: bool = 
     GaussianNoise(job.sigma)
     world = current_world()
     out = Path(out_dir)
+    _refuse_foreign(out, job.source, world)  # before reading any input
     images = list_images(job.source, warn=world.is_main)
     names = _names(images)
     _check_inputs(job, images, prior)
@@ -134,17 +135,24 @@ def restore_folder(job: FolderJob, prior, out_dir: str | Path, progress: bool = 
         **job.record,
         **resolved.record,
     }
-    _claim(out, run, world)
+    new = _claim(out, run, world)
     mine = [i for i in range(len(images.files)) if i % world.size == world.rank]
     finished = [i for i in mine if (out / names[i] / "restore.json").is_file()]
     todo = [i for i in mine if i not in finished]
-    sampler = build_sampler(job.sampler, prior, resolved.config, **resolved.networks)
-    bar = tqdm(total=len(todo), disable=not (progress and world.is_main), desc="restore", unit="img")
-    for b in range(0, len(todo), job.batch_size):
-        batch = todo[b : b + job.batch_size]
-        _restore_batch(job, prior, sampler, images, names, refs, batch, out)
-        bar.update(len(batch))
-    bar.close()
+    try:
+        sampler = build_sampler(job.sampler, prior, resolved.config, **resolved.networks)
+        bar = tqdm(total=len(todo), disable=not (progress and world.is_main), desc="restore", unit="img")
+        for b in range(0, len(todo), job.batch_size):
+            batch = todo[b : b + job.batch_size]
+            _restore_batch(job, prior, sampler, images, names, refs, batch, out)
+            bar.update(len(batch))
+        bar.close()
+    except BaseException:
+        if new and world.size == 1 and not any(out.glob("**/restore.json")):  # nothing done: leave nothing
+            (out / "run.json").unlink(missing_ok=True)
+            if new == "created":
+                shutil.rmtree(out, ignore_errors=True)
+        raise
     barrier(world)
     metrics = out / "metrics.csv"
     if world.is_main:
@@ -195,10 +203,30 @@ def _references(job: FolderJob, images: ImageList, names: list[str]) -> list[Pat
     return found
 
 
-def _claim(out: Path, settings: dict, world: World) -> None:
-    """run.json records the settings; a re-run must use the same ones (else its images would mix)."""
+def _refuse_foreign(out: Path, source: str, world: World) -> None:
+    """A new run needs a new or empty folder outside the inputs: the user's files are never mixed in or
+    replaced (an image `a.png` restores into `a/`, which may be the user's folder), and outputs inside the
+    input folder would be read back as inputs by a re-run."""
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {out} is a file, not a folder")
+    if Path(source).is_dir() and out.resolve().is_relative_to(Path(source).resolve()):
+        raise ValueError(f"--out {out} is inside the input folder {source}; choose a folder outside it")
+    if world.is_main and out.is_dir() and not (out / "run.json").is_file():
+        foreign = sorted(p.name for p in out.iterdir() if not p.name.startswith(".tmp-"))
+        if foreign:
+            raise FileExistsError(
+                f"--out {out} holds files lavps did not write ({', '.join(foreign[:3])}); choose a new or empty folder"
+            )
+
+
+def _claim(out: Path, settings: dict, world: World) -> str | None:
+    """run.json records the settings; a re-run must use the same ones (else its images would mix).
+
+    Returns "created" (a new folder), "claimed" (run.json written into an empty folder) or None (resumed).
+    """
+    run = out / "run.json"
+    new = None if run.is_file() else ("claimed" if out.is_dir() else "created")
     if world.is_main:
-        run = out / "run.json"
         settings = json.loads(json.dumps(settings, default=str))
         if run.is_file():
             before = json.loads(run.read_text()).get("settings")
@@ -208,6 +236,7 @@ def _claim(out: Path, settings: dict, world: World) -> None:
         else:
             write_json(run, {"settings": settings}, sort_keys=True)
     barrier(world)
+    return new
 
 
 def _restore_batch(job, prior, sampler, images, names, refs, batch: list[int], out: Path) -> None:
