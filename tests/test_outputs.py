@@ -75,6 +75,16 @@ def _commands(d: Path) -> list[list[str]]:
         ["train-amortizer", *TINY_TRAIN, "--out", d],
         ["train-supervised", *TINY_TRAIN, "--out", d],
         ["train-prior", "--iterations", "1", "--out", d],
+        [
+            "bench",
+            "ratio",
+            "--amortizer",
+            d / "amortizer.safetensors",
+            "--prior",
+            "gmm:2:fresh",
+            "--json",
+            d / "clean.png",
+        ],
     ]
 
 

@@ -280,7 +280,10 @@ def restore(
 
 def _announce(sampler, problem: InverseProblem, samples: int, batch_size: int | None) -> None:
     """One line on stderr before a run expected to take longer than LONG_SECONDS (lavps.samplers.estimate)."""
-    estimate = estimate_run(sampler, problem, samples, batch_size)
+    try:
+        estimate = estimate_run(sampler, problem, samples, batch_size)
+    except Exception:  # the stand-in network is not the real one: the real run reports its own errors
+        return
     if estimate is not None and estimate.seconds >= LONG_SECONDS:
         print(estimate.line(samples), file=sys.stderr, flush=True)
 

@@ -34,8 +34,11 @@ def _set_threads(ctx: click.Context, param: click.Parameter, value: int | None) 
     """Set before torch is imported (its pools start at that size) and again if it already is."""
     n = value or _env_threads() or DEFAULT_THREADS
     _threads["n"] = n
-    if value is not None:  # worker processes (DataLoader, spawn pools) start with the same setting
-        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(n)
+    # torch reads OMP_NUM_THREADS when it is first imported (commands import it after parsing), and worker
+    # processes (DataLoader, spawn pools) inherit it; an explicit --threads wins over the environment
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        if value is not None or name not in os.environ:
+            os.environ[name] = str(n)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(n)
     return value
