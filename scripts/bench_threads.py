@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -25,7 +26,7 @@ from pathlib import Path
 
 WORKLOADS = {
     "restore (lavps default)": ["restore", "{obs}", "--quiet", "--out", "{tmp}/r"],
-    "dps 200 steps": ["restore", "{obs}", "--sampler", "dps", "--dps-steps", "200", "--quiet", "--out", "{tmp}/r"],
+    "dps 200 steps": ["restore", "{obs}", "--sampler", "dps", "--steps", "200", "--quiet", "--out", "{tmp}/r"],
     "bench speed --quick": ["bench", "speed", "--quick", "--quiet"],
 }
 
@@ -41,22 +42,26 @@ def _observation(folder: Path) -> Path:
     return folder / "obs.observation.pt"
 
 
-def _run(args: list[str], threads: int | None, timeout: float) -> float:
+def _run(args: list[str], threads: int | None, timeout: float) -> tuple[float, float | None]:
+    """(wall seconds of the whole command, the sampling seconds restore reports; None where it reports none)."""
     with tempfile.TemporaryDirectory() as tmp:
         argv = [a.replace("{tmp}", tmp) for a in args] + ([] if threads is None else ["--threads", str(threads)])
         env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
         start = time.perf_counter()
         try:
-            subprocess.run(
+            done = subprocess.run(
                 [sys.executable, "-m", "lavps.cli", *argv],
                 check=True,
                 timeout=timeout,
                 env=env,
                 capture_output=True,
+                text=True,
             )
         except subprocess.TimeoutExpired:
-            return timeout
-        return time.perf_counter() - start
+            return timeout, None
+        wall = time.perf_counter() - start
+        reported = re.search(r" in ([0-9.]+) s \(", done.stdout)
+        return wall, float(reported.group(1)) if reported else None
 
 
 def main() -> None:
@@ -79,9 +84,12 @@ def main() -> None:
                     args = [a.replace("{obs}", str(obs)) for a in template]
                     for threads in [None, *o.threads]:
                         load = os.getloadavg()[0]
-                        times = [_run(args, threads, o.timeout) for _ in range(o.repeats)]
+                        runs = [_run(args, threads, o.timeout) for _ in range(o.repeats)]
+                        times = [wall for wall, _ in runs]
                         label = "default" if threads is None else str(threads)
-                        rows.append(dict(condition=condition, workload=name, threads=label, seconds=times, load1=load))
+                        row = dict(condition=condition, workload=name, threads=label, seconds=times, load1=load)
+                        row["sampling_seconds"] = [reported for _, reported in runs]
+                        rows.append(row)
                         print(
                             f"{condition:<17} {name:<24} threads {label:>7}: {sum(times) / len(times):7.1f} s "
                             f"(load {load:.1f})",

@@ -191,7 +191,7 @@ def test_api_restore_device_precision_and_fit(tmp_path):
         with pytest.raises(ValueError, match="device 'cuda' is not available"):
             lavps.restore(y, "denoise", 0.1, device="cuda", **run)
     big = write_image(torch.zeros(1, 12, 10), tmp_path / "big.png")
-    with pytest.raises(ValueError, match=r"1x12x10 .* expects 1x8x8"):
+    with pytest.raises(ValueError, match=r"1x12x10 .* the operator denoise observes 1x8x8"):
         lavps.restore(big, "denoise", 0.1, **run)
     assert lavps.restore(big, "denoise", 0.1, fit="resize", **run).samples.shape == (2, 1, 8, 8)
     obs = lavps.degrade(big, lavps.operator("sr:2", (1, 8, 8)), 0.1, fit="crop")
