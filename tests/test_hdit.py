@@ -147,7 +147,8 @@ def test_cli_restores_a_colour_png_with_a_class_label_and_refuses_bad_labels(tmp
     assert json.loads((tmp_path / "a" / "restore.json").read_text())["prior"] == spec + ":class=1"
     for args, message in (
         (["--prior", spec], "class-conditional: give a class label"),
-        (["--class-label", "1"], "only for class-conditional HDiT priors"),
+        (["--class-label", "1"], "already names a class"),  # degrade's record gives the prior, with its class
+        (["--prior", "mnist", "--class-label", "1"], "only for class-conditional HDiT priors"),
         (["--prior", spec, "--class-label", "9"], "out of range"),
     ):
         r = _cli("restore", tmp_path / "obs.observation.pt", *common, *args, "--out", tmp_path / "b")
