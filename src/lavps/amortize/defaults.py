@@ -5,9 +5,17 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["default_amortizer_path"]
+__all__ = ["default_amortizer_path", "LATENT_AMORTIZER"]
+
+#: the shipped latent amortizer (trained against `ldm:mnist`), in the package's assets
+LATENT_AMORTIZER = "mnist32_ldm_amortizer.safetensors"
 
 
-def default_amortizer_path() -> Path:
-    """The image amortizer trained against the shipped MNIST prior (motion blur, sigma_y = 0.05)."""
-    return Path(str(resources.files("lavps") / "assets" / "mnist32_amortizer.safetensors"))
+def default_amortizer_path(prior=None) -> Path:
+    """The shipped amortizer for `prior`: the latent one for a latent prior (trained against `ldm:mnist`;
+    another latent prior refuses it by fingerprint), else the image amortizer trained against the shipped
+    MNIST prior."""
+    from ..priors.latent import LatentPrior
+
+    name = LATENT_AMORTIZER if isinstance(prior, LatentPrior) else "mnist32_amortizer.safetensors"
+    return Path(str(resources.files("lavps") / "assets" / name))

@@ -171,7 +171,7 @@ def _train(kind: str, o: dict) -> None:
     from ..priors.specs import resolve_prior
     from ..training.amortizer import train_amortizer
     from ..training.networks import TrainConfig
-    from ..training.problems import estimate_signal_scale, resolve_family
+    from ..training.problems import estimate_signal_scale, prior_family
     from ..training.supervised import train_supervised
 
     _check_grid_or_iterations(o["steps"], o["iterations"])
@@ -210,7 +210,7 @@ def _train(kind: str, o: dict) -> None:
         patience=o.get("patience", 0),
         init_from=o["init_from"],
     )
-    family = resolve_family(pick("family_spec", "family"), tuple(preset.prior.shape))
+    family = prior_family(pick("family_spec", "family"), preset.prior)
     if len(preset.prior.shape) != 1:
         from ..amortize.hdit import HDiTAmortizer
         from ..amortize.unet import UNetAmortizer

@@ -41,12 +41,15 @@ def sample_confidence(
     prior, classifier, n: int = 256, steps: int = 100, seed: int = 0, threshold: float = 0.9, batch_size: int = 64
 ) -> dict:
     """Share of n unconditional DDIM samples (eta = 1, `steps` grid points) classified with max
-    probability >= threshold, and the histogram of predicted labels; per-sample seeds seed + i."""
+    probability >= threshold, and the histogram of predicted labels; per-sample seeds seed + i. A latent
+    prior's samples are decoded first."""
     sampler = DDIM(prior, steps=steps)
     confident, labels = [], []
     for i in range(0, n, batch_size):
         b = min(batch_size, n - i)
         x = sampler.sample(None, b, seed=list(range(seed + i, seed + i + b))).samples
+        if hasattr(prior, "decode"):  # a latent prior: classify the decoded images
+            x = prior.decode(x)
         p, pred = classifier(x.clamp(-1, 1)).softmax(1).max(1)
         confident += (p >= threshold).float().tolist()
         labels += pred.tolist()

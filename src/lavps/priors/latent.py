@@ -12,16 +12,27 @@ gradient). Weights: safetensors, or a .bin read with `torch.load(weights_only=Tr
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import torch
 from diffusers import AutoencoderKL, VQModel
+from diffusers.models.attention_processor import AttnProcessor
 
+from ..operators.families import OperatorFamily
 from ..operators.measurement import Measurement
 from .diffusers_folder import _read_json, _read_weights, load_diffusers_prior
 from .image_unet import ImagePrior, _load_weights
 
-__all__ = ["LatentPrior", "LatentMeasurement", "load_latent_prior", "image_shape", "AUTOENCODERS"]
+__all__ = [
+    "LatentPrior",
+    "LatentMeasurement",
+    "LatentFamily",
+    "load_latent_prior",
+    "image_shape",
+    "default_latent_prior_path",
+    "AUTOENCODERS",
+]
 
 #: subfolder -> the diffusers class it must hold
 AUTOENCODERS = {"vqvae": "VQModel", "vae": "AutoencoderKL"}
@@ -39,6 +50,10 @@ class LatentPrior(torch.nn.Module):
     def __init__(self, latent: ImagePrior, autoencoder: torch.nn.Module, scaling_factor: float = 1.0):
         super().__init__()
         self.latent, self.autoencoder = latent, autoencoder
+        if hasattr(autoencoder, "set_attn_processor"):
+            # plain-math attention: CPU's fused attention has no double backward, which the Jacobian
+            # products of a non-linear measurement (J v by double backward) go through
+            autoencoder.set_attn_processor(AttnProcessor())
         self.autoencoder_kind = type(autoencoder).__name__
         self.scaling_factor = float(scaling_factor)
         self.schedule, self.shape = latent.schedule, tuple(latent.shape)
@@ -48,6 +63,14 @@ class LatentPrior(torch.nn.Module):
 
     def denoise(self, z_t: torch.Tensor, t) -> torch.Tensor:
         return self.latent.denoise(z_t, t)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Latents (B, *shape) of images (B, C, H, W): the posterior mean (KL) or the pre-quantisation
+        latent (VQ), scaled as the samplers see them; in x's dtype and device."""
+        weight = next(self.autoencoder.parameters())
+        out = self.autoencoder.encode(x.to(device=weight.device, dtype=weight.dtype))
+        h = out.latent_dist.mean if hasattr(out, "latent_dist") else out.latents
+        return (h * self.scaling_factor).to(device=x.device, dtype=x.dtype)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Images (B, C, H, W) of latents (B, *shape), differentiable; in z's dtype and device."""
@@ -82,6 +105,32 @@ class LatentMeasurement(Measurement):
         return self.operator.restrict(y)
 
 
+class LatentFamily(OperatorFamily):
+    """Image operators of `family` seen from a latent prior's space (`LatentMeasurement`): what a latent
+    amortizer trains on. Its name is the image family's, so the card names image specs."""
+
+    def __init__(self, family: OperatorFamily, prior: LatentPrior):
+        self.family, self.prior = family, prior
+
+    @property
+    def name(self) -> str:
+        return self.family.name
+
+    def __repr__(self) -> str:
+        return f"LatentFamily({self.family!r})"
+
+    def sample(self, batch_size: int, generator: torch.Generator) -> LatentMeasurement:
+        return LatentMeasurement(self.family.sample(batch_size, generator), self.prior)
+
+    def sample_one(self, generator: torch.Generator) -> LatentMeasurement:
+        return LatentMeasurement(self.family.sample_one(generator), self.prior)
+
+
+def default_latent_prior_path() -> Path:
+    """The shipped latent MNIST prior's folder (`--prior ldm:mnist`)."""
+    return Path(str(resources.files("lavps") / "assets" / "mnist32_ldm"))
+
+
 def image_shape(prior) -> tuple[int, ...]:
     """The shape of the signals a user sees: a latent prior's decoded images, else the prior's own shape."""
     return tuple(getattr(prior, "image_shape", prior.shape))
@@ -113,8 +162,8 @@ def _autoencoder(folder: Path) -> tuple[torch.nn.Module, float]:
 
 
 def load_latent_prior(folder: str | Path) -> LatentPrior:
-    """The frozen `LatentPrior` of a diffusers LDM folder (see the module docstring)."""
-    folder = Path(folder)
+    """The frozen `LatentPrior` of a diffusers LDM folder (see the module docstring); "mnist": the shipped one."""
+    folder = default_latent_prior_path() if str(folder) == "mnist" else Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"latent diffusion folder not found: {folder}")
     autoencoder, scaling = _autoencoder(folder)

@@ -8,7 +8,8 @@ Specs (CLI and training; `--prior SPEC` everywhere a prior is taken):
 - `diffusers:DIR` (or just DIR) - a diffusers UNet2DModel or DDPM pipeline folder
   (`lavps.priors.diffusers_folder`).
 - `ldm:DIR` - a diffusers latent diffusion folder: vqvae/ or vae/ + unet/ + scheduler/; samplers run on
-  the latent (`lavps.priors.latent`).
+  the latent (`lavps.priors.latent`). `ldm:mnist`: the shipped latent MNIST prior; its clean training
+  signals are the latents (encoder means) of the MNIST train split.
 - `adm:FILE[:PRESET|:FLAGS.json]` - a guided-diffusion .pt state dict (`lavps.priors.adm`); PRESET is
   ffhq (default) or imagenet.
 - `hdit:FILE[:PRESET|:CONFIG.json][:class=N|:class=null]` - an HDiT checkpoint of the LAVPS paper
@@ -45,6 +46,7 @@ PRESET_KINDS = (
     "gmm:D:fresh",
     "diffusers:DIR",
     "ldm:DIR",
+    "ldm:mnist",
     "adm:FILE[:ffhq|:imagenet|:FLAGS.json]",
     "edm:MODULE:FACTORY",
     "hdit:FILE[:ffhq|:imagenet|:CONFIG.json][:class=N|:class=null]",
@@ -147,6 +149,8 @@ def _resolve(spec: str, seed: int) -> PriorPreset:
         return _gmm_preset(spec, spec.split(":")[1:], seed)
     if kind == "mnist" and not rest:
         return _mnist_preset(spec)
+    if kind == "ldm" and rest == "mnist":
+        return _ldm_mnist_preset(spec)
     if kind in _NETWORK_KINDS and rest:
         return _network_preset(spec, _NETWORK_KINDS[kind](rest))
     if Path(spec).is_dir():  # a bare folder: a diffusers UNet2DModel or pipeline folder
@@ -305,6 +309,29 @@ def _mnist_preset(spec: str) -> PriorPreset:
         "spec": spec,
         "name": "shipped MNIST 32x32 image prior; clean images from the MNIST train split",
         "path": str(default_prior_path()),
+        "shape": list(prior.shape),
+        "fingerprint": prior_fingerprint(prior),
+    }
+    return PriorPreset(spec=spec, prior=prior, clean=clean, description=description)
+
+
+def _ldm_mnist_preset(spec: str) -> PriorPreset:
+    from ..data.mnist import mnist_split
+    from .latent import default_latent_prior_path, load_latent_prior
+
+    prior = load_latent_prior("mnist")
+    cache: list[torch.Tensor] = []  # the train split's latents, encoded on the first draw
+
+    def clean(n: int, generator: torch.Generator) -> torch.Tensor:
+        if not cache:
+            with torch.no_grad():
+                cache.append(prior.encode(mnist_split("train")[0]))
+        return cache[0][torch.randint(0, cache[0].shape[0], (n,), generator=generator)]
+
+    description = {
+        "spec": spec,
+        "name": "shipped latent MNIST prior; clean latents = encoder means of the MNIST train split",
+        "path": str(default_latent_prior_path()),
         "shape": list(prior.shape),
         "fingerprint": prior_fingerprint(prior),
     }

@@ -24,7 +24,7 @@ from ..priors.specs import prior_fingerprint
 from .loop import CHECKPOINT_KIND, Chunk, LoopSettings, config_json, run_loop
 from .samples import sample_unconditional, save_image_grid
 
-__all__ = ["PriorTrainConfig", "PriorTrainResult", "train_prior", "export_prior", "CHECKPOINT_NAME"]
+__all__ = ["PriorTrainConfig", "PriorTrainResult", "train_prior", "export_prior", "eps_loss", "CHECKPOINT_NAME"]
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 # Settings that may change when a run is resumed; every other field must match the checkpoint.
@@ -95,13 +95,16 @@ class PriorTrainResult:
     samples_path: Path
 
 
-def _eps_loss(net: torch.nn.Module, chunk: Chunk, data: torch.Tensor, schedule: Schedule) -> tuple[torch.Tensor, dict]:
-    """DDPM epsilon loss of one chunk: indices, t and eps from the chunk's generator."""
+def eps_loss(
+    net: torch.nn.Module, chunk: Chunk, data: torch.Tensor, schedule: Schedule, timestep_offset: int = 0
+) -> tuple[torch.Tensor, dict]:
+    """DDPM epsilon loss of one chunk: indices, t and eps from the chunk's generator; the network sees
+    timestep t + timestep_offset (0: the lavps index, the shipped prior; -1: diffusers' convention)."""
     b, g = chunk.size, chunk.generator
     idx = torch.randint(0, data.shape[0], (b,), generator=g)
     t = torch.randint(1, schedule.num_steps + 1, (b,), generator=g)
     eps = torch.randn((b, *data.shape[1:]), generator=g)
-    pred = net(forward_sample(schedule, data[idx], t, eps), t).sample
+    pred = net(forward_sample(schedule, data[idx], t, eps), t + timestep_offset).sample
     return torch.nn.functional.mse_loss(pred.float(), eps), {}
 
 
@@ -128,7 +131,7 @@ def train_prior(config: PriorTrainConfig, progress: bool = True, resume: bool = 
             identity["parent"] = _parent_description(config.init_from, parent)
 
         def step(net, chunk):
-            return _eps_loss(net, chunk, data, schedule)
+            return eps_loss(net, chunk, data, schedule)
 
         run_loop(
             config,

@@ -11,7 +11,7 @@ from ..operators import GaussianNoise, InverseProblem, OperatorFamily
 from ..operators.families import CoordinateMaskFamily, DenseFamily, FamilyMixture
 from ..priors.specs import PriorPreset
 
-__all__ = ["resolve_family", "family_description", "estimate_signal_scale", "draw_training_problem"]
+__all__ = ["resolve_family", "prior_family", "family_description", "estimate_signal_scale", "draw_training_problem"]
 
 
 def resolve_family(spec: str, shape: tuple[int, ...]) -> OperatorFamily:
@@ -37,6 +37,16 @@ def resolve_family(spec: str, shape: tuple[int, ...]) -> OperatorFamily:
     if parts[0] == "mask" and count and len(args) == 1:
         return CoordinateMaskFamily(dim, count)
     raise ValueError(f"unknown operator family {spec!r} for vectors; allowed: dense:K[:SCALE], mask:K (K >= 1)")
+
+
+def prior_family(spec: str, prior) -> OperatorFamily:
+    """`resolve_family` for a prior's signals: a latent prior's family draws operators on its DECODED
+    images, applied to decode(z) (`lavps.priors.latent.LatentFamily`)."""
+    from ..priors.latent import LatentFamily, LatentPrior
+
+    if isinstance(prior, LatentPrior):
+        return LatentFamily(resolve_family(spec, tuple(prior.image_shape)), prior)
+    return resolve_family(spec, tuple(prior.shape))
 
 
 def family_description(family: OperatorFamily) -> dict:

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..amortize.checkpoint import load_amortizer
 from ..amortize.defaults import default_amortizer_path
 from ..amortize.network import trained_families
+from ..priors.latent import image_shape
 from ..samplers.config import SamplerConfig, canonical_names, make_config, setting_names
 from ..samplers.presets import auto_budget, fit_to_grid, preset_options
 from ..samplers.registry import config_class, settings_record
@@ -59,7 +60,7 @@ def resolve_settings(
         amortizer = given if amortizer is None else amortizer
     networks, extra, chosen = {}, {}, {}
     if sampler == "lavps":
-        amortizer = default_amortizer_path() if amortizer is None else amortizer
+        amortizer = default_amortizer_path(prior) if amortizer is None else amortizer
         net = load_amortizer(amortizer, prior=prior) if isinstance(amortizer, (str, Path)) else amortizer
         networks["amortizer"] = net
         extra["amortizer"] = str(amortizer) if isinstance(amortizer, (str, Path)) else "in-memory network"
@@ -98,7 +99,7 @@ def _preset_values(sampler, preset, net, prior, operator_family, chosen: dict) -
     """(preset name, its fields): LAVPS's `auto` by the operator's family, the amortizer card's grid."""
     if sampler != "lavps":
         return preset_options(sampler, preset)
-    known = operator_family is not None and operator_family in trained_families(net, tuple(prior.shape))
+    known = operator_family is not None and operator_family in trained_families(net, image_shape(prior))
     name, values = preset_options(sampler, preset, trained=known)
     if name == "auto":
         chosen["auto"] = {"operator_family": operator_family, "trained_family": known, "ran": auto_budget(known)}

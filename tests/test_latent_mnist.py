@@ -1,0 +1,79 @@
+"""The latent MNIST prior's training pipeline (tiny runs) and the shipped `ldm:mnist` prior."""
+
+import json
+
+import pytest
+import torch
+
+from lavps import api
+from lavps.operators.spec import parse_operator_spec
+from lavps.priors.latent import LatentFamily, LatentMeasurement, LatentPrior, default_latent_prior_path
+from lavps.priors.specs import resolve_prior
+from lavps.training.latent_prior import (
+    AutoencoderTrainConfig,
+    LatentUNetTrainConfig,
+    encode_latents,
+    export_latent_prior,
+    load_autoencoder_checkpoint,
+    train_autoencoder,
+    train_latent_unet,
+)
+from lavps.training.problems import prior_family, resolve_family
+
+
+def test_tiny_latent_prior_trains_exports_and_loads_as_ldm_folder(tmp_path):
+    ae_cfg = AutoencoderTrainConfig(
+        steps=2, batch_size=4, channels=(8, 8, 8), latent_channels=2, out_dir=str(tmp_path / "ae")
+    )
+    ae_ckpt = train_autoencoder(ae_cfg, progress=False)
+    autoencoder, _ = load_autoencoder_checkpoint(ae_ckpt)
+    images = torch.rand(6, 1, 32, 32) * 2 - 1
+    latents = encode_latents(autoencoder, images, batch_size=4)
+    assert latents.shape == (6, 2, 8, 8)
+    unet_cfg = LatentUNetTrainConfig(steps=2, batch_size=4, channels=(8, 16), out_dir=str(tmp_path / "unet"))
+    unet_ckpt = train_latent_unet(unet_cfg, latents * 2.0, progress=False)
+    folder = export_latent_prior(ae_ckpt, unet_ckpt, 2.0, tmp_path / "ldm", {"note": "test"})
+    assert json.loads((folder / "card.json").read_text())["autoencoder"]["scaling_factor"] == 2.0
+    prior = api.load_prior(f"ldm:{folder}")
+    assert isinstance(prior, LatentPrior) and prior.shape == (2, 8, 8) and prior.image_shape == (1, 32, 32)
+    # the folder holds float16 weights: the loaded decoder is the trained one up to that rounding
+    z = torch.randn(3, 2, 8, 8, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(prior.decode(z), autoencoder.decode(z / 2.0).sample, atol=2e-2, rtol=0)
+        torch.testing.assert_close(prior.encode(images), 2.0 * latents, atol=2e-2, rtol=0)
+    # diffusers' convention: the exported UNet sees timestep t - 1 (the loop trained it that way)
+    assert prior.latent.timestep_offset == -1
+
+
+def test_latent_family_wraps_image_operators_and_keeps_their_name(tmp_path):
+    from test_latent_prior import _ldm_folder
+
+    prior = api.load_prior(f"ldm:{_ldm_folder(tmp_path / 'ldm', 'kl')}")  # 16x16 images, 2x8x8 latents
+    family = prior_family("sr:2,jpeg:10", prior)
+    assert isinstance(family, LatentFamily) and family.name == resolve_family("sr:2,jpeg:10", (1, 16, 16)).name
+    op = family.sample(2, torch.Generator().manual_seed(0))
+    assert isinstance(op, LatentMeasurement) and op.in_shape == prior.shape and op.batch_size in (None, 2)
+    assert prior_family("sr:2", api.load_prior("mnist")) == parse_operator_spec("sr:2", (1, 32, 32))
+
+
+def test_shipped_latent_prior_is_small_and_reconstructs_test_digits():
+    folder = default_latent_prior_path()
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert size < 2.5e6
+    card = json.loads((folder / "card.json").read_text())
+    assert {"autoencoder", "unet", "quality", "data"} <= set(card)
+    preset = resolve_prior("ldm:mnist")
+    prior = preset.prior
+    assert prior.shape == (4, 8, 8) and prior.image_shape == (1, 32, 32)
+    assert preset.description["fingerprint"]
+    from lavps.data.mnist import mnist_split
+    from lavps.metrics import psnr
+
+    x = mnist_split("test")[0][::50]
+    with torch.no_grad():
+        recon = prior.decode(prior.encode(x))
+    assert psnr(recon, x).mean() > 20.0  # the autoencoder keeps the digits (card: mean over 500)
+    z, _ = preset.draw(4, torch.Generator().manual_seed(0))
+    assert z.shape == (4, 4, 8, 8) and 0.5 < float(z.std()) < 2.0  # scaled latents: unit-scale data
+    with pytest.raises(ValueError, match="images"):
+        LatentMeasurement(parse_operator_spec("sr:2", (1, 16, 16)).sample(1, torch.Generator()), prior)
