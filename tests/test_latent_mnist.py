@@ -1,14 +1,17 @@
 """The latent MNIST prior's training pipeline (tiny runs) and the shipped `ldm:mnist` prior."""
 
 import json
+import math
 
 import pytest
 import torch
 
 from lavps import api
+from lavps.amortize.unet import UNetAmortizer
 from lavps.operators.spec import parse_operator_spec
 from lavps.priors.latent import LatentFamily, LatentMeasurement, LatentPrior, default_latent_prior_path
-from lavps.priors.specs import resolve_prior
+from lavps.priors.specs import PriorPreset, resolve_prior
+from lavps.training.amortizer import train_amortizer
 from lavps.training.latent_prior import (
     AutoencoderTrainConfig,
     LatentUNetTrainConfig,
@@ -18,7 +21,9 @@ from lavps.training.latent_prior import (
     train_autoencoder,
     train_latent_unet,
 )
+from lavps.training.networks import TrainConfig
 from lavps.training.problems import prior_family, resolve_family
+from test_latent_prior import _ldm_folder
 
 
 def test_tiny_latent_prior_trains_exports_and_loads_as_ldm_folder(tmp_path):
@@ -46,8 +51,6 @@ def test_tiny_latent_prior_trains_exports_and_loads_as_ldm_folder(tmp_path):
 
 
 def test_latent_family_wraps_image_operators_and_keeps_their_name(tmp_path):
-    from test_latent_prior import _ldm_folder
-
     prior = api.load_prior(f"ldm:{_ldm_folder(tmp_path / 'ldm', 'kl')}")  # 16x16 images, 2x8x8 latents
     family = prior_family("sr:2,jpeg:10", prior)
     assert isinstance(family, LatentFamily) and family.name == resolve_family("sr:2,jpeg:10", (1, 16, 16)).name
@@ -77,3 +80,19 @@ def test_shipped_latent_prior_is_small_and_reconstructs_test_digits():
     assert z.shape == (4, 4, 8, 8) and 0.5 < float(z.std()) < 2.0  # scaled latents: unit-scale data
     with pytest.raises(ValueError, match="images"):
         LatentMeasurement(parse_operator_spec("sr:2", (1, 16, 16)).sample(1, torch.Generator()), prior)
+
+
+def test_latent_amortizer_trains_on_decoded_operators_and_lavps_restores_with_it(tmp_path):
+    prior = api.load_prior(f"ldm:{_ldm_folder(tmp_path / 'ldm', 'kl')}")
+    preset = PriorPreset("tiny-ldm", prior, clean=lambda n, g: torch.randn(n, *prior.shape, generator=g))
+    config = TrainConfig(steps=2, batch_size=2, grid_steps=8, window=3, sigma=0.1, out_dir=str(tmp_path / "am"))
+    network = UNetAmortizer(prior.shape, channels=(8, 16), input_kind="grad")
+    result = train_amortizer(config, network.config, preset, prior_family("sr:2", prior), progress=False)
+    assert result.card["family"]["name"] == "sr:2" and all(map(math.isfinite, result.history["ratio"]))
+    op = api.operator("sr:2", (1, 16, 16))
+    y = op.forward(prior.decode(torch.zeros(1, *prior.shape))).detach()
+    done = api.restore(y, op, 0.1, prior, "lavps", samples=2, seed=0, amortizer=result.path, preset="tiny")
+    assert done.samples.shape == (2, 1, 16, 16) and torch.isfinite(done.samples).all()
+    assert done.cost.amortizer_forwards > 0
+    with pytest.raises((ValueError, FileNotFoundError), match="amortizer|fingerprint|not found"):
+        api.restore(y, op, 0.1, prior, "lavps", samples=1, preset="tiny")  # the shipped one is ldm:mnist's

@@ -237,7 +237,7 @@ def bench_ratio(amortizers, prior_spec, families, sigma, batches, batch_size, js
     from ..outputs import bench_output, write_bench_json
     from ..priors.specs import resolve_prior
     from ..training.networks import TrainConfig
-    from ..training.problems import resolve_family
+    from ..training.problems import prior_family
 
     target = None if json_path is None else bench_output(json_path)  # refused before any work
     preset = resolve_prior(prior_spec)
@@ -245,7 +245,7 @@ def bench_ratio(amortizers, prior_spec, families, sigma, batches, batch_size, js
     parsed = []
     for spec in families:
         fam, _, sig = spec.partition("@")
-        resolve_family(fam, tuple(preset.prior.shape))
+        prior_family(fam, preset.prior)
         try:
             parsed.append((spec, fam, FiniteFloat(min=0.0, min_open=True).convert(sig, None, None) if sig else sigma))
         except click.BadParameter as e:

@@ -11,7 +11,7 @@ import torch
 
 from ..training.amortizer import amortized_loss
 from ..training.networks import TrainConfig
-from ..training.problems import resolve_family
+from ..training.problems import prior_family
 from .stats import mean_ci95
 
 __all__ = ["loss_ratio"]
@@ -21,7 +21,7 @@ def loss_ratio(
     net, preset, family_spec: str, sigma: float, config: TrainConfig, batches: int = 8, seed: int = 10_000
 ) -> dict:
     """Mean and 95% interval over `batches` held-out batches of (network loss / zero-shot loss)."""
-    family = resolve_family(family_spec, tuple(preset.prior.shape))
+    family = prior_family(family_spec, preset.prior)
     cfg = replace(config, sigma=sigma, sigma_max=None)
     g = torch.Generator().manual_seed(seed)
     ratios = []
