@@ -6,7 +6,8 @@ share of samples in each mode class (docs/measurements.md). One run, one machine
 
 `--priors mnist,ldm:mnist` runs every task and row on each prior in turn (the pixel-vs-latent table:
 on a latent prior the samplers run on z with A(decode(z)), PSNR is of the decoded samples; LAVPS's
-default amortizer is then the shipped latent one). `--lavps-settings JSON` overrides LAVPS's preset.
+default amortizer is then the shipped latent one). `--latent-lavps-settings JSON` overrides LAVPS's preset
+on a latent prior.
 """
 
 from __future__ import annotations
@@ -65,10 +66,10 @@ def main():
         "LAVPS with the shipped amortizer even when --amortizer is given)"
     )  # fmt: skip
     parser.add_argument("--priors", default="mnist", help="comma-separated prior specs, run in turn")
-    parser.add_argument("--lavps-settings", default=None, help="JSON dict over LAVPS's preset")
+    parser.add_argument("--latent-lavps-settings", default=None, help="JSON dict over LAVPS's preset (latent priors)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    overrides = json.loads(args.lavps_settings) if args.lavps_settings else {}
+    overrides = json.loads(args.latent_lavps_settings) if args.latent_lavps_settings else {}
     images, labels = mnist_split("test")
     # one digit per class in turn (test split order), so the few digits cover several classes
     picks = [int((labels == c % 10).nonzero()[c // 10]) for c in range(args.first, args.first + args.digits)]
@@ -90,7 +91,7 @@ def main():
         for sampler, preset, *which in row_list:
             amortizer = None if which == ["shipped"] else args.amortizer
             out, samples, seconds, record = run_row(
-                prior, problem, op.family, sampler, preset, seeds, amortizer, overrides
+                prior, problem, op.family, sampler, preset, seeds, amortizer, overrides if latent else {}
             )
             scores = psnr(samples, truth).reshape(len(x), k).mean(1).tolist()  # per digit
             sims = ssim(samples, truth).reshape(len(x), k).mean(1).tolist()
@@ -123,7 +124,7 @@ def main():
             )
             print(line, flush=True)
             lines.append(line)
-            settings = {"digits": picks, "amortizer": args.amortizer, "lavps_settings": overrides}
+            settings = {"digits": picks, "amortizer": args.amortizer, "latent_lavps_settings": overrides}
             write_json(args.out / "nonlinear.json", {**settings, "rows": rows})
     (args.out / "table.txt").write_text("\n".join(lines) + "\n")
 

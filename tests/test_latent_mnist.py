@@ -9,8 +9,8 @@ import torch
 from lavps import api
 from lavps.amortize.unet import UNetAmortizer
 from lavps.operators.spec import parse_operator_spec
-from lavps.priors.latent import LatentFamily, LatentMeasurement, LatentPrior
-from lavps.priors.specs import PriorPreset
+from lavps.priors.latent import LatentFamily, LatentMeasurement, LatentPrior, default_latent_prior_path
+from lavps.priors.specs import PriorPreset, resolve_prior
 from lavps.training.amortizer import train_amortizer
 from lavps.training.latent_prior import (
     AutoencoderTrainConfig,
@@ -73,3 +73,26 @@ def test_latent_amortizer_trains_on_decoded_operators_and_lavps_restores_with_it
     assert done.cost.amortizer_forwards > 0
     with pytest.raises((ValueError, FileNotFoundError), match="amortizer|fingerprint|not found"):
         api.restore(y, op, 0.1, prior, "lavps", samples=1, preset="tiny")  # the shipped one is ldm:mnist's
+
+
+def test_shipped_latent_prior_is_small_and_reconstructs_test_digits():
+    folder = default_latent_prior_path()
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    assert size < 2.0e6
+    card = json.loads((folder / "card.json").read_text())
+    assert {"autoencoder", "unet", "quality", "data"} <= set(card)
+    preset = resolve_prior("ldm:mnist")
+    prior = preset.prior
+    assert prior.shape == (4, 8, 8) and prior.image_shape == (1, 32, 32)
+    assert preset.description["fingerprint"]
+    from lavps.data.mnist import mnist_split
+    from lavps.metrics import psnr
+
+    x = mnist_split("test")[0][::50]
+    with torch.no_grad():
+        recon = prior.decode(prior.encode(x))
+    assert psnr(recon, x).mean() > 20.0  # the autoencoder keeps the digits (card: mean over 500)
+    z, _ = preset.draw(4, torch.Generator().manual_seed(0))
+    assert z.shape == (4, 4, 8, 8) and 0.5 < float(z.std()) < 2.0  # scaled latents: unit-scale data
+    with pytest.raises(ValueError, match="images"):
+        LatentMeasurement(parse_operator_spec("sr:2", (1, 16, 16)).sample(1, torch.Generator()), prior)
