@@ -10,12 +10,17 @@ from pathlib import Path
 from ..amortize.checkpoint import load_amortizer
 from ..amortize.defaults import default_amortizer_path
 from ..amortize.network import trained_families
-from ..priors.latent import image_shape
+from ..priors.latent import LatentPrior, image_shape
 from ..samplers.config import SamplerConfig, canonical_names, make_config, setting_names
 from ..samplers.presets import auto_budget, fit_to_grid, preset_options
 from ..samplers.registry import config_class, settings_record
 
-__all__ = ["Resolved", "resolve_settings", "check_overrides"]
+__all__ = ["Resolved", "resolve_settings", "check_overrides", "LATENT_LAVPS"]
+
+#: LAVPS on a latent prior, over any preset: no Gauss-Newton candidate, variance shrink or stand-in (each
+#: is a CG solve or 16 probes through the decoder per iteration, the bulk of the seconds there); the guard
+#: compares the network with the zero-shot start (one scored pass). Settings the user gives still win.
+LATENT_LAVPS = {"linear_variance": False, "linear_below": 0, "candidates": ("network", "zero_shot")}
 
 
 @dataclass(frozen=True)
@@ -106,4 +111,6 @@ def _preset_values(sampler, preset, net, prior, operator_family, chosen: dict) -
     trained = (getattr(net, "info", None) or {}).get("window", {})
     if name != "tiny" and "grid_steps" in trained:  # the grid and window it was trained for
         values.update(steps=int(trained["grid_steps"]), window=int(trained.get("window", values["window"])))
+    if isinstance(prior, LatentPrior):
+        values.update(LATENT_LAVPS)
     return name, values
