@@ -99,3 +99,17 @@ def test_shipped_latent_prior_is_small_and_reconstructs_test_digits():
     assert z.shape == (4, 4, 8, 8) and 0.5 < float(z.std()) < 2.0  # scaled latents: unit-scale data
     with pytest.raises(ValueError, match="images"):
         LatentMeasurement(parse_operator_spec("sr:2", (1, 16, 16)).sample(1, torch.Generator()), prior)
+
+
+def test_shipped_latent_amortizer_is_the_default_for_ldm_mnist_and_restores_a_digit():
+    from lavps.data.mnist import mnist_split
+    from lavps.metrics import psnr
+
+    prior = api.load_prior("ldm:mnist")
+    x = mnist_split("test")[0][:1]
+    op = api.operator("sr:2", (1, 32, 32))
+    y = op.forward(x) + 0.05 * torch.randn(1, *op.out_shape, generator=torch.Generator().manual_seed(0))
+    done = api.restore(y, op, 0.05, prior, "lavps", samples=1, seed=0)  # auto: sr:2 is a trained family
+    assert done.settings["amortizer"].endswith("mnist32_ldm_amortizer.safetensors")
+    assert done.settings["auto"]["trained_family"] and done.cost.amortizer_forwards > 0
+    assert float(psnr(done.samples, x)) > 20.0  # the digit comes back (results/latent: 25.9 dB mean)
