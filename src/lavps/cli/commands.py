@@ -4,6 +4,7 @@
 from . import (
     bench,  # noqa: F401
     bench_calibration,  # noqa: F401
+    bench_paper,  # noqa: F401
     bench_prior,  # noqa: F401
     bench_spread,  # noqa: F401
     demo,  # noqa: F401

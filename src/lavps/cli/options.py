@@ -249,6 +249,15 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
         dict(is_flag=True, default=False, help="Draw the noise on the device (faster on a GPU; default: on the CPU)."),
     ),
     "overwrite": (("--overwrite",), dict(is_flag=True, default=False, help="Replace existing outputs.")),
+    "class_label": (
+        ("--class-label",),
+        dict(
+            default=None,
+            show_default="none (required, or null, for a class-conditional HDiT prior)",
+            help="Class index N or 'null' for a class-conditional HDiT prior (docs/priors.md); refused for other "
+            "priors.",
+        ),
+    ),
 }
 
 

@@ -179,12 +179,7 @@ def _operator_source(spec, kernel, mask, operator_file, op_seed):
     help=f"Budget preset. {describe_presets()} The settings below override it.",
 )
 @option("prior_path")
-@click.option(
-    "--class-label",
-    default=None,
-    show_default="none (required, or null, for a class-conditional HDiT prior)",
-    help="Class index N or 'null' for a class-conditional HDiT prior (docs/priors.md); refused for other priors.",
-)
+@option("class_label")
 @option("amortizer", show_default="the shipped amortizer", help="Trained amortizer (.safetensors) for lavps.")
 @option("seed", default=0, help="Sample i uses seed + i.")
 @click.option("--samples", default=1, show_default=True, type=click.IntRange(1), help="Number of samples.")

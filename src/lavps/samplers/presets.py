@@ -9,8 +9,9 @@ LAVPS `fast` (grid N = 20, the shipped amortizer's, plus a last point at tau = 2
 linearised solution, one scored pass per iteration, no Adam step inside),
 MGDM `reference` (N = 50, 5 Adam steps outside, 20 inside the last 15 iterations), DPS `reference`
 (250 steps), DDRM `fast`/`reference` (20/100 denoiser calls), DiffPIR `reference` (100). `paper` is the
-method's reference setting (N = 100, window 30; DPS on 1000 steps); `tiny` only checks that a pipeline
-runs (seconds, poor images).
+method's reference setting (N = 100, window 30; DPS on 1000 steps); `lavps-paper` is the LAVPS paper's
+protocol as its official configuration files state it (`lavps bench paper`, docs/paper_bench.md); `tiny`
+only checks that a pipeline runs (seconds, poor images).
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ _SHORT = {"steps": 20, "window": 17, "lr": 0.03, "adam_out": 1, "final_tau": 20}
 # network (no amortizer forward): PSNR within -0.3..+0.03 dB, SSIM +0.02..+0.11 on held-out digits
 _SHRINK = {"linear_variance": True, "linear_below": 200}
 
+# The LAVPS paper's protocol, read from its official code's configs/sampler/{dps,mgdm,lavps}.yaml: N = 100
+# with the window on the last 30 iterations, Adam lr 0.01; MGDM 3 Adam steps outside and 3 inside;
+# LAVPS 5 outside, inside the inference model's start against the zero-shot one (best of) then 3 steps;
+# DPS 1000 steps with zeta ("gamma") 0.1, its linear-task default (bench paper sets the per-task values)
+_PAPER_GRID = {"steps": 100, "window": 30, "lr": 0.01}
+
 #: sampler -> preset name -> config fields over the config's defaults (images in [-1, 1])
 PRESETS: dict[str, dict[str, dict]] = {
     "dps": {
@@ -48,6 +55,7 @@ PRESETS: dict[str, dict[str, dict]] = {
         "fast": {"steps": 100, "dps_zeta": 1.0},
         "reference": {"steps": 250, "dps_zeta": 1.0},
         "paper": {"steps": 1000, "dps_zeta": 1.0},
+        "lavps-paper": {"steps": 1000, "dps_zeta": 0.1},
     },
     "mgdm": {
         "tiny": {"steps": 8, "window": 3, "lr": 0.03, "adam_out": 1, "adam_in": 1},
@@ -57,6 +65,7 @@ PRESETS: dict[str, dict[str, dict]] = {
         "fast": {**_SHORT, "lr": 0.1, "adam_out": 2, "adam_in": 5},
         "reference": {**_GRID, "adam_out": 5, "adam_in": 20},
         "paper": {"steps": 100, "window": 30, "lr": 0.03, "adam_out": 5, "adam_in": 20},
+        "lavps-paper": {**_PAPER_GRID, "adam_out": 3, "adam_in": 3},
     },
     "ddrm": {
         "tiny": {"steps": 5},
@@ -79,6 +88,13 @@ PRESETS: dict[str, dict[str, dict]] = {
         "fastest": {**_SHORT, "inner_steps": 0, "guard": False, **_SHRINK},
         # the guard of `fast`, then one Adam step on the inner problem
         "reference": {**_SHORT, "inner_steps": 1, "candidates": ("network", "linear"), **_SHRINK},
+        "lavps-paper": {
+            **_PAPER_GRID,
+            "adam_out": 5,
+            "inner_steps": 3,
+            "guard": True,
+            "candidates": ("network", "zero_shot"),
+        },
     },
 }
 
@@ -171,6 +187,8 @@ PRESET_HELP = {
     "reference": "the demo's MGDM (5 / 20 Adam steps) and DPS (250 steps) budgets; DDRM and DiffPIR 100 steps; "
     "LAVPS fast + one Adam step",
     "paper": "the MGDM paper's N=100, window 30; DPS 1000 steps",
+    "lavps-paper": "the LAVPS paper's protocol (its official configs): N=100, window 30, lr 0.01; MGDM 3 / 3 Adam "
+    "steps, LAVPS 5 outside + best-of(network, zero-shot) + 3 inside; DPS 1000 steps, zeta 0.1",
     "auto": "LAVPS only: fastest when the operator's family is one the amortizer was trained on (its card), "
     "else reference (unseen family, kernel or mask file)",
 }
