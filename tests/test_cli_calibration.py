@@ -11,12 +11,13 @@ def test_image_calibration_writes_table_json_and_plots(tmp_path, capsys):
     out = tmp_path / "report"
     main(
         ["bench", "calibration", "--operator", "sr:4", "--samplers", "ddrm:tiny", "--problems", "3", "--samples",
-         "3", "--prior-steps", "4", "--out", str(out), "--quiet"]
+         "3", "--prior-steps", "4", "--out", str(out), "--quiet", "--steps", "4"]
     )  # fmt: skip
     text = capsys.readouterr().out
     assert "projections" in text and "TARP ECP" in text and "ddrm:tiny" in text
     payload = json.loads((out / "calibration.json").read_text())
     assert payload["config"]["prior_steps"] == 4 and payload["config"]["prior"] == "mnist"
+    assert payload["config"]["rows"][0]["settings"] == {"steps": 4}  # the generated --steps reached the row
     (row,) = payload["results"]
     assert row["report"]["problems"] == 3 and row["report"]["samples"] == 3
     assert sum(row["report"]["statistics"]["distance"]["rank_histogram"]) == 3

@@ -180,20 +180,23 @@ def test_api_restore_device_precision_and_fit(tmp_path):
     prior = _tiny_prior()
     y = torch.zeros(1, 8, 8)
     run = dict(prior=prior, sampler="mgdm", preset="tiny", samples=2, seed=3)
-    a = lavps.restore(y, "denoise", 0.1, device="cpu", precision="fp32", **run)
-    b = lavps.restore(y, "denoise", 0.1, device="cpu", **run)
+    a = lavps.restore(y, "denoise", 0.1, run=lavps.RunOptions(device="cpu", precision="fp32"), **run)
+    with pytest.warns(DeprecationWarning, match="run=lavps.RunOptions"):  # the keywords of earlier releases
+        b = lavps.restore(y, "denoise", 0.1, device="cpu", **run)
     assert torch.equal(a.samples, b.samples)
-    half = lavps.restore(y, "denoise", 0.1, precision="bf16", **run)
+    with pytest.raises(TypeError, match="unexpected keyword argument.*devise"):
+        lavps.restore(y, "denoise", 0.1, devise="cpu", **run)
+    half = lavps.restore(y, "denoise", 0.1, run=lavps.RunOptions(precision="bf16"), **run)
     assert half.settings["precision"] == "bf16" and half.settings["device"] == "cpu"
     assert all(p.dtype == torch.float32 for p in prior.parameters())  # the caller's prior is not modified
     assert 0 < (half.samples - a.samples).norm() / a.samples.norm() < 0.05  # an untrained net: relative
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="device 'cuda' is not available"):
-            lavps.restore(y, "denoise", 0.1, device="cuda", **run)
+            lavps.restore(y, "denoise", 0.1, run=lavps.RunOptions(device="cuda"), **run)
     big = write_image(torch.zeros(1, 12, 10), tmp_path / "big.png")
     with pytest.raises(ValueError, match=r"1x12x10 .* the operator denoise observes 1x8x8"):
         lavps.restore(big, "denoise", 0.1, **run)
-    assert lavps.restore(big, "denoise", 0.1, fit="resize", **run).samples.shape == (2, 1, 8, 8)
+    assert lavps.restore(big, "denoise", 0.1, run=lavps.RunOptions(fit="resize"), **run).samples.shape == (2, 1, 8, 8)
     obs = lavps.degrade(big, lavps.operator("sr:2", (1, 8, 8)), 0.1, fit="crop")
     assert obs.y.shape == (1, 1, 4, 4)
 

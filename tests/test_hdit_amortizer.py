@@ -42,9 +42,19 @@ def test_untrained_hdit_amortizer_in_lavps_reproduces_mgdm():
 
 
 def test_train_amortizer_arch_hdit_on_colour_images_resumes(tmp_path, _cli):
-    (tmp_path / "prior.json").write_text(json.dumps({"image_size": 64, "patch_size": 4, "depths": [1, 1],
-                                                      "widths": [32, 64], "kernel_sizes": [7, 0], "d_head": 32,
-                                                      "mapping_width": 32}))
+    (tmp_path / "prior.json").write_text(
+        json.dumps(
+            {
+                "image_size": 64,
+                "patch_size": 4,
+                "depths": [1, 1],
+                "widths": [32, 64],
+                "kernel_sizes": [7, 0],
+                "d_head": 32,
+                "mapping_width": 32,
+            }
+        )
+    )
     (tmp_path / "imgs").mkdir()
     g = torch.Generator().manual_seed(2)
     for i in range(3):

@@ -154,6 +154,9 @@ def _options(command: click.Command) -> dict[str, click.Parameter]:
         (("restore",), ("lavps", "mgdm", "dps", "ddrm", "diffpir")),
         (("demo",), ("lavps", "mgdm", "dps", "ddrm", "diffpir")),
         (("bench", "gmm"), tuple(SAMPLERS)),
+        (("bench", "calibration"), tuple(SAMPLERS)),
+        (("bench", "spread"), ("lavps", "mgdm", "dps", "ddrm", "diffpir")),
+        (("bench", "paper"), ("lavps", "mgdm", "dps")),
     ],
 )
 def test_every_field_is_an_option_with_its_documentation(path, samplers):
@@ -206,6 +209,15 @@ def test_cli_refuses_settings_out_of_range_and_unused_ones(tmp_path):
         with pytest.raises((ValueError, click.UsageError), match=re.escape(message)):
             cli.main(args=[*base, *extra], standalone_mode=False)
     assert not (tmp_path / "r").exists()
+    for command, extra in [  # a setting none of the run's rows reads is refused before any work
+        (["bench", "spread", "--samplers", "lavps-fastest"], ["--ddrm-eta", "0.5"]),
+        (["bench", "calibration", "--samplers", "ddrm:tiny"], ["--inner-steps", "2"]),
+        (["bench", "paper", "--samplers", "dps"], ["--adam-in", "2"]),
+    ]:
+        with pytest.raises(click.UsageError, match="applies to none of the samplers run"):
+            cli.main(args=[*command, *extra, "--out" if command[1] != "spread" else "--json", str(tmp_path / "x")],
+                     standalone_mode=False)  # fmt: skip
+    assert not (tmp_path / "x").exists()
 
 
 def _digit():

@@ -9,9 +9,9 @@ The image API (`lavps.restore`, `lavps.degrade`, `lavps.load_prior`, `lavps.oper
 
 __version__ = "0.1.0"
 
-__all__ = ["restore", "degrade", "load_prior", "operator", "Observation", "RestoreResult", "__version__"]
+__all__ = ["restore", "degrade", "load_prior", "operator", "Observation", "RestoreResult", "RunOptions", "__version__"]
 
-_API = {"restore", "degrade", "load_prior", "operator", "Observation", "RestoreResult"}
+_API = {"restore", "degrade", "load_prior", "operator", "Observation", "RestoreResult", "RunOptions"}
 
 
 def __getattr__(name: str):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from .samplers.registry import build_sampler, restoring_samplers
 from .workflows.image import OperatorSource, resolve_operator, simulate, timestamp
 from .workflows.settings import check_overrides, resolve_settings
 
-__all__ = ["Observation", "RestoreResult", "load_prior", "operator", "degrade", "restore", "noise_model"]
+__all__ = ["Observation", "RestoreResult", "RunOptions", "load_prior", "operator", "degrade", "restore", "noise_model"]
 
 ImageLike = torch.Tensor | str | Path
 
@@ -106,6 +107,29 @@ class RestoreResult:
             payload.update(cost=self.cost.to_dict(), seconds_per_sample=self.cost.seconds / n, info=self.info)
             write_json(tmp / "restore.json", payload)
         return Path(out_dir)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How `restore` runs (its `run=` argument); none of these changes which posterior is sampled.
+
+    Attributes:
+        batch_size: at most this many samples at a time (memory bound); None = all at once. Sample i
+            uses seed + i whatever the batch size.
+        device: where the prior's network runs ("auto", "cpu", "cuda", "cuda:N", "mps"); None keeps
+            the prior where it is (a freshly loaded prior is on the CPU). See docs/devices.md.
+        precision: "fp32", "bf16" or "fp16" for the prior's network; None keeps its dtype.
+        noise_on_device: draw the noise on the device instead of the CPU (faster on a GPU; other numbers).
+        progress: show a progress bar.
+        fit: "crop" or "resize" makes an observation image of another shape fit the operator's output.
+    """
+
+    batch_size: int | None = None
+    device: str | torch.device | None = None
+    precision: str | None = None
+    noise_on_device: bool = False
+    progress: bool = False
+    fit: str | None = None
 
 
 RESTORE_OUTPUTS = r"reconstruction_\d{3}\.png|observation\.png|posterior_(mean|std)\.png|restore\.json"
@@ -205,13 +229,9 @@ def restore(
     preset: str | None = None,
     settings: SamplerConfig | dict | None = None,
     amortizer=None,
-    batch_size: int | None = None,
-    device: str | torch.device | None = None,
-    progress: bool = False,
-    precision: str | None = None,
-    noise_on_device: bool = False,
-    fit: str | None = None,
     noise: str | NoiseModel | None = None,
+    run: RunOptions | None = None,
+    **deprecated,
 ) -> RestoreResult:
     """Draw `samples` posterior samples x ~ p(x | y) for one observation y = A x + sigma n.
 
@@ -233,16 +253,15 @@ def restore(
             the grid size of any sampler), or a complete config object (e.g. `LAVPSConfig(...)`, without a
             preset). An unknown field is refused with the allowed list. See `lavps.samplers.registry`.
         amortizer: lavps only: a trained amortizer or its file (None: the shipped one).
-        batch_size: at most this many samples at a time (memory bound); None = all at once.
-        device: where the prior's network runs ("auto", "cpu", "cuda", "cuda:N", "mps"); None keeps
-            the prior where it is (a freshly loaded prior is on the CPU). See docs/devices.md.
-        progress: show a progress bar.
-        precision: "fp32", "bf16" or "fp16" for the prior's network; None keeps its dtype.
-        noise_on_device: draw the noise on the device instead of the CPU (faster on a GPU; other numbers).
-        fit: "crop" or "resize" makes an observation image of another shape fit the operator's output.
         noise: instead of sigma, a noise spec or model (`poisson:PEAK`); DDRM and DiffPIR need Gaussian noise
             and a linear operator.
+        run: how the restore runs (`RunOptions`: batch size, device, precision, noise on the device,
+            progress bar, fitting the observation image); None = RunOptions().
+        **deprecated: RunOptions' fields given one by one (batch_size=, device=, ...), accepted for one
+            release with a DeprecationWarning; any other name is a TypeError.
     """
+    run = _run_options(run, deprecated)
+    batch_size, device, precision, fit = run.batch_size, run.device, run.precision, run.fit
     if device is not None:
         device = resolve_device(device)  # an unavailable device is named before any work
     model = noise_model(sigma, noise)  # validates sigma / the noise spec before any work
@@ -266,10 +285,12 @@ def restore(
     resolved = resolve_settings(sampler, preset, settings, prior, family, amortizer)
     built = build_sampler(sampler, prior, resolved.config, **resolved.networks)
     record = {**resolved.record}
-    record.update(device=str(prior_device(prior)), precision=prior_precision(prior), noise_on_device=noise_on_device)
-    if progress:  # a long run says what it will cost before it starts (quiet runs skip the estimate)
+    record.update(
+        device=str(prior_device(prior)), precision=prior_precision(prior), noise_on_device=run.noise_on_device
+    )
+    if run.progress:  # a long run says what it will cost before it starts (quiet runs skip the estimate)
         _announce(built, problem, samples, batch_size)
-    drawn = sample_in_chunks(built, problem, samples, seed, batch_size, progress, noise_on_device)
+    drawn = sample_in_chunks(built, problem, samples, seed, batch_size, run.progress, run.noise_on_device)
     if latent:  # the user sees images: decode the latent samples, the moments are the images'
         with torch.no_grad():
             images = torch.cat([prior.decode(z) for z in drawn.samples.split(batch_size or samples)])
@@ -286,6 +307,24 @@ def _announce(sampler, problem: InverseProblem, samples: int, batch_size: int | 
         return
     if estimate is not None and estimate.seconds >= LONG_SECONDS:
         print(estimate.line(samples), file=sys.stderr, flush=True)
+
+
+def _run_options(run: RunOptions | None, deprecated: dict) -> RunOptions:
+    """`run`, or RunOptions from its fields given one by one (the keywords of earlier releases)."""
+    unknown = sorted(set(deprecated) - set(RunOptions.__dataclass_fields__))
+    if unknown:
+        raise TypeError(f"restore() got unexpected keyword argument(s) {', '.join(unknown)}")
+    if not deprecated:
+        return RunOptions() if run is None else run
+    if run is not None:
+        raise TypeError(f"give {', '.join(sorted(deprecated))} inside run=RunOptions(...), not beside it")
+    warnings.warn(
+        f"restore({', '.join(f'{k}=' for k in sorted(deprecated))}) is deprecated and will be removed; "
+        "pass run=lavps.RunOptions(...)",
+        DeprecationWarning,
+        3,
+    )
+    return RunOptions(**deprecated)
 
 
 def _placed(prior, device: torch.device | None, precision: str | None, copy_first: bool):

@@ -8,7 +8,8 @@ import click
 
 from ..jsonfile import write_json
 from .bench import bench
-from .options import ListOption, option
+from .options import ListOption, grouped, option
+from .settings import sampler_settings
 
 __all__ = ["bench_calibration"]
 
@@ -64,23 +65,26 @@ __all__ = ["bench_calibration"]
 )
 @option("overwrite")
 @option("quiet")
-def bench_calibration(
-    prior_path, operators, samplers, problems, samples, groups, dims, prior_steps, sigma, amortizer, seed, out_dir,
-    overwrite, quiet,
-):  # fmt: skip
+@grouped("problem", dict, "problems", "samples", "sigma", "seed")
+@grouped("gmm", dict, "groups", "dims", "amortizer")
+@grouped("output", dict, "out_dir", "overwrite", "quiet")
+@sampler_settings(None, default_note="each row's preset (gmm: each sampler's default)")
+def bench_calibration(prior_path, operators, samplers, problem, gmm, prior_steps, output, settings):
     """Simulation-based calibration: x* from the prior, y = A x* + sigma n, K posterior samples per problem;
     per (task, sampler) the coverage of central credible intervals at 50/80/90/95%, a uniformity p-value and
     the rank histogram of x* for random projections, high-variance pixels and the distance to the sample
-    mean, and TARP's expected coverage; with gmm also the mass on each mixture component."""
+    mean, and TARP's expected coverage; with gmm also the mass on each mixture component.
+
+    Sampler settings (--steps, --window, ...) override every row whose sampler has them."""
     from ..workflows.image import atomic_dir
 
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:  # before any work
+    out_dir, quiet = output["out_dir"], output["quiet"]
+    if out_dir.exists() and any(out_dir.iterdir()) and not output["overwrite"]:  # before any work
         raise FileExistsError(f"output folder {out_dir} exists and is not empty (use --overwrite)")
     if prior_path == "gmm":
-        out, keys, extra = _run_gmm(operators, samplers, problems, samples, groups, dims, sigma, amortizer, seed, quiet)
+        out, keys, extra = _run_gmm(operators, samplers, problem, gmm, settings, quiet)
     else:
-        args = (prior_path, operators, samplers, problems, samples, prior_steps, sigma, seed, quiet)
-        out, keys, extra = _run_images(*args)
+        out, keys, extra = _run_images(prior_path, operators, samplers, problem, prior_steps, settings, quiet)
     from ..evaluation.calibration_table import format_calibration_table, plot_coverage, plot_rank_histograms
 
     click.echo(format_calibration_table(out["results"], keys, extra))
@@ -91,7 +95,9 @@ def bench_calibration(
     click.echo(f"wrote {out_dir}/calibration.json, coverage.png, rank_histograms.png")
 
 
-def _run_images(prior_path, operators, samplers, problems, samples, prior_steps, sigma, seed, quiet):
+def _run_images(prior_path, operators, samplers, problem, prior_steps, settings, quiet):
+    from dataclasses import replace
+
     from ..api import load_prior, operator
     from ..evaluation.calibration_bench import ImageCalibrationConfig, parse_row, run_image_calibration
     from ..samplers.presets import preset_options
@@ -99,13 +105,16 @@ def _run_images(prior_path, operators, samplers, problems, samples, prior_steps,
     rows = tuple(parse_row(s) for s in samplers or ("lavps",))
     for row in rows:
         preset_options(row.sampler, row.preset)  # an unknown sampler or preset fails before any work
+    settings.check_used([row.sampler for row in rows])
+    rows = tuple(replace(row, settings=settings.for_sampler(row.sampler)) for row in rows)
     prior = load_prior(prior_path)
     operators = tuple(operators or ("sr:4",))
     for spec in operators:
         operator(spec, tuple(prior.shape), seed=0)  # a bad spec or file fails before any work
+    sigma = problem["sigma"]
     config = ImageCalibrationConfig(
-        operators=operators, sigma=0.05 if sigma is None else sigma, problems=problems or 24, samples=samples,
-        rows=rows, prior_steps=prior_steps, seed=seed,
+        operators=operators, sigma=0.05 if sigma is None else sigma, problems=problem["problems"] or 24,
+        samples=problem["samples"], rows=rows, prior_steps=prior_steps, seed=problem["seed"],
     )  # fmt: skip
     out = run_image_calibration(config, prior, progress=not quiet)
     out["config"]["prior"] = prior_path or "mnist"
@@ -113,7 +122,7 @@ def _run_images(prior_path, operators, samplers, problems, samples, prior_steps,
     return out, ("operator", "sampler"), extra
 
 
-def _run_gmm(operators, samplers, problems, samples, groups, dims, sigma, amortizer, seed, quiet):
+def _run_gmm(operators, samplers, problem, gmm, settings, quiet):
     from ..evaluation.calibration_gmm import GMMCalibrationConfig, run_gmm_calibration
     from ..evaluation.gmm_bench import SamplerEntry
     from ..samplers.registry import SAMPLERS, build_sampler
@@ -122,8 +131,9 @@ def _run_gmm(operators, samplers, problems, samples, groups, dims, sigma, amorti
     bad = [s for s in names if s not in SAMPLERS]
     if bad:
         raise click.BadParameter(f"unknown sampler(s) {', '.join(bad)}; allowed with gmm: {', '.join(SAMPLERS)}")
-    if amortizer is None and any(s in ("lavps", "amortized-only") for s in names):
+    if gmm["amortizer"] is None and any(s in ("lavps", "amortized-only") for s in names):
         raise click.BadParameter("lavps with gmm needs --amortizer PATH", param_hint="--amortizer")
+    settings.check_used(list(names))
     family, obs_dims = None, []
     for spec in operators or ("dense:1", "dense:2", "dense:4"):
         kind, _, dy = spec.partition(":")
@@ -134,10 +144,12 @@ def _run_gmm(operators, samplers, problems, samples, groups, dims, sigma, amorti
             )
         family = kind
         obs_dims.append(int(dy))
+    sigma = problem["sigma"]
     config = GMMCalibrationConfig(
-        dims=tuple(dims), obs_dims=tuple(obs_dims), problems=problems or 10, groups=groups, samples=samples,
-        sigma=1.0 if sigma is None else sigma, family=family,
-        entries=tuple(SamplerEntry(n, n) for n in names), sampler_options={"amortizer": amortizer}, seed=seed,
+        dims=tuple(gmm["dims"]), obs_dims=tuple(obs_dims), problems=problem["problems"] or 10, groups=gmm["groups"],
+        samples=problem["samples"], sigma=1.0 if sigma is None else sigma, family=family,
+        entries=tuple(SamplerEntry(n, n, settings.for_sampler(n)) for n in names),
+        sampler_options={"amortizer": gmm["amortizer"]}, seed=problem["seed"],
     )  # fmt: skip
     out = run_gmm_calibration(config, build_sampler, progress=not quiet)
     click.echo(_mode_table(out["results"]))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from .bench import bench
-from .options import ListOption, option
+from .demo import row_samplers
+from .options import ListOption, grouped, option
+from .settings import sampler_settings
 
 __all__ = ["bench_spread"]
 
@@ -37,10 +39,14 @@ _ROWS = ("ddrm-100", "diffpir-100", "lavps-fastest", "lavps-ref")
 @option("seed", default=0, help="Seed of the digits' operators and noise and of the samplers (as in `lavps demo`).")
 @option("json")
 @option("quiet")
-def bench_spread(images, samples, tasks, samplers, digit_offset, amortizer, seed, json_path, quiet):
+@grouped("digits", dict, "images", "samples", "digit_offset")
+@sampler_settings(row_samplers, default_note="each row's preset")
+def bench_spread(digits, tasks, samplers, amortizer, seed, json_path, quiet, settings):
     """One-sample PSNR, PSNR of the mean of K samples and the samples' spread per (task, sampler), on
     the demo's digits and observations (sample 0 = the demo's sample), with paired gaps of every LAVPS
-    row to every other row: does a one-sample gap come from the samples' centre or their spread?"""
+    row to every other row: does a one-sample gap come from the samples' centre or their spread?
+
+    Sampler settings (--steps, --window, ...) override every row whose sampler has them."""
     from ..amortize.checkpoint import load_amortizer
     from ..amortize.defaults import default_amortizer_path
     from ..evaluation.demo import DEMO_SAMPLERS, DemoConfig
@@ -58,9 +64,18 @@ def bench_spread(images, samples, tasks, samplers, digit_offset, amortizer, seed
         parse_operator_spec(spec, tuple(prior.shape))  # every task is checked before the first one runs
     net = load_amortizer(amortizer or default_amortizer_path(), prior=prior)
     rows = {label: DEMO_SAMPLERS[label] for label in samplers}
+    settings.check_used([name for name, _ in rows.values()])
+    images, samples = digits["images"], digits["samples"]
     lavps_rows = [r for r in rows if rows[r][0] == "lavps"]
     compare = tuple((a, b) for a in lavps_rows for b in rows if b not in lavps_rows)
-    demo = DemoConfig(images=images, seed=seed, digit_offset=digit_offset, samplers=rows, mean_images=0)
+    demo = DemoConfig(
+        images=images,
+        seed=seed,
+        digit_offset=digits["digit_offset"],
+        samplers=rows,
+        mean_images=0,
+        settings={name: settings.for_sampler(name) for name, _ in rows.values()},
+    )
     if tasks:
         demo = DemoConfig(**{**demo.__dict__, "tasks": tuple(tasks)})
     config = SpreadConfig(demo=demo, samples=samples, compare=compare)

@@ -10,10 +10,10 @@ from .group import cli
 from .options import ListOption, grouped, option
 from .settings import sampler_settings
 
-__all__ = ["demo"]
+__all__ = ["demo", "row_samplers"]
 
 
-def _row_samplers() -> tuple[str, ...]:
+def row_samplers() -> tuple[str, ...]:
     """The samplers of the demo's rows (their settings options), read when the options are made."""
     from ..evaluation.demo import DEMO_ROWS
 
@@ -80,22 +80,9 @@ _ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps lavps-fast lavps-fastest la
 @option("precision")
 @grouped("digits", dict, "images", "mean_images", "mean_samples", "digit_offset")
 @grouped("placement", dict, "device", "precision")
-@sampler_settings(_row_samplers, default_note="each row's preset")
-def demo(
-    out_dir,
-    quick,
-    digits,
-    tasks,
-    samplers,
-    paper_baselines,
-    prior_path,
-    amortizer,
-    seed,
-    overwrite,
-    quiet,
-    placement,
-    settings,
-):
+@grouped("output", dict, "out_dir", "overwrite", "quiet")
+@sampler_settings(row_samplers, default_note="each row's preset")
+def demo(output, quick, digits, tasks, samplers, paper_baselines, prior_path, amortizer, seed, placement, settings):
     """Restore held-out digits with DDRM, DiffPIR, DPS, MGDM and LAVPS on the amortizer's families and unseen ones.
 
     Sampler settings (--steps, --window, ...) override every row whose sampler has them."""
@@ -108,7 +95,8 @@ def demo(
     from ..operators import parse_operator_spec
     from ..outputs import OutputFolder
 
-    target = OutputFolder(out_dir, "summary.json", overwrite, legacy=DEMO_OUTPUTS)  # refused before any work
+    out_dir = output["out_dir"]
+    target = OutputFolder(out_dir, "summary.json", output["overwrite"], legacy=DEMO_OUTPUTS)  # refused before any work
     unknown = sorted(set(samplers or ()) - set(DEMO_SAMPLERS))
     if unknown:
         raise ValueError(f"unknown demo sampler(s) {', '.join(unknown)}; allowed: {', '.join(DEMO_SAMPLERS)}")
@@ -137,7 +125,7 @@ def demo(
         settings={name: settings.for_sampler(name) for name, _ in rows.values()},
     )
     with target as tmp:
-        result = run_demo(config, prior, net, load_classifier(), tmp, progress=not quiet)
+        result = run_demo(config, prior, net, load_classifier(), tmp, progress=not output["quiet"])
     click.echo(format_demo_table(result["summary"]))
     if result["targets"]:
         click.echo("\nPSNR gaps of LAVPS to the samplers it must match, paired per digit (report.md explains):")

@@ -289,11 +289,10 @@ def restore(
         preset=run.preset,
         settings=given,
         amortizer=run.amortizer,
-        batch_size=run.batch_size,
-        progress=not output.quiet,
-        noise_on_device=placement.noise_on_device,
-        fit=fit,
         noise=noise,
+        run=api.RunOptions(
+            batch_size=run.batch_size, noise_on_device=placement.noise_on_device, progress=not output.quiet, fit=fit
+        ),
     )
     record = {
         "observation": str(observation),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .group import cli
-from .options import OPTIONS, FiniteFloat, option
+from .options import OPTIONS, FiniteFloat, grouped, option
 
 __all__ = ["train_prior_command"]
 
@@ -40,22 +40,11 @@ __all__ = ["train_prior_command"]
 )
 @option("precision", type=click.Choice(["fp32", "bf16"]), help="bf16: autocast the training forward passes.")
 @option("quiet")
+@grouped("images", dict, "data", "size")
+@grouped("budget", dict, "iterations", "batch_size", "lr", "warmup", "ema", "grad_accum")
+@grouped("run", dict, "out_dir", "ckpt_every", "resume", "quiet")
 def train_prior_command(
-    data: str,
-    size: int,
-    iterations: int,
-    batch_size: int,
-    lr: float,
-    warmup: int,
-    seed: int,
-    out_dir: str,
-    ema: float,
-    ckpt_every: int,
-    resume: bool,
-    grad_accum: int | None,
-    init_from: str | None,
-    precision: str,
-    quiet: bool,
+    images: dict, budget: dict, seed: int, run: dict, init_from: str | None, precision: str
 ) -> None:
     """Train the unconditional image prior; writes the EMA prior, its card and a sample grid to --out.
 
@@ -70,32 +59,33 @@ def train_prior_command(
     from .train_amortizer import resolve_grad_accum
 
     world = init_from_env()
-    micro = resolve_grad_accum(grad_accum, resume, (Path(out_dir) / CHECKPOINT_NAME).with_suffix(".json"), world.size)
+    checkpoint = (Path(run["out_dir"]) / CHECKPOINT_NAME).with_suffix(".json")
+    micro = resolve_grad_accum(budget["grad_accum"], run["resume"], checkpoint, world.size)
 
     config = PriorTrainConfig(
-        data=data,
-        image_size=size,
-        steps=iterations,
-        batch_size=batch_size,
-        lr=lr,
-        warmup=warmup,
+        data=images["data"],
+        image_size=images["size"],
+        steps=budget["iterations"],
+        batch_size=budget["batch_size"],
+        lr=budget["lr"],
+        warmup=budget["warmup"],
         seed=seed,
-        out_dir=out_dir,
-        ema_decay=ema,
-        ckpt_every=ckpt_every,
+        out_dir=run["out_dir"],
+        ema_decay=budget["ema"],
+        ckpt_every=run["ckpt_every"],
         threads=threads_in_use(),
         micro_batches=micro,
         precision=precision,
         init_from=init_from,
     )
-    if not resume:  # a new run never replaces a file (the inputs or another run's outputs)
+    if not run["resume"]:  # a new run never replaces a file (the inputs or another run's outputs)
         from ..outputs import refuse_existing
 
         name = config.name
         names = [CHECKPOINT_NAME, Path(CHECKPOINT_NAME).with_suffix(".json").name, f"{name}.safetensors"]
         hint = "resume it (--resume) or choose another folder"
-        refuse_existing(out_dir, [*names, f"{name}.json", f"{name}_samples.png"], hint)
-    result = train_prior(config, progress=not quiet, resume=resume)
+        refuse_existing(run["out_dir"], [*names, f"{name}.json", f"{name}_samples.png"], hint)
+    result = train_prior(config, progress=not run["quiet"], resume=run["resume"])
     if result is None:  # not rank 0
         return
     card = result.card
