@@ -15,7 +15,7 @@ from lavps.imaging.io import write_png
 from lavps.priors.hdit import HDiTConfig, HDiTDenoiser, hdit_config
 from lavps.priors.hdit.loader import load_hdit_prior
 from lavps.priors.hdit.model import randomize_
-from lavps.priors.specs import load_prior
+from lavps.priors.specs import load_prior, prior_fingerprint
 
 FIXTURE = Path(__file__).parent / "fixtures" / "hdit_tiny.safetensors"
 
@@ -127,33 +127,36 @@ def test_cli_restores_a_colour_png_with_a_class_label_and_refuses_bad_labels(tmp
     spec = f"hdit:{path}:{tmp_path / 'tiny.json'}"
     clean = write_png(torch.rand(3, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1, tmp_path / "c.png")
     obs = tmp_path / "obs.png"
-    r = _cli("degrade", clean, "--operator", "sr:2", "--sigma", "0.05", "--out", obs, "--prior", spec + ":class=null")
+    r = _cli(
+        "degrade", clean, "--operator", "sr:2", "--sigma", "0.05", "--out", obs, "--prior", spec, "--class-label", "1"
+    )
     assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "obs.json").read_text())["prior"] == spec + ":class=1"  # the class is recorded
+    assert f"--prior {spec}:class=1" in r.stdout  # and in the printed restore command
     common = ["--operator-file", tmp_path / "obs.operator.safetensors", "--sigma", "0.05", "--quiet"]
     common += ["--sampler", "mgdm", "--steps", "4", "--adam-out", "1", "--adam-in", "1"]
-    r = _cli(
-        "restore",
-        tmp_path / "obs.observation.pt",
-        *common,
-        "--prior",
-        spec,
-        "--class-label",
-        "1",
-        "--out",
-        tmp_path / "a",
-    )
+    r = _cli("restore", tmp_path / "obs.observation.pt", *common, "--out", tmp_path / "a")  # the recorded prior
     assert r.returncode == 0, r.stderr
     assert np.asarray(Image.open(tmp_path / "a" / "reconstruction_000.png")).shape == (32, 32, 3)
     assert json.loads((tmp_path / "a" / "restore.json").read_text())["prior"] == spec + ":class=1"
-    for args, message in (
-        (["--prior", spec], "class-conditional: give a class label"),
-        (["--class-label", "1"], "already names a class"),  # degrade's record gives the prior, with its class
-        (["--prior", "mnist", "--class-label", "1"], "only for class-conditional HDiT priors"),
-        (["--prior", spec, "--class-label", "9"], "out of range"),
+    for source, args, message in (
+        ("obs.observation.pt", ["--prior", spec, "--class-label", "null"], "restore it with the same class label"),
+        ("obs.observation.pt", ["--prior", spec], "restore it with the same class label"),
+        ("obs.observation.pt", ["--class-label", "1"], "already names a class"),  # the record gives prior + class
+        ("obs.png", ["--prior", spec], "class-conditional: give a class label"),
+        ("obs.png", ["--prior", "mnist", "--class-label", "1"], "only for class-conditional HDiT priors"),
+        ("obs.png", ["--prior", spec, "--class-label", "9"], "out of range"),
     ):
-        r = _cli("restore", tmp_path / "obs.observation.pt", *common, *args, "--out", tmp_path / "b")
+        r = _cli("restore", tmp_path / source, *common, *args, "--out", tmp_path / "b")
         assert r.returncode == 2 and r.stderr.count("\n") == 1 and message in r.stderr, (args, r.stderr)
         assert not (tmp_path / "b").exists()
+
+
+def test_the_class_label_is_part_of_the_prior_fingerprint(tmp_path):
+    path, _ = _tiny_checkpoint(tmp_path)
+    spec = f"hdit:{path}:{tmp_path / 'tiny.json'}"
+    one, again, two = (prior_fingerprint(load_prior(spec, class_label=c)) for c in (1, 1, 2))
+    assert one == again and one != two  # p(x | c) is another prior for every class c
 
 
 def test_random_spec_builds_seeded_weights_for_benchmarks():

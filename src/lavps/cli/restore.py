@@ -47,10 +47,20 @@ _NOISE_HELP = (
     show_default="the prior's",
     help="Image size C,H,W of the clean image and of the operator, without loading a prior.",
 )
-@option("prior_path", help="Prior whose image size is used (only its size). " + OPTIONS["prior_path"][1]["help"])
+@option(
+    "prior_path",
+    help="Prior whose image size is used (its size only; recorded, and restoring the observation uses it). "
+    + OPTIONS["prior_path"][1]["help"],
+)
+@option(
+    "class_label",
+    help="Class index N or 'null' of a class-conditional HDiT --prior; recorded, so that "
+    "restoring the observation uses the same class.",
+)
 @option("overwrite", help="Replace existing output files (the PNG and its .operator/.observation/.json).")
 @option("fit")
-def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit, noise):
+@grouped("prior", dict, "prior_path", "class_label")
+def degrade(clean, spec, sigma, seed, out, size, prior, overwrite, fit, noise):
     """Simulate an observation of CLEAN.png; saves the drawn operator and the exact float observation, and
     prints the `lavps restore` command that reuses them."""
     from ..outputs import OutputFolder
@@ -70,6 +80,7 @@ def degrade(clean, spec, sigma, seed, out, size, prior_path, overwrite, fit, noi
     from ..priors.latent import image_shape
 
     model = api.noise_model(sigma, noise)  # exactly one of --sigma / --noise, checked before any loading
+    prior_path = _with_class(prior["prior_path"], prior["class_label"])
     shape = size if size is not None and prior_path is None else image_shape(api.load_prior(prior_path))
     if size is not None and tuple(size) != shape:
         raise click.BadParameter(f"--size {size} differs from the prior's image size {shape}", param_hint="--size")
@@ -265,10 +276,9 @@ def restore(
             raise click.BadParameter(f"File {str(observation)!r} does not exist.", param_hint="'OBSERVATION'")
         inputs = [p for p in (observation, source.operator_file, source.kernel, source.mask) if p is not None]
         api.restore_output(output.out_dir, output.overwrite, inputs)  # refuse an occupied folder before any work
-    if class_label is not None:
-        from ..priors.hdit.loader import with_class_label  # imported here: `lavps --help` stays fast
-
-        prior_path = with_class_label(str(prior_path or "mnist"), class_label)  # recorded with the spec
+    prior_path = _with_class(prior_path, class_label)  # recorded with the spec
+    if saved is not None:
+        prior_path = _recorded_prior(prior_path, saved["prior"], observation)
     # placed once, where it is loaded (an unavailable device is named before the prior is loaded)
     prior = api.load_prior(prior_path, device=placement.device, precision=placement.precision)
     if folder:
@@ -317,6 +327,33 @@ def restore(
             "against --reference: "
             + ", ".join(f"sample {i}: PSNR {s['psnr']:.2f} dB, SSIM {s['ssim']:.3f}" for i, s in enumerate(scores))
         )
+
+
+def _with_class(prior_path, class_label):
+    """The prior spec with `:class=N` appended (`--class-label`); None stays the shipped prior."""
+    if class_label is None:
+        return prior_path
+    from ..priors.hdit.loader import with_class_label  # imported here: `lavps --help` stays fast
+
+    return with_class_label(str(prior_path or "mnist"), class_label)
+
+
+def _class_of(spec) -> str | None:
+    head, sep, label = str(spec or "").rpartition(":class=")
+    return label.strip().lower() if sep else None
+
+
+def _recorded_prior(given, recorded, observation):
+    """The prior of a restore of degrade's observation: the one its record names when none is given; a
+    given one must be conditioned on the same class as the recorded one (the observation's class)."""
+    if given is None:
+        return recorded
+    if recorded is not None and _class_of(recorded) != _class_of(given):
+        raise ValueError(
+            f"{observation} was made with the prior {recorded!r} (class {_class_of(recorded) or 'none'}); restore "
+            f"it with the same class label, not {_class_of(given) or 'none'} (--class-label, or drop --prior)"
+        )
+    return given
 
 
 def _degrade_record(observation) -> dict | None:

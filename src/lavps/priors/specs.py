@@ -23,7 +23,8 @@ Network priors other than mnist have no clean training data: `draw` raises for t
 
 The fingerprint hashes what defines a prior family: the schedule and, for a Gaussian mixture, its
 means and covariances (NOT its weights, which every benchmark problem draws anew); for a network prior,
-its weights. A checkpoint trained on one family is refused for another (see lavps.amortize).
+its weights and, for a class-conditional one, the class it is conditioned on. A checkpoint trained on one
+family is refused for another (see lavps.amortize).
 """
 
 from __future__ import annotations
@@ -112,6 +113,9 @@ def prior_fingerprint(prior: Prior) -> str:
         for name, value in sorted(prior.state_dict().items()):
             h.update(name.encode())
             _update(h, value)
+        labels = [m.class_label for m in prior.modules() if getattr(m, "class_label", None) is not None]
+        if labels:  # a class-conditional prior conditioned on class c is p(x | c): another prior per class
+            h.update(f"class_label={labels}".encode())
     else:
         h.update(type(prior).__name__.encode())
     return h.hexdigest()[:16]
