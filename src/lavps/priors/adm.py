@@ -21,7 +21,15 @@ from diffusers import UNet2DModel
 from ..diffusion import Schedule
 from .image_unet import ImagePrior
 
-__all__ = ["ADM_PRESETS", "adm_flags", "adm_unet_config", "adm_schedule", "convert_adm_state_dict", "load_adm_prior"]
+__all__ = [
+    "ADM_PRESETS",
+    "adm_flags",
+    "adm_unet_config",
+    "adm_schedule",
+    "convert_adm_state_dict",
+    "load_adm_prior",
+    "load_adm_spec",
+]
 
 _COMMON = {
     "in_channels": 3,
@@ -280,3 +288,11 @@ def load_adm_prior(path: str | Path, flags: str | dict = "ffhq") -> ImagePrior:
         first = " ".join(str(e).strip().splitlines()[:2])[:300]
         raise ValueError(f"{path}: tensor shapes do not match the ADM flags ({first})") from None
     return ImagePrior(net, adm_schedule(flags), timestep_offset=-1, prediction="epsilon").eval().requires_grad_(False)
+
+
+def load_adm_spec(rest: str) -> ImagePrior:
+    """The prior of `adm:FILE[:PRESET|:FLAGS.json]` (rest = after 'adm:'); FILE alone uses the ffhq flags."""
+    path, _, flags = rest.rpartition(":")
+    if Path(rest).is_file() or not path:
+        return load_adm_prior(rest, "ffhq")
+    return load_adm_prior(path, flags)

@@ -30,6 +30,7 @@ family is refused for another (see lavps.amortize).
 from __future__ import annotations
 
 import hashlib
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,18 +40,47 @@ import torch
 from .base import Prior
 from .gmm import GaussianMixturePrior, grid_mixture
 
-__all__ = ["PriorPreset", "prior_fingerprint", "resolve_prior", "load_prior", "PRESET_KINDS", "FINGERPRINT_ATTR"]
+__all__ = [
+    "PriorPreset",
+    "PriorScheme",
+    "PRIOR_SCHEMES",
+    "prior_fingerprint",
+    "resolve_prior",
+    "load_prior",
+    "PRESET_KINDS",
+    "FINGERPRINT_ATTR",
+]
 
+
+@dataclass(frozen=True)
+class PriorScheme:
+    """A `SCHEME:REST` prior spec: its usage (error messages) and the function of REST that loads the prior,
+    named `module:function` under lavps.priors and imported on first use (adapters pull in diffusers)."""
+
+    usage: str
+    loader: str
+    #: named specs of this scheme that lavps resolves itself, listed after the usage (e.g. ldm:mnist)
+    named: tuple[str, ...] = ()
+
+    def load(self, rest: str) -> Prior:
+        module, _, function = self.loader.partition(":")
+        return getattr(importlib.import_module(f"{__package__}.{module}"), function)(rest)
+
+
+#: the network priors by scheme: a new adapter is its module (a loader of the text after `SCHEME:`) plus
+#: one line here
+PRIOR_SCHEMES: dict[str, PriorScheme] = {
+    "diffusers": PriorScheme("diffusers:DIR", "diffusers_folder:load_diffusers_prior"),
+    "ldm": PriorScheme("ldm:DIR", "latent:load_latent_prior", named=("ldm:mnist",)),
+    "adm": PriorScheme("adm:FILE[:ffhq|:imagenet|:FLAGS.json]", "adm:load_adm_spec"),
+    "edm": PriorScheme("edm:MODULE:FACTORY", "user_module:load_edm_spec"),
+    "hdit": PriorScheme("hdit:FILE[:ffhq|:imagenet|:CONFIG.json][:class=N|:class=null]", "hdit.loader:load_hdit_spec"),
+}
 PRESET_KINDS = (
     "mnist",
     "gmm:D",
     "gmm:D:fresh",
-    "diffusers:DIR",
-    "ldm:DIR",
-    "ldm:mnist",
-    "adm:FILE[:ffhq|:imagenet|:FLAGS.json]",
-    "edm:MODULE:FACTORY",
-    "hdit:FILE[:ffhq|:imagenet|:CONFIG.json][:class=N|:class=null]",
+    *(usage for s in PRIOR_SCHEMES.values() for usage in (s.usage, *s.named)),
     "PATH.safetensors",
 )
 #: A prior moved to another precision records the fingerprint of its original weights under this name.
@@ -155,10 +185,10 @@ def _resolve(spec: str, seed: int) -> PriorPreset:
         return _mnist_preset(spec)
     if kind == "ldm" and rest == "mnist":
         return _ldm_mnist_preset(spec)
-    if kind in _NETWORK_KINDS and rest:
-        return _network_preset(spec, _NETWORK_KINDS[kind](rest))
+    if kind in PRIOR_SCHEMES and rest:
+        return _network_preset(spec, PRIOR_SCHEMES[kind].load(rest))
     if Path(spec).is_dir():  # a bare folder: a diffusers UNet2DModel or pipeline folder
-        return _network_preset(spec, _diffusers(spec))
+        return _network_preset(spec, PRIOR_SCHEMES["diffusers"].load(spec))
     if spec.endswith(".safetensors"):
         from .image_unet import load_image_prior
 
@@ -174,97 +204,6 @@ def load_prior(spec: str | None = None, seed: int = 0, class_label: int | str | 
     from .hdit.loader import with_class_label
 
     return resolve_prior(with_class_label(spec or "mnist", class_label), seed).prior
-
-
-def _diffusers(rest: str) -> Prior:
-    from .diffusers_folder import load_diffusers_prior
-
-    return load_diffusers_prior(rest)
-
-
-def _ldm(rest: str) -> Prior:
-    from .latent import load_latent_prior
-
-    return load_latent_prior(rest)
-
-
-def _adm(rest: str) -> Prior:
-    from .adm import load_adm_prior
-
-    path, _, flags = rest.rpartition(":")
-    if Path(rest).is_file() or not path:
-        return load_adm_prior(rest, "ffhq")
-    return load_adm_prior(path, flags)
-
-
-def _edm(rest: str) -> Prior:
-    from .edm import VEDenoiserPrior
-
-    module_name, _, factory_name = rest.rpartition(":")
-    if not module_name or not factory_name:
-        raise ValueError(f"bad prior spec 'edm:{rest}'; expected edm:MODULE:FACTORY (MODULE a module name or .py file)")
-    module = _import_module(module_name)
-    factory = getattr(module, factory_name, None)
-    if not callable(factory):
-        raise ValueError(f"{module_name} has no callable {factory_name!r}")
-    try:
-        denoiser = factory()
-    except Exception as e:  # the user's code
-        raise ValueError(f"{module_name}:{factory_name}() failed: {_where(e)}") from None
-    shape = getattr(denoiser, "shape", None)
-    if shape is None:
-        raise ValueError(f"{module_name}:{factory_name}() must return a denoiser D(x, sigma) with a `shape` attribute")
-    return VEDenoiserPrior(denoiser, tuple(shape))
-
-
-def _import_module(name: str):
-    """Import a dotted module name, or a .py file by path (this executes the module's code)."""
-    import importlib
-    import importlib.util
-
-    if name.endswith(".py"):
-        path = Path(name)
-        if not path.is_file():
-            raise FileNotFoundError(f"module file not found: {path}")
-        module_spec = importlib.util.spec_from_file_location(f"lavps_user_prior_{path.stem}", path)
-        module = importlib.util.module_from_spec(module_spec)
-        try:
-            module_spec.loader.exec_module(module)
-        except Exception as e:  # the user's code: one line naming the file, not our traceback
-            raise ValueError(f"cannot load module {path}: {_where(e)}") from None
-        return module
-    try:
-        return importlib.import_module(name)
-    except ImportError as e:
-        raise ValueError(f"cannot import module {name!r} ({e})") from None
-    except Exception as e:
-        raise ValueError(f"cannot load module {name!r}: {_where(e)}") from None
-
-
-def _where(e: Exception) -> str:
-    """An exception raised by user code as `Kind at file:line: message`."""
-    if isinstance(e, SyntaxError):
-        return f"SyntaxError at {e.filename}:{e.lineno}: {e.msg}"
-    tb = e.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    at = f" at {tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb is not None else ""
-    return f"{type(e).__name__}{at}: {e}"
-
-
-def _hdit(rest: str) -> Prior:
-    from .hdit.loader import load_hdit_spec
-
-    return load_hdit_spec(rest)
-
-
-_NETWORK_KINDS: dict[str, Callable[[str], Prior]] = {
-    "diffusers": _diffusers,
-    "ldm": _ldm,
-    "adm": _adm,
-    "edm": _edm,
-    "hdit": _hdit,
-}
 
 
 def _network_preset(spec: str, prior: Prior) -> PriorPreset:

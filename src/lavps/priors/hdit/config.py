@@ -95,8 +95,13 @@ HDIT_PRESETS: dict[str, HDiTConfig] = {
     ),
     # not published: the same structure at 32x32 (two neighbourhood levels, two global), for quick checks
     "tiny": HDiTConfig(
-        image_size=32, patch_size=2, depths=(1, 1, 1, 1), widths=(32, 64, 64, 64), kernel_sizes=(5, 3, 0, 0),
-        d_head=32, mapping_width=32,
+        image_size=32,
+        patch_size=2,
+        depths=(1, 1, 1, 1),
+        widths=(32, 64, 64, 64),
+        kernel_sizes=(5, 3, 0, 0),
+        d_head=32,
+        mapping_width=32,
     ),
 }
 
