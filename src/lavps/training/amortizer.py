@@ -13,13 +13,12 @@ from __future__ import annotations
 import torch
 
 from ..amortize.network import time_code
-from ..diffusion import forward_sample, uniform_grid
 from ..objective import bridge_prior, negative_elbo
 from ..operators import OperatorFamily
 from ..priors.specs import PriorPreset
 from .loop import DataFactory, Validation
 from .networks import NetworkLoss, TrainConfig, TrainResult, train_network
-from .problems import draw_training_problem
+from .problems import draw_noised_problem
 
 __all__ = ["AMORTIZED", "amortized_loss", "train_amortizer"]
 
@@ -37,15 +36,12 @@ def amortized_loss(
 
     batch_size / clean: see `draw_training_problem`.
     """
-    g = generator
     schedule = preset.prior.schedule
-    grid = uniform_grid(config.grid_steps, schedule.num_steps)
-    x, prior, problem = draw_training_problem(config, preset, family, g, batch_size, clean)
+    # k uniform in the window; tau = T_k, t = T_{k+1}, x_t ~ q(x_t | x)
+    d = draw_noised_problem(config, preset, family, generator, (1, config.window + 1), 1, batch_size, clean)
+    x, prior, problem, x_t, t, tau = d.x, d.prior, d.problem, d.x_t, d.t, d.grid[d.k]
     b = x.shape[0]
-    k = torch.randint(1, config.window + 1, (b,), generator=g)
-    tau, t = grid[k], grid[k + 1]
-    x_t = forward_sample(schedule, x, t, torch.randn(x.shape, generator=g, dtype=x.dtype))
-    z = torch.randn(x.shape, generator=g, dtype=x.dtype)
+    z = torch.randn(x.shape, generator=generator, dtype=x.dtype)
     with torch.no_grad():
         x0 = prior.denoise(x_t, t)
         bridge = bridge_prior(schedule, x0, x_t, tau, t)

@@ -4,14 +4,24 @@ scale, and one batch of (x, prior, y = A x + sigma_y n) with per-sample operator
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
+from ..diffusion import forward_sample, uniform_grid
 from ..operators import GaussianNoise, InverseProblem, OperatorFamily
 from ..operators.families import CoordinateMaskFamily, DenseFamily, FamilyMixture
 from ..priors.specs import PriorPreset
 
-__all__ = ["resolve_family", "prior_family", "family_description", "estimate_signal_scale", "draw_training_problem"]
+__all__ = [
+    "resolve_family",
+    "prior_family",
+    "family_description",
+    "estimate_signal_scale",
+    "draw_training_problem",
+    "NoisedDraw",
+    "draw_noised_problem",
+]
 
 
 def resolve_family(spec: str, shape: tuple[int, ...]) -> OperatorFamily:
@@ -82,3 +92,39 @@ def draw_training_problem(
     noise = GaussianNoise(config.draw_sigma(g))
     y = noise.measure(x, operator, torch.randn((b, *operator.out_shape), generator=g))
     return x, prior, InverseProblem(y, operator, noise)
+
+
+@dataclass(frozen=True)
+class NoisedDraw:
+    """A training problem with one noised state per sample: clean x, its prior, the problem y = A x + noise,
+    the sampling grid, the grid index k of each sample, t = grid[k + shift] and x_t ~ q(x_t | x)."""
+
+    x: torch.Tensor
+    prior: object
+    problem: InverseProblem
+    grid: torch.Tensor
+    k: torch.Tensor
+    t: torch.Tensor
+    x_t: torch.Tensor
+
+
+def draw_noised_problem(
+    config,
+    preset: PriorPreset,
+    family: OperatorFamily,
+    generator: torch.Generator,
+    indices: tuple[int, int],
+    shift: int = 0,
+    batch_size: int | None = None,
+    clean: torch.Tensor | None = None,
+) -> NoisedDraw:
+    """`draw_training_problem`, then per sample a grid index k uniform in [indices[0], indices[1]) on the
+    grid of config.grid_steps points and x_t ~ q(x_t | x) at t = grid[k + shift]. The generator is read
+    in that order (problem, k, the noise of x_t)."""
+    schedule = preset.prior.schedule
+    grid = uniform_grid(config.grid_steps, schedule.num_steps)
+    x, prior, problem = draw_training_problem(config, preset, family, generator, batch_size, clean)
+    k = torch.randint(indices[0], indices[1], (x.shape[0],), generator=generator)
+    t = grid[k + shift]
+    x_t = forward_sample(schedule, x, t, torch.randn(x.shape, generator=generator, dtype=x.dtype))
+    return NoisedDraw(x, prior, problem, grid, k, t, x_t)

@@ -16,11 +16,10 @@ from __future__ import annotations
 import torch
 
 from ..amortize.network import amortizer_inputs, time_code
-from ..diffusion import forward_sample, uniform_grid
 from ..operators import OperatorFamily
 from ..priors.specs import PriorPreset
 from .networks import NetworkLoss, TrainConfig, TrainResult, train_network
-from .problems import draw_training_problem
+from .problems import draw_noised_problem
 
 __all__ = ["SUPERVISED", "supervised_loss", "train_supervised"]
 
@@ -38,13 +37,11 @@ def supervised_loss(
 
     batch_size / clean: see `draw_training_problem`.
     """
-    g = generator
     schedule = preset.prior.schedule
-    grid = uniform_grid(config.grid_steps, schedule.num_steps)
-    x, prior, problem = draw_training_problem(config, preset, family, g, batch_size, clean)
+    # t uniform on the grid's points T_1 .. T_{N-1}, x_t ~ q(x_t | x)
+    d = draw_noised_problem(config, preset, family, generator, (1, config.grid_steps), 0, batch_size, clean)
+    x, prior, problem, x_t, t = d.x, d.prior, d.problem, d.x_t, d.t
     b = x.shape[0]
-    t = grid[torch.randint(1, config.grid_steps, (b,), generator=g)]
-    x_t = forward_sample(schedule, x, t, torch.randn(x.shape, generator=g, dtype=x.dtype))
     with torch.no_grad():
         x0_prior = prior.denoise(x_t, t)
         y_img = amortizer_inputs(net.input_kind, problem, x0_prior)
