@@ -90,7 +90,15 @@ def test_chunked_sampling_equals_one_batch(prior, digit, sampler):
     obs = lavps.degrade(digit, "gaussian_blur:5:1.0", 0.05, seed=0)
     one = lavps.restore(obs.y, obs.operator, obs.sigma, prior, sampler, samples=3, seed=10, preset="tiny")
     chunked = lavps.restore(
-        obs.y, obs.operator, obs.sigma, prior, sampler, samples=3, seed=10, preset="tiny", batch_size=2
+        obs.y,
+        obs.operator,
+        obs.sigma,
+        prior,
+        sampler,
+        samples=3,
+        seed=10,
+        preset="tiny",
+        run=lavps.RunOptions(batch_size=2),
     )
     assert one.seeds == chunked.seeds == [10, 11, 12]
     # across batch sizes samples agree up to float rounding (lavps.random); MGDM/LAVPS do not amplify it
