@@ -110,12 +110,7 @@ def run_paper_bench(
     build_sampler("ddim", prior, {"steps": 3}).sample(None, 1, seed=[0])  # warm-up: first-call costs not timed
     rows, records, trained = [], {}, set()
     for task, family in families.items():
-        ops = {n: family.sample_one(torch.Generator().manual_seed(s)) for n, s in seeds.items()}
-        ys = {n: simulate(x[None], ops[n], config.sigma, seeds[n]) for n, x in images.items()}
-        folder = out / "images" / task.replace(":", "_")
-        for n in images:
-            write_png(images[n], folder / n / "reference.png")
-            write_png(ys[n][0], folder / n / "observation.png")
+        draw = _draw_task(task, family, images, seeds, config.sigma, out)
         records[task] = {}
         for sampler in config.samplers:
             overrides = dict(config.settings.get(sampler, {}))
@@ -126,26 +121,53 @@ def run_paper_bench(
                 trained = trained_families(resolved.networks["amortizer"], shape)
             records[task][sampler] = resolved.record
             built = build_sampler(sampler, prior, resolved.config, **resolved.networks)
-            names = list(images)
-            for b in range(0, len(names), config.batch_size):
-                batch = names[b : b + config.batch_size]
-                op = StackedOperator([ops[n] for n in batch]) if family.random else ops[batch[0]]
-                problem = InverseProblem(torch.cat([ys[n] for n in batch]), op, GaussianNoise(config.sigma))
-                result = built.sample(problem, len(batch), seed=[seeds[n] for n in batch])
-                x = _as_saved(result.samples.cpu())
-                ref = torch.stack([images[n] for n in batch])
-                quality = _scores(x, ref, metric)
-                for j, n in enumerate(batch):
-                    write_png(x[j], folder / n / f"{sampler}.png")
-                    row = {"task": task, "sampler": sampler, "image": n, "seed": seeds[n]}
-                    row.update({k: v[j] for k, v in quality.items()})
-                    row.update(seconds=result.cost.seconds / len(batch), **_passes(result.cost))
-                    rows.append(row)
-    in_dist = {
-        task: family.spec in trained or getattr(family, "inner", family).spec in trained
-        for task, family in families.items()
-    }
+            rows += _restore_rows(draw, sampler, built, images, config, metric)
+    in_dist = {task: family.spec in trained or getattr(family, "inner", family).spec in trained
+               for task, family in families.items()}  # fmt: skip
     return {"rows": rows, "summary": summarize(rows, in_dist), "settings": records}
+
+
+@dataclass(frozen=True)
+class _TaskDraw:
+    """One task's problems: per image its seed, operator and observation, and the task's image folder."""
+
+    task: str
+    family: object
+    seeds: dict
+    ops: dict
+    ys: dict
+    folder: Path
+
+
+def _draw_task(task: str, family, images: dict, seeds: dict, sigma: float, out: Path) -> _TaskDraw:
+    """Each image's operator (from its seed) and observation (noise from seed + 1); reference and
+    observation PNGs written."""
+    ops = {n: family.sample_one(torch.Generator().manual_seed(s)) for n, s in seeds.items()}
+    ys = {n: simulate(x[None], ops[n], sigma, seeds[n]) for n, x in images.items()}
+    folder = out / "images" / task.replace(":", "_")
+    for n in images:
+        write_png(images[n], folder / n / "reference.png")
+        write_png(ys[n][0], folder / n / "observation.png")
+    return _TaskDraw(task, family, seeds, ops, ys, folder)
+
+
+def _restore_rows(draw: _TaskDraw, sampler: str, built, images: dict, config: PaperBenchConfig, metric) -> list:
+    """One row per image: the sampler restores the task's observations, config.batch_size at a time."""
+    rows, names = [], list(images)
+    for b in range(0, len(names), config.batch_size):
+        batch = names[b : b + config.batch_size]
+        op = StackedOperator([draw.ops[n] for n in batch]) if draw.family.random else draw.ops[batch[0]]
+        problem = InverseProblem(torch.cat([draw.ys[n] for n in batch]), op, GaussianNoise(config.sigma))
+        result = built.sample(problem, len(batch), seed=[draw.seeds[n] for n in batch])
+        x = _as_saved(result.samples.cpu())
+        quality = _scores(x, torch.stack([images[n] for n in batch]), metric)
+        for j, n in enumerate(batch):
+            write_png(x[j], draw.folder / n / f"{sampler}.png")
+            row = {"task": draw.task, "sampler": sampler, "image": n, "seed": draw.seeds[n]}
+            row.update({k: v[j] for k, v in quality.items()})
+            row.update(seconds=result.cost.seconds / len(batch), **_passes(result.cost))
+            rows.append(row)
+    return rows
 
 
 def _as_saved(x: torch.Tensor) -> torch.Tensor:
