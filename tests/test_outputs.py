@@ -1,6 +1,6 @@
 """Nothing the user owns is lost: every output-writing command (degrade, restore, folder restore, demo, bench
---json, train-*), pointed at a folder holding its inputs and a bystander file, with and without --overwrite,
-leaves every pre-existing file byte-identical (lavps.outputs)."""
+--json / --png, bench calibration --out, train-*), pointed at a folder holding its inputs and a bystander
+file, with and without --overwrite, leaves every pre-existing file byte-identical (lavps.outputs)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ TINY_GMM = [
     "--quiet",
 ]
 TINY_TRAIN = ["--prior", "gmm:2:fresh", "--iterations", "2", "--batch-size", "4", "--quiet"]
+TINY_CALIBRATION = ["--problems", "1", "--samples", "2", "--groups", "2", "--dim", "2", "--quiet", "--out"]
 FLAG = {"degrade", "restore", "demo"}  # the commands with --overwrite (bench JSONs replace their own; train resumes)
 
 
@@ -75,6 +76,7 @@ def _commands(d: Path) -> list[list[str]]:
         ["train-amortizer", *TINY_TRAIN, "--out", d],
         ["train-supervised", *TINY_TRAIN, "--out", d],
         ["train-prior", "--iterations", "1", "--out", d],
+        ["bench", "calibration", "--prior", "gmm", "--operator", "dense:1", "--samplers", "mgdm", *TINY_CALIBRATION, d],
         [
             "bench",
             "ratio",
@@ -98,7 +100,7 @@ def test_no_command_loses_or_changes_a_pre_existing_file(data, overwrite, monkey
     kept = _hashes(data) if not overwrite else users  # --overwrite may replace lavps's own earlier outputs
     lost, refused = [], 0
     for args in _commands(data):
-        if overwrite and args[0] in FLAG:
+        if overwrite and (args[0] in FLAG or args[1] == "calibration"):
             args = [*args, "--overwrite"]
         run = _cli(*args)
         assert "Traceback" not in run.stderr
@@ -108,8 +110,9 @@ def test_no_command_loses_or_changes_a_pre_existing_file(data, overwrite, monkey
         after = _hashes(data)
         lost += [f"{' '.join(map(str, args[:2]))}: {name}" for name, h in kept.items() if after.get(name) != h]
     assert lost == [], lost
-    # beside the inputs ran: degrade --overwrite of its own outputs, bench gmm's new JSON, the two trainings
-    assert refused == len(_commands(data)) - 3 - overwrite
+    # beside the inputs ran: bench gmm's new JSON, the two trainings; with --overwrite also degrade (its own
+    # outputs) and bench calibration (it writes its own names beside other files)
+    assert refused == len(_commands(data)) - 3 - 2 * overwrite
     assert not list(data.glob(".*lavps-tmp*")) and not list(data.parent.glob(".*lavps-tmp*"))
 
 
