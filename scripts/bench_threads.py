@@ -31,6 +31,9 @@ WORKLOADS = {
 }
 
 
+CONDITIONS = ("no extra process", "one busy process")
+
+
 def _observation(folder: Path) -> Path:
     import torch
 
@@ -70,17 +73,21 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--out", type=Path, default=Path("results/threads"))
+    parser.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS))
+    parser.add_argument("--conditions", nargs="+", choices=CONDITIONS, default=list(CONDITIONS))
+    parser.add_argument("--name", default="threads", help="JSON file name (without .json) under --out.")
     o = parser.parse_args()
     load_before = os.getloadavg()
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         obs = _observation(Path(folder))
-        for condition in ("no extra process", "one busy process"):
+        for condition in o.conditions:
             busy = None
             if condition != "no extra process":
                 busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
             try:
-                for name, template in WORKLOADS.items():
+                for name in o.workloads:
+                    template = WORKLOADS[name]
                     args = [a.replace("{obs}", str(obs)) for a in template]
                     for threads in [None, *o.threads]:
                         load = os.getloadavg()[0]
@@ -111,15 +118,17 @@ def main() -> None:
         cells = f"{r['threads']:>7} {r['mean_seconds']:>8.1f} {r['ratio_to_best']:>7.2f} {r['load1']:>5.1f}"
         print(f"{r['condition']:<17} {r['workload']:<24} {cells}")
     payload = dict(
-        config=dict(threads=o.threads, repeats=o.repeats, timeout=o.timeout, cpus=os.cpu_count()),
+        config=dict(
+            threads=o.threads, repeats=o.repeats, timeout=o.timeout, cpus=os.cpu_count(), workloads=o.workloads
+        ),
         note="wall seconds of whole commands; load1 = 1-minute load average before each cell (a shared machine)",
         load_average_before=load_before,
         load_average_after=os.getloadavg(),
         rows=rows,
     )
     o.out.mkdir(parents=True, exist_ok=True)
-    (o.out / "threads.json").write_text(json.dumps(payload, indent=2) + "\n")
-    print(f"wrote {o.out / 'threads.json'}")
+    (o.out / f"{o.name}.json").write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"wrote {o.out / f'{o.name}.json'}")
 
 
 if __name__ == "__main__":

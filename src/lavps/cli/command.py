@@ -13,8 +13,8 @@ __all__ = ["LavpsCommand", "LavpsGroup", "first_paragraph", "DEFAULT_THREADS", "
 
 #: torch CPU threads per lavps process unless --threads or OMP_NUM_THREADS says otherwise. One: beside any
 #: other busy process, more threads than free cores collapse (results/threads: restore, DPS and `bench speed
-#: --quick` several times slower with 2 threads beside one busy process on a 2-core machine), while on an
-#: idle machine 2 threads gain little on the shipped 32x32 networks.
+#: --quick` 9-11x slower with 2 threads beside one busy process on a 2-core machine), while one thread was
+#: at most 1.8x slower than 2 in a single run on a free core.
 DEFAULT_THREADS = 1
 
 _threads: dict[str, int | None] = {"n": None}
