@@ -53,6 +53,9 @@ __all__ = ["bench_calibration"]
     help="Ancestral (DDIM eta = 1) steps that draw each x* from the prior.",
 )
 @option("sigma", default=None, show_default="0.05; with gmm 1.0")
+@click.option(
+    "--noise", default=None, show_default="none: Gaussian, --sigma", help="Images: a noise spec, e.g. poisson:PEAK."
+)
 @option("amortizer", help="gmm: trained amortizer for the lavps row.")
 @option("seed", default=0)
 @click.option(
@@ -65,7 +68,7 @@ __all__ = ["bench_calibration"]
 )
 @option("overwrite")
 @option("quiet")
-@grouped("problem", dict, "problems", "samples", "sigma", "seed")
+@grouped("problem", dict, "problems", "samples", "sigma", "noise", "seed")
 @grouped("gmm", dict, "groups", "dims", "amortizer")
 @grouped("output", dict, "out_dir", "overwrite", "quiet")
 @sampler_settings(None, default_note="each row's preset (gmm: each sampler's default)")
@@ -82,6 +85,8 @@ def bench_calibration(prior_path, operators, samplers, problem, gmm, prior_steps
     if out_dir.exists() and any(out_dir.iterdir()) and not output["overwrite"]:  # before any work
         raise FileExistsError(f"output folder {out_dir} exists and is not empty (use --overwrite)")
     if prior_path == "gmm":
+        if problem["noise"] is not None:
+            raise ValueError("--noise is for image priors; the gmm check needs Gaussian noise (its exact posterior)")
         out, keys, extra = _run_gmm(operators, samplers, problem, gmm, settings, quiet)
     else:
         out, keys, extra = _run_images(prior_path, operators, samplers, problem, prior_steps, settings, quiet)
@@ -112,10 +117,16 @@ def _run_images(prior_path, operators, samplers, problem, prior_steps, settings,
     for spec in operators:
         operator(spec, tuple(prior.shape), seed=0)  # a bad spec or file fails before any work
     sigma = problem["sigma"]
+    if sigma is not None and problem["noise"] is not None:
+        raise ValueError("give --sigma (Gaussian noise) or --noise, not both")
     config = ImageCalibrationConfig(
         operators=operators, sigma=0.05 if sigma is None else sigma, problems=problem["problems"] or 24,
-        samples=problem["samples"], rows=rows, prior_steps=prior_steps, seed=problem["seed"],
+        samples=problem["samples"], rows=rows, prior_steps=prior_steps, seed=problem["seed"], noise=problem["noise"],
     )  # fmt: skip
+    if config.noise is not None:
+        from ..api import noise_model
+
+        noise_model(None, config.noise)  # a bad noise spec fails before any work
     out = run_image_calibration(config, prior, progress=not quiet)
     out["config"]["prior"] = prior_path or "mnist"
     extra = {"psnr_one": "PSNR(1)", "seconds_per_sample": "s/sample"}

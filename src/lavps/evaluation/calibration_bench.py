@@ -58,6 +58,7 @@ class ImageCalibrationConfig:
     prior_steps: int = 1000
     seed: int = 0
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    noise: str | None = None  # a noise spec (`poisson:PEAK`) instead of Gaussian sigma
 
     def __post_init__(self) -> None:
         if self.problems < 2 or self.samples < 2:
@@ -85,6 +86,7 @@ def run_image_calibration(
     to x* (mean, 95% interval) and seconds per sample}. on_row(entry) is called as each row finishes."""
     from ..api import degrade, operator, restore
 
+    sigma = None if config.noise is not None else config.sigma
     truth = prior_draws(prior, config.problems, config.prior_steps, config.seed, progress)
     shape = tuple(prior.shape)
     results = []
@@ -95,13 +97,13 @@ def run_image_calibration(
         for p in range(config.problems):
             op_seed = config.seed + PROBLEM_SEED_OFFSET + 2 * p
             op = operator(spec, shape, seed=op_seed)
-            problems.append((op, degrade(truth[p], op, config.sigma, seed=op_seed)))
+            problems.append((op, degrade(truth[p], op, sigma, seed=op_seed, noise=config.noise)))
         for row in config.rows:
             draws, seconds = [], 0.0
             for p, (op, obs) in enumerate(problems):
                 out = restore(
-                    obs.y, op, config.sigma, prior=prior, sampler=row.sampler, samples=config.samples,
-                    seed=SAMPLE_STRIDE * p + 1, preset=row.preset, settings=dict(row.settings),
+                    obs.y, op, sigma, prior=prior, sampler=row.sampler, samples=config.samples,
+                    seed=SAMPLE_STRIDE * p + 1, preset=row.preset, settings=dict(row.settings), noise=config.noise,
                 )  # fmt: skip
                 draws.append(out.samples.float())
                 seconds += out.cost.seconds
