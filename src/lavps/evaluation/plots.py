@@ -86,7 +86,7 @@ def plot_quality_vs_seconds(summary: list[dict], path: Path) -> None:
         ax.plot([], [], marker=k, ls="", color="k", label=m)
     ax.set_xscale("log")
     ax.set_xlabel("seconds per image (log scale)")
-    ax.set_ylabel("PSNR (dB), mean and 95% interval (from 3 digits on)")
+    ax.set_ylabel("PSNR (dB), mean and 95% interval (from 3 images on)")
     ax.set_title("Quality against time: every sampler on every task")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), title="task / sampler")
