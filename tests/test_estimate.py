@@ -55,16 +55,33 @@ def test_a_short_run_is_not_timed_and_batches_are_counted():
     assert many.batches == 1000 and 9 * 1000 >= MIN_PASSES
 
 
-def test_a_long_run_is_announced_before_it_starts_and_quiet_is_silent(capsys, monkeypatch):
+@pytest.fixture
+def every_run_is_long(monkeypatch):
     import lavps.samplers.estimate as estimate
 
-    monkeypatch.setattr(api, "LONG_SECONDS", 0.0)  # every run counts as long here, and is timed
+    monkeypatch.setattr(estimate, "LONG_SECONDS", 0.0)  # every run counts as long here, and is timed
     monkeypatch.setattr(estimate, "MIN_PASSES", 0)
+
+
+def test_a_long_run_is_announced_before_it_starts_and_quiet_is_silent(capsys, every_run_is_long):
     obs = torch.zeros(1, 16, 16)
     for progress in (True, False):
-        api.restore(obs, "sr:2", 0.1, sampler="ddrm", preset="tiny", samples=2, progress=progress)
+        api.restore(obs, "sr:2", 0.1, sampler="ddrm", preset="tiny", samples=2, run=api.RunOptions(progress=progress))
         err = capsys.readouterr().err
         assert ("expected: " in err and "denoiser forwards" in err) == progress, err
+
+
+def test_a_long_folder_restore_is_announced(tmp_path, every_run_is_long, _cli):
+    from lavps.imaging.io import write_png
+
+    (tmp_path / "in").mkdir()
+    for i in range(3):
+        write_png(torch.zeros(1, 32, 32), tmp_path / "in" / f"{i}.png")
+    args = ["--simulate", "sr:2", "--sigma", "0.1", "--sampler", "ddrm", "--preset", "tiny"]
+    loud = _cli("restore", tmp_path / "in", *args, "--out", tmp_path / "a")
+    assert loud.returncode == 0 and "3 image(s) in 1 batch(es)" in loud.stderr, loud.stderr
+    quiet = _cli("restore", tmp_path / "in", *args, "--quiet", "--out", tmp_path / "b")
+    assert quiet.returncode == 0 and "expected: " not in quiet.stderr
 
 
 def test_memory_is_refused_before_any_work_with_the_batch_size_that_fits(monkeypatch):

@@ -8,7 +8,6 @@ Images are tensors in [-1, 1], one image (C, H, W) or a batch (B, C, H, W); a pa
 from __future__ import annotations
 
 import copy
-import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from .samplers.budget import check_memory
 from .samplers.chunked import sample_in_chunks
 from .samplers.config import SamplerConfig
 from .samplers.cost import Cost
-from .samplers.estimate import LONG_SECONDS, estimate_run
+from .samplers.estimate import announce_if_long
 from .samplers.registry import build_sampler, restoring_samplers
 from .workflows.image import OperatorSource, resolve_operator, simulate, timestamp
 from .workflows.settings import check_overrides, resolve_settings
@@ -289,7 +288,7 @@ def restore(
         device=str(prior_device(prior)), precision=prior_precision(prior), noise_on_device=run.noise_on_device
     )
     if run.progress:  # a long run says what it will cost before it starts (quiet runs skip the estimate)
-        _announce(built, problem, samples, batch_size)
+        announce_if_long(built, problem, samples, batch_size)
     drawn = sample_in_chunks(built, problem, samples, seed, batch_size, run.progress, run.noise_on_device)
     if latent:  # the user sees images: decode the latent samples, the moments are the images'
         with torch.no_grad():
@@ -297,16 +296,6 @@ def restore(
         std = images.std(0) if samples > 1 else torch.zeros_like(images[0])
         return RestoreResult(images, images.mean(0), std, drawn.cost, drawn.seeds, record, obs, drawn.info)
     return RestoreResult(drawn.samples, drawn.mean, drawn.std, drawn.cost, drawn.seeds, record, obs, drawn.info)
-
-
-def _announce(sampler, problem: InverseProblem, samples: int, batch_size: int | None) -> None:
-    """One line on stderr before a run expected to take longer than LONG_SECONDS (lavps.samplers.estimate)."""
-    try:
-        estimate = estimate_run(sampler, problem, samples, batch_size)
-    except Exception:  # the stand-in network is not the real one: the real run reports its own errors
-        return
-    if estimate is not None and estimate.seconds >= LONG_SECONDS:
-        print(estimate.line(samples), file=sys.stderr, flush=True)
 
 
 def _run_options(run: RunOptions | None, deprecated: dict) -> RunOptions:

@@ -10,6 +10,7 @@ the stand-in loop's own time (operators, amortizer) per sample. An estimate: the
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from ..operators.noise import InverseProblem
 from .base import Sampler
 from .cost import STAND_IN, Cost
 
-__all__ = ["RunEstimate", "estimate_run", "LONG_SECONDS", "MIN_PASSES"]
+__all__ = ["RunEstimate", "estimate_run", "announce_if_long", "LONG_SECONDS", "MIN_PASSES"]
 
 #: a run expected to take longer than this is announced (its passes and seconds) before it starts
 LONG_SECONDS = 30.0
@@ -36,13 +37,13 @@ class RunEstimate:
     batches: int
     seconds: float
 
-    def line(self, samples: int) -> str:
+    def line(self, samples: int, what: str = "sample(s)") -> str:
         c = self.cost
         passes = f"{c.denoiser_forwards} denoiser forwards, {c.denoiser_backwards} backwards"
         if c.amortizer_forwards:
             passes += f", {c.amortizer_forwards} amortizer forwards"
         return (
-            f"expected: {passes} per sample path; {samples} sample(s) in {self.batches} batch(es), about "
+            f"expected: {passes} per sample path; {samples} {what} in {self.batches} batch(es), about "
             f"{_duration(self.seconds)} (one timed pass of the network on this machine now)"
         )
 
@@ -75,6 +76,18 @@ def estimate_run(sampler: Sampler, problem: InverseProblem, samples: int, batch_
     forward, backward = _timed_pass(sampler.prior, timed, counted.denoiser_backwards > 0)
     network = counted.denoiser_forwards * forward + counted.denoiser_backwards * backward
     return RunEstimate(counted, batches, samples * (network / timed + loop_seconds))
+
+
+def announce_if_long(
+    sampler: Sampler, problem: InverseProblem, samples: int, batch_size: int | None, what: str = "sample(s)"
+) -> None:
+    """One line on stderr before a run expected to take longer than LONG_SECONDS; silent otherwise."""
+    try:
+        estimate = estimate_run(sampler, problem, samples, batch_size)
+    except Exception:  # the stand-in network is not the real one: the real run reports its own errors
+        return
+    if estimate is not None and estimate.seconds >= LONG_SECONDS:
+        print(estimate.line(samples, what), file=sys.stderr, flush=True)
 
 
 def _timed_pass(prior, batch: int, with_backward: bool) -> tuple[float, float]:

@@ -40,6 +40,7 @@ from ..metrics import psnr, ssim
 from ..operators import GaussianNoise, InverseProblem, LinearOperator, OperatorFamily, save_operator
 from ..operators.stack import StackedOperator
 from ..random import name_seed
+from ..samplers.estimate import announce_if_long
 from ..samplers.registry import build_sampler
 from .image import simulate
 from .settings import resolve_settings
@@ -141,6 +142,9 @@ def restore_folder(job: FolderJob, prior, out_dir: str | Path, progress: bool = 
     todo = [i for i in mine if i not in finished]
     try:
         sampler = build_sampler(job.sampler, prior, resolved.config, **resolved.networks)
+        if progress and world.is_main and todo:  # a long folder run says what it will cost first
+            first = _problem(job, prior, images, names, todo[:1])[0]
+            announce_if_long(sampler, first, len(todo), job.batch_size, what="image(s)")
         bar = tqdm(total=len(todo), disable=not (progress and world.is_main), desc="restore", unit="img")
         for b in range(0, len(todo), job.batch_size):
             batch = todo[b : b + job.batch_size]
@@ -239,7 +243,8 @@ def _claim(out: Path, settings: dict, world: World) -> str | None:
     return new
 
 
-def _restore_batch(job, prior, sampler, images, names, refs, batch: list[int], out: Path) -> None:
+def _problem(job, prior, images, names, batch: list[int]):
+    """(the inverse problem of the images `batch`, their operators, their seeds)."""
     shape = tuple(prior.shape)
     seeds = [name_seed(job.seed, names[i]) for i in batch]
     ops = [job.operator] * len(batch)
@@ -252,7 +257,13 @@ def _restore_batch(job, prior, sampler, images, names, refs, batch: list[int], o
         obs_hw = tuple(job.operator.out_shape[1:])
         y = torch.cat([read_png(images.files[i], shape[0], obs_hw) for i in batch])
     operator = job.operator if job.family is None else StackedOperator(ops)
-    problem = InverseProblem(y, operator, GaussianNoise(job.sigma))
+    return InverseProblem(y, operator, GaussianNoise(job.sigma)), ops, seeds
+
+
+def _restore_batch(job, prior, sampler, images, names, refs, batch: list[int], out: Path) -> None:
+    shape = tuple(prior.shape)
+    problem, ops, seeds = _problem(job, prior, images, names, batch)
+    y = problem.y
     result = sampler.sample(problem, len(batch), seed=seeds)
     x = _as_saved(result.samples)  # metrics of the PNG actually written: identical whatever the batch
     cost = result.cost
