@@ -49,5 +49,4 @@ __all__ = [
     "time_code",
 ]
 
-from . import hdit as _hdit  # noqa: E402,F401  (registers the "hdit" architecture for loading)
-from . import unet as _unet  # noqa: E402,F401  (registers the "unet" architecture for loading)
+# The image architectures (unet, hdit) register themselves when a config first names them (network.py).

@@ -11,6 +11,7 @@ Networks are rebuilt from a JSON `config` whose `arch` key picks the class from 
 
 from __future__ import annotations
 
+import importlib
 from typing import ClassVar
 
 import torch
@@ -39,6 +40,9 @@ __all__ = [
 
 INPUT_KINDS = ("pinv", "grad", "linear")
 ARCHITECTURES: dict[str, type[nn.Module]] = {}
+#: this package's image architectures, imported when a config first names them: their modules import
+#: diffusers / the HDiT, which listing a command's options (`lavps restore --help`) never needs
+_BUILT_IN = {"unet": "lavps.amortize.unet", "hdit": "lavps.amortize.hdit"}
 
 
 def register_architecture(cls: type[nn.Module]) -> type[nn.Module]:
@@ -49,9 +53,12 @@ def register_architecture(cls: type[nn.Module]) -> type[nn.Module]:
 
 def build_network(config: dict) -> nn.Module:
     """A fresh network from its JSON config (`arch` picks the class); ValueError for a bad config."""
-    if not isinstance(config, dict) or config.get("arch") not in ARCHITECTURES:
-        arch = config.get("arch") if isinstance(config, dict) else None
-        raise ValueError(f"unknown network architecture {arch!r}; allowed: {', '.join(sorted(ARCHITECTURES))}")
+    arch = config.get("arch") if isinstance(config, dict) else None
+    if arch in _BUILT_IN and arch not in ARCHITECTURES:
+        importlib.import_module(_BUILT_IN[arch])  # registers it
+    if arch not in ARCHITECTURES:
+        allowed = ", ".join(sorted(set(ARCHITECTURES) | set(_BUILT_IN)))
+        raise ValueError(f"unknown network architecture {arch!r}; allowed: {allowed}")
     try:
         return ARCHITECTURES[config["arch"]].from_config(config)
     except (KeyError, TypeError, ValueError, IndexError) as e:
