@@ -237,44 +237,36 @@ def _gmm_preset(spec: str, args: list[str], seed: int) -> PriorPreset:
 
 
 def _mnist_preset(spec: str) -> PriorPreset:
-    from ..data.mnist import mnist_split
     from .image_unet import default_prior_path, load_image_prior
 
-    prior = load_image_prior()
-    cache: list[torch.Tensor] = []  # the train split, read on the first draw (restore never needs it)
-
-    def clean(n: int, generator: torch.Generator) -> torch.Tensor:
-        if not cache:
-            cache.append(mnist_split("train")[0])
-        return cache[0][torch.randint(0, cache[0].shape[0], (n,), generator=generator)]
-
-    description = {
-        "spec": spec,
-        "name": "shipped MNIST 32x32 image prior; clean images from the MNIST train split",
-        "path": str(default_prior_path()),
-        "shape": list(prior.shape),
-        "fingerprint": prior_fingerprint(prior),
-    }
-    return PriorPreset(spec=spec, prior=prior, clean=clean, description=description)
+    name = "shipped MNIST 32x32 image prior; clean images from the MNIST train split"
+    return _mnist_train_preset(spec, load_image_prior(), default_prior_path(), name, lambda images: images)
 
 
 def _ldm_mnist_preset(spec: str) -> PriorPreset:
-    from ..data.mnist import mnist_split
     from .latent import default_latent_prior_path, load_latent_prior
 
     prior = load_latent_prior("mnist")
-    cache: list[torch.Tensor] = []  # the train split's latents, encoded on the first draw
+    name = "shipped latent MNIST prior; clean latents = encoder means of the MNIST train split"
+    return _mnist_train_preset(spec, prior, default_latent_prior_path(), name, prior.encode)
+
+
+def _mnist_train_preset(spec: str, prior, path, name: str, to_clean) -> PriorPreset:
+    """A shipped MNIST prior whose clean signals are `to_clean` of the train split (images, or latents)."""
+    from ..data.mnist import mnist_split
+
+    cache: list[torch.Tensor] = []  # the train split, read (and encoded) on the first draw: restore never needs it
 
     def clean(n: int, generator: torch.Generator) -> torch.Tensor:
         if not cache:
             with torch.no_grad():
-                cache.append(prior.encode(mnist_split("train")[0]))
+                cache.append(to_clean(mnist_split("train")[0]))
         return cache[0][torch.randint(0, cache[0].shape[0], (n,), generator=generator)]
 
     description = {
         "spec": spec,
-        "name": "shipped latent MNIST prior; clean latents = encoder means of the MNIST train split",
-        "path": str(default_latent_prior_path()),
+        "name": name,
+        "path": str(path),
         "shape": list(prior.shape),
         "fingerprint": prior_fingerprint(prior),
     }
