@@ -144,6 +144,9 @@ CASES = [
     ("demo-out-foreign", ["demo", "--quick", "--out", "{in}"], "did not write"),
     ("demo-out-file", ["demo", "--quick", "--out", "{in}/notes.txt"], "notes.txt"),
     ("demo-row-unknown", ["demo", "--samplers", "oracle", "--out", "d"], "oracle"),
+    ("demo-prior-draws-one", ["demo", "--prior-draws", "1", "--out", "d"], "prior-draw"),
+    ("demo-draw-operator", ["demo", "--draw-operator", "swirl:3", "--out", "d"], "swirl"),
+    ("demo-prior-shape", ["demo", "--prior", "gmm:8", "--out", "d"], "1x32x32"),
     ("unknown-command", ["frobnicate"], "frobnicate"),
 ]
 

@@ -217,6 +217,7 @@ def test_demo_report_on_a_tiny_budget(tmp_path):
             "mgdm": ("mgdm", {**tiny, "adam_in": 1}),
             "lavps": ("lavps", {**tiny, "inner_steps": 1}),
         },
+        draw_problems=0,
     )
     out = run_demo(config, prior, net, load_classifier(), tmp_path / "report", progress=False)
     assert {(r["task"], r["sampler"]) for r in out["summary"]} == {
@@ -307,6 +308,7 @@ def test_demo_applies_and_reports_the_tuned_baseline_settings(tmp_path):
             mean_images=0,
             samplers={"diffpir-5": ("diffpir", {"steps": 5})},
             tuned_baselines=on,
+            draw_problems=0,
         )
         out = run_demo(config, prior, net, load_classifier(), tmp_path / str(on), progress=False)
         psnrs[on] = out["summary"][0]["psnr"]

@@ -22,7 +22,7 @@ _ROWS = ("ddrm-100", "diffpir-100", "lavps-fastest", "lavps-ref")
     "tasks",
     cls=ListOption,
     default=None,
-    show_default="the demo's eight tasks",
+    show_default="the demo's eight linear tasks",
     help="Operator specs of the tasks (space-separated).",
 )
 @click.option(
@@ -49,7 +49,7 @@ def bench_spread(digits, tasks, samplers, amortizer, seed, json_path, quiet, set
     Sampler settings (--steps, --window, ...) override every row whose sampler has them."""
     from ..amortize.checkpoint import load_amortizer
     from ..amortize.defaults import default_amortizer_path
-    from ..evaluation.demo import DEMO_SAMPLERS, DemoConfig
+    from ..evaluation.demo import DEMO_SAMPLERS, LINEAR_TASKS, DemoConfig
     from ..evaluation.spread import SpreadConfig, format_spread, format_spread_gaps, run_spread
     from ..operators import parse_operator_spec
     from ..outputs import bench_output, write_bench_json
@@ -75,9 +75,8 @@ def bench_spread(digits, tasks, samplers, amortizer, seed, json_path, quiet, set
         samplers=rows,
         mean_images=0,
         settings={name: settings.for_sampler(name) for name, _ in rows.values()},
+        tasks=tuple(tasks) if tasks else LINEAR_TASKS,  # the demo's linear tasks (DDRM and DiffPIR rows)
     )
-    if tasks:
-        demo = DemoConfig(**{**demo.__dict__, "tasks": tuple(tasks)})
     config = SpreadConfig(demo=demo, samples=samples, compare=compare)
     out = run_spread(config, prior, net, progress=not quiet)
     click.echo(format_spread(out["summary"], samples))

@@ -22,6 +22,7 @@ def row_samplers() -> tuple[str, ...]:
 
 _QUICK_TASKS = ("motion_blur:9:0.5", "sr:2", "center:0.35")
 DEMO_OUTPUTS = r"report\.md|summary\.json|metrics\.csv|quality_vs_seconds\.png|grid_.+\.png"
+_DRAW_PROBLEMS = 8
 _ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps lavps-fast lavps-fastest lavps-ref"
 
 
@@ -34,7 +35,12 @@ _ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps lavps-fast lavps-fastest la
     type=click.Path(file_okay=False, path_type=Path),
     help="Report folder.",
 )
-@click.option("--quick", is_flag=True, help=f"2 digits, tasks {' '.join(_QUICK_TASKS)}, no mean-PSNR (about a minute).")
+@click.option(
+    "--quick",
+    is_flag=True,
+    help=f"2 digits, tasks {' '.join(_QUICK_TASKS)}, no mean-PSNR, no prior draws unless --prior-draws "
+    "(a minute or two).",
+)
 @click.option(
     "--images", default=None, type=click.IntRange(1), show_default="4; 2 with --quick", help="Held-out digits per task."
 )
@@ -43,9 +49,11 @@ _ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps lavps-fast lavps-fastest la
     "tasks",
     cls=ListOption,
     default=None,
-    show_default="the shipped amortizer's six training families, then center:0.35 gaussian_blur:13:3.0",
+    show_default="the shipped amortizer's six training families, center:0.35 gaussian_blur:13:3.0, then the "
+    "non-linear jpeg:10 phase:2 (trained) jpeg:25 hdr:2 (unseen)",
     help="Operator specs of the tasks (space-separated). A task among the amortizer's training families (read "
-    "from its card) is reported as in-distribution, every other one as unseen.",
+    "from its card) is reported as in-distribution, every other one as unseen. Non-linear tasks run DPS, MGDM "
+    "and LAVPS (with the shipped non-linear amortizer unless --amortizer is given).",
 )
 @click.option("--samplers", cls=ListOption, default=None, show_default=_ROWS, help="Rows to run (a subset).")
 @click.option(
@@ -70,7 +78,33 @@ _ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps lavps-fast lavps-fastest la
     "settings of lavps.samplers.presets.TUNED on the families they were tuned on).",
 )
 @click.option(
-    "--prior", "prior_path", default=None, show_default="mnist", help="Prior spec; it must be a 1x32x32 prior."
+    "--prior",
+    "prior_specs",
+    cls=ListOption,
+    default=None,
+    show_default="mnist",
+    help="Prior spec(s) of 1x32x32 images, run in turn on the same digits (e.g. `mnist ldm:mnist`: pixel and "
+    "latent side by side, with a table of both). On a latent prior DDRM and DiffPIR are not run.",
+)
+@click.option(
+    "--prior-draws",
+    "draw_problems",
+    default=None,
+    type=click.IntRange(0),
+    show_default="8; 0 with --quick",
+    help="The second setting: problems with x* drawn from the prior (posterior known to be right); every row's "
+    "PSNR, SSIM and 90% coverage per statistic there (0: skip; pixel priors only).",
+)
+@click.option("--draw-samples", default=5, show_default=True, type=click.IntRange(2), help="Samples per prior draw.")
+@click.option(
+    "--draw-operator", "draw_tasks", cls=ListOption, default=("sr:4",), show_default="sr:4", help="Prior-draw tasks."
+)
+@click.option(
+    "--draw-prior-steps",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(3, 1000),
+    help="Ancestral (DDIM eta = 1) steps of each prior draw.",
 )
 @option("amortizer", show_default="the shipped amortizer")
 @option("seed", default=0, help="Seed of the digits' operators, noise and of every sampler.")
@@ -79,18 +113,19 @@ _ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps lavps-fast lavps-fastest la
 @option("device")
 @option("precision")
 @grouped("digits", dict, "images", "mean_images", "mean_samples", "digit_offset")
+@grouped("draws", dict, "draw_problems", "draw_samples", "draw_tasks", "draw_prior_steps")
 @grouped("placement", dict, "device", "precision")
 @grouped("output", dict, "out_dir", "overwrite", "quiet")
 @sampler_settings(row_samplers, default_note="each row's preset")
-def demo(output, quick, digits, tasks, samplers, paper_baselines, prior_path, amortizer, seed, placement, settings):
-    """Restore held-out digits with DDRM, DiffPIR, DPS, MGDM and LAVPS on the amortizer's families and unseen ones.
+def demo(output, quick, digits, draws, tasks, samplers, paper_baselines, prior_specs, amortizer, seed, placement,
+         settings):  # fmt: skip
+    """Restore held-out digits with DDRM, DiffPIR, DPS, MGDM and LAVPS on the amortizer's families and unseen ones
+    (linear and non-linear), and on draws from the prior, where the posterior is known to be right.
 
     Sampler settings (--steps, --window, ...) override every row whose sampler has them."""
-    from ..amortize.checkpoint import load_amortizer
-    from ..amortize.defaults import default_amortizer_path
-    from ..api import load_prior
     from ..evaluation.classifier import load_classifier
     from ..evaluation.demo import DEMO_SAMPLERS, DemoConfig, format_demo_table, run_demo
+    from ..evaluation.demo_draws import format_draws_table
     from ..evaluation.demo_targets import format_gaps
     from ..operators import parse_operator_spec
     from ..outputs import OutputFolder
@@ -106,16 +141,14 @@ def demo(output, quick, digits, tasks, samplers, paper_baselines, prior_path, am
 
     for name in dict.fromkeys(name for name, _ in rows.values()):  # every row's settings before the first row runs
         check_overrides(name, settings.for_sampler(name))
-    prior = load_prior(prior_path, **placement)  # an unavailable device is named before any work
-    if tuple(prior.shape) != (1, 32, 32):
-        raise ValueError(f"the demo restores 1x32x32 MNIST digits; prior {prior_path!r} has shape {prior.shape}")
-    for spec in tasks or ():
-        parse_operator_spec(spec, tuple(prior.shape))  # every task is checked before the first one runs
-    net = load_amortizer(amortizer or default_amortizer_path(), prior=prior)
     base = DemoConfig()
+    tasks = tuple(tasks) if tasks else (_QUICK_TASKS if quick else base.tasks)
+    for spec in (*tasks, *draws["draw_tasks"]):
+        parse_operator_spec(spec, (1, 32, 32))  # every task is checked before the first one runs
+    problems = draws["draw_problems"]
     config = DemoConfig(
         images=digits["images"] or (2 if quick else base.images),
-        tasks=tuple(tasks) if tasks else (_QUICK_TASKS if quick else base.tasks),
+        tasks=tasks,
         seed=seed,
         mean_images=0 if quick else digits["mean_images"],
         mean_samples=digits["mean_samples"],
@@ -123,13 +156,53 @@ def demo(output, quick, digits, tasks, samplers, paper_baselines, prior_path, am
         samplers=rows,
         tuned_baselines=not paper_baselines,
         settings={name: settings.for_sampler(name) for name, _ in rows.values()},
+        draw_problems=(0 if quick else _DRAW_PROBLEMS) if problems is None else problems,
+        draw_samples=draws["draw_samples"],
+        draw_tasks=tuple(draws["draw_tasks"]),
+        draw_prior_steps=draws["draw_prior_steps"],
     )
+    priors = _demo_priors(prior_specs or ("mnist",), amortizer, tasks, placement)
     with target as tmp:
-        result = run_demo(config, prior, net, load_classifier(), tmp, progress=not output["quiet"])
+        result = run_demo(config, priors, None, load_classifier(), tmp, progress=not output["quiet"])
     click.echo(format_demo_table(result["summary"]))
     if result["targets"]:
         click.echo("\nPSNR gaps of LAVPS to the samplers it must match, paired per digit (report.md explains):")
         click.echo(format_gaps(result["targets"]))
+    if result["prior_draws"]:
+        click.echo("\nPrior draws (the posterior is known to be right), coverage at 90% (nominal 0.90):")
+        click.echo(format_draws_table(result["prior_draws"]))
     for line in result["skipped"]:
         click.echo(f"not run: {line}")
     click.echo(f"report: {out_dir / 'report.md'}")
+
+
+def _demo_priors(specs, amortizer, tasks, placement) -> list:
+    """The `DemoPrior`s of the run: each prior (1x32x32 images) with its amortizer (the given one, else the
+    shipped one for that prior) and, on a pixel prior without --amortizer, the shipped non-linear amortizer
+    for the non-linear tasks (when there are any)."""
+    import torch
+
+    from ..amortize.checkpoint import load_amortizer
+    from ..amortize.defaults import default_amortizer_path, nonlinear_amortizer_path
+    from ..api import load_prior
+    from ..evaluation.demo import DemoPrior
+    from ..operators import parse_operator_spec
+    from ..priors.latent import LatentPrior, image_shape
+
+    nonlinear = any(
+        not parse_operator_spec(t, (1, 32, 32)).sample_one(torch.Generator().manual_seed(0)).is_linear for t in tasks
+    )
+    out = []
+    for spec in dict.fromkeys(specs):
+        prior = load_prior(spec, **placement)  # an unavailable device is named before any work
+        if image_shape(prior) != (1, 32, 32):
+            raise ValueError(f"the demo restores 1x32x32 MNIST digits; prior {spec!r} has shape {image_shape(prior)}")
+        net = load_amortizer(amortizer or default_amortizer_path(prior), prior=prior)
+        second = None
+        if nonlinear and amortizer is None and not isinstance(prior, LatentPrior):
+            try:
+                second = load_amortizer(nonlinear_amortizer_path(), prior=prior)
+            except ValueError:  # made for the shipped MNIST prior only: another prior keeps its one amortizer
+                second = None
+        out.append(DemoPrior(spec, prior, net, second))
+    return out

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from ..metrics import psnr
+from ..metrics import psnr, ssim
 from ..samplers.ddim import DDIM
 from .calibration import CalibrationConfig, calibration_report
 from .stats import mean_ci95
@@ -80,10 +80,15 @@ def prior_draws(prior, count: int, steps: int, seed: int, progress: bool = False
 
 
 def run_image_calibration(
-    config: ImageCalibrationConfig, prior, progress: bool = True, on_row: Callable[[dict], None] | None = None
+    config: ImageCalibrationConfig,
+    prior,
+    progress: bool = True,
+    on_row: Callable[[dict], None] | None = None,
+    amortizer=None,
 ) -> dict:
     """{"config", "results": one entry per (operator, row) with its calibration report, one-sample PSNR
-    to x* (mean, 95% interval) and seconds per sample}. on_row(entry) is called as each row finishes."""
+    and SSIM to x* (mean, 95% interval) and seconds per sample}. on_row(entry) is called as each row
+    finishes. amortizer: LAVPS rows' network or file (None: the shipped one)."""
     from ..api import degrade, operator, restore
 
     sigma = None if config.noise is not None else config.sigma
@@ -104,12 +109,14 @@ def run_image_calibration(
                 out = restore(
                     obs.y, op, sigma, prior=prior, sampler=row.sampler, samples=config.samples,
                     seed=SAMPLE_STRIDE * p + 1, preset=row.preset, settings=dict(row.settings), noise=config.noise,
+                    amortizer=amortizer if row.sampler == "lavps" else None,
                 )  # fmt: skip
                 draws.append(out.samples.float())
                 seconds += out.cost.seconds
                 bar.update()
             samples = torch.stack(draws)  # (P, K, C, H, W)
             one, one_ci = mean_ci95(psnr(samples[:, 0], truth).tolist())
+            one_ssim, one_ssim_ci = mean_ci95(ssim(samples[:, 0], truth).tolist())
             entry = dict(
                 operator=spec,
                 sampler=row.label,
@@ -117,6 +124,8 @@ def run_image_calibration(
                 ran=out.settings.get("auto", {}).get("ran"),
                 psnr_one=one,
                 psnr_one_ci95=one_ci,
+                ssim_one=one_ssim,
+                ssim_one_ci95=one_ssim_ci,
                 seconds_per_sample=seconds / (config.problems * config.samples),
                 report=calibration_report(samples, truth, config.calibration),
             )

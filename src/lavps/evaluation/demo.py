@@ -1,18 +1,21 @@
 """`lavps demo`: held-out test digits restored by every sampler on the amortizer's training families
 and on families it never saw -- the whole quality/time frontier, measured in one run.
 
-Per (task, sampler) it reports PSNR and SSIM of one sample per digit, whether the sample keeps the
+Per (prior, task, sampler) it reports PSNR and SSIM of one sample per digit, whether the sample keeps the
 digit's label under the shipped classifier (a realism check PSNR cannot give), the PSNR of the mean of
 several samples (on a few digits that share one drawn operator), seconds per image, cost counts and,
-for LAVPS, how often each guard candidate won. Writes report.md, metrics.csv, summary.json, labelled
-grids and the PSNR-vs-seconds plot.
+for LAVPS, how often each guard candidate won; on phase retrieval the share of samples in each mode
+class. Non-linear tasks (`jpeg:Q`, `phase:S`, `hdr:S`) run DPS, MGDM and LAVPS only (DDRM and DiffPIR
+need a linear operator); on a pixel prior LAVPS runs the non-linear amortizer there when one is given.
+A latent prior (`ldm:...`) samples z with y = A(decode(z)); its samples are decoded before scoring.
+Writes report.md, metrics.csv, summary.json, labelled grids and the PSNR-vs-seconds plot
+(`lavps.evaluation.demo_report`); the prior-draw setting is `lavps.evaluation.demo_draws`.
 """
 
 from __future__ import annotations
 
-import csv
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -22,19 +25,25 @@ from ..data.mnist import mnist_split
 from ..metrics import psnr, ssim
 from ..operators import GaussianNoise, InverseProblem
 from ..operators.spec import parse_operator_spec
+from ..priors.latent import LatentMeasurement, LatentPrior, image_shape
 from ..samplers.lavps import WINS_KEY
 from ..samplers.presets import fit_to_grid, preset_options, tuned_options
 from ..samplers.registry import build_sampler
 from .classifier import label_agreement
-from .demo_targets import gaps_section, paired_gaps
-from .stats import format_interval, mean_ci95
-from .table import Column, interval, number, text, text_table, yes_no
+from .demo_draws import run_prior_draws
+from .demo_report import GLOSSARY, format_demo_table, summarise, write_report
+from .demo_targets import paired_gaps
+from .phase_modes import phase_mode_classes
 
 __all__ = [
     "DemoConfig",
+    "DemoPrior",
     "DEMO_ROWS",
     "DEMO_SAMPLERS",
     "GLOSSARY",
+    "LINEAR_ONLY",
+    "LINEAR_TASKS",
+    "NONLINEAR_TASKS",
     "run_demo",
     "format_demo_table",
     "held_out_digits",
@@ -62,23 +71,21 @@ DEMO_SAMPLERS = {
     label: (name, {"preset": "auto"} if preset == "auto" else preset_options(name, preset)[1])
     for label, (name, preset) in DEMO_ROWS.items()
 }
-
-GLOSSARY = {
-    "ID": "the task is one of the amortizer's training families (in distribution)",
-    "PSNR / SSIM": "of one posterior sample per digit against the clean digit ([-1, 1] range for PSNR)",
-    "label": "share of samples that the shipped digit classifier gives the digit's true label",
-    "clean": "share of the same clean digits that the classifier labels correctly (the label column's ceiling)",
-    "mean-PSNR": "PSNR of the mean of several samples, on a few digits sharing one drawn operator",
-    "s/img": "wall seconds per image (all digits of a task restored as one batch)",
-    "fwd / bwd": "denoiser forward passes / backward passes (VJPs) per sample path",
-    "amort": "amortizer forward passes per sample path",
-    "wins": "LAVPS only: share of window iterations where each guard candidate had the smallest loss",
-    "ddrm-N / diffpir-N": "DDRM (Kawar et al. 2022) and DiffPIR (Zhu et al. 2023) with N denoiser calls",
-    "mgdm": "zero-shot MGDM at its reference budget",
-    "lavps": "LAVPS's default preset auto: fastest on the amortizer's training families, reference elsewhere",
-    "lavps-fast / lavps-fastest / lavps-ref": "LAVPS presets fast (guard: network vs linearised start), fastest "
-    "(network alone) and reference (fast + one Adam step)",
-}
+#: the default tasks: the shipped amortizer's six training families and two unseen ones, then non-linear
+#: measurements (jpeg:10 and phase:2 are in the non-linear amortizer's card, jpeg:25 and hdr:2 are not)
+LINEAR_TASKS = (
+    "motion_blur:9:0.5",
+    "gaussian_blur:9:2.0",
+    "sr:2",
+    "sr:4",
+    "box:0.3:0.5",
+    "pixels:0.2",
+    "center:0.35",
+    "gaussian_blur:13:3.0",
+)
+NONLINEAR_TASKS = ("jpeg:10", "phase:2", "jpeg:25", "hdr:2")
+#: samplers that need a linear operator in the prior's own space (not run on non-linear or latent tasks)
+LINEAR_ONLY = ("ddrm", "diffpir")
 
 
 @dataclass(frozen=True)
@@ -86,16 +93,7 @@ class DemoConfig:
     """What the demo runs. `tasks` = training families + unseen ones; ID-ness comes from the amortizer."""
 
     images: int = 4
-    tasks: tuple[str, ...] = (
-        "motion_blur:9:0.5",
-        "gaussian_blur:9:2.0",
-        "sr:2",
-        "sr:4",
-        "box:0.3:0.5",
-        "pixels:0.2",
-        "center:0.35",
-        "gaussian_blur:13:3.0",
-    )
+    tasks: tuple[str, ...] = (*LINEAR_TASKS, *NONLINEAR_TASKS)
     sigma: float = 0.05
     seed: int = 0
     #: posterior-mean metric: this many digits (sharing one drawn operator), this many samples each
@@ -108,10 +106,36 @@ class DemoConfig:
     #: settings given by the user, per row sampler ({sampler: {config field: value}}): over every row's
     #: preset and tuned values (`lavps demo --steps ...`)
     settings: dict = field(default_factory=dict)
+    #: the prior-draw setting (`demo_draws`): x* drawn from each pixel prior (`draw_prior_steps` ancestral
+    #: steps), `draw_samples` samples per problem; 0 problems: skipped (`lavps demo` runs 8)
+    draw_problems: int = 0
+    draw_samples: int = 5
+    draw_tasks: tuple[str, ...] = ("sr:4",)
+    draw_prior_steps: int = 1000
 
     def __post_init__(self):
         if self.images < 1 or self.mean_images < 0 or self.mean_samples < 1:
             raise ValueError(f"need images >= 1, mean_images >= 0, mean_samples >= 1, got {self}")
+        if self.draw_problems == 1 or self.draw_problems < 0 or self.draw_samples < 2 or self.draw_prior_steps < 3:
+            raise ValueError(
+                f"the prior-draw setting needs 0 (skip) or >= 2 problems, >= 2 samples and >= 3 prior steps, got "
+                f"{self.draw_problems}, {self.draw_samples} and {self.draw_prior_steps}"
+            )
+
+
+@dataclass(frozen=True)
+class DemoPrior:
+    """A prior the demo runs on: its name in the report, the loaded prior, the amortizer of LAVPS's rows
+    and, for a pixel prior, the one of its non-linear tasks (None: `amortizer` everywhere)."""
+
+    name: str
+    prior: object
+    amortizer: object
+    nonlinear_amortizer: object = None
+
+    def amortizer_for(self, linear: bool):
+        latent = isinstance(self.prior, LatentPrior)
+        return self.amortizer if linear or latent or self.nonlinear_amortizer is None else self.nonlinear_amortizer
 
 
 def held_out_digits(n: int, offset: int = 0) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
@@ -130,7 +154,7 @@ def held_out_digits(n: int, offset: int = 0) -> tuple[torch.Tensor, torch.Tensor
 
 def task_problem(config: DemoConfig, t_index: int, spec: str, shape: tuple[int, ...], clean: torch.Tensor):
     """(family, problem) of task `t_index`: one operator per digit and the noise, from a seeded generator
-    (the same observations for every sampler, and for `lavps bench spread`)."""
+    (the same observations for every sampler and every prior, and for `lavps bench spread`)."""
     family = parse_operator_spec(spec, shape)
     g = torch.Generator().manual_seed(config.seed * 1000 + t_index)
     op = family.sample(len(clean), g)
@@ -146,18 +170,42 @@ def sample_seeds(config: DemoConfig, t_index: int) -> list[int]:
 
 
 def row_options(
-    config: DemoConfig, name: str, options: dict, amortizer, family_spec: str, trained: bool
+    config: DemoConfig,
+    name: str,
+    options: dict,
+    amortizer,
+    family_spec: str,
+    trained: bool,
+    latent: bool = False,
 ) -> tuple[dict, dict]:
     """(options a row runs with, the per-family tuned setting among them): the row's options, the
     amortizer for LAVPS rows, and, unless config.tuned_baselines is off, the family's setting tuned on
-    other digits (DDRM / DiffPIR / LAVPS). `trained`: the family is one of the amortizer's (auto row)."""
+    other digits (DDRM / DiffPIR / LAVPS). `trained`: the family is one of the amortizer's (auto row);
+    `latent`: a latent prior, where LAVPS runs `LATENT_LAVPS` over its preset as `lavps restore` does."""
+    from ..workflows.settings import LATENT_LAVPS
+
     if options.get("preset") == "auto":  # LAVPS's default: its budget follows the task's family
         rest = {k: v for k, v in options.items() if k != "preset"}
         options = {**preset_options(name, "auto", trained=trained)[1], **rest}
     opts = {**options, "amortizer": amortizer} if name in ("lavps", "amortized-only") else dict(options)
-    tuned = tuned_options(name, family_spec) if config.tuned_baselines else {}
+    if latent and name == "lavps":
+        opts.update(LATENT_LAVPS)
+    tuned = tuned_options(name, family_spec) if config.tuned_baselines and not latent else {}
     given = config.settings.get(name, {})
     return {**fit_to_grid({**opts, **tuned}, given), **given}, tuned
+
+
+def _draw(prior, name: str, options: dict, problem: InverseProblem, seeds: list[int], progress: bool = False):
+    """(images, result, seconds) of one sample per seed; on a latent prior the sampler runs on z with
+    A(decode(z)) and the decode counts in the seconds."""
+    latent = isinstance(prior, LatentPrior)
+    if latent:
+        problem = InverseProblem(problem.y, LatentMeasurement(problem.operator, prior), problem.noise)
+    result = build_sampler(name, prior, options).sample(problem, len(seeds), seed=seeds, progress=progress)
+    start = time.perf_counter()
+    with torch.no_grad():
+        x = prior.decode(result.samples) if latent else result.samples
+    return x.float().cpu(), result, result.cost.seconds + time.perf_counter() - start
 
 
 def _mean_psnr(config: DemoConfig, prior, name, options, spec, t_index, clean) -> list[float]:
@@ -166,50 +214,85 @@ def _mean_psnr(config: DemoConfig, prior, name, options, spec, t_index, clean) -
     if m == 0:
         return []
     g = torch.Generator().manual_seed(config.seed * 1000 + t_index + 500)
-    op = parse_operator_spec(spec, prior.shape).sample_one(g)
+    op = parse_operator_spec(spec, image_shape(prior)).sample_one(g)
     noise = GaussianNoise(config.sigma)
     x = clean[:m]
     with torch.no_grad():
         y = noise.measure(x, op, torch.randn(m, *op.out_shape, generator=g))
     problem = InverseProblem(y.repeat_interleave(k, 0), op, noise)
     seeds = [config.seed * 100_000 + 50_000 + t_index * 1000 + i for i in range(m * k)]
-    samples = build_sampler(name, prior, options).sample(problem, m * k, seed=seeds).samples.float().cpu()
+    samples = _draw(prior, name, options, problem, seeds)[0]
     return psnr(samples.reshape(m, k, *samples.shape[1:]).mean(1), x).tolist()
 
 
+def _observation_image(problem: InverseProblem, clean: torch.Tensor) -> torch.Tensor:
+    """What the grid shows as the observation: A^+ y for a linear operator, y when it has the image's shape
+    (JPEG, HDR), else mid-grey (phase retrieval's Fourier magnitudes are no image)."""
+    y, op = problem.y, problem.operator
+    if op.is_linear and y.shape != clean.shape:
+        return op.pinv(y)
+    return y if y.shape == clean.shape else torch.zeros_like(clean)
+
+
 def run_demo(config: DemoConfig, prior, amortizer, classifier, out_dir: Path, progress: bool = True) -> dict:
-    """Runs every (task, sampler); returns {"rows": per image, "summary": per (task, sampler)}."""
+    """Runs every (prior, task, sampler); returns {"rows": per image, "summary": per (prior, task, sampler),
+    "skipped", "targets": LAVPS's paired gaps}. `prior`: one loaded prior (with `amortizer`), or a list of
+    `DemoPrior`s run in turn on the same digits and observations (then `amortizer` is unused)."""
+    priors = prior if isinstance(prior, list) else [DemoPrior("mnist", prior, amortizer)]
     clean, labels, indices = held_out_digits(config.images, config.digit_offset)
     # the label column's ceiling: a digit the classifier mislabels clean is no sampler's failure
     clean_ok = label_agreement(classifier, clean, labels)
-    trained = trained_families(amortizer, tuple(prior.shape))
+    digits = (clean, labels, indices, clean_ok)
+    rows, grids, skipped, tuned_used = [], {}, [], []
+    for dp in priors:
+        r, g, s, t = _run_prior(config, dp, classifier, digits, progress, first=dp is priors[0])
+        rows, skipped, tuned_used = rows + r, skipped + s, tuned_used + t
+        grids.update(g)
+    summary = summarise(rows)
+    gaps = paired_gaps(rows, summary)
+    draws = run_prior_draws(config, priors, summary, progress)
+    write_report(config, rows, summary, grids, skipped, out_dir, tuned_used, gaps, priors, draws)
+    return {"rows": rows, "summary": summary, "skipped": skipped, "targets": gaps, "prior_draws": draws}
+
+
+def _run_prior(config: DemoConfig, dp: DemoPrior, classifier, digits, progress: bool, first: bool):
+    """(rows, grids, skipped, tuned_used) of every (task, sampler) on one prior."""
+    clean, labels, indices, clean_ok = digits
+    shape, latent = image_shape(dp.prior), isinstance(dp.prior, LatentPrior)
     rows, grids, skipped, tuned_used = [], {}, [], []
     for t_index, spec in enumerate(config.tasks):
-        family, problem = task_problem(config, t_index, spec, tuple(prior.shape), clean)
-        in_distribution = family.spec in trained
-        y, op = problem.y, problem.operator
-        grids[spec] = {"reference": clean, "observation": op.pinv(y) if y.shape != clean.shape else y}
+        family, problem = task_problem(config, t_index, spec, shape, clean)
+        linear = problem.operator.is_linear
+        net = dp.amortizer_for(linear)
+        in_distribution = family.spec in trained_families(net, shape)
+        grid_name = spec if first else f"{dp.name} {spec}"
+        grids[grid_name] = {"reference": clean, "observation": _observation_image(problem, clean)}
+        seeds = sample_seeds(config, t_index)
         for label, (name, options) in config.samplers.items():
-            opts, tuned = row_options(config, name, options, amortizer, family.spec, in_distribution)
+            if name in LINEAR_ONLY and (latent or not linear):
+                skipped.append(f"{label} on {grid_name}: {name} needs a linear operator on the prior's own space")
+                continue
+            opts, tuned = row_options(config, name, options, net, family.spec, in_distribution, latent)
             if tuned:
                 tuned_used.append(f"- {family.spec}, {label}: {tuned}")
-            seeds = sample_seeds(config, t_index)
-            sampler = build_sampler(name, prior, opts)  # bad settings stop the demo (they are no skipped row)
             try:
-                result = sampler.sample(problem, config.images, seed=seeds, progress=progress)
+                x, result, seconds = _draw(dp.prior, name, opts, problem, seeds, progress)
             except ValueError as e:  # e.g. DDRM on an operator without a cheap SVD
-                skipped.append(f"{label} on {spec}: {e}")
+                skipped.append(f"{label} on {grid_name}: {e}")
                 continue
-            x = result.samples.float().cpu()
-            grids[spec][label] = x
+            grids[grid_name][label] = x
             p, s = psnr(x, clean), ssim(x, clean)
             kept = label_agreement(classifier, x, labels)
-            means = _mean_psnr(config, prior, name, opts, spec, t_index, clean)
+            means = _mean_psnr(config, dp.prior, name, opts, spec, t_index, clean)
+            modes, aligned = (
+                phase_mode_classes(x, clean, problem.operator.oversampling) if family.kind == "phase" else (None, None)
+            )
             wins = {k: sum(v) / len(v) for k, v in result.info.get(WINS_KEY, {}).items() if v}
             c = result.cost
             for i in range(config.images):
                 rows.append(
                     dict(
+                        prior=dp.name,
                         task=spec,
                         in_distribution=in_distribution,
                         sampler=label,
@@ -221,135 +304,13 @@ def run_demo(config: DemoConfig, prior, amortizer, classifier, out_dir: Path, pr
                         label_kept=float(kept[i]),
                         label_clean=float(clean_ok[i]),
                         mean_psnr=means[i] if i < len(means) else None,
-                        seconds_per_image=c.seconds / config.images,
+                        mode=modes[i] if modes else None,
+                        aligned_psnr=float(aligned[i]) if modes else None,
+                        seconds_per_image=seconds / config.images,
                         denoiser_forwards=c.denoiser_forwards,
                         denoiser_backwards=c.denoiser_backwards,
                         amortizer_forwards=c.amortizer_forwards,
                         wins=";".join(f"{k}={v:.2f}" for k, v in wins.items()),
                     )
                 )
-    summary = summarise(rows)
-    gaps = paired_gaps(rows, summary)
-    write_report(config, rows, summary, grids, skipped, out_dir, tuned_used, gaps)
-    return {"rows": rows, "summary": summary, "skipped": skipped, "targets": gaps}
-
-
-def summarise(rows: list[dict]) -> list[dict]:
-    out = []
-    for task, sampler in dict.fromkeys((r["task"], r["sampler"]) for r in rows):
-        rs = [r for r in rows if (r["task"], r["sampler"]) == (task, sampler)]
-        pm, pc = mean_ci95([r["psnr"] for r in rs])
-        sm, sc = mean_ci95([r["ssim"] for r in rs])
-        means = [r["mean_psnr"] for r in rs if r["mean_psnr"] is not None]
-        out.append(
-            dict(
-                task=task,
-                in_distribution=rs[0]["in_distribution"],
-                sampler=sampler,
-                psnr=pm,
-                psnr_ci95=pc,
-                ssim=sm,
-                ssim_ci95=sc,
-                label_kept=sum(r["label_kept"] for r in rs) / len(rs),
-                label_clean=sum(r.get("label_clean", float("nan")) for r in rs) / len(rs),
-                mean_psnr=sum(means) / len(means) if means else None,
-                seconds_per_image=rs[0]["seconds_per_image"],
-                denoiser_forwards=rs[0]["denoiser_forwards"],
-                denoiser_backwards=rs[0]["denoiser_backwards"],
-                amortizer_forwards=rs[0]["amortizer_forwards"],
-                wins=rs[0]["wins"],
-                images=len(rs),
-            )
-        )
-    return out
-
-
-def _tuned_lines(config: DemoConfig, tuned_used: list[str]) -> list[str]:
-    """Which (task, row) ran a per-family tuned setting (DDRM, DiffPIR, LAVPS) instead of the defaults."""
-    if not config.tuned_baselines:
-        return ["DDRM, DiffPIR and LAVPS ran their default settings on every task (no per-family tuning).", ""]
-    if not tuned_used:
-        return []
-    head = (
-        "Settings tuned per training family on other held-out digits (lavps.samplers.presets.TUNED; families "
-        "outside the table, e.g. the unseen ones, keep the defaults above):"
-    )
-    return [head, "", *tuned_used, ""]
-
-
-def format_demo_table(summary: list[dict]) -> str:
-    # interval(): a number, or n/a when there is none (a metric not computed, one image)
-    return text_table(
-        [
-            text("task", 20, "task"),
-            yes_no("ID", 3, "in_distribution"),
-            text("sampler", 11, "sampler"),
-            interval("PSNR", 6, "psnr", 2),
-            interval("±95%", 5, "psnr_ci95", 2),
-            interval("SSIM", 6, "ssim", 3),
-            interval("±95%", 5, "ssim_ci95", 3),
-            interval("label", 5, "label_kept", 2),
-            Column("clean", 5, lambda r: format_interval(r.get("label_clean"), 5, 2)),
-            interval("mean-PSNR", 9, "mean_psnr", 2),
-            number("s/img", 6, "seconds_per_image", ".2f"),
-            number("fwd", 4, "denoiser_forwards"),
-            number("bwd", 4, "denoiser_backwards"),
-            number("amort", 5, "amortizer_forwards"),
-            Column(" wins", 0, lambda r: f" {r['wins']}", "<"),  # two spaces before the free-width column
-        ],
-        summary,
-    )
-
-
-def write_report(
-    config: DemoConfig,
-    rows,
-    summary,
-    grids: dict,
-    skipped: list[str],
-    out: Path,
-    tuned_used: list[str] = (),
-    gaps: list[dict] = (),
-) -> None:
-    from ..jsonfile import write_json
-    from .plots import plot_demo_grid, plot_quality_vs_seconds
-
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "metrics.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    payload = {"config": asdict(config), "summary": summary, "targets": list(gaps), "skipped": skipped}
-    write_json(out / "summary.json", payload)
-    for spec, g in grids.items():
-        plot_demo_grid(g, f"{spec} (sigma_y = {config.sigma})", out / f"grid_{spec.replace(':', '_')}.png")
-    plot_quality_vs_seconds(summary, out / "quality_vs_seconds.png")
-    lines = [
-        "# lavps demo",
-        "",
-        f"Date: {time.strftime('%Y-%m-%d %H:%M')}; {config.images} held-out test digits per task "
-        f"(digit offset {config.digit_offset}); sigma_y = {config.sigma}; seed {config.seed}; "
-        f"torch threads {torch.get_num_threads()}.",
-        "",
-        "Samplers and their settings:",
-        "",
-        *[f"- `{k}`: {v[0]} {v[1]}" for k, v in config.samplers.items()],
-        "",
-        *_tuned_lines(config, list(tuned_used)),
-        "```",
-        format_demo_table(summary),
-        "```",
-        "",
-        "Glossary:",
-        "",
-        *[f"- **{k}**: {v}" for k, v in GLOSSARY.items()],
-        "",
-    ]
-    if gaps:
-        lines += gaps_section(gaps)
-    if skipped:
-        lines += ["Not run (the sampler does not apply):", "", *[f"- {s}" for s in skipped], ""]
-    lines += ["Grids (rows: reference, observation, then one row per sampler; columns: digits):", ""]
-    lines += [f"- `{spec}`: ![](grid_{spec.replace(':', '_')}.png)" for spec in grids]
-    lines += ["", "Per-image metrics: `metrics.csv`; plot: `quality_vs_seconds.png`."]
-    (out / "report.md").write_text("\n".join(lines) + "\n")
+    return rows, grids, skipped, tuned_used

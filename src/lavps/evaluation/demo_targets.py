@@ -34,30 +34,32 @@ GAP_GLOSSARY = {
 
 
 def paired_gaps(rows: list[dict], summary: list[dict]) -> list[dict]:
-    """One entry per (task, LAVPS row): the reference sampler, the paired PSNR gap, the seconds ratios and
+    """One entry per (prior, task, LAVPS row): the reference sampler, the paired PSNR gap, the seconds ratios and
     the paired gap to MGDM-reference (how much of the zero-shot sampler's quality the amortization keeps).
 
     rows: the demo's per-image rows (task, sampler, image, psnr, ...); summary: its per-(task, sampler)
     means. A (task, LAVPS row) whose reference sampler did not run is left out.
     """
-    means = {(s["task"], s["sampler"]): s for s in summary}
-    psnr = {(r["task"], r["sampler"], r["image"]): r["psnr"] for r in rows}
+    means = {(s.get("prior"), s["task"], s["sampler"]): s for s in summary}
+    psnr = {(r.get("prior"), r["task"], r["sampler"], r["image"]): r["psnr"] for r in rows}
     out = []
-    for task in dict.fromkeys(s["task"] for s in summary):
-        in_distribution = next(s["in_distribution"] for s in summary if s["task"] == task)
+    for prior, task in dict.fromkeys((s.get("prior"), s["task"]) for s in summary):
+        in_distribution = next(s["in_distribution"] for s in summary if (s.get("prior"), s["task"]) == (prior, task))
         candidates = SLOW_ROWS if in_distribution else ("mgdm",)
-        ran = [c for c in candidates if (task, c) in means]
+        ran = [c for c in candidates if (prior, task, c) in means]
         if not ran:
             continue
-        reference = max(ran, key=lambda c: means[(task, c)]["psnr"])
+        reference = max(ran, key=lambda c: means[(prior, task, c)]["psnr"])
         for row in LAVPS_ROWS:
-            if (task, row) not in means:
+            if (prior, task, row) not in means:
                 continue
-            gap, ci, images = _paired(psnr, task, row, reference)
-            to_mgdm, to_mgdm_ci, _ = _paired(psnr, task, row, "mgdm") if (task, "mgdm") in means else (None, None, 0)
-            seconds = means[(task, row)]["seconds_per_image"]
+            gap, ci, images = _paired(psnr, (prior, task), row, reference)
+            has_mgdm = (prior, task, "mgdm") in means
+            to_mgdm, to_mgdm_ci, _ = _paired(psnr, (prior, task), row, "mgdm") if has_mgdm else (None, None, 0)
+            seconds = means[(prior, task, row)]["seconds_per_image"]
             out.append(
                 dict(
+                    prior=prior,
                     task=task,
                     in_distribution=in_distribution,
                     sampler=row,
@@ -68,18 +70,20 @@ def paired_gaps(rows: list[dict], summary: list[dict]) -> list[dict]:
                     met=gap >= BARS[in_distribution],
                     gap_to_mgdm=to_mgdm,
                     gap_to_mgdm_ci95=to_mgdm_ci,
-                    x_ddrm20=_ratio(seconds, means.get((task, "ddrm-20"))),
-                    x_mgdm=_ratio(seconds, means.get((task, "mgdm"))),
+                    x_ddrm20=_ratio(seconds, means.get((prior, task, "ddrm-20"))),
+                    x_mgdm=_ratio(seconds, means.get((prior, task, "mgdm"))),
                     images=images,
                 )
             )
     return out
 
 
-def _paired(psnr: dict, task: str, row: str, other: str) -> tuple[float, float, int]:
-    """(mean, 95% half-width, count) of PSNR(row) - PSNR(other) over the digits both restored."""
-    images = [i for (t, s, i) in psnr if t == task and s == row and (t, other, i) in psnr]
-    return (*mean_ci95([psnr[(task, row, i)] - psnr[(task, other, i)] for i in images]), len(images))
+def _paired(psnr: dict, key: tuple, row: str, other: str) -> tuple[float, float, int]:
+    """(mean, 95% half-width, count) of PSNR(row) - PSNR(other) over the digits both restored;
+    key: (prior, task)."""
+    prior, task = key
+    images = [i for (p, t, s, i) in psnr if (p, t, s) == (prior, task, row) and (prior, task, other, i) in psnr]
+    return (*mean_ci95([psnr[(prior, task, row, i)] - psnr[(prior, task, other, i)] for i in images]), len(images))
 
 
 def _ratio(seconds: float, other: dict | None) -> float | None:
@@ -90,8 +94,10 @@ def format_gaps(gaps: list[dict]) -> str:
     """A plain-text table of `paired_gaps`: gap +- paired 95% interval, bar, met, seconds ratios, and the
     paired gap to MGDM-reference (the zero-shot sampler LAVPS amortizes)."""
     to_mgdm = Column("vs MGDM", 7, lambda g: "n/a" if g["gap_to_mgdm"] is None else format(g["gap_to_mgdm"], "+.2f"))
+    prior = [text("prior", 9, "prior")] if len({g.get("prior") for g in gaps}) > 1 else []
     return text_table(
         [
+            *prior,
             text("task", 20, "task"),
             yes_no("ID", 3, "in_distribution"),
             text("sampler", 13, "sampler"),

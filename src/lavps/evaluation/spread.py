@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from ..amortize.network import trained_families
 from ..metrics import psnr
 from ..samplers.registry import build_sampler
-from .demo import DemoConfig, held_out_digits, row_options, sample_seeds, task_problem
+from .demo import LINEAR_TASKS, DemoConfig, held_out_digits, row_options, sample_seeds, task_problem
 from .stats import mean_ci95
 from .table import interval, number, text, text_table
 
@@ -34,7 +34,7 @@ class SpreadConfig:
     """demo: digits, tasks, noise, seeds and rows (DemoConfig). samples: K draws per digit (>= 2).
     compare: (row, reference row) pairs whose paired gaps are reported."""
 
-    demo: DemoConfig = field(default_factory=DemoConfig)
+    demo: DemoConfig = field(default_factory=lambda: DemoConfig(tasks=LINEAR_TASKS))
     samples: int = 4
     compare: tuple[tuple[str, str], ...] = ()
 
