@@ -27,11 +27,11 @@ from ..operators import GaussianNoise, InverseProblem
 from ..operators.spec import parse_operator_spec
 from ..priors.latent import LatentMeasurement, LatentPrior, image_shape
 from ..samplers.lavps import WINS_KEY
-from ..samplers.presets import fit_to_grid, preset_options, tuned_options
 from ..samplers.registry import build_sampler
 from .classifier import label_agreement
 from .demo_draws import run_prior_draws
 from .demo_report import GLOSSARY, format_demo_table, summarise, write_report
+from .demo_rows import DEMO_ROWS, DEMO_SAMPLERS, LINEAR_ONLY, DemoPrior, row_options
 from .demo_targets import paired_gaps
 from .phase_modes import phase_mode_classes
 
@@ -53,24 +53,6 @@ __all__ = [
     "trained_families",
 ]
 
-#: demo row -> (sampler, budget preset of lavps.samplers.presets): the demo runs the presets users get
-DEMO_ROWS = {
-    "ddrm-20": ("ddrm", "fast"),
-    "ddrm-100": ("ddrm", "reference"),
-    "diffpir-100": ("diffpir", "reference"),
-    "dps": ("dps", "reference"),
-    "mgdm": ("mgdm", "reference"),
-    "lavps": ("lavps", "auto"),
-    "lavps-fast": ("lavps", "fast"),
-    "lavps-fastest": ("lavps", "fastest"),
-    "lavps-ref": ("lavps", "reference"),
-}
-#: row label -> (registry name, options); LAVPS's `auto` row is resolved per task ({"preset": "auto"}, see
-#: `row_options`): its budget depends on whether the task is one of the amortizer's training families
-DEMO_SAMPLERS = {
-    label: (name, {"preset": "auto"} if preset == "auto" else preset_options(name, preset)[1])
-    for label, (name, preset) in DEMO_ROWS.items()
-}
 #: the default tasks: the shipped amortizer's six training families and two unseen ones, then non-linear
 #: measurements (jpeg:10 and phase:2 are in the non-linear amortizer's card, jpeg:25 and hdr:2 are not)
 LINEAR_TASKS = (
@@ -84,8 +66,6 @@ LINEAR_TASKS = (
     "gaussian_blur:13:3.0",
 )
 NONLINEAR_TASKS = ("jpeg:10", "phase:2", "jpeg:25", "hdr:2")
-#: samplers that need a linear operator in the prior's own space (not run on non-linear or latent tasks)
-LINEAR_ONLY = ("ddrm", "diffpir")
 
 
 @dataclass(frozen=True)
@@ -123,21 +103,6 @@ class DemoConfig:
             )
 
 
-@dataclass(frozen=True)
-class DemoPrior:
-    """A prior the demo runs on: its name in the report, the loaded prior, the amortizer of LAVPS's rows
-    and, for a pixel prior, the one of its non-linear tasks (None: `amortizer` everywhere)."""
-
-    name: str
-    prior: object
-    amortizer: object
-    nonlinear_amortizer: object = None
-
-    def amortizer_for(self, linear: bool):
-        latent = isinstance(self.prior, LatentPrior)
-        return self.amortizer if linear or latent or self.nonlinear_amortizer is None else self.nonlinear_amortizer
-
-
 def held_out_digits(n: int, offset: int = 0) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
     """n held-out test digits cycling through the classes (one 0, one 1, ...), skipping the first
     `offset` digits of each class; returns (images, labels, indices into the test split)."""
@@ -167,32 +132,6 @@ def task_problem(config: DemoConfig, t_index: int, spec: str, shape: tuple[int, 
 def sample_seeds(config: DemoConfig, t_index: int) -> list[int]:
     """The per-digit sampler seeds of task `t_index`."""
     return [config.seed * 100_000 + t_index * 1000 + i for i in range(config.images)]
-
-
-def row_options(
-    config: DemoConfig,
-    name: str,
-    options: dict,
-    amortizer,
-    family_spec: str,
-    trained: bool,
-    latent: bool = False,
-) -> tuple[dict, dict]:
-    """(options a row runs with, the per-family tuned setting among them): the row's options, the
-    amortizer for LAVPS rows, and, unless config.tuned_baselines is off, the family's setting tuned on
-    other digits (DDRM / DiffPIR / LAVPS). `trained`: the family is one of the amortizer's (auto row);
-    `latent`: a latent prior, where LAVPS runs `LATENT_LAVPS` over its preset as `lavps restore` does."""
-    from ..workflows.settings import LATENT_LAVPS
-
-    if options.get("preset") == "auto":  # LAVPS's default: its budget follows the task's family
-        rest = {k: v for k, v in options.items() if k != "preset"}
-        options = {**preset_options(name, "auto", trained=trained)[1], **rest}
-    opts = {**options, "amortizer": amortizer} if name in ("lavps", "amortized-only") else dict(options)
-    if latent and name == "lavps":
-        opts.update(LATENT_LAVPS)
-    tuned = tuned_options(name, family_spec) if config.tuned_baselines and not latent else {}
-    given = config.settings.get(name, {})
-    return {**fit_to_grid({**opts, **tuned}, given), **given}, tuned
 
 
 def _draw(prior, name: str, options: dict, problem: InverseProblem, seeds: list[int], progress: bool = False):

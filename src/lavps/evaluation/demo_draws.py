@@ -17,6 +17,7 @@ from ..amortize.network import trained_families
 from ..operators.spec import parse_operator_spec
 from ..priors.latent import LatentPrior
 from .calibration_bench import CalibrationRow, ImageCalibrationConfig, run_image_calibration
+from .demo_rows import LINEAR_ONLY, row_options
 from .table import Column, interval, number, text, text_table, yes_no
 
 __all__ = ["DRAW_GLOSSARY", "draws_section", "format_draws_table", "run_prior_draws"]
@@ -39,8 +40,6 @@ def run_prior_draws(config, priors: list, summary: list[dict], progress: bool = 
     statistic with its interval, seconds per sample, and the row's PSNR on the real digits (`summary`).
     Rows run as on the digits (`demo.row_options`: preset, tuned setting, the user's settings); DDRM and
     DiffPIR skip non-linear tasks. Empty when config.draw_problems is 0."""
-    from .demo import LINEAR_ONLY, row_options
-
     if config.draw_problems == 0:
         return []
     digits = {(s.get("prior"), s["task"], s["sampler"]): s["psnr"] for s in summary}

@@ -1,0 +1,72 @@
+"""The demo's rows (sampler, preset), the settings each row runs with on a task, and the priors it runs on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..priors.latent import LatentPrior
+from ..samplers.presets import fit_to_grid, preset_options, tuned_options
+
+__all__ = ["DEMO_ROWS", "DEMO_SAMPLERS", "LINEAR_ONLY", "DemoPrior", "row_options"]
+
+#: demo row -> (sampler, budget preset of lavps.samplers.presets): the demo runs the presets users get
+DEMO_ROWS = {
+    "ddrm-20": ("ddrm", "fast"),
+    "ddrm-100": ("ddrm", "reference"),
+    "diffpir-100": ("diffpir", "reference"),
+    "dps": ("dps", "reference"),
+    "mgdm": ("mgdm", "reference"),
+    "lavps": ("lavps", "auto"),
+    "lavps-fast": ("lavps", "fast"),
+    "lavps-fastest": ("lavps", "fastest"),
+    "lavps-ref": ("lavps", "reference"),
+}
+#: row label -> (registry name, options); LAVPS's `auto` row is resolved per task ({"preset": "auto"}, see
+#: `row_options`): its budget depends on whether the task is one of the amortizer's training families
+DEMO_SAMPLERS = {
+    label: (name, {"preset": "auto"} if preset == "auto" else preset_options(name, preset)[1])
+    for label, (name, preset) in DEMO_ROWS.items()
+}
+#: samplers that need a linear operator in the prior's own space (not run on non-linear or latent tasks)
+LINEAR_ONLY = ("ddrm", "diffpir")
+
+
+@dataclass(frozen=True)
+class DemoPrior:
+    """A prior the demo runs on: its name in the report, the loaded prior, the amortizer of LAVPS's rows
+    and, for a pixel prior, the one of its non-linear tasks (None: `amortizer` everywhere)."""
+
+    name: str
+    prior: object
+    amortizer: object
+    nonlinear_amortizer: object = None
+
+    def amortizer_for(self, linear: bool):
+        latent = isinstance(self.prior, LatentPrior)
+        return self.amortizer if linear or latent or self.nonlinear_amortizer is None else self.nonlinear_amortizer
+
+
+def row_options(
+    config,
+    name: str,
+    options: dict,
+    amortizer,
+    family_spec: str,
+    trained: bool,
+    latent: bool = False,
+) -> tuple[dict, dict]:
+    """(options a row runs with, the per-family tuned setting among them): the row's options, the
+    amortizer for LAVPS rows, and, unless config.tuned_baselines is off, the family's setting tuned on
+    other digits (DDRM / DiffPIR / LAVPS). `trained`: the family is one of the amortizer's (auto row);
+    `latent`: a latent prior, where LAVPS runs `LATENT_LAVPS` over its preset as `lavps restore` does."""
+    from ..workflows.settings import LATENT_LAVPS
+
+    if options.get("preset") == "auto":  # LAVPS's default: its budget follows the task's family
+        rest = {k: v for k, v in options.items() if k != "preset"}
+        options = {**preset_options(name, "auto", trained=trained)[1], **rest}
+    opts = {**options, "amortizer": amortizer} if name in ("lavps", "amortized-only") else dict(options)
+    if latent and name == "lavps":
+        opts.update(LATENT_LAVPS)
+    tuned = tuned_options(name, family_spec) if config.tuned_baselines and not latent else {}
+    given = config.settings.get(name, {})
+    return {**fit_to_grid({**opts, **tuned}, given), **given}, tuned
