@@ -53,3 +53,23 @@ def test_gap_interval_reflects_the_spread_of_paired_differences():
     summary = [_summary("t", "mgdm", [10.0] * 3, 1.0, False), _summary("t", "lavps", [9.0, 10.0, 11.0], 0.1, False)]
     (gap,) = paired_gaps(rows, summary)
     assert gap["gap"] == pytest.approx(0.0) and math.isfinite(gap["gap_ci95"]) and gap["gap_ci95"] > 2.0
+
+
+def test_frontier_compares_the_default_with_the_fast_tier_and_the_best_slow_sampler():
+    from lavps.evaluation.demo_frontier import fast_frontier
+
+    digits = [20.0, 30.0, 25.0]
+    passes = {"ddrm-20": (20, 0), "dps": (249, 249), "mgdm": (508, 460), "lavps": (19, 0), "lavps-fast": (33, 0)}
+    offsets = {"ddrm-20": -1.0, "dps": 2.0, "mgdm": 1.0, "lavps": 0.0, "lavps-fast": 5.0}
+    rows, summary = [], []
+    for name, off in offsets.items():
+        rows += _rows("blur", name, [d + off + 0.01 * i for i, d in enumerate(digits)])
+        entry = _summary("blur", name, [d + off for d in digits], 0.1)
+        summary.append({**entry, "denoiser_forwards": passes[name][0], "denoiser_backwards": passes[name][1]})
+    (f,) = fast_frontier(rows, summary)
+    # lavps-fast (33 forwards) is outside the tier and no rival; DPS is the best slow sampler
+    assert f["rival"] == "ddrm-20" and f["slow"] == "dps" and f["top"] and f["fast"]
+    assert f["gap_rival"] == pytest.approx(1.0) and f["gap_slow"] == pytest.approx(-2.0)
+    assert f["gap_rival_ci95"] < 0.1  # paired: the spread of the digits cancels
+    summary[-2] = {**summary[-2], "denoiser_forwards": 69, "denoiser_backwards": 18}  # default ran `reference`
+    assert not fast_frontier(rows, summary)[0]["top"]

@@ -126,6 +126,7 @@ def demo(output, quick, digits, draws, tasks, samplers, paper_baselines, prior_s
     from ..evaluation.classifier import load_classifier
     from ..evaluation.demo import DEMO_SAMPLERS, DemoConfig, format_demo_table, run_demo
     from ..evaluation.demo_draws import format_draws_table
+    from ..evaluation.demo_frontier import fast_frontier, format_frontier
     from ..evaluation.demo_targets import format_gaps
     from ..operators import parse_operator_spec
     from ..outputs import OutputFolder
@@ -168,6 +169,10 @@ def demo(output, quick, digits, draws, tasks, samplers, paper_baselines, prior_s
     if result["targets"]:
         click.echo("\nPSNR gaps of LAVPS to the samplers it must match, paired per digit (report.md explains):")
         click.echo(format_gaps(result["targets"]))
+    frontier = fast_frontier(result["rows"], result["summary"])
+    if frontier:
+        click.echo("\nThe fast end of the frontier (at most 20 denoiser forwards, no backward pass; see report.md):")
+        click.echo(format_frontier(frontier))
     if result["prior_draws"]:
         click.echo("\nPrior draws (the posterior is known to be right), coverage at 90% (nominal 0.90):")
         click.echo(format_draws_table(result["prior_draws"]))

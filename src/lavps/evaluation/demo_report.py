@@ -169,6 +169,7 @@ def write_report(
     `draws`: the prior-draw setting's entries (`lavps.evaluation.demo_draws`), reported beside the digits."""
     from ..jsonfile import write_json
     from .demo_draws import draws_section
+    from .demo_frontier import fast_frontier, frontier_section
     from .plots import plot_demo_grid, plot_quality_vs_seconds
 
     out.mkdir(parents=True, exist_ok=True)
@@ -177,8 +178,10 @@ def write_report(
         w.writeheader()
         w.writerows(rows)
     pairs = prior_pairs(rows, summary) if _several_priors(summary) else []
+    frontier = fast_frontier(rows, summary)
     payload = {"config": asdict(config), "priors": [_prior_line(p) for p in priors], "summary": summary}
-    payload.update(targets=list(gaps), prior_draws=draws or [], prior_pairs=_flat_pairs(pairs), skipped=skipped)
+    payload.update(targets=list(gaps), frontier=frontier, prior_draws=draws or [], prior_pairs=_flat_pairs(pairs))
+    payload["skipped"] = skipped
     write_json(out / "summary.json", payload)
     for name, g in grids.items():
         plot_demo_grid(g, f"{name} (sigma_y = {config.sigma})", out / _grid_file(name))
@@ -217,6 +220,8 @@ def write_report(
         lines += [format_prior_pairs(pairs), "```", ""]
     if draws:
         lines += draws_section(draws)
+    if frontier:
+        lines += frontier_section(frontier)
     if gaps:
         lines += gaps_section(gaps)
     if skipped:
