@@ -1,52 +1,80 @@
-"""Weighted particles around MGDM: closer to the exact mixture posterior than one path, independent of
-batch-mates, clear errors."""
+"""Weighted particles around MGDM / LAVPS: exact as K grows on a Gaussian-mixture posterior (closed form),
+independent of batch-mates, deterministic, clear errors."""
 
 import pytest
 import torch
 
 from lavps.evaluation.gmm_problems import make_gmm_problem
-from lavps.samplers.particles import Particles
+from lavps.samplers.particles import Particles, prior_variance
 from lavps.samplers.registry import build_sampler
+
+SETTINGS = {"steps": 20, "adam_out": 0, "adam_in": 0, "window": 5}
 
 
 def _blind_mgdm(prior):
-    """MGDM with no Adam step: its proposal ignores y, so one path is about a prior draw."""
-    return build_sampler("mgdm", prior, {"steps": 20, "adam_out": 0, "adam_in": 0, "window": 5})
+    """MGDM with no Adam step: its inner solver returns the kernel itself, so a path ignores y."""
+    return build_sampler("mgdm", prior, SETTINGS)
 
 
-def test_particles_move_the_mode_masses_to_the_exact_posterior_weights():
+def _mode_error(gp, out):
+    return float((gp.prior.responsibilities(out).mean(0) - gp.posterior.weights).abs().max())
+
+
+def test_bootstrap_weights_move_the_mode_masses_to_the_exact_posterior_weights():
+    # the sampler's proposal with no Adam step is the reference kernel: w is the twist ratio, then the
+    # exact likelihood; one path is a prior draw, so only a right weight reaches the posterior's modes
     gp = make_gmm_problem(2, 1, seed=3)
-    exact = gp.posterior.weights
-    errors = {}
-    for k in (1, 8):
-        out = Particles(_blind_mgdm(gp.prior), k).sample(gp.problem, 300, seed=3).samples
-        errors[k] = float((gp.prior.responsibilities(out).mean(0) - exact).abs().max())
-    assert errors[1] > 0.2  # one path: the proposal alone, far from the posterior's modes
+    errors = {k: _mode_error(gp, Particles(_blind_mgdm(gp.prior), k, "sampler").sample(gp.problem, 300, 3).samples)
+              for k in (1, 8)}  # fmt: skip
+    assert errors[1] > 0.2
     assert errors[8] < 0.12 and errors[8] < errors[1] / 3
 
 
-def test_an_output_does_not_depend_on_its_batch_mates():
+def test_twisted_particles_converge_to_the_exact_posterior():
+    # a bimodal closed-form posterior: the TDS proposal alone (K = 1) is biased; K = 32 weighted particles
+    # match the exact mode weights and mean (a wrong incremental weight leaves K = 32 as biased as K = 1)
+    # (on a 50-point grid: the chain's own discretisation error on a 20-point one is about 0.05)
+    gp = make_gmm_problem(2, 1, seed=3)
+    assert (gp.posterior.weights > 0.4).sum() == 2  # two modes of about equal mass
+    sampler = build_sampler("mgdm", gp.prior, {**SETTINGS, "steps": 50})
+    out = {k: Particles(sampler, k).sample(gp.problem, 400, seed=1).samples for k in (1, 32)}
+    errors = {k: _mode_error(gp, x) for k, x in out.items()}
+    assert errors[1] > 0.1
+    assert errors[32] < 0.06
+    spread = gp.posterior.sample(4000, torch.Generator().manual_seed(0)).std(0)
+    assert ((out[32].double().mean(0) - gp.posterior.mean()).abs() < 4 * spread / 20).all()
+
+
+def test_an_output_does_not_depend_on_its_batch_mates_and_repeats_with_its_seed():
     gp = make_gmm_problem(2, 1, seed=0)
     sampler = Particles(_blind_mgdm(gp.prior), 4)
     both = sampler.sample(gp.problem, 2, seed=[11, 12]).samples
     alone = sampler.sample(gp.problem, 1, seed=[12]).samples
     assert torch.allclose(both[1], alone[0], atol=1e-5)
     assert not torch.allclose(both[0], both[1])
+    assert torch.equal(sampler.sample(gp.problem, 2, seed=[11, 12]).samples, both)
+
+
+def test_the_prior_variance_is_read_from_the_denoiser():
+    gp = make_gmm_problem(4, 1, seed=0)
+    draws = gp.prior.sample(50_000, torch.Generator().manual_seed(0))
+    assert prior_variance(gp.prior) == pytest.approx(float(draws.var(0).mean()), rel=0.2)
 
 
 def test_bad_particle_settings_are_named():
     gp = make_gmm_problem(2, 1, seed=0)
     with pytest.raises(ValueError, match="particles must be >= 1"):
         Particles(_blind_mgdm(gp.prior), 0)
+    with pytest.raises(ValueError, match="unknown particle proposal 'tds'"):
+        Particles(_blind_mgdm(gp.prior), 2, "tds")
     with pytest.raises(TypeError, match="MGDM or LAVPS"):
         Particles(build_sampler("dps", gp.prior, {}), 2)
 
 
 def test_particles_is_a_setting_of_mgdm_and_lavps():
     gp = make_gmm_problem(2, 1, seed=0)
-    settings = {"steps": 20, "adam_out": 0, "adam_in": 0, "window": 5}
-    sampler = build_sampler("mgdm", gp.prior, {**settings, "particles": 4})
+    sampler = build_sampler("mgdm", gp.prior, {**SETTINGS, "particles": 4})
     assert isinstance(sampler, Particles) and sampler.count == 4
-    assert not isinstance(build_sampler("mgdm", gp.prior, settings), Particles)
+    assert not isinstance(build_sampler("mgdm", gp.prior, SETTINGS), Particles)
     with pytest.raises(ValueError, match="particles"):
-        build_sampler("mgdm", gp.prior, {**settings, "particles": -1})
+        build_sampler("mgdm", gp.prior, {**SETTINGS, "particles": -1})

@@ -1,31 +1,49 @@
-"""Particles around MGDM on bench gmm problems: SW to exact vs the exact floor, mode-weight error, seconds."""
-import json, time, sys
+"""Particles on bench gmm problems: SW to exact posterior samples vs the exact floor, mode weights, seconds.
+
+Cells d in (8, 80) x d_y in (1, 2, 4), problems seeds 0..9 (make_gmm_problem, dense A, sigma_y = 1); per
+problem 200 outputs (per-sample seeds), SW (100 directions) to 200 exact posterior samples, the floor = SW
+between two independent exact sets of 200. Rows: plain MGDM (K = 0) and MGDM's `particles` K = 4, 16, 64
+(twisted proposal), plus the sampler's own proposal at K = 16 on seeds 0-2. One JSON line per run.
+Usage: PYTHONPATH=src python results/calibration/particles_gmm/run.py > results/calibration/particles_gmm/rows.jsonl
+"""
+
+import json
+import time
+
 import torch
-torch.set_num_threads(1)
+
 from lavps.evaluation.gmm_problems import make_gmm_problem
-from lavps.evaluation.metrics import sliced_wasserstein
-from lavps.samplers.registry import build_sampler
+from lavps.metrics import sliced_wasserstein
 from lavps.samplers.particles import Particles
-N, PROBLEMS = 200, 2
+from lavps.samplers.registry import build_sampler
+
+torch.set_num_threads(1)
+OUTPUTS, PROBLEMS = 200, 10
 MGDM = {"steps": 50, "adam_out": 2, "adam_in": 5, "window": 10}
-rows = []
-for d, dys in ((8, (1, 2, 4)), (80, (1,))):
-    for dy in dys:
+
+
+def mode_error(prior, x, weights):
+    """Largest |mass the samples put on a component - its exact posterior weight| (responsibilities)."""
+    return float((prior.responsibilities(x).mean(0) - weights).abs().max())
+
+
+for d in (8, 80):
+    for dy in (1, 2, 4):
         for seed in range(PROBLEMS):
             gp = make_gmm_problem(d, dy, seed)
             g = torch.Generator().manual_seed(seed + 7919)
-            ref, other = gp.posterior.sample(N, g), gp.posterior.sample(N, g)
-            floor = sliced_wasserstein(other, ref, 100, seed=seed)
-            multi = bool((gp.posterior.weights >= 0.05).sum() >= 2)
+            ref, other = gp.posterior.sample(OUTPUTS, g), gp.posterior.sample(OUTPUTS, g)
+            w = gp.posterior.weights
+            common = dict(d=d, dy=dy, seed=seed, floor=sliced_wasserstein(other, ref, 100, seed=seed),
+                          multimodal=bool((w >= 0.05).sum() >= 2), exact_mode_err=mode_error(gp.prior, other, w))
             base = build_sampler("mgdm", gp.prior, MGDM)
-            for k in (0, 4, 16):
-                s = base if k == 0 else Particles(base, k)
-                t0 = time.time()
-                x = s.sample(gp.problem, N, seed=[seed * 10000 + i for i in range(N)]).samples
-                secs = time.time() - t0
-                err = float((gp.prior.responsibilities(x).mean(0) - gp.posterior.weights).abs().max())
-                r = dict(d=d, dy=dy, seed=seed, K=k, sw=sliced_wasserstein(x, ref, 100, seed=seed), floor=floor,
-                         mode_err=err, multimodal=multi, seconds=secs)
-                rows.append(r)
-                print(json.dumps(r), flush=True)
-json.dump(rows, open("/tmp/calib/runs/pt_bench.json", "w"), indent=1)
+            runs = [(0, "-"), (4, "twisted"), (16, "twisted"), (64, "twisted")]
+            runs += [(16, "sampler")] if seed < 3 else []
+            for k, proposal in runs:
+                sampler = base if k == 0 else Particles(base, k, proposal)
+                t0 = time.perf_counter()
+                x = sampler.sample(gp.problem, OUTPUTS, seed=[seed * 10000 + i for i in range(OUTPUTS)]).samples
+                secs = time.perf_counter() - t0
+                row = dict(common, K=k, proposal=proposal, sw=sliced_wasserstein(x, ref, 100, seed=seed),
+                           mode_err=mode_error(gp.prior, x, w), seconds=secs)
+                print(json.dumps(row), flush=True)

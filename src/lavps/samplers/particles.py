@@ -5,18 +5,24 @@ Asymptotically Exact Conditional Sampling in Diffusion Models", NeurIPS 2023, ar
 MCGdiff (Cardoso, Janati, Le Corff, Moulines, "Monte Carlo guided diffusion for Bayesian linear inverse
 problems", ICLR 2024, arXiv:2308.07983).
 
-Each output sample owns K particles. A particle's path x_T -> x_{tau_1} -> ... -> x_{tau_n} is weighted
-against the reference chain of the prior on the same times (DDPM / DDIM eta = 1 kernels
-p(x_tau' | x_tau) = q_{tau'|0,tau}(. | D(x_tau), x_tau), started at N(0, I)), twisted by the Gaussian
-g_tau(x) = N(y; A D(x, tau), v_tau I), v_tau = sigma_y^2 + (1 - abar_tau) tr(A^T A) / d_y (the spread
-of A x0 given x_tau for a unit-variance prior). The proposal is one MGDM / LAVPS iteration: its draw
-x_tau ~ N(mu, e^{2 rho}) with (mu, rho) from the inner solver; everything else it draws on the way
-(the intermediate x_t, the guard's choice, Adam's noise) depends only on the particle's past, so
-    w <- w p(x_tau' | x_tau) g_tau'(x_tau') / (g_tau(x_tau) N(x_tau'; mu, e^{2 rho}))
-is a valid importance weight on the extended space. The last weight swaps the twist for the exact
-likelihood of the output D(x_{tau_n}); the output is one particle drawn by weight. As K grows the output
-follows the reference chain's posterior exactly (the chain's time discretisation is the only error).
-Particles are resampled (systematic) when their effective sample size falls below K / 2.
+Each output sample owns K particles, each a path x_{T_{N-1}} -> ... -> x_{T_1} of the prior's DDPM chain on
+the sampler's grid (kernels p(x_tau | x_t) = q_{tau|0,t}(. | D(x_t), x_t), eta = 1, started at N(0, I)),
+twisted by g_t(x) = N(y; A D(x, t), v_t I), v_t = sigma_y^2 + r_t^2 tr(A^T A) / d_y, where
+r_t^2 = s^2 (1 - abar_t) / (abar_t s^2 + 1 - abar_t) is the variance of x0 given x_t under a Gaussian prior
+of the prior's own variance s^2 (estimated once from the denoiser, `prior_variance`). With proposal
+q(x_tau | x_t) the incremental weight is
+    w <- w p(x_tau | x_t) g_tau(x_tau) / (q(x_tau | x_t) g_t(x_t)),
+and the last one swaps the twist for the exact likelihood of the output D(x_{T_1}); the output is one
+particle drawn by weight. As K grows the output follows that chain's posterior exactly (its time
+discretisation is the only error). Particles are resampled (systematic) when their ESS falls below K / 2.
+
+Proposals: "twisted" (default, TDS): q = N(m + s_k^2 grad log g_t(x_t), s_k^2), the kernel N(m, s_k^2) moved
+by the twist's gradient (one denoiser forward and backward per step and particle). "sampler": the MGDM /
+LAVPS inner solver (its Adam steps, the amortizer and guard) started at the kernel itself; valid, but its
+Gaussian follows the sharp likelihood N(y; A D(x), sigma_y^2) and barely moves at MGDM's learning rates, so
+its weights degenerate faster (results/calibration/README.md). MGDM's own Gibbs moves (re-noising to
+t_next and back) are not used: their density is not tractable, and weighting them against the chain made
+the weights degenerate (the earlier version of this module).
 
 Per-sample independence: output i's particles use the seeds derive_seed(s_i, k) and its resampling the
 seed derive_seed(derive_seed(s_i, 0), RESAMPLE_KEY), s_i = seed + i (or the given per-sample seed),
@@ -31,7 +37,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..diffusion import bridge_coefficients, bridge_sample, expand_time
+from ..device import prior_device
 from ..objective import bridge_prior
 from ..operators.noise import InverseProblem
 from ..random import derive_seed
@@ -39,24 +45,27 @@ from .base import Context, Sampler, SampleResult
 from .gauss_vi import draw_from
 from .mgdm import MGDM
 
-__all__ = ["Particles", "ParticleState"]
+__all__ = ["PROPOSALS", "Particles", "ParticleState", "prior_variance"]
 
 RESAMPLE_KEY = 2**31 - 1
+#: "twisted": the reference kernel shifted by s^2 grad log g (TDS); "sampler": the MGDM / LAVPS inner solver
+PROPOSALS = ("twisted", "sampler")
 
 
 @dataclass
 class ParticleState:
     """Rows are output-major (output i's particles are rows i K .. i K + K - 1).
 
-    x_next: MGDM's x at the grid's next time; x0: D(x_prev); x_prev: the particle's point on the reference
-    chain at time t_prev; log_g: its log twist; log_w: log weights; generators: one per output (resampling).
+    x: the particle's point on the reference chain at time t; x0: D(x, t); log_g: its log twist;
+    grad: d log_g / dx (the twisted proposal's shift; None for the sampler's proposal); log_w: log weights;
+    generators: one per output (resampling).
     """
 
-    x_next: torch.Tensor
+    x: torch.Tensor
+    t: int
     x0: torch.Tensor
-    x_prev: torch.Tensor
-    t_prev: int
     log_g: torch.Tensor
+    grad: torch.Tensor | None
     log_w: torch.Tensor
     generators: list[torch.Generator]
 
@@ -64,17 +73,20 @@ class ParticleState:
 class Particles(Sampler):
     """K weighted particles per output around an MGDM or LAVPS sampler (see the module docstring)."""
 
-    def __init__(self, base: MGDM, particles: int):
+    def __init__(self, base: MGDM, particles: int, proposal: str = "twisted"):
         if not isinstance(base, MGDM):
             raise TypeError(f"particles wrap an MGDM or LAVPS sampler, got {type(base).__name__}")
         if int(particles) < 1:
             raise ValueError(f"particles must be >= 1, got {particles}")
+        if proposal not in PROPOSALS:
+            raise ValueError(f"unknown particle proposal {proposal!r}; allowed: {', '.join(PROPOSALS)}")
         s = base.settings
-        if s.tau.kind != "deterministic" or s.denoise_steps != 1:
-            raise ValueError("particles need the deterministic tau rule and denoise_steps = 1 (one D(x_tau) per step)")
+        if s.tau.kind != "deterministic":
+            raise ValueError("particles need the deterministic tau rule (one reference chain on the grid)")
         super().__init__(base.prior, base.dtype)
-        self.base, self.count = base, int(particles)
+        self.base, self.count, self.proposal = base, int(particles), proposal
         self.name = f"{base.name}+particles"
+        self._variance: float | None = None
 
     def sample(
         self,
@@ -104,43 +116,38 @@ class Particles(Sampler):
         return result
 
     def plan(self):
-        return self.base.plan()
+        """The reference chain's times T_{N-1} > ... > T_1 as pairs (t, tau)."""
+        g = self.base.grid.tolist()
+        return [(g[i], g[i - 1]) for i in range(len(g) - 1, 1, -1)]
 
     def init(self, ctx: Context) -> ParticleState:
         # output i's resampling stream comes from its first particle's seed, itself derived from s_i
         firsts = ctx.noise.seeds[:: self.count]
-        start = self.base.init(ctx)
+        if self._variance is None:
+            self._variance = prior_variance(self.prior)
         t_top = int(self.base.grid[-1])
-        log_g = self._log_twist(ctx, start.x0, t_top)
+        x = ctx.randn()
+        x0, log_g, grad = self._twist(ctx, x, t_top)
         return ParticleState(
-            x_next=start.x_next,
-            x0=start.x0,
-            x_prev=start.x_next,
-            t_prev=t_top,
-            log_g=log_g,
+            x=x, t=t_top, x0=x0, log_g=log_g, grad=grad,
             log_w=log_g.clone(),  # the proposal at T is the reference N(0, I): weight = twist
             generators=[torch.Generator().manual_seed(derive_seed(s, RESAMPLE_KEY)) for s in firsts],
-        )
+        )  # fmt: skip
 
     def step(self, state: ParticleState, step, index: int, ctx: Context) -> ParticleState:
-        base = self.base
-        t_next, t, tau = step
-        x_t = base.renoise(state.x0, state.x_next, t, t_next, ctx)
-        x0 = state.x0
-        for _ in range(base.settings.n_reps):  # earlier repetitions are auxiliary draws
-            with torch.no_grad():
-                bridge = bridge_prior(self.schedule, x0, x_t, tau, t)
-            mu, rho = base.variational_step(ctx, bridge, x_t, x0, tau, t, index)
-            x_tau = draw_from(mu, rho, ctx.randn())
-            with torch.no_grad():
-                x0 = ctx.denoise(x_tau, tau)
-            x_t = bridge_sample(self.schedule, x_tau, state.x_next, tau, t, t_next, 1.0, ctx.randn())
-        log_g = self._log_twist(ctx, x0, tau)
-        log_ref = self._log_reference(state, x_tau, tau)
-        log_q = _log_normal(x_tau, mu, rho)
-        log_w = state.log_w + log_ref + log_g - state.log_g - log_q
-        new = ParticleState(x_t, x0, x_tau, tau, log_g, log_w, state.generators)
-        return self._resample(new, ctx)
+        _, tau = step
+        with torch.no_grad():  # the reference kernel p(x_tau | x_t) = q_{tau|0,t}(. | D(x_t), x_t)
+            kernel = bridge_prior(self.schedule, state.x0, state.x, tau, state.t)
+        if self.proposal == "twisted":  # TDS: the kernel's mean moved by s^2 grad log g_t(x_t)
+            mu = kernel.mean + (2 * kernel.log_std).exp() * state.grad
+            rho = kernel.log_std.expand_as(mu)
+        else:  # the sampler's inner solver started at the kernel: the kernel moved towards y
+            mu, rho = self.base.variational_step(ctx, kernel, state.x, state.x0, tau, state.t, index)
+        x_tau = draw_from(mu, rho, ctx.randn())
+        x0, log_g, grad = self._twist(ctx, x_tau, tau)
+        log_ref = _log_normal(x_tau, kernel.mean, kernel.log_std)
+        log_w = state.log_w + log_ref + log_g - state.log_g - _log_normal(x_tau, mu, rho)
+        return self._resample(ParticleState(x_tau, tau, x0, log_g, grad, log_w, state.generators), ctx)
 
     def finish(self, state: ParticleState, ctx: Context) -> torch.Tensor:
         exact = ctx.problem.log_likelihood(state.x0).double()
@@ -153,21 +160,23 @@ class Particles(Sampler):
         return state.x0[picks]
 
     # -- pieces ------------------------------------------------------------------------------
-    def _log_twist(self, ctx: Context, x0: torch.Tensor, tau: int) -> torch.Tensor:
-        """log N(y; A x0, v_tau I), v_tau = sigma_y^2 + (1 - abar_tau) tr(A^T A) / d_y, per row (float64)."""
+    def _twist(self, ctx: Context, x: torch.Tensor, t: int):
+        """(D(x, t), log g_t(x), d log g_t / dx or None), g_t(x) = N(y; A D(x, t), v_t I) per row (float64),
+        v_t = sigma_y^2 + r_t^2 tr(A^T A) / d_y, r_t^2 = s^2 (1 - abar_t) / (abar_t s^2 + 1 - abar_t): the
+        variance of x0 given x_t under a Gaussian prior of the prior's variance s^2 (as PiGDM's r_t)."""
         problem = ctx.problem
         d_y = problem.y[0].numel()
         gram = float(problem.operator.gram_diagonal().double().sum()) / d_y
-        v = problem.sigma**2 + (1.0 - float(self.schedule.abar(tau))) * gram
-        r = (problem.y - problem.operator.forward(x0)).flatten(1).double()
-        return -(r * r).sum(1) / (2 * v) - 0.5 * d_y * math.log(2 * math.pi * v)
-
-    def _log_reference(self, state: ParticleState, x_tau: torch.Tensor, tau: int) -> torch.Tensor:
-        """log p(x_tau | x_prev): the prior chain's DDPM kernel q_{tau|0,t_prev}(. | D(x_prev), x_prev)."""
-        coef = bridge_coefficients(self.schedule, 0, tau, state.t_prev, eta=1.0)
-        mean = coef.mean(state.x0, state.x_prev)
-        std = expand_time(coef.std, x_tau).double()
-        return _log_normal(x_tau, mean, torch.log(std).expand_as(x_tau))
+        a, s2 = float(self.schedule.abar(t)), self._variance
+        v = problem.sigma**2 + s2 * (1.0 - a) / (a * s2 + 1.0 - a) * gram
+        want_grad = self.proposal == "twisted"
+        with torch.enable_grad() if want_grad else torch.no_grad():
+            x = x.detach().requires_grad_(want_grad)
+            x0 = ctx.denoise(x, t)
+            r = (problem.y - problem.operator.forward(x0)).flatten(1).double()
+            log_g = -(r * r).sum(1) / (2 * v) - 0.5 * d_y * math.log(2 * math.pi * v)
+            grad = torch.autograd.grad(log_g.sum(), x)[0] if want_grad else None
+        return x0.detach(), log_g.detach(), grad
 
     def _resample(self, state: ParticleState, ctx: Context) -> ParticleState:
         """Systematic resampling within each output's K particles whose ESS < K / 2."""
@@ -187,13 +196,27 @@ class Particles(Sampler):
             new_w[i] = 0.0
         ctx.info["resamplings"] = ctx.info.get("resamplings", 0) + int(low.sum())
         r = rows.flatten()
-        return ParticleState(
-            state.x_next[r], state.x0[r], state.x_prev[r], state.t_prev, state.log_g[r], new_w.flatten(),
-            state.generators,
-        )  # fmt: skip
+        grad = None if state.grad is None else state.grad[r]
+        return ParticleState(state.x[r], state.t, state.x0[r], state.log_g[r], grad, new_w.flatten(), state.generators)
 
     def _cost(self, ctx: Context):
         return self.base._cost(ctx)
+
+
+def prior_variance(prior, probes: int = 8, t: int | None = None) -> float:
+    """The prior's mean per-coordinate variance s^2 from its denoiser (Tweedie at a high time t, where
+    Cov(x0 | x_t) is the prior's covariance): s^2 = (1 - abar)/sqrt(abar) E_v[v^T dD/dx_t v] / d, estimated
+    with fixed Rademacher probes v by central differences at x_t = 0 (deterministic: the same for every batch)."""
+    schedule = prior.schedule
+    t = schedule.num_steps - 1 if t is None else t
+    a = float(schedule.abar(t))
+    g = torch.Generator().manual_seed(RESAMPLE_KEY)
+    v = (torch.randint(0, 2, (probes, *prior.shape), generator=g).float() * 2 - 1).to(prior_device(prior))
+    h = math.sqrt(1.0 - a)  # one noise std: the denoiser's own scale at t
+    with torch.no_grad():
+        diff = prior.denoise(h * v, t) - prior.denoise(-h * v, t)
+    quad = float((diff.double() * v.double()).flatten(1).sum(1).mean()) / (2 * h * v[0].numel())
+    return max(quad * (1.0 - a) / math.sqrt(a), 1e-6)
 
 
 def _log_normal(x: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
