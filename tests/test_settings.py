@@ -63,6 +63,8 @@ _OTHER = {
     "grid": "log_sigma",
     "particles": 2,
     "temperature": 1.7,
+    "temperature_above": 400,
+    "temperature_below": 1.3,
 }
 
 

@@ -87,3 +87,49 @@ def test_temperature_setting_is_typed_and_checked(config):
             config(temperature=bad)
     with pytest.raises(ValueError, match="temperature must be > 0"):
         VISettings(temperature=0.0)
+
+
+def test_temperature_applies_above_its_tau_and_temperature_below_under_it(gp):
+    """A step schedule: T = temperature at tau >= temperature_above, temperature_below under it (zero Adam steps:
+    the draw's log-std is the bridge's plus log(T) / 2); a (B,) tau picks per sample."""
+    b = 3
+    problem = gp.problem.expand(b)
+    split = dataclasses.replace(settings(4.0, 0), adam_steps=WindowSchedule(0, 0, 5), temperature_above=200,
+                                temperature_below=1.5)  # fmt: skip
+    sampler = MGDM(gp.prior, split)
+    ctx = Context(problem, CountingDenoiser(gp.prior), make_noise(0, b), b, (D,), torch.float32)
+    x0, x_t = torch.randn(b, D), torch.randn(b, D)
+    for tau, temperature in ((100, 1.5), (199, 1.5), (200, 4.0), (300, 4.0)):
+        bridge = bridge_prior(gp.prior.schedule, x0, x_t, tau, 400)
+        _, rho = sampler.variational_step(ctx, bridge, x_t, x0, tau, 400, 0)
+        torch.testing.assert_close(rho, bridge.log_std.expand_as(rho) + 0.5 * math.log(temperature))
+    rho = torch.zeros(b, D)
+    per_sample = split.tempered(rho, torch.tensor([100, 250, 199]))
+    for i, tau in enumerate((100, 250, 199)):
+        torch.testing.assert_close(per_sample[i], split.tempered(rho, tau)[i])
+
+
+def test_unit_temperatures_reproduce_the_untempered_sampler_exactly(gp):
+    """temperature 1 on both sides of any threshold is the fitted Gaussian, bit for bit (LAVPS and MGDM)."""
+    base = MGDM(gp.prior, settings(1.0)).sample(gp.problem, 8, seed=4).samples
+    unit = dataclasses.replace(settings(1.0), temperature_above=300, temperature_below=1.0)
+    assert torch.equal(MGDM(gp.prior, unit).sample(gp.problem, 8, seed=4).samples, base)
+    ref = LAVPS(gp.prior, untrained(), settings(1.0, 20), guard=False, inner_steps=0).sample(gp.problem, 8, seed=4)
+    out = LAVPS(gp.prior, untrained(), dataclasses.replace(unit, adam_steps=WindowSchedule(2, 20, 5)), guard=False,
+                inner_steps=0).sample(gp.problem, 8, seed=4)  # fmt: skip
+    assert torch.equal(out.samples, ref.samples)
+    split = dataclasses.replace(settings(1.0), temperature_above=300, temperature_below=3.0)
+    assert not torch.allclose(MGDM(gp.prior, split).sample(gp.problem, 8, seed=4).samples, base)
+
+
+@pytest.mark.parametrize("config", [MGDMConfig, LAVPSConfig])
+def test_temperature_schedule_settings_are_checked(config):
+    vi = config(temperature=3.0, temperature_above=500, temperature_below=2.0).vi_settings(1)
+    assert (vi.temperature, vi.temperature_above, vi.temperature_below) == (3.0, 500, 2.0)
+    for bad in (-1, 1000):
+        with pytest.raises(ValueError, match="temperature_above"):
+            config(temperature_above=bad)
+    with pytest.raises(ValueError, match="temperature_below"):
+        config(temperature_below=0.0)
+    with pytest.raises(ValueError, match="temperature_below must be > 0"):
+        VISettings(temperature_below=-1.0)

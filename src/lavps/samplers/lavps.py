@@ -244,7 +244,7 @@ class LAVPS(MGDM):
             raise ValueError("reuse_draw needs denoise_steps = 1 (the guard's D(x) is the denoised value)")
         # the kept draw is the scored one: every candidate is scored at the tempered variance
         candidates = self.candidates(ctx, bridge, x_t, x0, tau, t)
-        starts = {n: (mu, self.settings.tempered(rho)) for n, (mu, rho) in candidates.items()}
+        starts = {n: (mu, self.settings.tempered(rho, tau)) for n, (mu, rho) in candidates.items()}
         _, _, _, x_tau, x0_new, _ = self.best_of(ctx, bridge, tau, starts)
         return x_tau, x0_new
 
@@ -267,7 +267,7 @@ class LAVPS(MGDM):
         mu, rho = fit_gauss_vi(
             fit_ctx, bridge, tau, mu, rho, self.inner_cap, lr, self.settings.whiten, budget, self.inner_tol
         )
-        return mu, self.settings.tempered(rho)
+        return mu, self.settings.tempered(rho, tau)
 
     def candidates(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t) -> dict[str, tuple]:
         """The competing starts {name: (mu, rho)} in tie order (see CANDIDATES)."""

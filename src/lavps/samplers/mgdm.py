@@ -118,7 +118,7 @@ class MGDM(Sampler):
         steps = int(s.adam_steps.at(index, self.window_span))
         lr = s.lr.at(index, self.window_span)
         mu, rho = fit_gauss_vi(ctx, bridge, tau, mu, rho, steps, lr, s.whiten)
-        return mu, s.tempered(rho)
+        return mu, s.tempered(rho, tau)
 
     def choose_tau(self, index: int, t: int, tau_grid: int, ctx: Context):
         rule = self.settings.tau

@@ -81,6 +81,8 @@ class VISettings:
             extra one is inside any non-empty window.
         temperature: the variational Gaussian's variance is multiplied by it before each draw of x_tau
             (rho + log(T) / 2). Mean-field Gauss-VI under-states the posterior's spread; T > 1 widens it.
+        temperature_above: the temperature applies only to draws at tau >= this (0: at every tau); below it
+            `temperature_below` does (1: the fitted variance).
     """
 
     steps: int = 100
@@ -93,6 +95,8 @@ class VISettings:
     restart_zeta: float | None = None
     final_tau: int | None = None
     temperature: float = 1.0
+    temperature_above: int = 0
+    temperature_below: float = 1.0
 
     def __post_init__(self):
         if self.steps < 4:
@@ -111,10 +115,22 @@ class VISettings:
             raise ValueError(f"final_tau must be >= 1 (or None for the uniform grid), got {self.final_tau}")
         if not self.temperature > 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if not self.temperature_below > 0:
+            raise ValueError(f"temperature_below must be > 0, got {self.temperature_below}")
+        if not 0 <= self.temperature_above < MAX_STEPS:
+            raise ValueError(f"temperature_above must be in 0..{MAX_STEPS - 1}, got {self.temperature_above}")
 
-    def tempered(self, rho: torch.Tensor) -> torch.Tensor:
-        """The log-std of the draw: rho + log(temperature) / 2 (rho itself at temperature 1)."""
-        return rho if self.temperature == 1.0 else rho + 0.5 * math.log(self.temperature)
+    def tempered(self, rho: torch.Tensor, tau: int | torch.Tensor) -> torch.Tensor:
+        """The log-std of the draw at tau: rho + log(T) / 2 with T = temperature where tau >= temperature_above,
+        else temperature_below (rho itself at T = 1). tau: an int or a (B,) tensor (one per sample)."""
+        high, low = self.temperature, self.temperature_below if self.temperature_above > 0 else self.temperature
+        if high == 1.0 and low == 1.0:
+            return rho
+        if getattr(tau, "ndim", 0) > 0:  # per-sample tau (the mix rule)
+            hot = (tau >= self.temperature_above).to(rho.dtype).reshape(-1, *([1] * (rho.ndim - 1)))
+            return rho + 0.5 * (math.log(low) + hot * (math.log(high) - math.log(low)))
+        temperature = high if int(tau) >= self.temperature_above else low
+        return rho if temperature == 1.0 else rho + 0.5 * math.log(temperature)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -153,6 +169,12 @@ class VIConfig(SamplerConfig):
     temperature: float = setting(
         1.0, "Multiply the variational Gaussian's variance by this before each draw of x_tau (> 0; 1: as fitted)."
     )
+    temperature_above: int = setting(
+        0, "Apply the temperature only to draws at diffusion steps tau >= this (0..999; 0: at every step)."
+    )
+    temperature_below: float = setting(
+        1.0, "The variance temperature of draws below temperature_above (> 0; 1: as fitted; unused when it is 0)."
+    )
     whiten: bool = setting(False, "Run Adam in coordinates whitened by the bridge prior.")
     particles: int = setting(
         0,
@@ -178,6 +200,8 @@ class VIConfig(SamplerConfig):
         self.require("final_tau", final is None or 1 <= final < MAX_STEPS, f"in 1..{MAX_STEPS - 1} or None")
         self.require("denoise_steps", self.denoise_steps >= 1, ">= 1")
         self.require("temperature", self.temperature > 0, "> 0")
+        self.require("temperature_above", 0 <= self.temperature_above < MAX_STEPS, f"in 0..{MAX_STEPS - 1}")
+        self.require("temperature_below", self.temperature_below > 0, "> 0")
 
     def vi_settings(self, adam_in: int) -> VISettings:
         """The typed settings of the Gibbs loop, with `adam_in` Adam steps inside the window."""
@@ -193,4 +217,6 @@ class VIConfig(SamplerConfig):
             restart_zeta=self.restart_zeta,
             final_tau=self.final_tau,
             temperature=self.temperature,
+            temperature_above=self.temperature_above,
+            temperature_below=self.temperature_below,
         )
