@@ -110,3 +110,37 @@ def test_closed_form_baselines_refuse_nonlinear_maps_and_poisson_noise(cls):
     poisson = InverseProblem(torch.zeros(1, D), mask, PoissonNoise(10.0))
     with pytest.raises(ValueError, match="needs Gaussian noise, got poisson:10"):
         cls(gp.prior, steps=5).sample(poisson, 1)
+
+
+def test_curvature_diagonal_is_unbiased_batch_independent_and_deterministic():
+    g = torch.Generator().manual_seed(7)
+    a = torch.randn(5, D, generator=g, dtype=torch.float64)
+    x = torch.randn(3, D, generator=g, dtype=torch.float64)
+    problem = InverseProblem(torch.randn(3, 5, generator=g, dtype=torch.float64), as_measurement(lambda v: v @ a.T.to(v.dtype), (D,)),
+                             GaussianNoise(0.5))  # fmt: skip
+    quad = problem.local_quadratic(x)
+    exact = (a * a).sum(0) / 0.25  # diag(A^T A) / sigma^2
+    estimate = quad.curvature_diagonal(4000)
+    torch.testing.assert_close(estimate, exact.expand_as(x), rtol=0.08, atol=0.0)
+    assert bool((quad.curvature_diagonal(1) >= 0).all())
+    torch.testing.assert_close(quad.curvature_diagonal(8), quad.curvature_diagonal(8), rtol=0, atol=0)
+    alone = InverseProblem(problem.y[1:2], problem.operator, problem.noise).local_quadratic(x[1:2])
+    torch.testing.assert_close(alone.curvature_diagonal(8), quad.curvature_diagonal(8)[1:2])
+    with pytest.raises(ValueError, match="probes"):
+        quad.curvature_diagonal(0)
+
+
+def test_gauss_newton_start_through_a_linear_decoder_is_the_composed_closed_form():
+    """A latent measurement z -> A(L z) with a linear 'decoder' L: the Gauss-Newton start in z is exactly
+    the linear closed form of the operator A L (the latent prior's path, with the decoder as a callable)."""
+    gp, x0, bridge = _bridge()
+    g = torch.Generator().manual_seed(11)
+    decoder = torch.randn(8, D, generator=g, dtype=torch.float64)
+    a = torch.randn(4, 8, generator=g, dtype=torch.float64)
+    y = torch.randn(3, 4, generator=g, dtype=torch.float64)
+    composed = InverseProblem(y, as_measurement(lambda z: (z @ decoder.T.to(z.dtype)) @ a.T.to(z.dtype), (D,)), GaussianNoise(0.3))
+    closed = InverseProblem(y, DenseMatrix(a @ decoder), GaussianNoise(0.3))
+    abar = gp.prior.schedule.abar(300)
+    mu_gn, _ = gauss_newton_start(bridge, x0, abar, composed, iters=30)
+    mu_lin, _ = linearised_start(bridge, x0, abar, closed, iters=30)
+    torch.testing.assert_close(mu_gn, mu_lin, rtol=1e-6, atol=1e-6)

@@ -22,7 +22,7 @@ __all__ = [
     "CURVATURE_PROBES",
 ]
 
-#: Rademacher probes of the Gauss-Newton curvature's diagonal for a non-linear measurement
+#: Rademacher probes (one VJP each) of the Gauss-Newton curvature's diagonal for a non-linear measurement
 CURVATURE_PROBES = 16
 
 
@@ -151,16 +151,10 @@ def _time_scales(bridge: BridgePrior, abar_tau: torch.Tensor, like: torch.Tensor
 
 
 def _gauss_newton_log_std(bridge: BridgePrior, abar_tau: torch.Tensor, quad, like: torch.Tensor) -> torch.Tensor:
-    """log s - log(1 + (s^2 / abar) diag(J^T W J)) / 2, the diagonal by Hutchinson's estimate over
-    CURVATURE_PROBES Rademacher probes from a fixed seed (the same probes for every sample)."""
+    """log s - log(1 + (s^2 / abar) diag(J^T W J)) / 2, the diagonal estimated from CURVATURE_PROBES
+    VJPs with Rademacher probes from a fixed seed (`LocalQuadratic.curvature_diagonal`)."""
     a, s2 = _time_scales(bridge, abar_tau, like)
-    gen = torch.Generator().manual_seed(0)
-    diag = torch.zeros_like(like)
-    for _ in range(CURVATURE_PROBES):
-        z = (torch.randint(0, 2, (1, *like.shape[1:]), generator=gen) * 2 - 1).to(like.dtype).to(like.device)
-        z = z.expand_as(like)
-        diag = diag + z * quad.curvature(z).to(like.dtype)
-    diag = (diag / CURVATURE_PROBES).clamp_min(0.0)
+    diag = quad.curvature_diagonal(CURVATURE_PROBES).to(like.dtype)
     return (bridge.log_std.to(like.dtype) - 0.5 * torch.log1p((s2 / a) * diag)).expand_as(like)
 
 
