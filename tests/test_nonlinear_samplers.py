@@ -116,8 +116,8 @@ def test_curvature_diagonal_is_unbiased_batch_independent_and_deterministic():
     g = torch.Generator().manual_seed(7)
     a = torch.randn(5, D, generator=g, dtype=torch.float64)
     x = torch.randn(3, D, generator=g, dtype=torch.float64)
-    problem = InverseProblem(torch.randn(3, 5, generator=g, dtype=torch.float64), as_measurement(lambda v: v @ a.T.to(v.dtype), (D,)),
-                             GaussianNoise(0.5))  # fmt: skip
+    y = torch.randn(3, 5, generator=g, dtype=torch.float64)
+    problem = InverseProblem(y, as_measurement(lambda v: v @ a.T.to(v.dtype), (D,)), GaussianNoise(0.5))
     quad = problem.local_quadratic(x)
     exact = (a * a).sum(0) / 0.25  # diag(A^T A) / sigma^2
     estimate = quad.curvature_diagonal(4000)
@@ -138,7 +138,8 @@ def test_gauss_newton_start_through_a_linear_decoder_is_the_composed_closed_form
     decoder = torch.randn(8, D, generator=g, dtype=torch.float64)
     a = torch.randn(4, 8, generator=g, dtype=torch.float64)
     y = torch.randn(3, 4, generator=g, dtype=torch.float64)
-    composed = InverseProblem(y, as_measurement(lambda z: (z @ decoder.T.to(z.dtype)) @ a.T.to(z.dtype), (D,)), GaussianNoise(0.3))
+    decode_then_measure = as_measurement(lambda z: (z @ decoder.T.to(z.dtype)) @ a.T.to(z.dtype), (D,))
+    composed = InverseProblem(y, decode_then_measure, GaussianNoise(0.3))
     closed = InverseProblem(y, DenseMatrix(a @ decoder), GaussianNoise(0.3))
     abar = gp.prior.schedule.abar(300)
     mu_gn, _ = gauss_newton_start(bridge, x0, abar, composed, iters=30)
