@@ -4,6 +4,7 @@ independent of batch-mates, deterministic, clear errors."""
 import pytest
 import torch
 
+import lavps.amortize as am
 from lavps.evaluation.gmm_problems import make_gmm_problem
 from lavps.samplers.particles import Particles, prior_variance
 from lavps.samplers.registry import build_sampler
@@ -78,3 +79,14 @@ def test_particles_is_a_setting_of_mgdm_and_lavps():
     assert not isinstance(build_sampler("mgdm", gp.prior, SETTINGS), Particles)
     with pytest.raises(ValueError, match="particles"):
         build_sampler("mgdm", gp.prior, {**SETTINGS, "particles": -1})
+
+
+@pytest.mark.parametrize("proposal", ["twisted", "sampler"])
+def test_lavps_takes_particles_with_either_proposal(proposal):
+    gp = make_gmm_problem(4, 1, seed=0)
+    torch.manual_seed(0)
+    net = am.MLPAmortizer(4, hidden=16, depth=2, input_kind="grad", signal_scale=10.0)
+    lavps = build_sampler("lavps", gp.prior, {"steps": 12, "window": 5, "inner_steps": 1, "amortizer": net})
+    out = Particles(lavps, 3, proposal).sample(gp.problem, 4, seed=0)
+    assert out.samples.shape == (4, 4) and torch.isfinite(out.samples).all()
+    assert (out.cost.amortizer_forwards > 0) == (proposal == "sampler")  # the sampler's proposal is LAVPS's
