@@ -6,6 +6,9 @@ process, rows in turn.
         --variants '[["reference", "reference", {"linear_below": 300}]]'
 
 A variant is [label, preset, settings over the preset] or [label, preset, settings, amortizer path].
+`--dps` adds DPS-reference's gap; on phase retrieval each row also prints its mode shares (identity / flipped /
+shifted / other, lavps.evaluation.phase_modes) and the gap in PSNR to the best-aligned copy of x*;
+`--json FILE` keeps every per-digit number.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import torch
 
 from lavps import api
 from lavps.data.mnist import mnist_split
+from lavps.evaluation.phase_modes import MODE_CLASSES, phase_mode_classes
 from lavps.evaluation.stats import mean_ci95
 from lavps.metrics import psnr
 from lavps.operators import InverseProblem, parse_noise_spec
@@ -36,7 +41,26 @@ def run(prior, problem, family, sampler, preset, settings, amortizer, truth):
     if isinstance(prior, LatentPrior):
         with torch.no_grad():
             images = prior.decode(images)
-    return psnr(images, truth), time.perf_counter() - start, out.cost
+    return images, time.perf_counter() - start, out.cost
+
+
+def scores(op, images, truth) -> dict:
+    """Per-digit PSNR, and on phase retrieval the aligned PSNR and mode class."""
+    out = {"psnr": psnr(images, truth).tolist()}
+    if hasattr(op, "oversampling"):
+        modes, aligned = phase_mode_classes(images, truth, op.oversampling)
+        out.update(aligned=aligned.tolist(), modes=modes)
+    return out
+
+
+def line(spec, label, got, ref, seconds, ref_s, cost) -> str:
+    gap, ci = mean_ci95([a - b for a, b in zip(got["psnr"], ref["psnr"])])
+    text = f"{spec} {label:24s} PSNR {sum(got['psnr']) / len(got['psnr']):.2f} gap {gap:+.2f} +- {ci:.2f} dB"
+    if "aligned" in got:
+        agap, aci = mean_ci95([a - b for a, b in zip(got["aligned"], ref["aligned"])])
+        shares = " / ".join(f"{got['modes'].count(m) / len(got['modes']):.2f}" for m in MODE_CLASSES)
+        text += f"  aligned {sum(got['aligned']) / len(got['aligned']):.2f} gap {agap:+.2f} +- {aci:.2f}  modes {shares}"
+    return text + f"  {seconds:.1f} s ratio {seconds / ref_s:.3f}x  fwd {cost.denoiser_forwards} bwd {cost.denoiser_backwards}"
 
 
 def main():
@@ -47,6 +71,9 @@ def main():
     parser.add_argument("--variants", required=True, help="JSON list of [label, preset, settings(, amortizer)]")
     parser.add_argument("--first", type=int, default=30, help="index of the first test digit (tuning: 30)")
     parser.add_argument("--digits", type=int, default=8)
+    parser.add_argument("--dps", action="store_true", help="also DPS-reference")
+    parser.add_argument("--amortizer", help="LAVPS's amortizer for variants that name none (default: the shipped one)")
+    parser.add_argument("--json", type=Path, help="write every per-digit number here")
     args = parser.parse_args()
     torch.set_num_threads(1)
     images, labels = mnist_split("test")
@@ -54,23 +81,27 @@ def main():
     truth = images[picks]
     prior = api.load_prior(args.prior)
     noise = parse_noise_spec(args.noise)
+    record = {}
     for spec in args.tasks.split(","):
         op = api.operator(spec, image_shape(prior))
         draws = [torch.Generator().manual_seed(1000 + i) for i in range(len(truth))]
         y = torch.cat([noise.observe(truth[i : i + 1], op, g) for i, g in enumerate(draws)])
         latent = isinstance(prior, LatentPrior)
         problem = InverseProblem(y, LatentMeasurement(op, prior) if latent else op, noise)
-        ref, ref_s, _ = run(prior, problem, op.family, "mgdm", "reference", {}, None, truth)
-        print(f"{spec} mgdm-reference PSNR {ref.mean():.2f} {ref_s:.1f} s", flush=True)
-        for label, preset, settings, *amortizer in json.loads(args.variants):
-            net = (amortizer or [None])[0]
-            scores, seconds, cost = run(prior, problem, op.family, "lavps", preset, settings, net, truth)
-            gap, ci = mean_ci95((scores - ref).tolist())
-            print(
-                f"{spec} {label:24s} PSNR {scores.mean():.2f} gap {gap:+.2f} +- {ci:.2f} dB  {seconds:.1f} s "
-                f"ratio {seconds / ref_s:.3f}x  fwd {cost.denoiser_forwards} bwd {cost.denoiser_backwards}",
-                flush=True,
-            )
+        ref_images, ref_s, ref_cost = run(prior, problem, op.family, "mgdm", "reference", {}, None, truth)
+        ref = scores(op, ref_images, truth)
+        print(line(spec, "mgdm-reference", ref, ref, ref_s, ref_s, ref_cost), flush=True)
+        record[spec] = {"mgdm-reference": {**ref, "seconds": ref_s}}
+        rows = [("dps-reference", "dps", "reference", {}, None)] if args.dps else []
+        for label, preset, settings, *net in json.loads(args.variants):
+            rows.append((label, "lavps", preset, settings, (net or [args.amortizer])[0]))
+        for label, sampler, preset, settings, net in rows:
+            images, seconds, cost = run(prior, problem, op.family, sampler, preset, settings, net, truth)
+            got = scores(op, images, truth)
+            print(line(spec, label, got, ref, seconds, ref_s, cost), flush=True)
+            record[spec][label] = {**got, "seconds": seconds, "settings": settings, "preset": preset}
+        if args.json:
+            args.json.write_text(json.dumps(record, indent=1))
 
 
 if __name__ == "__main__":

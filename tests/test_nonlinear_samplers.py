@@ -145,3 +145,27 @@ def test_gauss_newton_start_through_a_linear_decoder_is_the_composed_closed_form
     mu_gn, _ = gauss_newton_start(bridge, x0, abar, composed, iters=30)
     mu_lin, _ = linearised_start(bridge, x0, abar, closed, iters=30)
     torch.testing.assert_close(mu_gn, mu_lin, rtol=1e-6, atol=1e-6)
+
+
+def test_nonlinear_inner_steps_apply_only_where_the_likelihood_is_not_linear_gaussian():
+    """G_in on a non-linear problem is nonlinear_inner_steps (the same run as inner_steps = that number);
+    on a linear-Gaussian problem the setting changes nothing, bit for bit."""
+    net = am.MLPAmortizer(D, 16, 2, "linear", 10.0)
+    seeds = list(range(4))
+
+    def run(problem, prior, **kw):
+        return LAVPS(prior, net, _settings(), **kw).sample(problem, 4, seed=seeds, per_sample_noise=True)
+
+    gp, cubic = _cubic_problem()
+    ruled = run(cubic, gp.prior, inner_steps=1, nonlinear_inner_steps=3)
+    three = run(cubic, gp.prior, inner_steps=3)
+    one = run(cubic, gp.prior, inner_steps=1)
+    assert torch.equal(ruled.samples, three.samples)
+    assert ruled.cost.denoiser_backwards == three.cost.denoiser_backwards > one.cost.denoiser_backwards
+    linear = make_gmm_problem(dim=D, obs_dim=3, seed=2)
+    assert linear.problem.is_linear_gaussian
+    ruled = run(linear.problem, linear.prior, inner_steps=1, nonlinear_inner_steps=3)
+    plain = run(linear.problem, linear.prior, inner_steps=1)
+    assert torch.equal(ruled.samples, plain.samples) and ruled.cost.denoiser_backwards == plain.cost.denoiser_backwards
+    with pytest.raises(ValueError, match="nonlinear_inner_steps"):
+        LAVPS(gp.prior, net, _settings(), nonlinear_inner_steps=-1)

@@ -54,6 +54,7 @@ _OTHER = {
     "linear_below": 100,
     "fallback_steps": 2,
     "inner_tol": 0.01,
+    "nonlinear_inner_steps": 5,
     "dps_zeta": 0.5,
     "ddrm_eta": 0.3,
     "ddrm_eta_b": 0.6,

@@ -92,6 +92,11 @@ class LAVPSConfig(VIConfig):
         None, "Adam steps of the samples whose guard rejected the network (>= 0; none: inner_steps for all)."
     )
     inner_tol: float = setting(0.0, "Stop a sample's Adam steps when its loss falls by less than this share (>= 0).")
+    nonlinear_inner_steps: int | None = setting(
+        None,
+        "Adam steps after the guard when the likelihood is not linear-Gaussian (its Gauss-Newton model is then "
+        "inexact; >= 0; none: inner_steps everywhere).",
+    )
 
     def check(self) -> None:
         super().check()
@@ -105,6 +110,8 @@ class LAVPSConfig(VIConfig):
             "fallback_steps", fallback is None or self.guard, "None without the guard (it picks who falls back)"
         )
         self.require("inner_tol", self.inner_tol >= 0, ">= 0")
+        steps = self.nonlinear_inner_steps
+        self.require("nonlinear_inner_steps", steps is None or steps >= 0, ">= 0 or None")
 
     def guard_settings(self) -> GuardSettings:
         return GuardSettings(self.guard, self.candidates, self.linear_iters, self.reuse_draw)
@@ -169,6 +176,11 @@ class LAVPS(MGDM):
             the network is out of its depth), the others `inner_steps` (speed).
         inner_tol: > 0 stops a sample's Adam steps once its inner loss falls by less than this relative
             amount in a step (`fit_gauss_vi`); sample i still never depends on its batch-mates.
+        nonlinear_inner_steps: G_in on a problem that is not linear-Gaussian (non-linear A or non-Gaussian
+            noise; None: `inner_steps` there too). The guard's linearised candidate, the stand-in below
+            linear_below, the variance shrink and the network's likelihood input all see the likelihood
+            through its Gauss-Newton model, exact only for linear-Gaussian problems; where it is blind
+            (hdr's clip: zero Jacobian on saturated pixels) only Adam steps on the exact likelihood pull.
     """
 
     name = "lavps"
@@ -184,6 +196,7 @@ class LAVPS(MGDM):
         linear_below: int = 0,
         fallback_steps: int | None = None,
         inner_tol: float = 0.0,
+        nonlinear_inner_steps: int | None = None,
         dtype=torch.float32,
     ):
         super().__init__(prior, settings, dtype)
@@ -207,6 +220,9 @@ class LAVPS(MGDM):
         if self.fallback_steps is not None and not self.guard.enabled:
             raise ValueError("fallback_steps needs the guard (it decides which samples fall back)")
         self.inner_tol = float(inner_tol)
+        if nonlinear_inner_steps is not None and int(nonlinear_inner_steps) < 0:
+            raise ValueError(f"nonlinear_inner_steps must be >= 0 (or None), got {nonlinear_inner_steps}")
+        self.nonlinear_inner_steps = None if nonlinear_inner_steps is None else int(nonlinear_inner_steps)
         if not self.guard.enabled and self.inner_steps == 0:
             self.name = "amortized-only"
             self.label = "lavps (amortizer only, no guard)"
@@ -229,15 +245,21 @@ class LAVPS(MGDM):
             linear_below=config.linear_below,
             fallback_steps=config.fallback_steps,
             inner_tol=config.inner_tol,
+            nonlinear_inner_steps=config.nonlinear_inner_steps,
         )
 
-    @property
-    def inner_cap(self) -> int:
+    def inner_count(self, problem) -> int:
+        """G_in on this problem: nonlinear_inner_steps where its likelihood is not linear-Gaussian."""
+        if self.nonlinear_inner_steps is None or problem.is_linear_gaussian:
+            return self.inner_steps
+        return self.nonlinear_inner_steps
+
+    def inner_cap(self, problem) -> int:
         """The most Adam steps any sample takes after the guard in one window iteration."""
-        return max(self.inner_steps, self.fallback_steps or 0)
+        return max(self.inner_count(problem), self.fallback_steps or 0)
 
     def inner_draw(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t, index: int):
-        reuse = self.guard.enabled and self.guard.reuse_draw and self.inner_cap == 0
+        reuse = self.guard.enabled and self.guard.reuse_draw and self.inner_cap(ctx.problem) == 0
         if not reuse or not self.settings.adam_steps.in_window(index, self.window_span):
             return super().inner_draw(ctx, bridge, x_t, x0, tau, t, index)
         if self.settings.denoise_steps != 1:
@@ -254,18 +276,19 @@ class LAVPS(MGDM):
         starts = self.candidates(ctx, bridge, x_t, x0, tau, t)
         pending: list[torch.Tensor] = []
         budget = None
+        cap = self.inner_cap(ctx.problem)
         if self.guard.enabled:
             mu, rho, z, _, _, rejected = self.best_of(ctx, bridge, tau, starts)
-            if self.inner_cap > 0:  # reuse the guard's z for the first Adam step (see _Replay)
+            if cap > 0:  # reuse the guard's z for the first Adam step (see _Replay)
                 pending.append(z)
             if self.fallback_steps is not None:
-                budget = torch.where(rejected.cpu(), self.fallback_steps, self.inner_steps)
+                budget = torch.where(rejected.cpu(), self.fallback_steps, self.inner_count(ctx.problem))
         else:
             mu, rho = starts["network"]
         fit_ctx = dataclasses.replace(ctx, noise=_Replay(ctx.noise, pending)) if pending else ctx
         lr = self.settings.lr.at(index, self.window_span)
         mu, rho = fit_gauss_vi(
-            fit_ctx, bridge, tau, mu, rho, self.inner_cap, lr, self.settings.whiten, budget, self.inner_tol
+            fit_ctx, bridge, tau, mu, rho, cap, lr, self.settings.whiten, budget, self.inner_tol
         )
         return mu, self.settings.tempered(rho, tau)
 
