@@ -60,6 +60,8 @@ def test_auto_runs_fastest_on_training_families_and_reference_elsewhere():
         assert preset_options("lavps", "auto", trained=unknown)[1] == PRESETS["lavps"]["reference"]
     with pytest.raises(ValueError, match="no preset 'auto'"):
         preset_options("mgdm", "auto")
+    for trained in (True, False, None):  # a non-linear family: reference, trained or not
+        assert preset_options("lavps", "auto", trained=trained, linear=False)[1] == PRESETS["lavps"]["reference"]
 
 
 def test_preset_errors_name_the_allowed_values():
@@ -279,7 +281,12 @@ def test_auto_preset_follows_the_operators_family(tmp_path, prior, digit, _cli):
 
     trained = lavps.restore(lavps.degrade(digit, "sr:2", 0.05).y, "sr:2", 0.05, prior=prior)
     assert trained.settings["preset"] == "auto"
-    assert trained.settings["auto"] == {"operator_family": "sr:2", "trained_family": True, "ran": "fastest"}
+    assert trained.settings["auto"] == {
+        "operator_family": "sr:2",
+        "trained_family": True,
+        "linear": True,
+        "ran": "fastest",
+    }
     assert trained.cost.denoiser_backwards == 0  # fastest: no Adam step
     unseen = lavps.restore(lavps.degrade(digit, "center:0.35", 0.05).y, "center:0.35", 0.05, prior=prior)
     assert unseen.settings["auto"]["ran"] == "reference" and unseen.settings["auto"]["trained_family"] is False
@@ -366,3 +373,21 @@ def test_tuned_baseline_settings_are_canonical_and_valid():
             assert options and set(options) <= set(setting_names(config_class(sampler)))
             assert tuned_options(sampler, spec) == options and tuned_options(sampler, spec) is not options
     assert tuned_options("diffpir", "center:0.35") == {} and tuned_options("mgdm", "sr:2") == {}
+
+
+@shipped
+def test_auto_runs_reference_on_a_nonlinear_family_even_a_trained_one(prior):
+    """jpeg:10 is in the non-linear amortizer's card, yet auto runs `reference` (the guard and Adam steps on
+    the exact likelihood) with its non-linear G_in; a linear family of the same card still runs `fastest`."""
+    from lavps.amortize.defaults import nonlinear_amortizer_path
+    from lavps.workflows.settings import resolve_settings
+
+    path = nonlinear_amortizer_path()
+    jpeg = resolve_settings("lavps", "auto", {}, prior, "jpeg:10", path)
+    assert jpeg.record["auto"] == {"operator_family": "jpeg:10", "trained_family": True, "linear": False, "ran": "reference"}
+    assert jpeg.config.nonlinear_inner_steps == PRESETS["lavps"]["reference"]["nonlinear_inner_steps"]
+    assert jpeg.config.nonlinear_inner_steps > jpeg.config.inner_steps
+    hdr = resolve_settings("lavps", "auto", {}, prior, "hdr:2", path)
+    assert hdr.record["auto"]["ran"] == "reference" and hdr.record["auto"]["trained_family"] is False
+    sr = resolve_settings("lavps", "auto", {}, prior, "sr:2", path)
+    assert sr.record["auto"]["ran"] == "fastest" and sr.record["auto"]["linear"] is True

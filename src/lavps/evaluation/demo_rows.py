@@ -54,16 +54,18 @@ def row_options(
     family_spec: str,
     trained: bool,
     latent: bool = False,
+    linear: bool = True,
 ) -> tuple[dict, dict]:
     """(options a row runs with, the per-family tuned setting among them): the row's options, the
     amortizer for LAVPS rows, and, unless config.tuned_baselines is off, the family's setting tuned on
     other digits (DDRM / DiffPIR / LAVPS). `trained`: the family is one of the amortizer's (auto row);
-    `latent`: a latent prior, where LAVPS runs `LATENT_LAVPS` over its preset as `lavps restore` does."""
+    `latent`: a latent prior, where LAVPS runs `LATENT_LAVPS` over its preset as `lavps restore` does;
+    `linear`: the operator is linear (else the auto row runs AUTO["nonlinear"])."""
     from ..workflows.settings import LATENT_LAVPS
 
     if options.get("preset") == "auto":  # LAVPS's default: its budget follows the task's family
         rest = {k: v for k, v in options.items() if k != "preset"}
-        options = {**preset_options(name, "auto", trained=trained)[1], **rest}
+        options = {**preset_options(name, "auto", trained=trained, linear=linear)[1], **rest}
     opts = {**options, "amortizer": amortizer} if name in ("lavps", "amortized-only") else dict(options)
     if latent and name == "lavps":
         opts.update(LATENT_LAVPS)

@@ -30,6 +30,7 @@ class JpegFamily(ImageOperatorFamily):
     kind: ClassVar[str] = "jpeg"
     usage: ClassVar[str] = "jpeg:QUALITY (integer JPEG quality in 1..100; non-linear)"
     random: ClassVar[bool] = False
+    linear: ClassVar[bool] = False
 
     def _draw(self, batch_size, generator):
         return JpegCompression(self.image_shape, _repeat(self.quality, batch_size))
@@ -43,6 +44,7 @@ class PhaseRetrievalFamily(ImageOperatorFamily):
     kind: ClassVar[str] = "phase"
     usage: ClassVar[str] = "phase:OVERSAMPLING (Fourier magnitude, factor in [1, 64), e.g. 2; non-linear)"
     random: ClassVar[bool] = False
+    linear: ClassVar[bool] = False
 
     def _draw(self, batch_size, generator):
         return PhaseRetrieval(self.image_shape, self.oversampling)
@@ -56,6 +58,7 @@ class HighDynamicRangeFamily(ImageOperatorFamily):
     kind: ClassVar[str] = "hdr"
     usage: ClassVar[str] = "hdr:SCALE (clip(SCALE * x, -1, 1), SCALE > 0, e.g. 2; non-linear)"
     random: ClassVar[bool] = False
+    linear: ClassVar[bool] = False
 
     def _draw(self, batch_size, generator):
         return HighDynamicRange(self.image_shape, _repeat(self.scale, batch_size))

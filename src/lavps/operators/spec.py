@@ -57,6 +57,8 @@ class ImageOperatorFamily(OperatorFamily):
     usage: ClassVar[str] = ""
     #: True when drawing uses the generator (the operator then depends on a seed)
     random: ClassVar[bool] = True
+    #: False for the non-linear kinds (jpeg, phase, hdr): LAVPS's `auto` preset reads it (samplers/presets.py)
+    linear: ClassVar[bool] = True
 
     def __post_init__(self):
         shape = tuple(int(s) for s in self.image_shape)

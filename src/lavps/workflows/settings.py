@@ -10,6 +10,7 @@ from pathlib import Path
 from ..amortize.checkpoint import load_amortizer
 from ..amortize.defaults import default_amortizer_path
 from ..amortize.network import trained_families
+from ..operators.spec import parse_operator_spec
 from ..priors.latent import LatentPrior, image_shape
 from ..samplers.config import SamplerConfig, canonical_names, make_config, setting_names
 from ..samplers.presets import auto_budget, fit_to_grid, preset_options
@@ -29,6 +30,8 @@ LATENT_LAVPS = {
     "linear_below": 300,
     "linear_iters": 5,
     "candidates": ("network", "zero_shot"),
+    # every measurement is non-linear in z; the latent settings above were tuned with G_in as the preset's
+    "nonlinear_inner_steps": None,
 }
 
 @dataclass(frozen=True)
@@ -56,8 +59,8 @@ def resolve_settings(
     no preset may be named: the config is the whole setting). For LAVPS the amortizer (None: the shipped
     one; a path; or a loaded network) is loaded here, and every preset but `tiny` takes the grid and window
     it was trained for from its card. `operator_family` (the canonical spec of the family that drew the
-    operator, `LinearOperator.family`; None: unknown) decides LAVPS's `auto` preset: `fastest` for a family
-    in the amortizer's card, `reference` otherwise (recorded as "auto"). A preset's window and final_tau are
+    operator, `LinearOperator.family`; None: unknown) decides LAVPS's `auto` preset: `fastest` for a linear
+    family in the amortizer's card, `reference` otherwise (unseen or non-linear; recorded as "auto"). A preset's window and final_tau are
     fitted to a grid the user gives (`presets.fit_to_grid`).
 
     Raises:
@@ -108,14 +111,26 @@ def check_overrides(sampler: str, overrides: SamplerConfig | Mapping | None) -> 
     make_config(cls, {**fit_to_grid(defaults, given), **given})
 
 
+def family_is_linear(operator_family: str | None, shape) -> bool:
+    """Whether the family of this canonical spec draws linear operators (unknown or unparsable: True)."""
+    if operator_family is None:
+        return True
+    try:
+        return parse_operator_spec(operator_family, tuple(shape)).linear
+    except ValueError:
+        return True
+
+
 def _preset_values(sampler, preset, net, prior, operator_family, chosen: dict) -> tuple[str, dict]:
     """(preset name, its fields): LAVPS's `auto` by the operator's family, the amortizer card's grid."""
     if sampler != "lavps":
         return preset_options(sampler, preset)
     known = operator_family is not None and operator_family in trained_families(net, image_shape(prior))
-    name, values = preset_options(sampler, preset, trained=known)
+    linear = family_is_linear(operator_family, image_shape(prior))
+    name, values = preset_options(sampler, preset, trained=known, linear=linear)
     if name == "auto":
-        chosen["auto"] = {"operator_family": operator_family, "trained_family": known, "ran": auto_budget(known)}
+        ran = auto_budget(known, linear)
+        chosen["auto"] = {"operator_family": operator_family, "trained_family": known, "linear": linear, "ran": ran}
     trained = (getattr(net, "info", None) or {}).get("window", {})
     if name != "tiny" and "grid_steps" in trained:  # the grid and window it was trained for
         values.update(steps=int(trained["grid_steps"]), window=int(trained.get("window", values["window"])))
