@@ -53,11 +53,16 @@ def scores(op, images, truth) -> dict:
     return out
 
 
-def line(spec, label, got, ref, seconds, ref_s, cost) -> str:
-    gap, ci = mean_ci95([a - b for a, b in zip(got["psnr"], ref["psnr"])])
+def per_digit(values: list[float], group: int) -> list[float]:
+    """Means over each digit's `group` samples: the interval is over digits, not correlated samples."""
+    return [sum(values[i : i + group]) / group for i in range(0, len(values), group)]
+
+
+def line(spec, label, got, ref, seconds, ref_s, cost, group=1) -> str:
+    gap, ci = mean_ci95(per_digit([a - b for a, b in zip(got["psnr"], ref["psnr"])], group))
     text = f"{spec} {label:24s} PSNR {sum(got['psnr']) / len(got['psnr']):.2f} gap {gap:+.2f} +- {ci:.2f} dB"
     if "aligned" in got:
-        agap, aci = mean_ci95([a - b for a, b in zip(got["aligned"], ref["aligned"])])
+        agap, aci = mean_ci95(per_digit([a - b for a, b in zip(got["aligned"], ref["aligned"])], group))
         shares = " / ".join(f"{got['modes'].count(m) / len(got['modes']):.2f}" for m in MODE_CLASSES)
         text += f"  aligned {sum(got['aligned']) / len(got['aligned']):.2f} gap {agap:+.2f} +- {aci:.2f}  modes {shares}"
     return text + f"  {seconds:.1f} s ratio {seconds / ref_s:.3f}x  fwd {cost.denoiser_forwards} bwd {cost.denoiser_backwards}"
@@ -71,6 +76,7 @@ def main():
     parser.add_argument("--variants", required=True, help="JSON list of [label, preset, settings(, amortizer)]")
     parser.add_argument("--first", type=int, default=30, help="index of the first test digit (tuning: 30)")
     parser.add_argument("--digits", type=int, default=8)
+    parser.add_argument("--samples", type=int, default=1, help="samples per digit (own seeds, same observation)")
     parser.add_argument("--dps", action="store_true", help="also DPS-reference")
     parser.add_argument("--amortizer", help="LAVPS's amortizer for variants that name none (default: the shipped one)")
     parser.add_argument("--json", type=Path, help="write every per-digit number here")
@@ -79,18 +85,21 @@ def main():
     images, labels = mnist_split("test")
     picks = [int((labels == c % 10).nonzero()[c // 10]) for c in range(args.first, args.first + args.digits)]
     truth = images[picks]
+    observed = truth  # one observation per digit; --samples draws share it
     prior = api.load_prior(args.prior)
     noise = parse_noise_spec(args.noise)
     record = {}
+    truth = observed.repeat_interleave(args.samples, 0)
     for spec in args.tasks.split(","):
         op = api.operator(spec, image_shape(prior))
-        draws = [torch.Generator().manual_seed(1000 + i) for i in range(len(truth))]
-        y = torch.cat([noise.observe(truth[i : i + 1], op, g) for i, g in enumerate(draws)])
+        draws = [torch.Generator().manual_seed(1000 + i) for i in range(len(observed))]
+        y = torch.cat([noise.observe(observed[i : i + 1], op, g) for i, g in enumerate(draws)])
+        y = y.repeat_interleave(args.samples, 0)
         latent = isinstance(prior, LatentPrior)
         problem = InverseProblem(y, LatentMeasurement(op, prior) if latent else op, noise)
         ref_images, ref_s, ref_cost = run(prior, problem, op.family, "mgdm", "reference", {}, None, truth)
         ref = scores(op, ref_images, truth)
-        print(line(spec, "mgdm-reference", ref, ref, ref_s, ref_s, ref_cost), flush=True)
+        print(line(spec, "mgdm-reference", ref, ref, ref_s, ref_s, ref_cost, args.samples), flush=True)
         record[spec] = {"mgdm-reference": {**ref, "seconds": ref_s}}
         rows = [("dps-reference", "dps", "reference", {}, None)] if args.dps else []
         for label, preset, settings, *net in json.loads(args.variants):
@@ -98,7 +107,7 @@ def main():
         for label, sampler, preset, settings, net in rows:
             images, seconds, cost = run(prior, problem, op.family, sampler, preset, settings, net, truth)
             got = scores(op, images, truth)
-            print(line(spec, label, got, ref, seconds, ref_s, cost), flush=True)
+            print(line(spec, label, got, ref, seconds, ref_s, cost, args.samples), flush=True)
             record[spec][label] = {**got, "seconds": seconds, "settings": settings, "preset": preset}
         if args.json:
             args.json.write_text(json.dumps(record, indent=1))
