@@ -79,6 +79,10 @@ def main():
     parser.add_argument("--samples", type=int, default=1, help="samples per digit (own seeds, same observation)")
     parser.add_argument("--dps", action="store_true", help="also DPS-reference")
     parser.add_argument("--amortizer", help="LAVPS's amortizer for variants that name none (default: the shipped one)")
+    parser.add_argument(
+        "--ref-json", type=Path, help="MGDM-reference's per-sample record from an earlier --json run with the same "
+        "digits, seeds and --samples (deterministic): not rerun; its seconds ratio is then across runs, not valid"
+    )
     parser.add_argument("--json", type=Path, help="write every per-digit number here")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -97,9 +101,14 @@ def main():
         y = y.repeat_interleave(args.samples, 0)
         latent = isinstance(prior, LatentPrior)
         problem = InverseProblem(y, LatentMeasurement(op, prior) if latent else op, noise)
-        ref_images, ref_s, ref_cost = run(prior, problem, op.family, "mgdm", "reference", {}, None, truth)
-        ref = scores(op, ref_images, truth)
-        print(line(spec, "mgdm-reference", ref, ref, ref_s, ref_s, ref_cost, args.samples), flush=True)
+        if args.ref_json:
+            ref = json.loads(args.ref_json.read_text())[spec]["mgdm-reference"]
+            ref_s = ref["seconds"]
+            print(f"{spec} mgdm-reference from {args.ref_json} (seconds ratios below: across runs)", flush=True)
+        else:
+            ref_images, ref_s, ref_cost = run(prior, problem, op.family, "mgdm", "reference", {}, None, truth)
+            ref = scores(op, ref_images, truth)
+            print(line(spec, "mgdm-reference", ref, ref, ref_s, ref_s, ref_cost, args.samples), flush=True)
         record[spec] = {"mgdm-reference": {**ref, "seconds": ref_s}}
         rows = [("dps-reference", "dps", "reference", {}, None)] if args.dps else []
         for label, preset, settings, *net in json.loads(args.variants):
