@@ -59,13 +59,15 @@ def per_digit(values: list[float], group: int) -> list[float]:
 
 
 def line(spec, label, got, ref, seconds, ref_s, cost, group=1) -> str:
-    gap, ci = mean_ci95(per_digit([a - b for a, b in zip(got["psnr"], ref["psnr"])], group))
+    gap, ci = mean_ci95(per_digit([a - b for a, b in zip(got["psnr"], ref["psnr"], strict=True)], group))
     text = f"{spec} {label:24s} PSNR {sum(got['psnr']) / len(got['psnr']):.2f} gap {gap:+.2f} +- {ci:.2f} dB"
     if "aligned" in got:
-        agap, aci = mean_ci95(per_digit([a - b for a, b in zip(got["aligned"], ref["aligned"])], group))
+        agap, aci = mean_ci95(per_digit([a - b for a, b in zip(got["aligned"], ref["aligned"], strict=True)], group))
         shares = " / ".join(f"{got['modes'].count(m) / len(got['modes']):.2f}" for m in MODE_CLASSES)
-        text += f"  aligned {sum(got['aligned']) / len(got['aligned']):.2f} gap {agap:+.2f} +- {aci:.2f}  modes {shares}"
-    return text + f"  {seconds:.1f} s ratio {seconds / ref_s:.3f}x  fwd {cost.denoiser_forwards} bwd {cost.denoiser_backwards}"
+        mean = sum(got["aligned"]) / len(got["aligned"])
+        text += f"  aligned {mean:.2f} gap {agap:+.2f} +- {aci:.2f}  modes {shares}"
+    passes = f"fwd {cost.denoiser_forwards} bwd {cost.denoiser_backwards}"
+    return text + f"  {seconds:.1f} s ratio {seconds / ref_s:.3f}x  {passes}"
 
 
 def main():
@@ -80,8 +82,10 @@ def main():
     parser.add_argument("--dps", action="store_true", help="also DPS-reference")
     parser.add_argument("--amortizer", help="LAVPS's amortizer for variants that name none (default: the shipped one)")
     parser.add_argument(
-        "--ref-json", type=Path, help="MGDM-reference's per-sample record from an earlier --json run with the same "
-        "digits, seeds and --samples (deterministic): not rerun; its seconds ratio is then across runs, not valid"
+        "--ref-json",
+        type=Path,
+        help="MGDM-reference's per-sample record from an earlier --json run with the same "
+        "digits, seeds and --samples (deterministic): not rerun; its seconds ratio is then across runs, not valid",
     )
     parser.add_argument("--json", type=Path, help="write every per-digit number here")
     args = parser.parse_args()

@@ -384,7 +384,8 @@ def test_auto_runs_reference_on_a_nonlinear_family_even_a_trained_one(prior):
 
     path = nonlinear_amortizer_path()
     jpeg = resolve_settings("lavps", "auto", {}, prior, "jpeg:10", path)
-    assert jpeg.record["auto"] == {"operator_family": "jpeg:10", "trained_family": True, "linear": False, "ran": "reference"}
+    expected = {"operator_family": "jpeg:10", "trained_family": True, "linear": False, "ran": "reference"}
+    assert jpeg.record["auto"] == expected
     assert jpeg.config.nonlinear_inner_steps == PRESETS["lavps"]["reference"]["nonlinear_inner_steps"]
     assert jpeg.config.nonlinear_inner_steps > jpeg.config.inner_steps
     hdr = resolve_settings("lavps", "auto", {}, prior, "hdr:2", path)

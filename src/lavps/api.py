@@ -246,7 +246,7 @@ def restore(
             after it is keyword-only.
         samples: number of samples N; sample i uses seed + i whatever the batch_size.
         preset: budget preset (`lavps.samplers.presets`); None = the sampler's default (the demo's). LAVPS's
-            default `auto` runs `fastest` when the operator's family is one the amortizer was trained on
+            default `auto` runs `fastest` when the operator's family is a linear one the amortizer was trained on
             (a spec, or an operator file saved by degrade, knows its family) and `reference` otherwise.
         settings: a dict of the sampler's config fields over the preset (e.g. {"steps": 20}; "steps" is
             the grid size of any sampler), or a complete config object (e.g. `LAVPSConfig(...)`, without a

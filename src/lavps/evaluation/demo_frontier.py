@@ -20,7 +20,7 @@ FAST_FORWARDS = 20
 DEFAULT_ROW = "lavps"
 
 FRONTIER_GLOSSARY = {
-    "default": "LAVPS's default row (preset auto: fastest on the amortizer's training families, reference "
+    "default": "LAVPS's default row (preset auto: fastest on the amortizer's linear training families, reference "
     "elsewhere): its PSNR, seconds per image and denoiser forwards / backwards per sample",
     "fast rival": f"the best other row with at most {FAST_FORWARDS} denoiser forwards and no backward pass "
     "(DDRM-20's budget; LAVPS rows other than the default excluded), by mean PSNR",

@@ -29,7 +29,8 @@ GLOSSARY = {
     "ddrm-N / diffpir-N": "DDRM (Kawar et al. 2022) and DiffPIR (Zhu et al. 2023) with N denoiser calls; "
     "linear operators on a pixel prior only",
     "mgdm": "zero-shot MGDM at its reference budget",
-    "lavps": "LAVPS's default preset auto: fastest on the amortizer's training families, reference elsewhere",
+    "lavps": "LAVPS's default preset auto: fastest on the amortizer's linear training families, reference elsewhere "
+    "(non-linear ones included)",
     "lavps-fast / lavps-fastest / lavps-ref": "LAVPS presets fast (guard: network vs linearised start), fastest "
     "(network alone) and reference (fast + one Adam step)",
 }

@@ -287,9 +287,7 @@ class LAVPS(MGDM):
             mu, rho = starts["network"]
         fit_ctx = dataclasses.replace(ctx, noise=_Replay(ctx.noise, pending)) if pending else ctx
         lr = self.settings.lr.at(index, self.window_span)
-        mu, rho = fit_gauss_vi(
-            fit_ctx, bridge, tau, mu, rho, cap, lr, self.settings.whiten, budget, self.inner_tol
-        )
+        mu, rho = fit_gauss_vi(fit_ctx, bridge, tau, mu, rho, cap, lr, self.settings.whiten, budget, self.inner_tol)
         return mu, self.settings.tempered(rho, tau)
 
     def candidates(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t) -> dict[str, tuple]:

@@ -34,6 +34,7 @@ LATENT_LAVPS = {
     "nonlinear_inner_steps": None,
 }
 
+
 @dataclass(frozen=True)
 class Resolved:
     """The outcome of `resolve_settings`: preset name, the config, the loaded networks, what to record."""
@@ -60,8 +61,8 @@ def resolve_settings(
     one; a path; or a loaded network) is loaded here, and every preset but `tiny` takes the grid and window
     it was trained for from its card. `operator_family` (the canonical spec of the family that drew the
     operator, `LinearOperator.family`; None: unknown) decides LAVPS's `auto` preset: `fastest` for a linear
-    family in the amortizer's card, `reference` otherwise (unseen or non-linear; recorded as "auto"). A preset's window and final_tau are
-    fitted to a grid the user gives (`presets.fit_to_grid`).
+    family in the amortizer's card, `reference` otherwise (unseen or non-linear; recorded as "auto"). A
+    preset's window and final_tau are fitted to a grid the user gives (`presets.fit_to_grid`).
 
     Raises:
         ValueError: an unknown preset or setting, a setting out of its range, or an amortizer given to
