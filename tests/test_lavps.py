@@ -162,7 +162,7 @@ def test_fallback_budget_goes_to_the_samples_whose_network_lost():
     ctx = Context(problem, CountingDenoiser(prior), make_noise(0, 2), 2, (D,), torch.float32)
     bridge = BridgePrior(torch.zeros(2, D), torch.tensor(math.log(0.03)))
     sampler = LAVPS(prior, _SignedStub(), settings(3), guard=True, inner_steps=0, fallback_steps=4)
-    assert sampler.inner_cap == 4
+    assert sampler.inner_cap(problem) == 4
     last = sampler.num_iterations - 1
     mu, _ = sampler.variational_step(ctx, bridge, torch.zeros(2, D), torch.zeros(2, D), 20, 30, last)
     torch.testing.assert_close(mu[0], torch.ones(D))  # the network won: no step
