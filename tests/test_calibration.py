@@ -120,3 +120,15 @@ def test_soft_mode_masses_of_exact_posterior_samples_match_the_exact_weights():
     mass = gp.prior.responsibilities(samples).mean(0)
     assert (gp.posterior.weights >= 0.05).sum() >= 2  # a multimodal posterior: the check has teeth
     assert torch.allclose(mass, gp.posterior.weights, atol=0.03)
+
+
+def test_an_exact_samplers_mode_error_shrinks_as_one_over_root_n():
+    from lavps.evaluation.calibration_gmm import exact_mode_error, mode_error
+
+    gp = make_gmm_problem(8, 1, seed=2)
+    small, large = exact_mode_error(gp, 100).mean(), exact_mode_error(gp, 1600).mean()
+    assert 2.5 < float(small / large) < 6.5  # sqrt(16) = 4
+    # a sampler that drops the heaviest mode shows an error far above an exact sampler's noise
+    samples = gp.posterior.sample(4000, torch.Generator().manual_seed(1), dtype=torch.float64)
+    keep = gp.prior.responsibilities(samples).argmax(1) != int(gp.posterior.weights.argmax())
+    assert mode_error(gp, samples[keep][:1600]) > 10 * float(large)

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-__all__ = ["NoiseSource", "BatchNoise", "PerSampleNoise", "make_noise", "derive_seed", "name_seed"]
+__all__ = ["NoiseSource", "BatchNoise", "PerSampleNoise", "GroupedNoise", "make_noise", "derive_seed", "name_seed"]
 
 
 class NoiseSource:
@@ -100,13 +100,41 @@ class PerSampleNoise(NoiseSource):
         return torch.stack([torch.rand(tuple(shape[1:]), generator=g, dtype=dtype) for g in self.generators])
 
 
+class GroupedNoise(NoiseSource):
+    """Rows in groups of `group` consecutive rows, one generator per group (seeds[i] for rows i g .. i g + g - 1):
+    a group's noise never depends on the other groups (weighted particles: one group per output)."""
+
+    def __init__(self, seeds: Sequence[int], group: int, on_device: bool = False):
+        self.seeds, self.group = [int(s) for s in seeds], int(group)
+        self.batch_size = len(self.seeds) * self.group
+        self._gens = [_Generators(s, on_device) for s in self.seeds]
+
+    def randn(self, shape, dtype=torch.float32, device="cpu"):
+        self._check(shape)
+        where = self._gens[0].draw_device(device)
+        size = (self.group, *shape[1:])
+        return torch.cat([torch.randn(size, generator=g.get(where), dtype=dtype, device=where) for g in self._gens]).to(
+            device
+        )
+
+    def rand(self, shape, dtype=torch.float64):
+        self._check(shape)
+        size = (self.group, *shape[1:])
+        return torch.cat([torch.rand(size, generator=g.get(torch.device("cpu")), dtype=dtype) for g in self._gens])
+
+
 def make_noise(
-    seed: int | Sequence[int], batch_size: int, per_sample: bool = False, on_device: bool = False
+    seed: int | Sequence[int] | NoiseSource, batch_size: int, per_sample: bool = False, on_device: bool = False
 ) -> NoiseSource:
-    """One seed -> BatchNoise (or per-sample seeds seed, seed+1, ... if per_sample); a list -> PerSampleNoise.
+    """One seed -> BatchNoise (or per-sample seeds seed, seed+1, ... if per_sample); a list -> PerSampleNoise;
+    a NoiseSource (made for batch_size) is used as it is.
 
     on_device: draw with generators on the signal's device instead of the CPU (see the module docstring).
     """
+    if isinstance(seed, NoiseSource):
+        if seed.batch_size != batch_size:
+            raise ValueError(f"noise source made for batch {seed.batch_size}, the batch is {batch_size}")
+        return seed
     if not isinstance(seed, int):
         seeds = list(seed)
         if len(seeds) != batch_size:

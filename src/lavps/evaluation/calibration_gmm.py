@@ -23,7 +23,14 @@ from .gmm_bench import SamplerEntry
 from .gmm_problems import make_gmm_problem
 from .stats import mean_ci95
 
-__all__ = ["EXACT", "GMMCalibrationConfig", "MULTIMODAL_WEIGHT", "run_gmm_calibration"]
+__all__ = [
+    "EXACT",
+    "GMMCalibrationConfig",
+    "MULTIMODAL_WEIGHT",
+    "exact_mode_error",
+    "mode_error",
+    "run_gmm_calibration",
+]
 
 EXACT = "exact"
 MULTIMODAL_WEIGHT = 0.05
@@ -52,6 +59,19 @@ class GMMCalibrationConfig:
             )
         if not self.dims or not self.obs_dims or min(self.dims) < 1 or min(self.obs_dims) < 1:
             raise ValueError(f"dims and obs_dims must be >= 1, got {list(self.dims)} and {list(self.obs_dims)}")
+
+
+def mode_error(gp, samples: torch.Tensor) -> float:
+    """Largest |mass the samples put on a component - its exact posterior weight| (closed form)."""
+    return float((gp.prior.responsibilities(samples).mean(0) - gp.posterior.weights).abs().max())
+
+
+def exact_mode_error(gp, n: int, repeats: int = 40, generator: torch.Generator | None = None) -> torch.Tensor:
+    """`mode_error` of `repeats` independent sets of n exact posterior samples: the error an exact sampler
+    shows at n samples (its sampling noise), against which a sampler's error at n samples is read."""
+    g = generator if generator is not None else torch.Generator().manual_seed(0)
+    resp = gp.prior.responsibilities(gp.posterior.sample(repeats * n, g, dtype=torch.float64))
+    return (resp.reshape(repeats, n, -1).mean(1) - gp.posterior.weights).abs().max(1).values
 
 
 def _mode_masses(gp, samples: torch.Tensor) -> dict:

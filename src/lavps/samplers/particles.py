@@ -24,9 +24,10 @@ its weights degenerate faster (results/calibration/README.md). MGDM's own Gibbs 
 t_next and back) are not used: their density is not tractable, and weighting them against the chain made
 the weights degenerate (the earlier version of this module).
 
-Per-sample independence: output i's particles use the seeds derive_seed(s_i, k) and its resampling the
-seed derive_seed(derive_seed(s_i, 0), RESAMPLE_KEY), s_i = seed + i (or the given per-sample seed),
-whatever the batch.
+Per-sample independence: output i owns its K particles (outputs are independent particle systems, never K
+correlated draws of one system); their noise comes from one generator seeded derive_seed(s_i, NOISE_KEY)
+(`GroupedNoise`) and its resampling from derive_seed(s_i, RESAMPLE_KEY), s_i = seed + i (or the given
+per-sample seed), whatever the batch.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import torch
 from ..device import prior_device
 from ..objective import bridge_prior
 from ..operators.noise import InverseProblem
-from ..random import derive_seed
+from ..random import GroupedNoise, derive_seed
 from .base import Context, Sampler, SampleResult
 from .gauss_vi import draw_from
 from .mgdm import MGDM
@@ -48,6 +49,7 @@ from .mgdm import MGDM
 __all__ = ["PROPOSALS", "Particles", "ParticleState", "prior_variance"]
 
 RESAMPLE_KEY = 2**31 - 1
+NOISE_KEY = 2**31 - 2
 #: "twisted": the reference kernel shifted by s^2 grad log g (TDS); "sampler": the MGDM / LAVPS inner solver
 PROPOSALS = ("twisted", "sampler")
 
@@ -110,8 +112,9 @@ class Particles(Sampler):
         k = self.count
         if problem.y.shape[0] not in (1, k * batch_size):
             problem = InverseProblem(problem.y.repeat_interleave(k, 0), problem.operator, problem.noise)
-        particle_seeds = [derive_seed(s, j) for s in seeds for j in range(k)]
-        result = super().sample(problem, batch_size * k, particle_seeds, True, progress, callback, noise_on_device)
+        noise = GroupedNoise([derive_seed(s, NOISE_KEY) for s in seeds], k, noise_on_device)
+        self._resample_seeds = [derive_seed(s, RESAMPLE_KEY) for s in seeds]
+        result = super().sample(problem, batch_size * k, noise, True, progress, callback, noise_on_device)
         result.info["particles"] = k
         return result
 
@@ -121,8 +124,6 @@ class Particles(Sampler):
         return [(g[i], g[i - 1]) for i in range(len(g) - 1, 1, -1)]
 
     def init(self, ctx: Context) -> ParticleState:
-        # output i's resampling stream comes from its first particle's seed, itself derived from s_i
-        firsts = ctx.noise.seeds[:: self.count]
         if self._variance is None:
             self._variance = prior_variance(self.prior)
         t_top = int(self.base.grid[-1])
@@ -131,31 +132,32 @@ class Particles(Sampler):
         return ParticleState(
             x=x, t=t_top, x0=x0, log_g=log_g, grad=grad,
             log_w=log_g.clone(),  # the proposal at T is the reference N(0, I): weight = twist
-            generators=[torch.Generator().manual_seed(derive_seed(s, RESAMPLE_KEY)) for s in firsts],
+            generators=[torch.Generator().manual_seed(s) for s in self._resample_seeds],
         )  # fmt: skip
 
     def step(self, state: ParticleState, step, index: int, ctx: Context) -> ParticleState:
         _, tau = step
         with torch.no_grad():  # the reference kernel p(x_tau | x_t) = q_{tau|0,t}(. | D(x_t), x_t)
             kernel = bridge_prior(self.schedule, state.x0, state.x, tau, state.t)
+        z = ctx.randn()
         if self.proposal == "twisted":  # TDS: the kernel's mean moved by s^2 grad log g_t(x_t)
-            mu = kernel.mean + (2 * kernel.log_std).exp() * state.grad
-            rho = kernel.log_std.expand_as(mu)
+            shift = kernel.log_std.exp() * state.grad  # (mu - m) / s
+            x_tau = kernel.mean + kernel.log_std.exp() * (z + shift)
+            # log N(x; m, s^2) - log N(x; mu, s^2) with (x - m) / s = z + shift, (x - mu) / s = z
+            log_ratio = -((z + 0.5 * shift).double() * shift.double()).flatten(1).sum(1)
         else:  # the sampler's inner solver started at the kernel: the kernel moved towards y
             mu, rho = self.base.variational_step(ctx, kernel, state.x, state.x0, tau, state.t, index)
-        x_tau = draw_from(mu, rho, ctx.randn())
+            x_tau = draw_from(mu, rho, z)
+            log_ratio = _log_normal(x_tau, kernel.mean, kernel.log_std) - _log_normal(x_tau, mu, rho)
         x0, log_g, grad = self._twist(ctx, x_tau, tau)
-        log_ref = _log_normal(x_tau, kernel.mean, kernel.log_std)
-        log_w = state.log_w + log_ref + log_g - state.log_g - _log_normal(x_tau, mu, rho)
+        log_w = state.log_w + log_ratio + log_g - state.log_g
         return self._resample(ParticleState(x_tau, tau, x0, log_g, grad, log_w, state.generators), ctx)
 
     def finish(self, state: ParticleState, ctx: Context) -> torch.Tensor:
         exact = ctx.problem.log_likelihood(state.x0).double()
         log_w = (state.log_w + exact - state.log_g).reshape(-1, self.count)
-        picks = []
-        for i, g in enumerate(state.generators):
-            w = torch.softmax(_finite(log_w[i]), 0)
-            picks.append(i * self.count + int(torch.multinomial(w, 1, generator=g)))
+        w = _weights(log_w).cpu()
+        picks = [i * self.count + int(torch.multinomial(w[i], 1, generator=g)) for i, g in enumerate(state.generators)]
         ctx.info.setdefault("particle_ess", []).append(_ess(log_w).mean().item())
         return state.x0[picks]
 
@@ -188,12 +190,12 @@ class Particles(Sampler):
             return state
         rows = rows.reshape(-1, k).clone()
         new_w = log_w.clone()
-        for i in torch.nonzero(low).flatten().tolist():
-            w = torch.softmax(_finite(log_w[i]), 0)
-            u = (torch.rand(1, generator=state.generators[i], dtype=torch.float64) + torch.arange(k)) / k
-            idx = torch.searchsorted(torch.cumsum(w, 0).cpu(), u).clamp(max=k - 1)
-            rows[i] = i * k + idx.to(rows.device)
-            new_w[i] = 0.0
+        which = torch.nonzero(low).flatten()
+        cdf = torch.cumsum(_weights(log_w[which]), 1).cpu()
+        u = torch.stack([torch.rand(1, generator=state.generators[i], dtype=torch.float64) for i in which.tolist()])
+        idx = torch.searchsorted(cdf, (u + torch.arange(k)) / k).clamp(max=k - 1)
+        rows[which] = which[:, None] * k + idx.to(rows.device)
+        new_w[which] = 0.0
         ctx.info["resamplings"] = ctx.info.get("resamplings", 0) + int(low.sum())
         r = rows.flatten()
         grad = None if state.grad is None else state.grad[r]
@@ -227,13 +229,16 @@ def _log_normal(x: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> t
     return (-0.5 * z * z - log_std - 0.5 * math.log(2 * math.pi)).sum(dims)
 
 
-def _finite(log_w: torch.Tensor) -> torch.Tensor:
-    """Non-finite log weights (a diverged particle) count as -inf; all of them non-finite: uniform."""
-    out = torch.where(torch.isfinite(log_w), log_w, torch.full_like(log_w, -math.inf))
-    return out if bool(torch.isfinite(out).any()) else torch.zeros_like(out)
+def _weights(log_w: torch.Tensor) -> torch.Tensor:
+    """Normalised weights per row of a (B, K) matrix of log weights. Non-finite log weights (a diverged
+    particle) count as -inf; a row with none finite: uniform."""
+    finite = torch.isfinite(log_w)
+    out = torch.where(finite, log_w, torch.full_like(log_w, -math.inf))
+    out = torch.where(finite.any(1, keepdim=True), out, torch.zeros_like(out))
+    return torch.softmax(out, 1)
 
 
 def _ess(log_w: torch.Tensor) -> torch.Tensor:
     """Effective sample size per row of a (B, K) matrix of log weights."""
-    w = torch.stack([torch.softmax(_finite(row), 0) for row in log_w])
+    w = _weights(log_w)
     return 1.0 / (w * w).sum(1)
