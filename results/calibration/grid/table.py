@@ -3,7 +3,10 @@ share, PSNR (per problem the mean over the K samples of each sample's PSNR to x*
 (how far the samples' MEAN is from x*), paired differences row - base (mean +- 95% t-interval over problems)
 and the paired seconds ratio (rows of one run.py process: same load).
 
-    python table.py DIR SEED TASK[,TASK..] ROW[,ROW..] --base ROW [--json OUT.jsonl]
+    python table.py DIR SEED TASK[,TASK..] ROW[,ROW..] --base ROW [--json OUT.jsonl] [--ratio-from P]
+
+--ratio-from P: the seconds ratio over problems >= P only (problems whose two rows ran in different processes,
+under other loads, left out).
 """
 import json
 import math
@@ -44,6 +47,7 @@ def main() -> None:
     tasks, names = sys.argv[3].split(","), sys.argv[4].split(",")
     base = sys.argv[sys.argv.index("--base") + 1]
     dump = sys.argv[sys.argv.index("--json") + 1] if "--json" in sys.argv else None
+    ratio_from = int(sys.argv[sys.argv.index("--ratio-from") + 1]) if "--ratio-from" in sys.argv else 0
     print(f"| task | row | n | proj. 80/90 | pixels 80/90 | distance 80/90 | beyond all | PSNR | Δ PSNR vs {base} "
           "| Δ PSNR of the mean | seconds ratio |")
     print("|" + "---|" * 11)
@@ -59,7 +63,7 @@ def main() -> None:
             each = [sample_psnr(runs[p]) for p in shared]
             d_one = [sample_psnr(runs[p]) - sample_psnr(base_runs[p]) for p in shared]
             d_mean = [mean_psnr(runs[p]) - mean_psnr(base_runs[p]) for p in shared]
-            ratios = [math.log(runs[p]["seconds"] / base_runs[p]["seconds"]) for p in shared]
+            ratios = [math.log(runs[p]["seconds"] / base_runs[p]["seconds"]) for p in shared if p >= ratio_from]
             ratio = math.exp(sum(ratios) / len(ratios))
             m, h = mean_ci95(each)
             print(f"| {spec} | {name} | {len(shared)} | {cov(rep, 'projections')} | {cov(rep, 'pixels')} | "
