@@ -4,9 +4,8 @@ Per (prior, task): LAVPS's default row (`lavps`, preset auto) against the best o
 and against the best slow sampler, both PSNR differences paired per digit (same digits, observations and
 noise). The fast tier is set by network passes, not by measured seconds: a row is fast when it runs at
 most `FAST_FORWARDS` denoiser forwards and no backward pass per sample (DDRM-20's budget; LAVPS `fastest`
-ran 19 plus amortizer passes on N = 20, 29 on its calibrated N = 30 grid: outside this tier). Seconds
-measured on a shared machine move with its load (the same setting can read 0.12 and 0.26 s/img within one
-run), passes do not; the seconds are shown beside.
+runs 19 plus amortizer passes). Seconds measured on a shared machine move with its load (the same
+setting can read 0.12 and 0.26 s/img within one run), passes do not; the seconds are shown beside.
 """
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ are (tuples, bools, never comma strings); the rest keeps the config's defaults. 
 validates it against the config (tests/test_settings.py checks every preset and tuned entry).
 The demo runs these presets (evaluation/demo.py, DEMO_ROWS), so its speed claims carry over:
 LAVPS `auto` (the default: `fastest` on the amortizer's training families, `reference` elsewhere; AUTO),
-LAVPS `fastest` (the network alone on N = 30 + final_tau 20, its variance widened: calibrated spread),
 LAVPS `fast` (grid N = 20, the shipped amortizer's, plus a last point at tau = 20; guard network vs
 linearised solution, one scored pass per iteration, no Adam step inside),
 MGDM `reference` (N = 50, 5 Adam steps outside, 20 inside the last 15 iterations), DPS `reference`
@@ -20,7 +19,6 @@ from __future__ import annotations
 __all__ = [
     "PRESETS",
     "AUTO",
-    "OWN_GRID",
     "DEFAULT_PRESET",
     "auto_budget",
     "PRESET_HELP",
@@ -45,12 +43,6 @@ _SHORT = {"steps": 20, "window": 17, "lr": 0.03, "adam_out": 1, "final_tau": 20}
 _SHRINK = {"linear_variance": True, "linear_below": 200}
 # the network's own log-std widened by a variance temperature of 2 (calibration on prior draws, docs/calibration.md)
 _CALIBRATED = {"linear_variance": False, "temperature": 2.0}
-# `fastest` on a 30-point grid (all 27 iterations in the window, + final_tau 20): the finer grid needs less
-# widening, so temperature 1.5 keeps the calibration that 2 needs on N = 20 (at N = 20, 1.5 left motion blur
-# over-confident) and the samples sit closer to x*. 12 tuning prior draws x 15 samples: +0.92 (sr:4), +0.18
-# (box), +0.52 (motion blur) dB one-sample PSNR over N = 20 at T = 2, 90% coverage within the noise, ~1.5x the
-# seconds (results/calibration/grid/tuning.md); 29 denoiser forwards instead of 19
-_FINE = {"steps": 30, "window": 27, "linear_variance": False, "temperature": 1.5}
 
 # On a likelihood that is not linear-Gaussian the Gauss-Newton pieces (the guard's linearised candidate, its
 # stand-in below tau 200, the variance shrink, the network's likelihood input) see only its linearisation, blind
@@ -103,10 +95,10 @@ PRESETS: dict[str, dict[str, dict]] = {
         # iteration, the winner's draw is kept; both with the likelihood's variance shrink
         "fast": {**_SHORT, "inner_steps": 0, "candidates": ("network", "linear"), "reuse_draw": True, **_SHRINK},
         # the network's proposal alone (no guard, no Adam step): one denoiser forward per iteration. Calibrated
-        # (results/calibration/default_fix): without the shrink and widened, the truth's rank among 15 samples
-        # of prior draws is near uniform on sr:4, box and motion blur (with the shrink at T = 1, 96% of 48
-        # motion-blur truths lay beyond every sample); on the finer grid _FINE at T = 1.5 (results/calibration/grid)
-        "fastest": {**_SHORT, "inner_steps": 0, "guard": False, **_SHRINK, **_FINE},
+        # (results/calibration/default_fix): without the shrink and at variance temperature 2 the truth's rank
+        # among 15 samples of prior draws is near uniform on sr:4, box and motion blur (with the shrink at T = 1,
+        # 96% of 48 motion-blur truths lay beyond every sample); it costs 1-2.4 dB of one-sample PSNR there
+        "fastest": {**_SHORT, "inner_steps": 0, "guard": False, **_SHRINK, **_CALIBRATED},
         # the guard of `fast`, then one Adam step on the inner problem; _NONLINEAR_STEPS where the likelihood
         # is not linear-Gaussian (non-linear A or non-Gaussian noise; linear-Gaussian runs are unchanged)
         "reference": {**_SHORT, "inner_steps": 1, "candidates": ("network", "linear"), **_SHRINK, **_NONLINEAR_STEPS},
@@ -165,10 +157,6 @@ def tuned_options(sampler: str, spec: str) -> dict:
 #: (phase:2: the unguarded proposal matched no copy of x* on 3/8 tuning digits; results/nonlinear/README.md).
 AUTO = {"trained": "fastest", "unseen": "reference", "nonlinear": "reference"}
 
-#: LAVPS presets that keep their own grid: the others run on the grid the amortizer's card says it was trained
-#: for (workflows/settings.py). `fastest` was tuned on N = 30 (the network is conditioned on both noise levels)
-OWN_GRID = ("tiny", "fastest")
-
 #: The preset a sampler runs when none is named: the budget the demo reports for it.
 DEFAULT_PRESET = {"dps": "reference", "mgdm": "reference", "ddrm": "fast", "diffpir": "reference", "lavps": "auto"}
 
@@ -217,8 +205,8 @@ def auto_budget(trained: bool | None, linear: bool = True) -> str:
 #: What each preset is for (help texts)
 PRESET_HELP = {
     "tiny": "seconds, only checks a pipeline",
-    "fastest": "LAVPS's network proposal alone on N=30 + final_tau 20 (no guard), its variance widened x1.5 "
-    "(calibrated spread): one denoiser forward per iteration",
+    "fastest": "LAVPS's network proposal alone on N=20 + final_tau 20 (no guard), its variance widened x2 (calibrated "
+    "spread): one denoiser forward per iteration",
     "fast": "LAVPS on N=20 + final_tau 20, guard network vs linearised start, one scored pass per iteration "
     "(the demo's lavps-fast); MGDM at that grid with 2 / 5 Adam steps; DDRM/DiffPIR 20 steps",
     "reference": "the demo's MGDM (5 / 20 Adam steps) and DPS (250 steps) budgets; DDRM and DiffPIR 100 steps; "

@@ -13,7 +13,7 @@ from ..amortize.network import trained_families
 from ..operators.spec import parse_operator_spec
 from ..priors.latent import LatentPrior, image_shape
 from ..samplers.config import SamplerConfig, canonical_names, make_config, setting_names
-from ..samplers.presets import OWN_GRID, auto_budget, fit_to_grid, preset_options
+from ..samplers.presets import auto_budget, fit_to_grid, preset_options
 from ..samplers.registry import config_class, settings_record
 
 __all__ = ["Resolved", "resolve_settings", "check_overrides", "LATENT_LAVPS"]
@@ -133,10 +133,7 @@ def _preset_values(sampler, preset, net, prior, operator_family, chosen: dict) -
         ran = auto_budget(known, linear)
         chosen["auto"] = {"operator_family": operator_family, "trained_family": known, "linear": linear, "ran": ran}
     trained = (getattr(net, "info", None) or {}).get("window", {})
-    budget = auto_budget(known, linear) if name == "auto" else name
-    # fastest's own grid was tuned with the pixel prior's amortizer; a latent one keeps its card's grid
-    own = budget == "tiny" or (budget in OWN_GRID and not isinstance(prior, LatentPrior))
-    if not own and "grid_steps" in trained:  # the grid and window it was trained for
+    if name != "tiny" and "grid_steps" in trained:  # the grid and window it was trained for
         values.update(steps=int(trained["grid_steps"]), window=int(trained.get("window", values["window"])))
     if isinstance(prior, LatentPrior):
         values.update(LATENT_LAVPS)
