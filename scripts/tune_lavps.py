@@ -9,6 +9,8 @@ A variant is [label, preset, settings over the preset] or [label, preset, settin
 `--dps` adds DPS-reference's gap; on phase retrieval each row also prints its mode shares (identity / flipped /
 shifted / other, lavps.evaluation.phase_modes) and the gap in PSNR to the best-aligned copy of x*;
 `--json FILE` keeps every per-digit number.
+On a latent prior the settings' key "jvp" (not a sampler setting): "autograd" takes `LatentMeasurement`'s J v
+by double backward instead of its finite difference.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from lavps.workflows.settings import resolve_settings
 
 
 def run(prior, problem, family, sampler, preset, settings, amortizer, truth):
+    settings = dict(settings)
+    if isinstance(problem.operator, LatentMeasurement):
+        problem.operator.jvp_by_difference = settings.pop("jvp", "difference") == "difference"
     resolved = resolve_settings(sampler, preset, settings, prior, family, amortizer)
     start = time.perf_counter()
     out = build_sampler(sampler, prior, resolved.config, **resolved.networks).sample(
@@ -68,6 +73,7 @@ def line(spec, label, got, ref, seconds, ref_s, cost, group=1) -> str:
         text += f"  aligned {mean:.2f} gap {agap:+.2f} +- {aci:.2f}  modes {shares}"
     passes = f"fwd {cost.denoiser_forwards} bwd {cost.denoiser_backwards}"
     return text + f"  {seconds:.1f} s ratio {seconds / ref_s:.3f}x  {passes}"
+
 
 
 def main():

@@ -49,6 +49,7 @@ _OTHER = {
     "guard": True,
     "candidates": ("network", "linear"),
     "linear_iters": 4,
+    "linear_probes": 3,
     "reuse_draw": True,
     "linear_variance": True,
     "linear_below": 100,

@@ -94,6 +94,7 @@ def linearised_start(
     abar_tau: torch.Tensor,
     problem: InverseProblem,
     iters: int = 10,
+    probes: int = CURVATURE_PROBES,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The inner problem's Gaussian-linearised solution, by CG (no denoiser call).
 
@@ -109,14 +110,15 @@ def linearised_start(
             (`LinearOperator.gram_diagonal`): observed coordinates shrink, unobserved ones keep s.
 
     A non-linear measurement or non-Gaussian noise goes through `gauss_newton_start` (the same solution
-    with A replaced by its Jacobian at x0 and 1 / sigma_y^2 by the noise's Fisher weight).
+    with A replaced by its Jacobian at x0 and 1 / sigma_y^2 by the noise's Fisher weight; `probes`: the
+    VJPs of its curvature diagonal).
 
     Args:
         bridge: the prior N(m, s^2 I) of x_tau. x0: current clean estimate (B, *shape).
         abar_tau: abar at tau, float64, scalar or (B,). problem: y, A, sigma_y (batch B).
     """
     if not problem.is_linear_gaussian:
-        return gauss_newton_start(bridge, x0, abar_tau, problem, iters)
+        return gauss_newton_start(bridge, x0, abar_tau, problem, iters, probes)
     a, c = _linear_scales(bridge, abar_tau, problem, x0)
     op = problem.operator
     rhs = (c * a.sqrt()) * op.adjoint(problem.y - op.forward(x0))  # = s^2 / (sqrt(abar) sigma_y^2) A^T r0
@@ -126,7 +128,12 @@ def linearised_start(
 
 
 def gauss_newton_start(
-    bridge: BridgePrior, x0: torch.Tensor, abar_tau: torch.Tensor, problem: InverseProblem, iters: int = 10
+    bridge: BridgePrior,
+    x0: torch.Tensor,
+    abar_tau: torch.Tensor,
+    problem: InverseProblem,
+    iters: int = 10,
+    probes: int = CURVATURE_PROBES,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """`linearised_start` for any measurement and noise model, through the Gauss-Newton model of the
     log-likelihood at x0 (`InverseProblem.local_quadratic`: gradient J^T score, curvature J^T W J):
@@ -142,7 +149,7 @@ def gauss_newton_start(
     rhs = (s2 / a.sqrt()) * quad.gradient
     d = conjugate_gradient(lambda v: v + (s2 / a) * quad.curvature(v), rhs, iters=iters, tol=1e-4)
     mu = (bridge.mean + d).detach()
-    return mu, _gauss_newton_log_std(bridge, abar_tau, quad, mu).detach()
+    return mu, _gauss_newton_log_std(bridge, abar_tau, quad, mu, probes).detach()
 
 
 def _time_scales(bridge: BridgePrior, abar_tau: torch.Tensor, like: torch.Tensor):
@@ -150,11 +157,13 @@ def _time_scales(bridge: BridgePrior, abar_tau: torch.Tensor, like: torch.Tensor
     return expand_time(abar_tau, like).to(like.dtype), (2 * bridge.log_std).exp().to(like.dtype)
 
 
-def _gauss_newton_log_std(bridge: BridgePrior, abar_tau: torch.Tensor, quad, like: torch.Tensor) -> torch.Tensor:
-    """log s - log(1 + (s^2 / abar) diag(J^T W J)) / 2, the diagonal estimated from CURVATURE_PROBES
-    VJPs with Rademacher probes from a fixed seed (`LocalQuadratic.curvature_diagonal`)."""
+def _gauss_newton_log_std(
+    bridge: BridgePrior, abar_tau: torch.Tensor, quad, like: torch.Tensor, probes: int = CURVATURE_PROBES
+) -> torch.Tensor:
+    """log s - log(1 + (s^2 / abar) diag(J^T W J)) / 2, the diagonal estimated from `probes` VJPs with
+    Rademacher probes from a fixed seed (`LocalQuadratic.curvature_diagonal`)."""
     a, s2 = _time_scales(bridge, abar_tau, like)
-    diag = quad.curvature_diagonal(CURVATURE_PROBES).to(like.dtype)
+    diag = quad.curvature_diagonal(probes).to(like.dtype)
     return (bridge.log_std.to(like.dtype) - 0.5 * torch.log1p((s2 / a) * diag)).expand_as(like)
 
 
@@ -164,6 +173,7 @@ def linearised_log_std(
     problem: InverseProblem,
     like: torch.Tensor,
     at: torch.Tensor | None = None,
+    probes: int = CURVATURE_PROBES,
 ) -> torch.Tensor:
     """rho = log s - log(1 + c diag(A^T A)) / 2, c = s^2 / (abar_tau sigma_y^2): the mean-field log-std of
     the Gaussian-linearised inner problem (see `linearised_start`), shaped and typed like `like`.
@@ -172,7 +182,7 @@ def linearised_log_std(
     if not problem.is_linear_gaussian:
         if at is None:
             raise ValueError("linearised_log_std of a non-linear or non-Gaussian problem needs the point `at`")
-        return _gauss_newton_log_std(bridge, abar_tau, problem.local_quadratic(at), like)
+        return _gauss_newton_log_std(bridge, abar_tau, problem.local_quadratic(at), like, probes)
     _, c = _linear_scales(bridge, abar_tau, problem, like)
     gram = problem.operator.gram_diagonal().to(device=like.device, dtype=like.dtype)
     return (bridge.log_std.to(like.dtype) - 0.5 * torch.log1p(c * gram)).expand_as(like)

@@ -20,7 +20,7 @@ from diffusers import AutoencoderKL, VQModel
 from diffusers.models.attention_processor import AttnProcessor
 
 from ..operators.families import OperatorFamily
-from ..operators.measurement import Measurement
+from ..operators.measurement import Linearization, Measurement
 from .diffusers_folder import _read_json, _read_weights, load_diffusers_prior
 from .image_unet import ImagePrior, _load_weights
 
@@ -103,6 +103,46 @@ class LatentMeasurement(Measurement):
 
     def restrict(self, y):
         return self.operator.restrict(y)
+
+    #: J v through the decoder: "difference" (a finite difference of decodes, no graph) or "autograd"
+    #: (the protocol's double backward, ~3 VJPs); EXPERIMENT knob
+    jvp_mode = "forward"
+    jvp_eps = 3e-3
+
+    def linearize(self, z):
+        """A(decode(z)) and its Jacobian products at z. J^T w: a backward pass through the one graph.
+        J v = J_A (J_decode v), the decoder's part by a difference of decodes along v."""
+        if self.jvp_mode == "autograd":
+            return super().linearize(z)
+        self.check_input(z)
+        z = z.detach().requires_grad_(True)
+        with torch.enable_grad():
+            image = self.prior.decode(z)
+            value = self.operator.forward(image)
+        base = image.detach()
+        inner = []  # the image operator's own linearisation at decode(z), built on first use
+
+        def vjp(w):
+            (out,) = torch.autograd.grad(value, z, w.to(value.dtype), retain_graph=True)
+            return out
+
+        def jvp(v):
+            v = v.to(z.dtype)
+            dims = tuple(range(1, v.ndim))
+            size = v.pow(2).mean(dims, keepdim=True).sqrt().clamp_min(1e-30)
+            h = self.jvp_eps / size  # per sample: sample i never depends on its batch-mates
+            with torch.no_grad():
+                if self.jvp_mode == "central":
+                    d = (self.prior.decode(z + h * v) - self.prior.decode(z - h * v)) / (2 * h)
+                else:
+                    d = (self.prior.decode(z + h * v) - base) / h
+                if self.operator.is_linear:
+                    return self.operator.forward(d)
+            if not inner:
+                inner.append(self.operator.linearize(base))
+            return inner[0].jvp(d)
+
+        return Linearization(value.detach(), jvp, vjp)
 
 
 class LatentFamily(OperatorFamily):

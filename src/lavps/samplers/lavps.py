@@ -24,7 +24,7 @@ import torch
 from ..amortize.network import check_compatible, time_code
 from ..device import prior_device
 from ..finite import check_finite
-from ..objective import BridgePrior, linearised_log_std, linearised_start, negative_elbo
+from ..objective import CURVATURE_PROBES, BridgePrior, linearised_log_std, linearised_start, negative_elbo
 from ..random import NoiseSource
 from .base import Context
 from .config import setting
@@ -49,12 +49,14 @@ class GuardSettings:
         linear_iters: CG iterations of the linearised candidate.
         reuse_draw: with G_in = 0, the winner's scored sample and its denoised value are kept as
             x_tau and x0 (saves one denoiser forward per window iteration).
+        linear_probes: VJP probes of the curvature diagonal of a non-linear problem's linearised start.
     """
 
     enabled: bool = True
     candidates: tuple[str, ...] = ("network", "zero_shot")
     linear_iters: int = 10
     reuse_draw: bool = False
+    linear_probes: int = CURVATURE_PROBES
 
     def __post_init__(self):
         bad = [c for c in self.candidates if c not in CANDIDATES]
@@ -65,6 +67,8 @@ class GuardSettings:
             )
         if self.linear_iters < 1:
             raise ValueError(f"linear_iters must be >= 1, got {self.linear_iters}")
+        if self.linear_probes < 1:
+            raise ValueError(f"linear_probes must be >= 1, got {self.linear_probes}")
         object.__setattr__(self, "candidates", tuple(c for c in CANDIDATES if c in self.candidates))
 
 
@@ -85,6 +89,9 @@ class LAVPSConfig(VIConfig):
         ("network", "zero_shot"), "Starts the guard compares (network, zero_shot, linear; network always)."
     )
     linear_iters: int = setting(10, "CG iterations of the linearised candidate (>= 1).")
+    linear_probes: int = setting(
+        CURVATURE_PROBES, "VJP probes of the linearised log-std of a non-linear measurement (>= 1)."
+    )
     reuse_draw: bool = setting(False, "With inner_steps 0: keep the guard winner's draw and its D(x) (one call less).")
     linear_variance: bool = setting(False, "Add the linearised likelihood's variance shrink to the network's log-std.")
     linear_below: int = setting(0, "Below this tau the linearised solution replaces the network (0..999; 0: never).")
@@ -103,6 +110,7 @@ class LAVPSConfig(VIConfig):
         self.require("inner_steps", self.inner_steps >= 0, ">= 0")
         GuardSettings(True, self.candidates)  # the guard's own rule on candidates
         self.require("linear_iters", self.linear_iters >= 1, ">= 1")
+        self.require("linear_probes", self.linear_probes >= 1, ">= 1")
         self.require("linear_below", 0 <= self.linear_below < 1000, "in 0..999")
         fallback = self.fallback_steps
         self.require("fallback_steps", fallback is None or fallback >= 0, ">= 0 or None")
@@ -114,7 +122,7 @@ class LAVPSConfig(VIConfig):
         self.require("nonlinear_inner_steps", steps is None or steps >= 0, ">= 0 or None")
 
     def guard_settings(self) -> GuardSettings:
-        return GuardSettings(self.guard, self.candidates, self.linear_iters, self.reuse_draw)
+        return GuardSettings(self.guard, self.candidates, self.linear_iters, self.reuse_draw, self.linear_probes)
 
 
 @dataclass(frozen=True)
@@ -300,7 +308,7 @@ class LAVPS(MGDM):
             if name == "zero_shot":
                 out[name] = bridge.zero_shot_start()
             elif name == "linear":
-                out[name] = linearised_start(bridge, x0, self.schedule.abar(tau), ctx.problem, self.guard.linear_iters)
+                out[name] = self.linear_start(ctx, bridge, x0, tau)
             else:
                 out[name] = self.amortized_start(ctx, bridge, x_t, x0, tau, t)
         return out
@@ -309,20 +317,26 @@ class LAVPS(MGDM):
         """Whether the linearised solution stands in for the network at tau (every sample below linear_below)."""
         return bool((torch.as_tensor(tau) < self.linear_below).all())
 
+    def linear_start(self, ctx: Context, bridge: BridgePrior, x0, tau):
+        """The Gaussian-linearised (Gauss-Newton for a non-linear problem) solution, no denoiser call."""
+        abar, guard = self.schedule.abar(tau), self.guard
+        return linearised_start(bridge, x0, abar, ctx.problem, guard.linear_iters, guard.linear_probes)
+
     def amortized_start(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t):
         """The network's candidate (mu, rho) = (m + dmu, log s + drho [+ the linearised shrink]); one
         amortizer forward."""
         b = x_t.shape[0]
         abar = self.schedule.abar(tau)
         if self.near_data(tau):
-            return linearised_start(bridge, x0, abar, ctx.problem, self.guard.linear_iters)
+            return self.linear_start(ctx, bridge, x0, tau)
         with torch.no_grad():
             codes = tuple(time_code(self.schedule, s, b, x_t.dtype, x_t.device) for s in (t, tau))
             mu, rho = self.amortizer.start(ctx.problem, bridge, x_t, x0, abar, *codes)
             check_finite(mu, "the amortizer (mean)")
             check_finite(rho, "the amortizer (log-std)")
             if self.linear_variance:
-                rho = rho + (linearised_log_std(bridge, abar, ctx.problem, rho, at=x0) - bridge.log_std)
+                shrink = linearised_log_std(bridge, abar, ctx.problem, rho, x0, self.guard.linear_probes)
+                rho = rho + (shrink - bridge.log_std)
         ctx.denoise.amortizer_forwards += 1
         return mu, rho
 
