@@ -62,6 +62,8 @@ def test_auto_runs_fastest_on_training_families_and_reference_elsewhere():
         preset_options("mgdm", "auto")
     for trained in (True, False, None):  # a non-linear family: reference, trained or not
         assert preset_options("lavps", "auto", trained=trained, linear=False)[1] == PRESETS["lavps"]["reference"]
+    for trained in (True, False, None):  # a latent prior: reference everywhere (fastest is 1-1.6 dB under there)
+        assert preset_options("lavps", "auto", trained=trained, latent=True)[1] == PRESETS["lavps"]["reference"]
 
 
 def test_preset_errors_name_the_allowed_values():

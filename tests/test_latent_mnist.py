@@ -113,4 +113,5 @@ def test_shipped_latent_amortizer_is_the_default_for_ldm_mnist_and_restores_a_di
     done = api.restore(y, op, 0.05, prior, "lavps", samples=1, seed=0)  # auto: sr:2 is a trained family
     assert done.settings["amortizer"].endswith("mnist32_ldm_amortizer.safetensors")
     assert done.settings["auto"]["trained_family"] and done.cost.amortizer_forwards > 0
+    assert done.settings["auto"]["ran"] == "reference" and done.settings["settings"]["inner_steps"] == 1
     assert float(psnr(done.samples, x)) > 20.0  # the digit comes back (results/latent: 25.9 dB mean)

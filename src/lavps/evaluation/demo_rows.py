@@ -65,7 +65,7 @@ def row_options(
 
     if options.get("preset") == "auto":  # LAVPS's default: its budget follows the task's family
         rest = {k: v for k, v in options.items() if k != "preset"}
-        options = {**preset_options(name, "auto", trained=trained, linear=linear)[1], **rest}
+        options = {**preset_options(name, "auto", trained=trained, linear=linear, latent=latent)[1], **rest}
     opts = {**options, "amortizer": amortizer} if name in ("lavps", "amortized-only") else dict(options)
     if latent and name == "lavps":
         opts.update(LATENT_LAVPS)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 from diffusers import AutoencoderKL, VQModel
-from diffusers.models.attention_processor import AttnProcessor
+from diffusers.models.attention_processor import Attention, AttnProcessor
 
 from ..operators.families import OperatorFamily
 from ..operators.measurement import Linearization, Measurement
@@ -50,10 +50,11 @@ class LatentPrior(torch.nn.Module):
     def __init__(self, latent: ImagePrior, autoencoder: torch.nn.Module, scaling_factor: float = 1.0):
         super().__init__()
         self.latent, self.autoencoder = latent, autoencoder
-        if hasattr(autoencoder, "set_attn_processor"):
-            # plain-math attention: CPU's fused attention has no double backward, which the Jacobian
-            # products of a non-linear measurement (J v by double backward) go through
-            autoencoder.set_attn_processor(AttnProcessor())
+        for module in autoencoder.modules():  # a VQModel has no set_attn_processor: every Attention block
+            if isinstance(module, Attention):
+                # plain-math attention: CPU's fused attention has no double backward, which the Jacobian
+                # products of a non-linear measurement (J v by double backward) go through
+                module.set_processor(AttnProcessor())
         self.autoencoder_kind = type(autoencoder).__name__
         self.scaling_factor = float(scaling_factor)
         self.schedule, self.shape = latent.schedule, tuple(latent.shape)
@@ -92,6 +93,7 @@ class LatentMeasurement(Measurement):
         self.in_shape, self.out_shape = tuple(prior.shape), tuple(operator.out_shape)
         self.batch_size = operator.batch_size
         self.name = f"{operator.name} of decode"
+        self.jvp_by_difference = prior.autoencoder_kind == "AutoencoderKL"  # see `linearize`
 
     def forward(self, z):
         self.check_input(z)
@@ -104,15 +106,19 @@ class LatentMeasurement(Measurement):
     def restrict(self, y):
         return self.operator.restrict(y)
 
-    #: J v through the decoder: "difference" (a finite difference of decodes, no graph) or "autograd"
-    #: (the protocol's double backward, ~3 VJPs); EXPERIMENT knob
-    jvp_mode = "forward"
-    jvp_eps = 3e-3
+    #: the step of the decoder's finite-difference JVP, relative to the direction's RMS: 3e-3 keeps the
+    #: error of J v under 1% on ldm:mnist's decoder (float32: smaller steps lose digits, larger ones bend)
+    JVP_STEP = 3e-3
 
     def linearize(self, z):
-        """A(decode(z)) and its Jacobian products at z. J^T w: a backward pass through the one graph.
-        J v = J_A (J_decode v), the decoder's part by a difference of decodes along v."""
-        if self.jvp_mode == "autograd":
+        """A(decode(z)) and its Jacobian products at z; J^T w is a backward pass through one graph.
+
+        Through a smooth decoder (an AutoencoderKL's; `jvp_by_difference`) J v = J_A (J_decode v), the
+        decoder's part the difference (decode(z + h v) - decode(z)) / h: one decoder forward without a
+        graph, against ~3 VJPs for the protocol's double backward, and the same Gauss-Newton solutions
+        (results/latent/README.md). A VQModel quantises in decode, where only the straight-through
+        gradient sees a slope: it keeps the double backward."""
+        if not self.jvp_by_difference:
             return super().linearize(z)
         self.check_input(z)
         z = z.detach().requires_grad_(True)
@@ -120,7 +126,7 @@ class LatentMeasurement(Measurement):
             image = self.prior.decode(z)
             value = self.operator.forward(image)
         base = image.detach()
-        inner = []  # the image operator's own linearisation at decode(z), built on first use
+        inner = []  # a non-linear image operator's own linearisation at decode(z), built on first use
 
         def vjp(w):
             (out,) = torch.autograd.grad(value, z, w.to(value.dtype), retain_graph=True)
@@ -128,14 +134,10 @@ class LatentMeasurement(Measurement):
 
         def jvp(v):
             v = v.to(z.dtype)
-            dims = tuple(range(1, v.ndim))
-            size = v.pow(2).mean(dims, keepdim=True).sqrt().clamp_min(1e-30)
-            h = self.jvp_eps / size  # per sample: sample i never depends on its batch-mates
+            size = v.pow(2).mean(tuple(range(1, v.ndim)), keepdim=True).sqrt().clamp_min(1e-30)
+            h = self.JVP_STEP / size  # per sample: sample i never depends on its batch-mates
             with torch.no_grad():
-                if self.jvp_mode == "central":
-                    d = (self.prior.decode(z + h * v) - self.prior.decode(z - h * v)) / (2 * h)
-                else:
-                    d = (self.prior.decode(z + h * v) - base) / h
+                d = (self.prior.decode(z + h * v) - base) / h
                 if self.operator.is_linear:
                     return self.operator.forward(d)
             if not inner:

@@ -61,8 +61,9 @@ def resolve_settings(
     one; a path; or a loaded network) is loaded here, and every preset but `tiny` takes the grid and window
     it was trained for from its card. `operator_family` (the canonical spec of the family that drew the
     operator, `LinearOperator.family`; None: unknown) decides LAVPS's `auto` preset: `fastest` for a linear
-    family in the amortizer's card, `reference` otherwise (unseen or non-linear; recorded as "auto"). A
-    preset's window and final_tau are fitted to a grid the user gives (`presets.fit_to_grid`).
+    family in the amortizer's card, `reference` otherwise (unseen or non-linear, or any family on a latent
+    prior; recorded as "auto"). A preset's window and final_tau are fitted to a grid the user gives
+    (`presets.fit_to_grid`).
 
     Raises:
         ValueError: an unknown preset or setting, a setting out of its range, or an amortizer given to
@@ -128,13 +129,14 @@ def _preset_values(sampler, preset, net, prior, operator_family, chosen: dict) -
         return preset_options(sampler, preset)
     known = operator_family is not None and operator_family in trained_families(net, image_shape(prior))
     linear = family_is_linear(operator_family, image_shape(prior))
-    name, values = preset_options(sampler, preset, trained=known, linear=linear)
+    latent = isinstance(prior, LatentPrior)
+    name, values = preset_options(sampler, preset, trained=known, linear=linear, latent=latent)
     if name == "auto":
-        ran = auto_budget(known, linear)
+        ran = auto_budget(known, linear, latent)
         chosen["auto"] = {"operator_family": operator_family, "trained_family": known, "linear": linear, "ran": ran}
     trained = (getattr(net, "info", None) or {}).get("window", {})
     if name != "tiny" and "grid_steps" in trained:  # the grid and window it was trained for
         values.update(steps=int(trained["grid_steps"]), window=int(trained.get("window", values["window"])))
-    if isinstance(prior, LatentPrior):
+    if latent:
         values.update(LATENT_LAVPS)
     return name, values
