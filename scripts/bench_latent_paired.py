@@ -110,7 +110,8 @@ def main():
             r["ssim"].append(float(ssim(sample, truth[i : i + 1])[0]))
             r["seconds"].append(seconds)
             r["ran"] = ran
-            passes = {"denoiser_forwards": out.cost.denoiser_forwards, "denoiser_backwards": out.cost.denoiser_backwards}
+            cost = out.cost
+            passes = {"denoiser_forwards": cost.denoiser_forwards, "denoiser_backwards": cost.denoiser_backwards}
             final = 1 if isinstance(prior, LatentPrior) else 0  # the final decode is not the sampler's
             r["passes"] = {**passes, "decoder_forwards": counter["decoder_forwards"] - final,
                            "decoder_backwards": counter["decoder_backwards"]}  # fmt: skip
@@ -132,9 +133,9 @@ def _table(rows: list[dict]) -> list[str]:
     for row in rows:
         base = next(r for r in rows if r["prior"] == row["prior"] and r["task"] == row["task"])
         n = len(row["psnr"])
-        gap = mean_ci95([a - b for a, b in zip(row["psnr"], base["psnr"][:n])])
-        sgap = mean_ci95([a - b for a, b in zip(row["ssim"], base["ssim"][:n])])
-        ratio = mean_ci95([a / b for a, b in zip(row["seconds"], base["seconds"][:n])])
+        gap = mean_ci95([a - b for a, b in zip(row["psnr"], base["psnr"][:n], strict=True)])
+        sgap = mean_ci95([a - b for a, b in zip(row["ssim"], base["ssim"][:n], strict=True)])
+        ratio = mean_ci95([a / b for a, b in zip(row["seconds"], base["seconds"][:n], strict=True)])
         total = sum(row["seconds"]) / sum(base["seconds"][:n])
         p = row["passes"]
         lines.append(

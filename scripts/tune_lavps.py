@@ -75,7 +75,6 @@ def line(spec, label, got, ref, seconds, ref_s, cost, group=1) -> str:
     return text + f"  {seconds:.1f} s ratio {seconds / ref_s:.3f}x  {passes}"
 
 
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prior", default="ldm:mnist")
