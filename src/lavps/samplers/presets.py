@@ -155,10 +155,9 @@ def tuned_options(sampler: str, spec: str) -> dict:
 #: trained one: the network sees the likelihood only through its Gauss-Newton linearisation there, and
 #: `fastest` has neither the guard nor a step on the exact likelihood to catch a proposal in the wrong basin
 #: (phase:2: the unguarded proposal matched no copy of x* on 3/8 tuning digits; results/nonlinear/README.md).
-#: On a latent prior (`ldm:`) `auto` runs `reference` on every family: there `fastest` (N = 20, T = 2; its
-#: N = 30 form is not measured there) stayed 1.0-1.6 dB under latent MGDM-reference on the shipped latent
-#: amortizer's own families and `reference` is 0.15-0.33 dB under it at 0.19x its seconds
-#: (results/latent/README.md).
+#: On a latent prior (`ldm:`) `auto` runs `reference` on every family: there `fastest` (N = 20, T = 2)
+#: stayed 1.0-1.6 dB under latent MGDM-reference on the shipped latent amortizer's own families and
+#: `reference` is 0.15-0.33 dB under it at 0.19x its seconds (results/latent/README.md).
 AUTO = {"trained": "fastest", "unseen": "reference", "nonlinear": "reference", "latent": "reference"}
 
 #: The preset a sampler runs when none is named: the budget the demo reports for it.
