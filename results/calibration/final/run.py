@@ -7,6 +7,7 @@ the same problems (table.py). Problem p: the same prior draw, operator, noise an
 
 SEED 0 / 1000 prior steps: the reported problems; tuning used SEED 500 / 250 steps (never reported).
 """
+
 import os
 import sys
 import time
@@ -68,6 +69,37 @@ def truth(prior, count: int, steps: int, seed: int, root: Path) -> torch.Tensor:
     return x
 
 
+def run_one(prior, problem, row, p: int, target: Path, label: str) -> None:
+    """K samples of problem p (y, operator, truth) by row (sampler, preset, settings), saved to target."""
+    y, op, truth_p = problem
+    sampler, preset, settings = row
+    start = time.time()
+    out = restore(
+        y,
+        op,
+        0.05,
+        prior=prior,
+        sampler=sampler,
+        samples=K,
+        seed=SAMPLE_STRIDE * p + 1,
+        preset=preset,
+        settings=dict(settings),
+    )
+    wall = time.time() - start
+    torch.save(
+        {
+            "samples": out.samples.float(),
+            "truth": truth_p,
+            "seconds": out.cost.seconds,
+            "wall": wall,
+            "load": os.getloadavg()[0],
+            "ran": out.settings.get("auto", {}).get("ran"),
+        },
+        target,
+    )
+    print(label, p, f"{out.cost.seconds:.2f}s", flush=True)
+
+
 def main() -> None:
     root, spec, name, first, last = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
     seed = int(sys.argv[6]) if len(sys.argv) > 6 else 0
@@ -84,13 +116,7 @@ def main() -> None:
         op_seed = seed + PROBLEM_SEED_OFFSET + 2 * p
         op = operator(spec, tuple(prior.shape), seed=op_seed)
         obs = degrade(x_true[p], op, 0.05, seed=op_seed)
-        start = time.time()
-        out = restore(obs.y, op, 0.05, prior=prior, sampler=sampler, samples=K, seed=SAMPLE_STRIDE * p + 1,
-                      preset=preset, settings=dict(settings))
-        wall = time.time() - start
-        torch.save({"samples": out.samples.float(), "truth": x_true[p], "seconds": out.cost.seconds, "wall": wall,
-                    "load": os.getloadavg()[0], "ran": out.settings.get("auto", {}).get("ran")}, target)
-        print(spec, name, p, f"{out.cost.seconds:.2f}s", flush=True)
+        run_one(prior, (obs.y, op, x_true[p]), (sampler, preset, settings), p, target, f"{spec} {name}")
 
 
 if __name__ == "__main__":
