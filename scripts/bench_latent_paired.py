@@ -6,8 +6,9 @@ backwards (the sampler's own count) and decoder forwards / backwards (VJPs), cou
 
     python scripts/bench_latent_paired.py --digits 16 --out results/latent/paired_fd
 
-A row is SAMPLER:PRESET, or lavps:PRESET:autograd (a latent prior's J v by double backward, the
-implementation before the finite difference). Observations: noise seed 1000 + i, as bench_nonlinear.py.
+A row is SAMPLER:PRESET, lavps:PRESET:autograd (a latent prior's J v by double backward, the
+implementation before the finite difference) or lavps:PRESET:innerN (N Adam steps after the guard).
+Observations: noise seed 1000 + i, as bench_nonlinear.py.
 """
 
 from __future__ import annotations
@@ -89,7 +90,8 @@ def main():
                 measure = LatentMeasurement(op, prior) if latent else op
                 if latent and how == ["autograd"]:
                     measure.jvp_by_difference = False
-                resolved = resolve_settings(name, preset, {}, prior, op.family, None)
+                given = {"inner_steps": int(how[0][5:])} if how and how[0].startswith("inner") else {}
+                resolved = resolve_settings(name, preset, given, prior, op.family, None)
                 sampler = build_sampler(name, prior, resolved.config, **resolved.networks)
                 ran = resolved.record.get("auto", {}).get("ran", resolved.record["preset"])
                 setups.append((prior_spec, spec, row, ran, sampler, (y, measure, noise), prior, counter))

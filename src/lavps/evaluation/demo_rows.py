@@ -21,10 +21,11 @@ DEMO_ROWS = {
     "lavps-fastest": ("lavps", "fastest"),
     "lavps-ref": ("lavps", "reference"),
 }
-#: row label -> (registry name, options); LAVPS's `auto` row is resolved per task ({"preset": "auto"}, see
-#: `row_options`): its budget depends on whether the task is one of the amortizer's training families
+#: row label -> (registry name, options); LAVPS's rows are resolved per task ({"preset": ...}, see
+#: `row_options`): `auto`'s budget depends on whether the task is one of the amortizer's training families,
+#: and on a latent prior a preset takes presets.LATENT's fields
 DEMO_SAMPLERS = {
-    label: (name, {"preset": "auto"} if preset == "auto" else preset_options(name, preset)[1])
+    label: (name, {"preset": preset} if name == "lavps" else preset_options(name, preset)[1])
     for label, (name, preset) in DEMO_ROWS.items()
 }
 #: samplers that need a linear operator in the prior's own space (not run on non-linear or latent tasks)
@@ -63,9 +64,9 @@ def row_options(
     `linear`: the operator is linear (else the auto row runs AUTO["nonlinear"])."""
     from ..workflows.settings import LATENT_LAVPS
 
-    if options.get("preset") == "auto":  # LAVPS's default: its budget follows the task's family
+    if "preset" in options:  # LAVPS's rows: the budget follows the task's family and the prior
         rest = {k: v for k, v in options.items() if k != "preset"}
-        options = {**preset_options(name, "auto", trained=trained, linear=linear, latent=latent)[1], **rest}
+        options = {**preset_options(name, options["preset"], trained=trained, linear=linear, latent=latent)[1], **rest}
     opts = {**options, "amortizer": amortizer} if name in ("lavps", "amortized-only") else dict(options)
     if latent and name == "lavps":
         opts.update(LATENT_LAVPS)

@@ -19,6 +19,7 @@ from __future__ import annotations
 __all__ = [
     "PRESETS",
     "AUTO",
+    "LATENT",
     "DEFAULT_PRESET",
     "auto_budget",
     "PRESET_HELP",
@@ -160,6 +161,12 @@ def tuned_options(sampler: str, spec: str) -> dict:
 #: `reference` is 0.15-0.33 dB under it at 0.19x its seconds (results/latent/README.md).
 AUTO = {"trained": "fastest", "unseen": "reference", "nonlinear": "reference", "latent": "reference"}
 
+#: LAVPS on a latent prior: per preset, fields over the preset's (`preset_options(..., latent=True)`; the
+#: latent pieces every preset takes are `workflows.settings.LATENT_LAVPS`). `reference` takes 2 Adam steps
+#: after the guard: on 8 tuning digits gaussian_blur -0.35 -> -0.09 dB to latent MGDM-reference, sr:2
+#: -0.51 -> -0.47, for ~+20% seconds (results/latent/paired_fd/tuning_settings.txt, results/latent/README.md)
+LATENT = {"reference": {"inner_steps": 2}}
+
 #: The preset a sampler runs when none is named: the budget the demo reports for it.
 DEFAULT_PRESET = {"dps": "reference", "mgdm": "reference", "ddrm": "fast", "diffpir": "reference", "lavps": "auto"}
 
@@ -174,7 +181,8 @@ def preset_options(
 ) -> tuple[str, dict]:
     """(resolved preset name, a copy of its options) for `sampler`; None = DEFAULT_PRESET[sampler].
 
-    LAVPS's `auto` takes AUTO["latent"]'s options when `latent` is True (a latent prior), else
+    On a latent prior (`latent` True) a LAVPS preset takes LATENT's fields over its own, and `auto` takes
+    AUTO["latent"]'s options, else
     AUTO["nonlinear"]'s when `linear` is False (a non-linear operator family),
     else AUTO["trained"]'s when `trained` is True (the operator's family is one the amortizer was trained
     on), else AUTO["unseen"]'s (False or None: unknown counts as unseen); the name stays "auto" (see
@@ -191,11 +199,12 @@ def preset_options(
         raise ValueError(f"no budget presets for sampler {sampler!r}; samplers with presets: {', '.join(PRESETS)}")
     name = DEFAULT_PRESET.get(sampler, "reference") if preset is None else preset
     if name == "auto" and sampler == "lavps":
-        return name, dict(PRESETS[sampler][auto_budget(trained, linear, latent)])
+        ran = auto_budget(trained, linear, latent)
+        return name, {**PRESETS[sampler][ran], **(LATENT.get(ran, {}) if latent else {})}
     if name not in PRESETS[sampler]:
         allowed = [*PRESETS[sampler], *(["auto"] if sampler == "lavps" else [])]
         raise ValueError(f"sampler {sampler!r} has no preset {name!r}; allowed: {', '.join(allowed)}")
-    return name, dict(PRESETS[sampler][name])
+    return name, {**PRESETS[sampler][name], **(LATENT.get(name, {}) if latent and sampler == "lavps" else {})}
 
 
 def auto_budget(trained: bool | None, linear: bool = True, latent: bool = False) -> str:
