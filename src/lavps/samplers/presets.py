@@ -158,13 +158,16 @@ def tuned_options(sampler: str, spec: str) -> dict:
 #: (phase:2: the unguarded proposal matched no copy of x* on 3/8 tuning digits; results/nonlinear/README.md).
 #: On a latent prior (`ldm:`) `auto` runs `reference` on every family: there `fastest` (N = 20, T = 2)
 #: stayed 1.0-1.6 dB under latent MGDM-reference on the shipped latent amortizer's own families and
-#: `reference` is 0.15-0.33 dB under it at 0.19x its seconds (results/latent/README.md).
+#: `reference` (with LATENT's 2 Adam steps) is 0.16-0.19 dB under it at 0.20-0.24x its seconds
+#: (16 reported digits, results/latent/paired_inner2).
 AUTO = {"trained": "fastest", "unseen": "reference", "nonlinear": "reference", "latent": "reference"}
 
 #: LAVPS on a latent prior: per preset, fields over the preset's (`preset_options(..., latent=True)`; the
 #: latent pieces every preset takes are `workflows.settings.LATENT_LAVPS`). `reference` takes 2 Adam steps
-#: after the guard: on 8 tuning digits gaussian_blur -0.35 -> -0.09 dB to latent MGDM-reference, sr:2
-#: -0.51 -> -0.47, for ~+20% seconds (results/latent/paired_fd/tuning_settings.txt, results/latent/README.md)
+#: after the guard: chosen on 8 tuning digits (gaussian_blur -0.35 -> -0.09 dB to latent MGDM-reference, sr:2
+#: -0.51 -> -0.47; results/latent/paired_fd/tuning_settings.txt); on the 16 reported digits, paired with one
+#: step: -0.01 / +0.15 / +0.05 dB (sr:2 / blur / jpeg:10, all inside their intervals) for 1.2-1.3x the
+#: seconds (results/latent/paired_inner2)
 LATENT = {"reference": {"inner_steps": 2}}
 
 #: The preset a sampler runs when none is named: the budget the demo reports for it.
@@ -225,7 +228,7 @@ PRESET_HELP = {
     "fast": "LAVPS on N=20 + final_tau 20, guard network vs linearised start, one scored pass per iteration "
     "(the demo's lavps-fast); MGDM at that grid with 2 / 5 Adam steps; DDRM/DiffPIR 20 steps",
     "reference": "the demo's MGDM (5 / 20 Adam steps) and DPS (250 steps) budgets; DDRM and DiffPIR 100 steps; "
-    "LAVPS fast + one Adam step",
+    "LAVPS fast + one Adam step (two on a latent prior)",
     "paper": "the MGDM paper's N=100, window 30; DPS 1000 steps",
     "lavps-paper": "the LAVPS paper's protocol (its official configs): N=100, window 30, lr 0.01; MGDM 3 / 3 Adam "
     "steps, LAVPS 5 outside + best-of(network, zero-shot) + 3 inside; DPS 1000 steps, zeta 0.1",
