@@ -50,7 +50,10 @@ _CALIBRATED = {"linear_variance": False, "temperature": 2.0}
 # where the Jacobian vanishes (hdr:2 saturates 97% of pixels): the LAVPS paper's G_in = 3 Adam steps on the exact
 # likelihood after the guard. Tuning digits (results/nonlinear/README.md): hdr:2 -0.93 -> -0.42 dB to
 # MGDM-reference, Poisson denoising -0.68 -> -0.22, jpeg:25 and phase:2 within their intervals (phase: -1.5 dB
-# aligned in mean), at 0.149x MGDM-reference's passes (0.074x with one step)
+# aligned in mean), at 0.149x MGDM-reference's passes (0.074x with one step). Re-checked on fresh tuning digits
+# (results/nonlinear_tune2): G_in 4 / 5 / 6 / 10, a larger inner lr, no GN stand-in or shrink, an adaptive budget
+# and a zero-shot candidate were all flat or worse on hdr:2, phase:2 and jpeg:10; G_in 5 already read 0.32x
+# MGDM-reference's measured seconds on hdr:2
 _NONLINEAR_STEPS = {"nonlinear_inner_steps": 3}
 
 # The LAVPS paper's protocol, read from its official code's configs/sampler/{dps,mgdm,lavps}.yaml: N = 100
