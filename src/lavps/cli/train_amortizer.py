@@ -209,6 +209,7 @@ def _train(kind: str, o: dict) -> None:
         val_every=o.get("val_every", 0),
         patience=o.get("patience", 0),
         init_from=o["init_from"],
+        calibration_weight=o.get("calibration_weight", 0.0),
     )
     family = prior_family(pick("family_spec", "family"), preset.prior)
     if len(preset.prior.shape) != 1:
@@ -369,6 +370,13 @@ def _folder(o: dict, config, preset, family):
 )
 @click.option(
     "--psnr-images", type=click.IntRange(0), default=2, show_default=True, help="Held-out images restored by LAVPS."
+)
+@click.option(
+    "--calibration-weight",
+    type=FiniteFloat(min=0.0),
+    default=0.0,
+    show_default=True,
+    help="lambda of the forward-KL term (exact posterior draws from the true x; lavps.objective.bridge_sample_nll).",
 )
 @option("out_dir", default="runs/amortizer", help="Output folder.")
 def train_amortizer_command(**options) -> None:

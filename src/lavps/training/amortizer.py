@@ -4,8 +4,12 @@ Every step: clean x and its prior from the preset, per-sample operators A from a
 y = A x + sigma_y n, a grid index k uniform in the window (tau = T_k, t = T_{k+1}, per sample),
 x_t ~ forward marginal of x, x0 = D(x_t, t) (no grad), the bridge prior N(m, s^2 I) of x_tau,
 (mu, rho) = (m + dmu, log s + drho), loss = mean over the batch of `negative_elbo` (the SAME function
-the zero-shot inner solver minimises), with gradients through the frozen prior into phi.
-Diagnostic: ratio = the network's loss / the zero-shot start's loss on the same batch and the same z.
+the zero-shot inner solver minimises), with gradients through the frozen prior into phi; with
+config.calibration_weight = lambda > 0, plus lambda * `bridge_sample_nll` (forward KL to the exact
+posterior draws x_tau* ~ q(x_tau | x, x_t) of the true clean x: mass-covering, against reverse KL's
+under-dispersion).
+Diagnostics: ratio = the network's negative ELBO / the zero-shot start's on the same batch and the same z;
+elbo and fkl = the two terms' batch means (fkl is logged at lambda = 0 too, without entering the loss).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import torch
 
 from ..amortize.network import time_code
-from ..objective import bridge_prior, negative_elbo
+from ..objective import bridge_prior, bridge_sample_nll, negative_elbo
 from ..operators import OperatorFamily
 from ..priors.specs import PriorPreset
 from .loop import DataFactory, Validation
@@ -32,7 +36,8 @@ def amortized_loss(
     batch_size: int | None = None,
     clean: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """One batch of the amortized objective: (mean negative ELBO of the network, {"ratio": ...}).
+    """One batch of the amortized objective: (mean negative ELBO of the network [+ lambda * mean forward-KL
+    term], {"ratio", "elbo", "fkl"}).
 
     batch_size / clean: see `draw_training_problem`.
     """
@@ -48,8 +53,10 @@ def amortized_loss(
         base = negative_elbo(*bridge.zero_shot_start(), z, bridge, tau, prior.denoise, problem).mean()
     codes = time_code(schedule, t, b, x.dtype, x.device), time_code(schedule, tau, b, x.dtype, x.device)
     mu, rho = net.start(problem, bridge, x_t, x0, schedule.abar(tau), *codes)
-    loss = negative_elbo(mu, rho, z, bridge, tau, prior.denoise, problem).mean()
-    return loss, {"ratio": float(loss.detach() / base)}
+    elbo = negative_elbo(mu, rho, z, bridge, tau, prior.denoise, problem).mean()
+    fkl = bridge_sample_nll(mu, rho, bridge_prior(schedule, x, x_t, tau, t)).mean()  # the TRUE x: exact draws
+    loss = elbo + config.calibration_weight * fkl if config.calibration_weight > 0 else elbo
+    return loss, {"ratio": float(elbo.detach() / base), "elbo": float(elbo.detach()), "fkl": float(fkl.detach())}
 
 
 AMORTIZED = NetworkLoss(

@@ -51,6 +51,8 @@ class TrainConfig(LoopSettings):
         out_dir: where the checkpoint, the network file and its card go.
         init_from: fine-tune the weights of this file (same network config; it may have been trained on
             another prior, e.g. the previous version of a prior) instead of fresh weights.
+        calibration_weight: lambda of the amortizer's forward-KL term (`lavps.objective.bridge_sample_nll`);
+            0: the negative ELBO alone.
     """
 
     steps: int = 3000
@@ -64,12 +66,15 @@ class TrainConfig(LoopSettings):
     sigma_max: float | None = None
     out_dir: str = "runs/amortizer"
     init_from: str | None = None  # fine-tuning: start from this network file (same architecture)
+    calibration_weight: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if not 1 <= self.window <= self.grid_steps - 3:
             raise ValueError(f"window must be in [1, grid_steps - 3 = {self.grid_steps - 3}], got {self.window}")
         GaussianNoise(self.sigma)  # validates sigma > 0
+        if not (math.isfinite(self.calibration_weight) and self.calibration_weight >= 0):
+            raise ValueError(f"calibration_weight must be finite and >= 0, got {self.calibration_weight}")
         if self.sigma_max is not None and not self.sigma_max >= self.sigma:
             raise ValueError(f"sigma_max must be >= sigma = {self.sigma}, got {self.sigma_max}")
 
