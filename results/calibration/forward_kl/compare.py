@@ -1,5 +1,6 @@
 """Paired table: for each (base, row) pair, coverage at 80 / 90% per statistic, beyond-all share, one-sample PSNR
-and the paired PSNR difference row - base (mean over each problem's K samples, 95% interval over problems),
+the paired PSNR difference row - base (mean over each problem's K samples, 95% interval over problems) and
+the per-problem seconds ratio row / base (meaningful only for rows that ran in the same process),
 from the per-problem files of run.py (the summaries of ../final/table.py).
 
     python compare.py DIR SEED TASK[,TASK..] BASE:ROW[,BASE:ROW..] [EXTRA_ROW,..]
@@ -16,12 +17,12 @@ _spec.loader.exec_module(table)
 from lavps.evaluation.stats import mean_ci95  # noqa: E402
 
 
-def line(spec: str, name: str, runs: dict, delta: str) -> str:
+def line(spec: str, name: str, runs: dict, delta: str, ratio: str = "") -> str:
     s = table.summary(runs, sorted(runs))
     rep = s["report"]
     return (f"| {spec} | {name} | {table.cov(rep, 'projections')} | {table.cov(rep, 'pixels')} | "
             f"{table.cov(rep, 'distance')} | {rep['statistics']['distance']['above_all']:.3f} | "
-            f"{s['psnr_one']:.2f} ± {s['psnr_one_ci95']:.2f} | {delta} |")
+            f"{s['psnr_one']:.2f} ± {s['psnr_one_ci95']:.2f} | {delta} | {ratio} |")
 
 
 def main() -> None:
@@ -29,8 +30,8 @@ def main() -> None:
     pairs = [p.split(":") for p in sys.argv[4].split(",")]
     extra = sys.argv[5].split(",") if len(sys.argv) > 5 else []
     print("| task | row | projections 80/90 | pixels 80/90 | distance 80/90 | beyond all | PSNR(1) ± 95% "
-          "| Δ PSNR(1) row - base, paired |")
-    print("|" + "---|" * 8)
+          "| Δ PSNR(1) row - base, paired | seconds row / base, paired |")
+    print("|" + "---|" * 9)
     for spec in tasks:
         folder = root / f"s{seed}" / spec
         for name in extra:
@@ -42,7 +43,9 @@ def main() -> None:
                 continue
             m, h = mean_ci95([table.sample_psnr(r[p]) - table.sample_psnr(b[p]) for p in shared])
             print(line(spec, base, {p: b[p] for p in shared}, ""))
-            print(line(spec, row, {p: r[p] for p in shared}, f"{m:+.2f} ± {h:.2f} (n={len(shared)}, vs {base})"))
+            t, th = mean_ci95([r[p]["seconds"] / b[p]["seconds"] for p in shared])  # only same-process rows compare
+            delta = f"{m:+.2f} ± {h:.2f} (n={len(shared)}, vs {base})"
+            print(line(spec, row, {p: r[p] for p in shared}, delta, f"{t:.2f} ± {th:.2f}"))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ with --seed SEED.
     python run.py DIR TASK FIRST LAST SEED PRIOR_STEPS NAME=AMORTIZER[,NAME=AMORTIZER..] T[,T..] [KEY=VALUE[/..]]
 
 Rows NAME-T<T> (e.g. fkl-T1): `fastest` with settings {"temperature": T} and that amortizer file; with the
-optional settings (e.g. linear_below=0: the network at every step) the row is NAME-T<T>+KEY=VALUE.
+optional settings (e.g. linear_below=0: the network at every step) the row is NAME-T<T>+KEY=VALUE. One
+amortizer's own settings: NAME=AMORTIZER|KEY=VALUE[/..] (rows with different settings in one process).
 SEED 900 / 1000 prior steps here: a seed no report uses (reports: 0; tuning: 500).
 """
 
@@ -32,16 +33,18 @@ def main() -> None:
     files = dict(pair.split("=", 1) for pair in sys.argv[7].split(","))
     temps = [float(t) for t in sys.argv[8].split(",")]
     extra_text = sys.argv[9] if len(sys.argv) > 9 else ""
-    extra = {k: final_run._number(v) for k, v in (pair.split("=") for pair in extra_text.split("/") if pair)}
     prior = load_prior()
     x_true = final_run.truth(prior, last, steps, seed, root)
     for p in range(first, last):
         op_seed = seed + PROBLEM_SEED_OFFSET + 2 * p
         op = operator(spec, tuple(prior.shape), seed=op_seed)
         obs = degrade(x_true[p], op, 0.05, seed=op_seed)
-        for name, path in files.items():
+        for name, entry in files.items():
+            path, _, own = entry.partition("|")
+            text = own or extra_text
+            extra = {k: final_run._number(v) for k, v in (pair.split("=") for pair in text.split("/") if pair)}
             for temp in temps:
-                row = f"{name}-T{temp:g}" + (f"+{extra_text.replace('/', '+')}" if extra else "")
+                row = f"{name}-T{temp:g}" + (f"+{text.replace('/', '+')}" if extra else "")
                 folder = root / f"s{seed}" / spec / row
                 folder.mkdir(parents=True, exist_ok=True)
                 target = folder / f"p{p:03d}.pt"
