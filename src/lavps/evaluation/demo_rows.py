@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..priors.latent import LatentPrior
-from ..samplers.presets import fit_to_grid, preset_options, tuned_options
+from ..samplers.presets import LATENT_LAVPS, fit_to_grid, preset_options, tuned_options
 
 __all__ = ["DEMO_ROWS", "DEMO_SAMPLERS", "LINEAR_ONLY", "DemoPrior", "row_options"]
 
@@ -62,8 +62,6 @@ def row_options(
     other digits (DDRM / DiffPIR / LAVPS). `trained`: the family is one of the amortizer's (auto row);
     `latent`: a latent prior, where LAVPS runs `LATENT_LAVPS` over its preset as `lavps restore` does;
     `linear`: the operator is linear (else the auto row runs AUTO["nonlinear"])."""
-    from ..workflows.settings import LATENT_LAVPS
-
     if "preset" in options:  # LAVPS's rows: the budget follows the task's family and the prior
         rest = {k: v for k, v in options.items() if k != "preset"}
         options = {**preset_options(name, options["preset"], trained=trained, linear=linear, latent=latent)[1], **rest}

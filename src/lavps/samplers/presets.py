@@ -20,6 +20,7 @@ __all__ = [
     "PRESETS",
     "AUTO",
     "LATENT",
+    "LATENT_LAVPS",
     "DEFAULT_PRESET",
     "auto_budget",
     "PRESET_HELP",
@@ -165,8 +166,28 @@ def tuned_options(sampler: str, spec: str) -> dict:
 #: (16 reported digits, results/latent/paired_inner2).
 AUTO = {"trained": "fastest", "unseen": "reference", "nonlinear": "reference", "latent": "reference"}
 
+#: LAVPS on a latent prior, over any preset: below tau = 300 (the last 6 of the 18 window iterations) the
+#: Gauss-Newton solution through decode and A stands in for the network (5 CG iterations, its log-std from 16
+#: VJP probes; objective.gauss_newton_start); above, the guard compares the network with the zero-shot start
+#: (one scored pass) and the network keeps its own variance (the shrink there would cost 16 decoder VJPs per
+#: iteration and gained nothing). On 8 tuning digits (test offset 30), preset reference: -2.3 dB -> -0.5 dB
+#: (sr:2) and -2.4 -> -0.35 dB (gaussian_blur) to MGDM-reference, at about twice the seconds
+#: (results/latent/README.md). J v through the decoder is a finite difference of decodes
+#: (`LatentMeasurement.linearize`): same PSNR, 0.19x instead of 0.23-0.24x of MGDM-reference's seconds
+#: (16 reported digits, results/latent/paired_fd). Settings the user gives still win.
+#: Applied over the preset's fields by `workflows.settings` (`lavps restore`, `lavps.restore`) and the demo's rows.
+LATENT_LAVPS = {
+    "linear_variance": False,
+    "linear_below": 300,
+    "linear_iters": 5,
+    "candidates": ("network", "zero_shot"),
+    # every measurement is non-linear in z; the latent settings above were tuned with G_in as the preset's
+    "nonlinear_inner_steps": None,
+}
+
+
 #: LAVPS on a latent prior: per preset, fields over the preset's (`preset_options(..., latent=True)`; the
-#: latent pieces every preset takes are `workflows.settings.LATENT_LAVPS`). `reference` takes 2 Adam steps
+#: latent pieces every preset takes are LATENT_LAVPS above). `reference` takes 2 Adam steps
 #: after the guard: chosen on 8 tuning digits (gaussian_blur -0.35 -> -0.09 dB to latent MGDM-reference, sr:2
 #: -0.51 -> -0.47; results/latent/paired_fd/tuning_settings.txt); on the 16 reported digits, paired with one
 #: step: -0.01 / +0.15 / +0.05 dB (sr:2 / blur / jpeg:10, all inside their intervals) for 1.2-1.3x the

@@ -13,28 +13,10 @@ from ..amortize.network import trained_families
 from ..operators.spec import parse_operator_spec
 from ..priors.latent import LatentPrior, image_shape
 from ..samplers.config import SamplerConfig, canonical_names, make_config, setting_names
-from ..samplers.presets import auto_budget, fit_to_grid, preset_options
+from ..samplers.presets import LATENT_LAVPS, auto_budget, fit_to_grid, preset_options
 from ..samplers.registry import config_class, settings_record
 
 __all__ = ["Resolved", "resolve_settings", "check_overrides", "LATENT_LAVPS"]
-
-#: LAVPS on a latent prior, over any preset: below tau = 300 (the last 6 of the 18 window iterations) the
-#: Gauss-Newton solution through decode and A stands in for the network (5 CG iterations, its log-std from 16
-#: VJP probes; objective.gauss_newton_start); above, the guard compares the network with the zero-shot start
-#: (one scored pass) and the network keeps its own variance (the shrink there would cost 16 decoder VJPs per
-#: iteration and gained nothing). On 8 tuning digits (test offset 30), preset reference: -2.3 dB -> -0.5 dB
-#: (sr:2) and -2.4 -> -0.35 dB (gaussian_blur) to MGDM-reference, at about twice the seconds
-#: (results/latent/README.md). J v through the decoder is a finite difference of decodes
-#: (`LatentMeasurement.linearize`): same PSNR, 0.19x instead of 0.23-0.24x of MGDM-reference's seconds
-#: (16 reported digits, results/latent/paired_fd). Settings the user gives still win.
-LATENT_LAVPS = {
-    "linear_variance": False,
-    "linear_below": 300,
-    "linear_iters": 5,
-    "candidates": ("network", "zero_shot"),
-    # every measurement is non-linear in z; the latent settings above were tuned with G_in as the preset's
-    "nonlinear_inner_steps": None,
-}
 
 
 @dataclass(frozen=True)
