@@ -19,7 +19,7 @@ from lavps.operators import GaussianNoise, InverseProblem
 from lavps.priors.image_unet import default_prior_path
 from lavps.samplers.chunked import RunningMoments
 from lavps.samplers.config import setting_names
-from lavps.samplers.presets import DEFAULT_PRESET, LATENT, PRESETS, preset_options
+from lavps.samplers.presets import DEFAULT_PRESET, LATENT, LATENT_LAVPS, PRESETS, preset_options
 from lavps.samplers.registry import build_sampler, config_class
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -66,14 +66,14 @@ def test_auto_runs_fastest_on_training_families_and_reference_elsewhere():
         preset_options("mgdm", "auto")
     for trained in (True, False, None):  # a non-linear family: reference, trained or not
         assert preset_options("lavps", "auto", trained=trained, linear=False)[1] == PRESETS["lavps"]["reference"]
-    latent_reference = {**PRESETS["lavps"]["reference"], **LATENT["reference"]}
+    latent_reference = {**PRESETS["lavps"]["reference"], **LATENT_LAVPS, **LATENT["reference"]}
     for trained in (True, False, None):  # a latent prior: reference everywhere (fastest is 1-1.6 dB under there)
         assert preset_options("lavps", "auto", trained=trained, latent=True)[1] == latent_reference
     # there `reference` takes 2 Adam steps after the guard (tuning digits: blur -0.35 -> -0.09 dB); a named
-    # preset takes LATENT's fields too, and presets without an entry (fastest) are left as they are
+    # preset takes LATENT's fields too; every preset takes LATENT_LAVPS (the latent Gauss-Newton pieces)
     assert LATENT["reference"]["inner_steps"] == 2 > PRESETS["lavps"]["reference"]["inner_steps"]
     assert preset_options("lavps", "reference", latent=True) == ("reference", latent_reference)
-    assert preset_options("lavps", "fastest", latent=True)[1] == PRESETS["lavps"]["fastest"]
+    assert preset_options("lavps", "fastest", latent=True)[1] == {**PRESETS["lavps"]["fastest"], **LATENT_LAVPS}
     assert preset_options("mgdm", "reference", latent=True)[1] == PRESETS["mgdm"]["reference"]
 
 

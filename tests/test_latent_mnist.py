@@ -24,7 +24,7 @@ from lavps.training.latent_prior import (
 )
 from lavps.training.networks import TrainConfig
 from lavps.training.problems import prior_family, resolve_family
-from lavps.workflows.settings import LATENT_LAVPS
+from lavps.samplers.presets import LATENT_LAVPS
 from test_latent_prior import _ldm_folder
 
 

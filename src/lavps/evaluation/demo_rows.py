@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..priors.latent import LatentPrior
-from ..samplers.presets import LATENT_LAVPS, fit_to_grid, preset_options, tuned_options
+from ..samplers.presets import fit_to_grid, preset_options, tuned_options
 
 __all__ = ["DEMO_ROWS", "DEMO_SAMPLERS", "LINEAR_ONLY", "DemoPrior", "row_options"]
 
@@ -60,14 +60,12 @@ def row_options(
     """(options a row runs with, the per-family tuned setting among them): the row's options, the
     amortizer for LAVPS rows, and, unless config.tuned_baselines is off, the family's setting tuned on
     other digits (DDRM / DiffPIR / LAVPS). `trained`: the family is one of the amortizer's (auto row);
-    `latent`: a latent prior, where LAVPS runs `LATENT_LAVPS` over its preset as `lavps restore` does;
+    `latent`: a latent prior, where LAVPS's preset takes its latent fields as `lavps restore` does;
     `linear`: the operator is linear (else the auto row runs AUTO["nonlinear"])."""
     if "preset" in options:  # LAVPS's rows: the budget follows the task's family and the prior
         rest = {k: v for k, v in options.items() if k != "preset"}
         options = {**preset_options(name, options["preset"], trained=trained, linear=linear, latent=latent)[1], **rest}
     opts = {**options, "amortizer": amortizer} if name in ("lavps", "amortized-only") else dict(options)
-    if latent and name == "lavps":
-        opts.update(LATENT_LAVPS)
     tuned = tuned_options(name, family_spec) if config.tuned_baselines and not latent else {}
     given = config.settings.get(name, {})
     return {**fit_to_grid({**opts, **tuned}, given), **given}, tuned

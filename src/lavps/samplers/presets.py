@@ -21,6 +21,7 @@ __all__ = [
     "AUTO",
     "LATENT",
     "LATENT_LAVPS",
+    "latent_fields",
     "DEFAULT_PRESET",
     "auto_budget",
     "PRESET_HELP",
@@ -175,7 +176,7 @@ AUTO = {"trained": "fastest", "unseen": "reference", "nonlinear": "reference", "
 #: (results/latent/README.md). J v through the decoder is a finite difference of decodes
 #: (`LatentMeasurement.linearize`): same PSNR, 0.19x instead of 0.23-0.24x of MGDM-reference's seconds
 #: (16 reported digits, results/latent/paired_fd). Settings the user gives still win.
-#: Applied over the preset's fields by `workflows.settings` (`lavps restore`, `lavps.restore`) and the demo's rows.
+#: Applied over every LAVPS preset's fields on a latent prior by `preset_options(..., latent=True)` (`latent_fields`).
 LATENT_LAVPS = {
     "linear_variance": False,
     "linear_below": 300,
@@ -208,7 +209,7 @@ def preset_options(
 ) -> tuple[str, dict]:
     """(resolved preset name, a copy of its options) for `sampler`; None = DEFAULT_PRESET[sampler].
 
-    On a latent prior (`latent` True) a LAVPS preset takes LATENT's fields over its own, and `auto` takes
+    On a latent prior (`latent` True) a LAVPS preset takes `latent_fields` over its own, and `auto` takes
     AUTO["latent"]'s options, else
     AUTO["nonlinear"]'s when `linear` is False (a non-linear operator family),
     else AUTO["trained"]'s when `trained` is True (the operator's family is one the amortizer was trained
@@ -227,11 +228,16 @@ def preset_options(
     name = DEFAULT_PRESET.get(sampler, "reference") if preset is None else preset
     if name == "auto" and sampler == "lavps":
         ran = auto_budget(trained, linear, latent)
-        return name, {**PRESETS[sampler][ran], **(LATENT.get(ran, {}) if latent else {})}
+        return name, {**PRESETS[sampler][ran], **(latent_fields(ran) if latent else {})}
     if name not in PRESETS[sampler]:
         allowed = [*PRESETS[sampler], *(["auto"] if sampler == "lavps" else [])]
         raise ValueError(f"sampler {sampler!r} has no preset {name!r}; allowed: {', '.join(allowed)}")
-    return name, {**PRESETS[sampler][name], **(LATENT.get(name, {}) if latent and sampler == "lavps" else {})}
+    return name, {**PRESETS[sampler][name], **(latent_fields(name) if latent and sampler == "lavps" else {})}
+
+
+def latent_fields(preset: str) -> dict:
+    """What a LAVPS preset changes on a latent prior: LATENT_LAVPS (every preset), then LATENT[preset]."""
+    return {**LATENT_LAVPS, **LATENT.get(preset, {})}
 
 
 def auto_budget(trained: bool | None, linear: bool = True, latent: bool = False) -> str:

@@ -13,10 +13,10 @@ from ..amortize.network import trained_families
 from ..operators.spec import parse_operator_spec
 from ..priors.latent import LatentPrior, image_shape
 from ..samplers.config import SamplerConfig, canonical_names, make_config, setting_names
-from ..samplers.presets import LATENT_LAVPS, auto_budget, fit_to_grid, preset_options
+from ..samplers.presets import auto_budget, fit_to_grid, preset_options
 from ..samplers.registry import config_class, settings_record
 
-__all__ = ["Resolved", "resolve_settings", "check_overrides", "LATENT_LAVPS"]
+__all__ = ["Resolved", "resolve_settings", "check_overrides"]
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,4 @@ def _preset_values(sampler, preset, net, prior, operator_family, chosen: dict) -
     trained = (getattr(net, "info", None) or {}).get("window", {})
     if name != "tiny" and "grid_steps" in trained:  # the grid and window it was trained for
         values.update(steps=int(trained["grid_steps"]), window=int(trained.get("window", values["window"])))
-    if latent:
-        values.update(LATENT_LAVPS)
     return name, values
