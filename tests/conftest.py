@@ -4,6 +4,8 @@ import pytest
 import torch
 
 from lavps.cli.main import main
+from lavps.priors.specs import resolve_prior
+from lavps.training import resolve_family
 
 
 @pytest.fixture(autouse=True)
@@ -13,6 +15,18 @@ def _single_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def gmm4_preset():
+    """A 4-dimensional Gaussian-mixture prior with fresh weights per batch (amortizer training tests)."""
+    return resolve_prior("gmm:4:fresh")
+
+
+@pytest.fixture(scope="session")
+def gmm4_family():
+    """One-row dense operators for gmm4_preset's signals."""
+    return resolve_family("dense:1", (4,))
 
 
 @dataclass

@@ -12,20 +12,9 @@ import lavps.training as tr
 import lavps.training.amortizer as amortizer_module
 from lavps.amortize.network import time_code
 from lavps.objective import BridgePrior, bridge_prior, bridge_sample_nll, negative_elbo
-from lavps.priors.specs import resolve_prior
 from lavps.training.problems import draw_noised_problem
 
 D = 4
-
-
-@pytest.fixture(scope="module")
-def preset():
-    return resolve_prior(f"gmm:{D}:fresh")
-
-
-@pytest.fixture(scope="module")
-def family():
-    return tr.resolve_family("dense:1", (D,))
 
 
 def _config(weight: float) -> tr.TrainConfig:
@@ -39,7 +28,10 @@ def _net() -> am.MLPAmortizer:
 
 def test_nll_is_the_expected_gaussian_negative_log_density_of_the_bridge_draws():
     g = torch.Generator().manual_seed(0)
-    mu, rho = torch.randn(3, D, generator=g, dtype=torch.float64), 0.3 * torch.randn(3, D, generator=g, dtype=torch.float64)
+    mu, rho = (
+        torch.randn(3, D, generator=g, dtype=torch.float64),
+        0.3 * torch.randn(3, D, generator=g, dtype=torch.float64),
+    )
     m, log_s = torch.randn(3, D, generator=g, dtype=torch.float64), torch.tensor(math.log(0.4), dtype=torch.float64)
     value = bridge_sample_nll(mu, rho, BridgePrior(m, log_s))
     q = torch.distributions.Normal(mu, rho.exp())
@@ -51,15 +43,16 @@ def test_nll_is_the_expected_gaussian_negative_log_density_of_the_bridge_draws()
     monte_carlo = -q.log_prob(draws).sum(2).mean(0)
     torch.testing.assert_close(value, monte_carlo, atol=0.02, rtol=0)
     # a point-mass bridge (s -> 0) leaves the log-density at m*
-    torch.testing.assert_close(bridge_sample_nll(mu, rho, BridgePrior(m, torch.tensor(-40.0, dtype=torch.float64))),
-                               -q.log_prob(m).sum(1))
+    torch.testing.assert_close(
+        bridge_sample_nll(mu, rho, BridgePrior(m, torch.tensor(-40.0, dtype=torch.float64))), -q.log_prob(m).sum(1)
+    )
 
 
-def _old_loss(net, seed, config, preset, family):
+def _old_loss(net, seed, config, gmm4_preset, gmm4_family):
     """The amortized loss as it was before the calibration term (negative ELBO alone), step by step."""
     g = torch.Generator().manual_seed(seed)
-    schedule = preset.prior.schedule
-    d = draw_noised_problem(config, preset, family, g, (1, config.window + 1), 1)
+    schedule = gmm4_preset.prior.schedule
+    d = draw_noised_problem(config, gmm4_preset, gmm4_family, g, (1, config.window + 1), 1)
     tau = d.grid[d.k]
     z = torch.randn(d.x.shape, generator=g, dtype=d.x.dtype)
     with torch.no_grad():
@@ -71,19 +64,19 @@ def _old_loss(net, seed, config, preset, family):
     return negative_elbo(mu, rho, z, bridge, tau, d.prior.denoise, d.problem).mean(), d, (mu, rho)
 
 
-def test_zero_weight_is_the_old_loss_and_a_weight_adds_lambda_times_the_term(preset, family):
+def test_zero_weight_is_the_old_loss_and_a_weight_adds_lambda_times_the_term(gmm4_preset, gmm4_family):
     net = _net()
-    old, _, _ = _old_loss(net, 5, _config(0.0), preset, family)
-    zero, metrics = tr.amortized_loss(net, torch.Generator().manual_seed(5), _config(0.0), preset, family)
+    old, _, _ = _old_loss(net, 5, _config(0.0), gmm4_preset, gmm4_family)
+    zero, metrics = tr.amortized_loss(net, torch.Generator().manual_seed(5), _config(0.0), gmm4_preset, gmm4_family)
     assert torch.equal(zero, old) and metrics["elbo"] == pytest.approx(float(old.detach()))
-    weighted, m2 = tr.amortized_loss(net, torch.Generator().manual_seed(5), _config(0.5), preset, family)
+    weighted, m2 = tr.amortized_loss(net, torch.Generator().manual_seed(5), _config(0.5), gmm4_preset, gmm4_family)
     assert m2["elbo"] == metrics["elbo"] and m2["fkl"] == metrics["fkl"]  # same draws: no extra randomness
     assert float(weighted) == pytest.approx(metrics["elbo"] + 0.5 * metrics["fkl"], rel=1e-6)
     with pytest.raises(ValueError, match="calibration_weight"):
         _config(-1.0)
 
 
-def test_the_term_uses_the_bridge_of_the_true_clean_x(preset, family, monkeypatch):
+def test_the_term_uses_the_bridge_of_the_true_clean_x(gmm4_preset, gmm4_family, monkeypatch):
     seen = {}
 
     def spy(mu, rho, clean_bridge):
@@ -92,10 +85,10 @@ def test_the_term_uses_the_bridge_of_the_true_clean_x(preset, family, monkeypatc
 
     monkeypatch.setattr(amortizer_module, "bridge_sample_nll", spy)
     net, config = _net(), _config(1.0)
-    _, d, _ = _old_loss(net, 7, config, preset, family)
-    tr.amortized_loss(net, torch.Generator().manual_seed(7), config, preset, family)
+    _, d, _ = _old_loss(net, 7, config, gmm4_preset, gmm4_family)
+    tr.amortized_loss(net, torch.Generator().manual_seed(7), config, gmm4_preset, gmm4_family)
     # q(x_tau | x, x_t) of the forward process: the DDPM posterior between tau and t
-    schedule = preset.prior.schedule
+    schedule = gmm4_preset.prior.schedule
     a_tau, a_t = schedule.abar(d.grid[d.k]).double()[:, None], schedule.abar(d.t).double()[:, None]
     alpha = a_t / a_tau
     mean = (a_tau.sqrt() * (1 - alpha) * d.x.double() + alpha.sqrt() * (1 - a_tau) * d.x_t.double()) / (1 - a_t)
@@ -108,9 +101,16 @@ def test_the_term_uses_the_bridge_of_the_true_clean_x(preset, family, monkeypatc
     assert not torch.allclose(got.mean, bridge_prior(schedule, x0, d.x_t, d.grid[d.k], d.t).mean, atol=1e-3)
 
 
-def test_training_records_both_terms_and_the_weight_in_the_card(tmp_path, preset, family):
-    config = tr.TrainConfig(steps=3, batch_size=8, grid_steps=12, window=5, ckpt_every=10,
-                            out_dir=str(tmp_path / "run"), calibration_weight=0.25)
-    result = tr.train_amortizer(config, _net().config, preset, family, progress=False)
+def test_training_records_both_terms_and_the_weight_in_the_card(tmp_path, gmm4_preset, gmm4_family):
+    config = tr.TrainConfig(
+        steps=3,
+        batch_size=8,
+        grid_steps=12,
+        window=5,
+        ckpt_every=10,
+        out_dir=str(tmp_path / "run"),
+        calibration_weight=0.25,
+    )
+    result = tr.train_amortizer(config, _net().config, gmm4_preset, gmm4_family, progress=False)
     assert len(result.history["fkl"]) == 3 and len(result.history["elbo"]) == 3
     assert result.card["training"]["calibration_weight"] == 0.25

@@ -17,7 +17,7 @@ from lavps.evaluation.gmm_problems import make_gmm_problem
 from lavps.objective import BridgePrior, bridge_prior, linearised_start
 from lavps.operators import GaussianNoise, Identity, InverseProblem
 from lavps.priors import grid_mixture
-from lavps.priors.specs import prior_fingerprint, resolve_prior
+from lavps.priors.specs import prior_fingerprint
 from lavps.random import make_noise
 from lavps.samplers import DDIM, MGDM, Context, VISettings, WindowSchedule
 from lavps.samplers.cost import CountingDenoiser
@@ -41,16 +41,6 @@ def tiny_config(tmp_path, **kw) -> tr.TrainConfig:
 @pytest.fixture(scope="module")
 def gp():
     return make_gmm_problem(dim=D, obs_dim=1, seed=5)
-
-
-@pytest.fixture(scope="module")
-def preset():
-    return resolve_prior(f"gmm:{D}:fresh")
-
-
-@pytest.fixture(scope="module")
-def family():
-    return tr.resolve_family("dense:1", (D,))
 
 
 def untrained(kind: str = "grad") -> am.MLPAmortizer:
@@ -175,49 +165,57 @@ def test_fallback_budget_goes_to_the_samples_whose_network_lost():
 
 
 # -- training --------------------------------------------------------------------------------
-def test_training_lowers_the_loss_ratio(tmp_path, preset, family):
+def test_training_lowers_the_loss_ratio(tmp_path, gmm4_preset, gmm4_family):
     config = tiny_config(tmp_path, steps=150, batch_size=128, lr=3e-3, ckpt_every=1000)
-    net_config = am.MLPAmortizer(D, 64, 2, "grad", tr.estimate_signal_scale(preset)).config
-    result = tr.train_amortizer(config, net_config, preset, family, progress=False)
+    net_config = am.MLPAmortizer(D, 64, 2, "grad", tr.estimate_signal_scale(gmm4_preset)).config
+    result = tr.train_amortizer(config, net_config, gmm4_preset, gmm4_family, progress=False)
     ratios = result.history["ratio"]
     assert len(ratios) == 150 and sum(ratios[-30:]) / 30 < 0.9
     with torch.no_grad():  # held-out batch, same z for both candidates inside amortized_loss
         _, metrics = tr.amortized_loss(
-            result.network, torch.Generator().manual_seed(99), tiny_config(tmp_path, batch_size=2048), preset, family
+            result.network,
+            torch.Generator().manual_seed(99),
+            tiny_config(tmp_path, batch_size=2048),
+            gmm4_preset,
+            gmm4_family,
         )
     assert metrics["ratio"] < 0.9
     assert result.path.is_file() and result.path.with_suffix(".json").is_file()
-    assert result.card["steps"] == 150 and result.card["prior"]["fingerprint"] == prior_fingerprint(preset.prior)
+    assert result.card["steps"] == 150 and result.card["prior"]["fingerprint"] == prior_fingerprint(gmm4_preset.prior)
 
 
-def test_resume_reproduces_the_uninterrupted_run(tmp_path, preset, family):
+def test_resume_reproduces_the_uninterrupted_run(tmp_path, gmm4_preset, gmm4_family):
     net_config = untrained().config
-    full = tr.train_amortizer(tiny_config(tmp_path / "a"), net_config, preset, family, progress=False)
-    tr.train_amortizer(tiny_config(tmp_path / "b", steps=3), net_config, preset, family, progress=False)
-    resumed = tr.train_amortizer(tiny_config(tmp_path / "b"), net_config, preset, family, progress=False, resume=True)
+    full = tr.train_amortizer(tiny_config(tmp_path / "a"), net_config, gmm4_preset, gmm4_family, progress=False)
+    tr.train_amortizer(tiny_config(tmp_path / "b", steps=3), net_config, gmm4_preset, gmm4_family, progress=False)
+    resumed = tr.train_amortizer(
+        tiny_config(tmp_path / "b"), net_config, gmm4_preset, gmm4_family, progress=False, resume=True
+    )
     assert resumed.history == full.history and len(full.history["loss"]) == 6
     for k, v in full.network.state_dict().items():
         assert torch.equal(v, resumed.network.state_dict()[k]), k
     with pytest.raises(ValueError, match="exists"):
-        tr.train_amortizer(tiny_config(tmp_path / "b"), net_config, preset, family, progress=False)
+        tr.train_amortizer(tiny_config(tmp_path / "b"), net_config, gmm4_preset, gmm4_family, progress=False)
     with pytest.raises(ValueError, match="settings differ.*batch_size"):
         tr.train_amortizer(
-            tiny_config(tmp_path / "b", batch_size=8), net_config, preset, family, progress=False, resume=True
+            tiny_config(tmp_path / "b", batch_size=8), net_config, gmm4_preset, gmm4_family, progress=False, resume=True
         )
 
 
-def test_fine_tuning_starts_from_the_parent_network(tmp_path, preset, family):
+def test_fine_tuning_starts_from_the_parent_network(tmp_path, gmm4_preset, gmm4_family):
     """init_from: a run with a negligible learning rate ends (up to AdamW's decay) at the parent's weights."""
     net_config = untrained().config
-    parent = tr.train_amortizer(tiny_config(tmp_path / "p", lr=3e-3), net_config, preset, family, progress=False)
+    parent = tr.train_amortizer(
+        tiny_config(tmp_path / "p", lr=3e-3), net_config, gmm4_preset, gmm4_family, progress=False
+    )
     still = tiny_config(tmp_path / "c", steps=2, lr=1e-30, init_from=str(parent.path))
-    child = tr.train_amortizer(still, net_config, preset, family, progress=False)
+    child = tr.train_amortizer(still, net_config, gmm4_preset, gmm4_family, progress=False)
     for k, v in parent.network.state_dict().items():
         assert torch.allclose(v, child.network.state_dict()[k], atol=1e-6), k
     assert child.card["fine_tuned_from"]["steps"] == 6 and child.card["total_steps"] == 8
     other = am.MLPAmortizer(D, hidden=8, depth=2, input_kind="grad", signal_scale=10.0).config
     with pytest.raises(ValueError, match="init-from.*does not match"):
-        tr.train_amortizer(tiny_config(tmp_path / "bad", init_from=str(parent.path)), other, preset, family)
+        tr.train_amortizer(tiny_config(tmp_path / "bad", init_from=str(parent.path)), other, gmm4_preset, gmm4_family)
 
 
 # -- checkpoints ------------------------------------------------------------------------------
@@ -247,13 +245,13 @@ def test_checkpoints_round_trip_and_bad_files_are_rejected(tmp_path, gp):
 
 
 # -- supervised baseline, registry and CLI ----------------------------------------------------------
-def test_supervised_baseline_trains_and_samples(tmp_path, preset, family, gp):
+def test_supervised_baseline_trains_and_samples(tmp_path, gmm4_preset, gmm4_family, gp):
     torch.manual_seed(0)
     zero = am.MLPConditionalDenoiser(D, 16, 2, "pinv", 10.0)
     ref = DDIM(gp.prior, steps=12).sample(None, 8, seed=2).samples
     assert torch.equal(SupervisedDDIM(gp.prior, zero, steps=12).sample(gp.problem, 8, seed=2).samples, ref)
     config = tiny_config(tmp_path, steps=40, batch_size=64, lr=3e-3, ckpt_every=20)
-    result = tr.train_supervised(config, zero.config, preset, family, progress=False)
+    result = tr.train_supervised(config, zero.config, gmm4_preset, gmm4_family, progress=False)
     assert all(math.isfinite(v) for v in result.history["loss"])
     sampler = build_sampler("supervised", gp.prior, {"supervised": str(result.path), "steps": 12})
     out = sampler.sample(gp.problem, 8, seed=2)
