@@ -108,6 +108,7 @@ def test_degrade_then_restore_round_trip(tmp_path, tiny_prior_file, clean_png, s
         (["--operator", "nope:1"], "unknown kind"),
         (["--operator", "sr:2", "--sigma", "-1"], "--sigma"),
         (["--operator", "sr:3"], "sr"),
+        (["--operator", "sr:2 sr:4"], "one spec per argument"),  # several specs quoted as one argument
     ],
 )
 def test_restore_errors_are_one_line_and_leave_nothing(tmp_path, tiny_prior_file, clean_png, args, needle, _cli):

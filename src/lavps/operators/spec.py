@@ -245,6 +245,10 @@ def parse_operator_spec(spec: str, image_shape: tuple[int, int, int]) -> ImageOp
     """`kind:arg:...` -> an image operator family for images of shape (C, H, W). See SPEC_FORMATS."""
     if not isinstance(spec, str) or not spec.strip():
         raise _spec_error(str(spec), "empty spec")
+    if len(spec.split()) > 1:  # e.g. one quoted shell argument "sr:4 box:0.3:0.5"
+        raise _spec_error(
+            spec, "one spec per argument: several specs go as separate arguments or comma-separated (sr:4,sr:2)"
+        )
     kind, *args = [part.strip() for part in spec.strip().split(":")]
     if kind.lower() in NAMED_KINDS:  # e.g. paper:NAME (registered by lavps.operators.paper_tasks)
         try:
