@@ -66,9 +66,13 @@ def test_auto_runs_fastest_on_training_families_and_reference_elsewhere():
         preset_options("mgdm", "auto")
     for trained in (True, False, None):  # a non-linear family: reference, trained or not
         assert preset_options("lavps", "auto", trained=trained, linear=False)[1] == PRESETS["lavps"]["reference"]
+        # a likelihood with several exact modes (phase retrieval): the Gibbs-repetition preset, trained or not
+        got = preset_options("lavps", "auto", trained=trained, linear=False, multimodal=True)[1]
+        assert got == PRESETS["lavps"]["multimodal"] and got["n_reps"] > 1
     latent_reference = {**PRESETS["lavps"]["reference"], **LATENT_LAVPS, **LATENT["reference"]}
     for trained in (True, False, None):  # a latent prior: reference everywhere (fastest is 1-1.6 dB under there)
         assert preset_options("lavps", "auto", trained=trained, latent=True)[1] == latent_reference
+        assert preset_options("lavps", "auto", trained=trained, latent=True, multimodal=True)[1] == latent_reference
     # there `reference` takes 2 Adam steps after the guard (tuning digits: blur -0.35 -> -0.09 dB); a named
     # preset takes LATENT's fields too; every preset takes LATENT_LAVPS (the latent Gauss-Newton pieces)
     assert LATENT["reference"]["inner_steps"] == 2 > PRESETS["lavps"]["reference"]["inner_steps"]
@@ -78,7 +82,7 @@ def test_auto_runs_fastest_on_training_families_and_reference_elsewhere():
 
 
 def test_preset_errors_name_the_allowed_values():
-    with pytest.raises(ValueError, match="no preset .paper.*tiny, fast, fastest, reference, lavps-paper, auto"):
+    with pytest.raises(ValueError, match="no preset .paper.*tiny, fast, fastest, reference, multimodal, lavps-paper, auto"):
         preset_options("lavps", "paper")
     with pytest.raises(ValueError, match="no budget presets for sampler 'ddim'"):
         preset_options("ddim", "fast")
@@ -298,6 +302,7 @@ def test_auto_preset_follows_the_operators_family(tmp_path, prior, digit, _cli):
         "operator_family": "sr:2",
         "trained_family": True,
         "linear": True,
+        "multimodal": False,
         "ran": "fastest",
     }
     assert trained.cost.denoiser_backwards == 0  # fastest: no Adam step
@@ -397,7 +402,13 @@ def test_auto_runs_reference_on_a_nonlinear_family_even_a_trained_one(prior):
 
     path = nonlinear_amortizer_path()
     jpeg = resolve_settings("lavps", "auto", {}, prior, "jpeg:10", path)
-    expected = {"operator_family": "jpeg:10", "trained_family": True, "linear": False, "ran": "reference"}
+    expected = {
+        "operator_family": "jpeg:10",
+        "trained_family": True,
+        "linear": False,
+        "multimodal": False,
+        "ran": "reference",
+    }
     assert jpeg.record["auto"] == expected
     assert jpeg.config.nonlinear_inner_steps == PRESETS["lavps"]["reference"]["nonlinear_inner_steps"]
     assert jpeg.config.nonlinear_inner_steps > jpeg.config.inner_steps
@@ -405,3 +416,7 @@ def test_auto_runs_reference_on_a_nonlinear_family_even_a_trained_one(prior):
     assert hdr.record["auto"]["ran"] == "reference" and hdr.record["auto"]["trained_family"] is False
     sr = resolve_settings("lavps", "auto", {}, prior, "sr:2", path)
     assert sr.record["auto"]["ran"] == "fastest" and sr.record["auto"]["linear"] is True
+    # phase retrieval (trained; shifted and flipped copies give the same y): the Gibbs-repetition preset
+    phase = resolve_settings("lavps", "auto", {}, prior, "phase:2", path)
+    assert phase.record["auto"]["ran"] == "multimodal" and phase.record["auto"]["multimodal"] is True
+    assert phase.config.n_reps == PRESETS["lavps"]["multimodal"]["n_reps"] > 1 and phase.config.inner_steps == 0

@@ -233,12 +233,13 @@ def test_phase_mode_classes_name_each_ambiguous_copy():
 
 
 @pytest.mark.parametrize("spec", ["sr:2", "motion_blur:9:0.5", "pixels:0.2", "denoise", "jpeg:10", "phase:2", "hdr:2"])
-def test_a_familys_linear_flag_is_its_operators(spec):
-    """LAVPS's auto preset reads the family's flag (no operator at hand): it must say what the operators are."""
+def test_a_familys_flags_are_its_operators(spec):
+    """LAVPS's auto preset reads the family's flags (no operator at hand): they must say what the operators are;
+    only phase retrieval (shifted / flipped copies give the same y) is multimodal."""
     from lavps.operators.spec import parse_operator_spec
-    from lavps.workflows.settings import family_is_linear
+    from lavps.workflows.settings import family_flags
 
     family = parse_operator_spec(spec, (1, 32, 32))
     assert family.linear == bool(family.sample_one(torch.Generator().manual_seed(0)).is_linear)
-    assert family_is_linear(family.spec, (1, 32, 32)) == family.linear
-    assert family_is_linear(None, (1, 32, 32)) and family_is_linear("no_such_kind:3", (1, 32, 32))
+    assert family_flags(family.spec, (1, 32, 32)) == (family.linear, spec.startswith("phase"))
+    assert family_flags(None, (1, 32, 32)) == family_flags("no_such_kind:3", (1, 32, 32)) == (True, False)

@@ -317,6 +317,7 @@ def restore(
     if auto is not None:  # say what the default preset chose, and why
         why = ("" if auto["trained_family"] else "not ") + "a training family of the amortizer"
         why += "" if auto.get("linear", True) else " and non-linear"
+        why += " with several exact modes of its likelihood" if auto.get("multimodal") else ""
         click.echo(f"preset auto ran {auto['ran']}: operator family {auto['operator_family'] or 'unknown'} is {why}")
     click.echo(
         f"wrote {run.samples} reconstruction(s) to {output.out_dir} in {result.cost.seconds:.1f} s "

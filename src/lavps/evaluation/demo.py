@@ -211,7 +211,9 @@ def _run_prior(config: DemoConfig, dp: DemoPrior, classifier, digits, progress: 
             if name in LINEAR_ONLY and (latent or not linear):
                 skipped.append(f"{label} on {grid_name}: {name} needs a linear operator on the prior's own space")
                 continue
-            opts, tuned = row_options(config, name, options, net, family.spec, in_distribution, latent, linear)
+            opts, tuned = row_options(
+                config, name, options, net, family.spec, in_distribution, latent, linear, family.multimodal
+            )
             if tuned:
                 tuned_used.append(f"- {family.spec}, {label}: {tuned}")
             try:

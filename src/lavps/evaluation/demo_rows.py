@@ -56,15 +56,17 @@ def row_options(
     trained: bool,
     latent: bool = False,
     linear: bool = True,
+    multimodal: bool = False,
 ) -> tuple[dict, dict]:
     """(options a row runs with, the per-family tuned setting among them): the row's options, the
     amortizer for LAVPS rows, and, unless config.tuned_baselines is off, the family's setting tuned on
     other digits (DDRM / DiffPIR / LAVPS). `trained`: the family is one of the amortizer's (auto row);
     `latent`: a latent prior, where LAVPS's preset takes its latent fields as `lavps restore` does;
-    `linear`: the operator is linear (else the auto row runs AUTO["nonlinear"])."""
+    `linear`: the operator is linear (else the auto row runs AUTO["nonlinear"]); `multimodal`: its likelihood has
+    several exact modes (the auto row then runs AUTO["multimodal"])."""
     if "preset" in options:  # LAVPS's rows: the budget follows the task's family and the prior
         rest = {k: v for k, v in options.items() if k != "preset"}
-        options = {**preset_options(name, options["preset"], trained=trained, linear=linear, latent=latent)[1], **rest}
+        options = {**preset_options(name, options["preset"], trained, linear, latent, multimodal)[1], **rest}
     opts = {**options, "amortizer": amortizer} if name in ("lavps", "amortized-only") else dict(options)
     tuned = tuned_options(name, family_spec) if config.tuned_baselines and not latent else {}
     given = config.settings.get(name, {})

@@ -45,6 +45,7 @@ class PhaseRetrievalFamily(ImageOperatorFamily):
     usage: ClassVar[str] = "phase:OVERSAMPLING (Fourier magnitude, factor in [1, 64), e.g. 2; non-linear)"
     random: ClassVar[bool] = False
     linear: ClassVar[bool] = False
+    multimodal: ClassVar[bool] = True  # |F pad(u)| is blind to circular shifts and the point reflection
 
     def _draw(self, batch_size, generator):
         return PhaseRetrieval(self.image_shape, self.oversampling)

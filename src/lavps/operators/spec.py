@@ -59,6 +59,9 @@ class ImageOperatorFamily(OperatorFamily):
     random: ClassVar[bool] = True
     #: False for the non-linear kinds (jpeg, phase, hdr): LAVPS's `auto` preset reads it (samplers/presets.py)
     linear: ClassVar[bool] = True
+    #: True where the likelihood alone has several exact modes (phase retrieval: shifted and flipped copies of
+    #: x give the same y): LAVPS's `auto` then runs its `multimodal` preset, which mixes between them
+    multimodal: ClassVar[bool] = False
 
     def __post_init__(self):
         shape = tuple(int(s) for s in self.image_shape)

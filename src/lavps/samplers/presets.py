@@ -58,6 +58,15 @@ _CALIBRATED = {"linear_variance": False, "temperature": 2.0}
 # MGDM-reference's measured seconds on hdr:2
 _NONLINEAR_STEPS = {"nonlinear_inner_steps": 3}
 
+# Phase retrieval's posterior has exact modes (shifted and flipped copies); LAVPS's samples that matched no copy
+# (38% of 24 reported digits under `reference`, MGDM-reference 0%) are blends that the Adam steps cannot undo.
+# Gibbs repetitions (re-noise to t and solve again, MGDM's n_reps) with the guard's one scored pass each and no
+# Adam step: on two sets of tuning digits (results/nonlinear_tune3) the aligned PSNR gap to MGDM-reference
+# went -1.74 -> -0.19 (16 digits x 2) and -1.18 -> -0.78 (8 x 3) with 4 repetitions, the 'other' share
+# 0.12 -> 0.03 and 0.25 -> 0.17; on hdr:2 the same rule lost 0.6 dB and on jpeg:10 0.5 dB, so it is kept for
+# multimodal likelihoods (`ImageOperatorFamily.multimodal`)
+_MIXING = {"n_reps": 4}
+
 # The LAVPS paper's protocol, read from its official code's configs/sampler/{dps,mgdm,lavps}.yaml: N = 100
 # with the window on the last 30 iterations, Adam lr 0.01; MGDM 3 Adam steps outside and 3 inside;
 # LAVPS 5 outside, inside the inference model's start against the zero-shot one (best of) then 3 steps;
@@ -108,6 +117,10 @@ PRESETS: dict[str, dict[str, dict]] = {
         # the guard of `fast`, then one Adam step on the inner problem; _NONLINEAR_STEPS where the likelihood
         # is not linear-Gaussian (non-linear A or non-Gaussian noise; linear-Gaussian runs are unchanged)
         "reference": {**_SHORT, "inner_steps": 1, "candidates": ("network", "linear"), **_SHRINK, **_NONLINEAR_STEPS},
+        # `fast` with _MIXING Gibbs repetitions per iteration: for a likelihood with several exact modes (phase
+        # retrieval), where the re-noising lets a sample leave a blend of modes; no Adam step
+        "multimodal": {**_SHORT, "inner_steps": 0, "candidates": ("network", "linear"), "reuse_draw": True, **_SHRINK,
+                       **_MIXING},
         "lavps-paper": {
             **_PAPER_GRID,
             "adam_out": 5,
@@ -161,11 +174,19 @@ def tuned_options(sampler: str, spec: str) -> dict:
 #: trained one: the network sees the likelihood only through its Gauss-Newton linearisation there, and
 #: `fastest` has neither the guard nor a step on the exact likelihood to catch a proposal in the wrong basin
 #: (phase:2: the unguarded proposal matched no copy of x* on 3/8 tuning digits; results/nonlinear/README.md).
+#: On a family with several exact modes of its likelihood (phase retrieval: `ImageOperatorFamily.multimodal`)
+#: `auto` runs `multimodal` instead (Gibbs repetitions, see _MIXING).
 #: On a latent prior (`ldm:`) `auto` runs `reference` on every family: there `fastest` (N = 20, T = 2)
 #: stayed 1.0-1.6 dB under latent MGDM-reference on the shipped latent amortizer's own families and
 #: `reference` (with LATENT's 2 Adam steps) is 0.16-0.19 dB under it at 0.20-0.24x its seconds
 #: (16 reported digits, results/latent/paired_inner2).
-AUTO = {"trained": "fastest", "unseen": "reference", "nonlinear": "reference", "latent": "reference"}
+AUTO = {
+    "trained": "fastest",
+    "unseen": "reference",
+    "nonlinear": "reference",
+    "multimodal": "multimodal",
+    "latent": "reference",
+}
 
 #: LAVPS on a latent prior, over any preset: below tau = 300 (the last 6 of the 18 window iterations) the
 #: Gauss-Newton solution through decode and A stands in for the network (5 CG iterations, its log-std from 16
@@ -205,13 +226,19 @@ def preset_names() -> list[str]:
 
 
 def preset_options(
-    sampler: str, preset: str | None = None, trained: bool | None = None, linear: bool = True, latent: bool = False
+    sampler: str,
+    preset: str | None = None,
+    trained: bool | None = None,
+    linear: bool = True,
+    latent: bool = False,
+    multimodal: bool = False,
 ) -> tuple[str, dict]:
     """(resolved preset name, a copy of its options) for `sampler`; None = DEFAULT_PRESET[sampler].
 
     On a latent prior (`latent` True) a LAVPS preset takes `latent_fields` over its own, and `auto` takes
-    AUTO["latent"]'s options, else
-    AUTO["nonlinear"]'s when `linear` is False (a non-linear operator family),
+    AUTO["latent"]'s options, else AUTO["multimodal"]'s when `multimodal` is True (a family whose likelihood
+    has several exact modes, e.g. phase retrieval), else AUTO["nonlinear"]'s when `linear` is False (a
+    non-linear operator family),
     else AUTO["trained"]'s when `trained` is True (the operator's family is one the amortizer was trained
     on), else AUTO["unseen"]'s (False or None: unknown counts as unseen); the name stays "auto" (see
     `auto_budget`).
@@ -227,7 +254,7 @@ def preset_options(
         raise ValueError(f"no budget presets for sampler {sampler!r}; samplers with presets: {', '.join(PRESETS)}")
     name = DEFAULT_PRESET.get(sampler, "reference") if preset is None else preset
     if name == "auto" and sampler == "lavps":
-        ran = auto_budget(trained, linear, latent)
+        ran = auto_budget(trained, linear, latent, multimodal)
         return name, {**PRESETS[sampler][ran], **(latent_fields(ran) if latent else {})}
     if name not in PRESETS[sampler]:
         allowed = [*PRESETS[sampler], *(["auto"] if sampler == "lavps" else [])]
@@ -240,11 +267,14 @@ def latent_fields(preset: str) -> dict:
     return {**LATENT_LAVPS, **LATENT.get(preset, {})}
 
 
-def auto_budget(trained: bool | None, linear: bool = True, latent: bool = False) -> str:
-    """The preset LAVPS's `auto` runs: AUTO["latent"] on a latent prior, AUTO["nonlinear"] for a non-linear
-    family, else AUTO["trained"] for a training family, else AUTO["unseen"]."""
+def auto_budget(trained: bool | None, linear: bool = True, latent: bool = False, multimodal: bool = False) -> str:
+    """The preset LAVPS's `auto` runs: AUTO["latent"] on a latent prior, AUTO["multimodal"] for a family whose
+    likelihood has several exact modes, AUTO["nonlinear"] for a non-linear family, else AUTO["trained"] for a
+    training family, else AUTO["unseen"]."""
     if latent:
         return AUTO["latent"]
+    if multimodal:
+        return AUTO["multimodal"]
     if not linear:
         return AUTO["nonlinear"]
     return AUTO["trained"] if trained is True else AUTO["unseen"]
@@ -262,8 +292,11 @@ PRESET_HELP = {
     "paper": "the MGDM paper's N=100, window 30; DPS 1000 steps",
     "lavps-paper": "the LAVPS paper's protocol (its official configs): N=100, window 30, lr 0.01; MGDM 3 / 3 Adam "
     "steps, LAVPS 5 outside + best-of(network, zero-shot) + 3 inside; DPS 1000 steps, zeta 0.1",
+    "multimodal": "LAVPS only: fast with 4 Gibbs repetitions per iteration (mixes between exact modes of the "
+    "likelihood; auto's choice on phase retrieval)",
     "auto": "LAVPS only: fastest when the operator's family is a linear one the amortizer was trained on (its "
-    "card), else reference (unseen or non-linear family, kernel or mask file; any family on a latent prior)",
+    "card), multimodal on phase retrieval, else reference (unseen or non-linear family, kernel or mask file; any "
+    "family on a latent prior)",
 }
 
 
@@ -272,7 +305,7 @@ def describe_presets() -> str:
     meaning = "; ".join(f"{name}: {PRESET_HELP[name]}" for name in preset_names())
     defaults = ", ".join(f"{s} {p}" for s, p in DEFAULT_PRESET.items())
     return (
-        f"{meaning}. Default: {defaults} (only lavps has fastest and auto; lavps, ddrm and diffpir have no paper "
+        f"{meaning}. Default: {defaults} (only lavps has fastest, multimodal and auto; lavps, ddrm and diffpir have no paper "
         "preset)."
     )
 

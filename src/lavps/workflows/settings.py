@@ -97,14 +97,16 @@ def check_overrides(sampler: str, overrides: SamplerConfig | Mapping | None) -> 
     make_config(cls, {**fit_to_grid(defaults, given), **given})
 
 
-def family_is_linear(operator_family: str | None, shape) -> bool:
-    """Whether the family of this canonical spec draws linear operators (unknown or unparsable: True)."""
+def family_flags(operator_family: str | None, shape) -> tuple[bool, bool]:
+    """(linear, multimodal) of the family of this canonical spec: whether it draws linear operators and whether
+    its likelihood has several exact modes (`ImageOperatorFamily`). Unknown or unparsable: (True, False)."""
     if operator_family is None:
-        return True
+        return True, False
     try:
-        return parse_operator_spec(operator_family, tuple(shape)).linear
+        family = parse_operator_spec(operator_family, tuple(shape))
     except ValueError:
-        return True
+        return True, False
+    return family.linear, family.multimodal
 
 
 def _preset_values(sampler, preset, net, prior, operator_family, chosen: dict) -> tuple[str, dict]:
@@ -112,12 +114,18 @@ def _preset_values(sampler, preset, net, prior, operator_family, chosen: dict) -
     if sampler != "lavps":
         return preset_options(sampler, preset)
     known = operator_family is not None and operator_family in trained_families(net, image_shape(prior))
-    linear = family_is_linear(operator_family, image_shape(prior))
+    linear, multimodal = family_flags(operator_family, image_shape(prior))
     latent = isinstance(prior, LatentPrior)
-    name, values = preset_options(sampler, preset, trained=known, linear=linear, latent=latent)
+    name, values = preset_options(sampler, preset, known, linear, latent, multimodal)
     if name == "auto":
-        ran = auto_budget(known, linear, latent)
-        chosen["auto"] = {"operator_family": operator_family, "trained_family": known, "linear": linear, "ran": ran}
+        ran = auto_budget(known, linear, latent, multimodal)
+        chosen["auto"] = {
+            "operator_family": operator_family,
+            "trained_family": known,
+            "linear": linear,
+            "multimodal": multimodal,
+            "ran": ran,
+        }
     trained = (getattr(net, "info", None) or {}).get("window", {})
     if name != "tiny" and "grid_steps" in trained:  # the grid and window it was trained for
         values.update(steps=int(trained["grid_steps"]), window=int(trained.get("window", values["window"])))
