@@ -11,7 +11,7 @@ from lavps.amortize.unet import UNetAmortizer
 from lavps.operators.spec import parse_operator_spec
 from lavps.priors.latent import LatentFamily, LatentMeasurement, LatentPrior, default_latent_prior_path
 from lavps.priors.specs import PriorPreset, resolve_prior
-from lavps.samplers.presets import LATENT
+from lavps.samplers.presets import LATENT, LATENT_LAVPS
 from lavps.training.amortizer import train_amortizer
 from lavps.training.latent_prior import (
     AutoencoderTrainConfig,
@@ -24,7 +24,6 @@ from lavps.training.latent_prior import (
 )
 from lavps.training.networks import TrainConfig
 from lavps.training.problems import prior_family, resolve_family
-from lavps.samplers.presets import LATENT_LAVPS
 from test_latent_prior import _ldm_folder
 
 

@@ -119,8 +119,14 @@ PRESETS: dict[str, dict[str, dict]] = {
         "reference": {**_SHORT, "inner_steps": 1, "candidates": ("network", "linear"), **_SHRINK, **_NONLINEAR_STEPS},
         # `fast` with _MIXING Gibbs repetitions per iteration: for a likelihood with several exact modes (phase
         # retrieval), where the re-noising lets a sample leave a blend of modes; no Adam step
-        "multimodal": {**_SHORT, "inner_steps": 0, "candidates": ("network", "linear"), "reuse_draw": True, **_SHRINK,
-                       **_MIXING},
+        "multimodal": {
+            **_SHORT,
+            "inner_steps": 0,
+            "candidates": ("network", "linear"),
+            "reuse_draw": True,
+            **_SHRINK,
+            **_MIXING,
+        },
         "lavps-paper": {
             **_PAPER_GRID,
             "adam_out": 5,
@@ -305,8 +311,8 @@ def describe_presets() -> str:
     meaning = "; ".join(f"{name}: {PRESET_HELP[name]}" for name in preset_names())
     defaults = ", ".join(f"{s} {p}" for s, p in DEFAULT_PRESET.items())
     return (
-        f"{meaning}. Default: {defaults} (only lavps has fastest, multimodal and auto; lavps, ddrm and diffpir have no paper "
-        "preset)."
+        f"{meaning}. Default: {defaults} (only lavps has fastest, multimodal and auto; lavps, ddrm and diffpir have "
+        "no paper preset)."
     )
 
 
