@@ -351,8 +351,9 @@ def test_operator_files_of_the_first_format_still_load_and_are_rewritten_identic
     back = load_operator(old)
     assert type(back) is type(expected) and back.family == expected.family
     x = _rand(expected.in_shape, 21)
-    assert torch.equal(back.forward(x), expected.forward(x))
-    save_operator(expected, tmp_path / "new.safetensors")
+    # a fresh draw is float64 trigonometry, equal only to the last bit or so across CPUs (AVX2 vs AVX-512)
+    assert torch.allclose(back.forward(x), expected.forward(x), rtol=0, atol=1e-12)
+    save_operator(back, tmp_path / "new.safetensors")  # the old file, loaded and written again
     with safe_open(str(old), "pt") as a, safe_open(str(tmp_path / "new.safetensors"), "pt") as b:
         assert a.metadata() == b.metadata() and a.metadata()["kind"] == kind
         assert sorted(a.keys()) == sorted(b.keys())
