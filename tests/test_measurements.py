@@ -243,3 +243,23 @@ def test_a_familys_flags_are_its_operators(spec):
     assert family.linear == bool(family.sample_one(torch.Generator().manual_seed(0)).is_linear)
     assert family_flags(family.spec, (1, 32, 32)) == (family.linear, spec.startswith("phase"))
     assert family_flags(None, (1, 32, 32)) == family_flags("no_such_kind:3", (1, 32, 32)) == (True, False)
+
+
+def test_hdr_consistent_point_pins_observed_pixels_and_puts_saturated_ones_on_the_observed_side():
+    """LAVPS linearises its Gauss-Newton start at this point: the clip's Jacobian is zero on a pixel
+    saturated on the wrong side, so only the observation itself can say where it belongs."""
+    from lavps.operators import GaussianNoise, InverseProblem, PoissonNoise
+    from lavps.operators.nonlinear import HighDynamicRange, JpegCompression, PhaseRetrieval
+
+    op = HighDynamicRange((1, 2, 2), 2.0)
+    x = torch.tensor([[[[0.9, -0.9], [0.9, 0.1]]]])  # [0, 0]: saturated on y's side; [0, 1]: on the wrong one
+    y = torch.tensor([[[[1.0, 1.0], [0.3, -0.2]]]])  # [1, *]: inside the clip, pinned to +-sigma / s
+    out = op.consistent_point(x, y, 0.05)
+    torch.testing.assert_close(out, torch.tensor([[[[0.9, 0.55], [0.15, -0.1]]]]))
+    assert (op.forward(out) * y.sign() >= 1 - 1e-6)[..., 0, :].all()  # saturated where y is, on y's side
+    problem = InverseProblem(y, op, GaussianNoise(0.05))
+    torch.testing.assert_close(problem.consistent_point(x), out)
+    assert InverseProblem(y.abs() + 1, op, PoissonNoise(10.0)).consistent_point(x) is x  # Gaussian noise only
+    img = torch.rand(1, 1, 8, 8) * 2 - 1
+    for other in (JpegCompression((1, 8, 8), 10), PhaseRetrieval((1, 8, 8), 2.0)):
+        assert other.consistent_point(img, other.forward(img), 0.05) is img  # the default: x itself

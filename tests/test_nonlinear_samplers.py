@@ -169,3 +169,27 @@ def test_nonlinear_inner_steps_apply_only_where_the_likelihood_is_not_linear_gau
     assert torch.equal(ruled.samples, plain.samples) and ruled.cost.denoiser_backwards == plain.cost.denoiser_backwards
     with pytest.raises(ValueError, match="nonlinear_inner_steps"):
         LAVPS(gp.prior, net, _settings(), nonlinear_inner_steps=-1)
+
+
+def test_gauss_newton_start_linearises_hdr_at_its_observation_consistent_point():
+    # x0 has a pixel saturated on the wrong side of the clip (zero Jacobian): at x0 itself the Gauss-Newton
+    # start cannot see it; at the consistent point (bridge mean moved by sqrt(abar) (x0' - x0)) it can
+    from lavps.objective import BridgePrior
+    from lavps.operators.nonlinear import HighDynamicRange
+
+    op = HighDynamicRange((1, 2, 2), 2.0)
+    x0 = torch.tensor([[[[0.9, -0.9], [0.9, 0.1]]]], dtype=torch.float64)
+    y = torch.tensor([[[[1.0, 1.0], [0.3, -0.2]]]], dtype=torch.float64)
+    problem = InverseProblem(y, op, GaussianNoise(0.05))
+    bridge = BridgePrior(torch.zeros_like(x0), torch.full_like(x0, -1.0))
+    abar = torch.tensor(0.5, dtype=torch.float64)
+    mu, rho = gauss_newton_start(bridge, x0, abar, problem, iters=30)
+    moved = problem.consistent_point(x0)
+    shifted = BridgePrior(bridge.mean + abar.sqrt() * (moved - x0), bridge.log_std)
+    plain = InverseProblem(y, as_measurement(op.forward, (1, 2, 2)), GaussianNoise(0.05))  # default: no move
+    mu_at, rho_at = gauss_newton_start(shifted, moved, abar, plain, iters=30)
+    torch.testing.assert_close(mu, mu_at)
+    torch.testing.assert_close(rho, rho_at)
+    assert mu[0, 0, 0, 1] > 0 > x0[0, 0, 0, 1]  # the wrong-side pixel's start is on the observed side
+    wrong, _ = gauss_newton_start(bridge, x0, abar, plain, iters=30)
+    assert wrong[0, 0, 0, 1] == bridge.mean[0, 0, 0, 1]  # blind at x0: the prior's mean, untouched

@@ -67,6 +67,12 @@ class Measurement:
         """Zero the observation entries that carry no measurement (masks); identity otherwise."""
         return y
 
+    def consistent_point(self, x: torch.Tensor, y: torch.Tensor, sigma: float) -> torch.Tensor:
+        """x moved to agree with y (Gaussian noise of std sigma) where the measurement alone pins a coordinate
+        down and x's Jacobian is blind to the disagreement; LAVPS linearises its Gauss-Newton start there
+        (`lavps.objective.gauss_newton_start`). Default: x itself."""
+        return x
+
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward(x)
 

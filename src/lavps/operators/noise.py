@@ -192,6 +192,12 @@ class InverseProblem:
             return self.operator.adjoint(self.y - self.operator.forward(x)) / self.sigma**2
         return self.local_quadratic(x).gradient
 
+    def consistent_point(self, x: torch.Tensor) -> torch.Tensor:
+        """`Measurement.consistent_point` of x for this y under Gaussian noise; x itself under any other."""
+        if not isinstance(self.noise, GaussianNoise):
+            return x
+        return self.operator.consistent_point(x, self.y.to(x.dtype), self.sigma)
+
     def local_quadratic(self, x: torch.Tensor) -> LocalQuadratic:
         """The Gauss-Newton model of log g_y at x (exact for a linear operator with Gaussian noise)."""
         lin = self.operator.linearize(x)

@@ -109,6 +109,16 @@ class HighDynamicRange(_ImageMeasurement):
         self.check_input(x)
         return (self._param(self.scale, x) * x).clamp(-1.0, 1.0)
 
+    def consistent_point(self, x, y, sigma):
+        """Per pixel: y / s where y is inside the clip by 3 sigma (the observation pins it to +-sigma / s);
+        x where y is saturated and s x is saturated on y's side; else 1.1 sign(y) / s, just past y's edge.
+        The clip's Jacobian is zero on a pixel saturated on the WRONG side, so neither the Gauss-Newton model
+        at x nor the likelihood's gradient can pull it back (results/nonlinear_hdr_diag)."""
+        s = self._param(self.scale, x)
+        inside = y.abs() < 1.0 - 3.0 * sigma
+        on_side = s * x * torch.sign(y) >= 1.0
+        return torch.where(inside, y / s, torch.where(on_side, x, 1.1 * torch.sign(y) / s))
+
 
 class ExternalMeasurement(Measurement):
     """A user's differentiable callable fn: (B, *in_shape) -> (B, *out_shape) as a lavps measurement.
