@@ -251,12 +251,15 @@ def test_hdr_consistent_point_pins_observed_pixels_and_puts_saturated_ones_on_th
     from lavps.operators import GaussianNoise, InverseProblem, PoissonNoise
     from lavps.operators.nonlinear import HighDynamicRange, JpegCompression, PhaseRetrieval
 
-    op = HighDynamicRange((1, 2, 2), 2.0)
-    x = torch.tensor([[[[0.9, -0.9], [0.9, 0.1]]]])  # [0, 0]: saturated on y's side; [0, 1]: on the wrong one
-    y = torch.tensor([[[[1.0, 1.0], [0.3, -0.2]]]])  # [1, *]: inside the clip, pinned to +-sigma / s
+    op = HighDynamicRange((1, 2, 3), 2.0)
+    # row 0: saturated on y's side (kept); saturated on the wrong side (mirrored); a noise outlier of the
+    # background, y = -1 + 4.4 sigma, inside the clip by 3 sigma but not by 5 (kept: the noise explains it)
+    # row 1: inside the clip and off by > 3 sigma (pinned to y / s, twice); off by 0.4 sigma (kept)
+    x = torch.tensor([[[[0.9, -0.9, -0.9], [0.9, 0.1, 0.14]]]])
+    y = torch.tensor([[[[1.0, 1.0, -0.78], [0.3, -0.2, 0.3]]]])
     out = op.consistent_point(x, y, 0.05)
-    torch.testing.assert_close(out, torch.tensor([[[[0.9, 0.55], [0.15, -0.1]]]]))
-    assert (op.forward(out) * y.sign() >= 1 - 1e-6)[..., 0, :].all()  # saturated where y is, on y's side
+    torch.testing.assert_close(out, torch.tensor([[[[0.9, 0.9, -0.9], [0.15, -0.1, 0.14]]]]))
+    assert (op.forward(out) * y.sign() >= 1 - 1e-6)[..., 0, :2].all()  # saturated where y is, on y's side
     problem = InverseProblem(y, op, GaussianNoise(0.05))
     torch.testing.assert_close(problem.consistent_point(x), out)
     assert InverseProblem(y.abs() + 1, op, PoissonNoise(10.0)).consistent_point(x) is x  # Gaussian noise only

@@ -179,7 +179,7 @@ def test_gauss_newton_start_linearises_hdr_at_its_observation_consistent_point()
 
     op = HighDynamicRange((1, 2, 2), 2.0)
     x0 = torch.tensor([[[[0.9, -0.9], [0.9, 0.1]]]], dtype=torch.float64)
-    y = torch.tensor([[[[1.0, 1.0], [0.3, -0.2]]]], dtype=torch.float64)
+    y = torch.tensor([[[[1.0, 1.0], [0.3, -0.2]]]], dtype=torch.float64)  # [0, 1]: x0 on the wrong side
     problem = InverseProblem(y, op, GaussianNoise(0.05))
     bridge = BridgePrior(torch.zeros_like(x0), torch.full_like(x0, -1.0))
     abar = torch.tensor(0.5, dtype=torch.float64)

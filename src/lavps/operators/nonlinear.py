@@ -99,6 +99,11 @@ class PhaseRetrieval(_ImageMeasurement):
 class HighDynamicRange(_ImageMeasurement):
     """y = clip(s x, -1, 1): a sensor that saturates, scale s > 0 per sample or shared (DAPS: s = 2)."""
 
+    #: `consistent_point` pins a pixel to y / s when y is inside the clip by this many sigma: 5, not 3, so that
+    #: the background's noise outliers (y = -1 + 3.2 sigma: 1.3 per 1024 saturated pixels at 3 sigma) stay
+    #: saturated (at 3 sigma they became grey specks: SSIM 0.946 vs 0.970 at 5 on 8 tuning digits of hdr:2)
+    pin_sigmas: float = 5.0
+
     def __init__(self, image_shape, scale):
         self.in_shape = self.out_shape = _image_shape(image_shape)
         self.scale = _per_sample(scale, "HDR scale", lambda s: s > 0, "a number > 0")
@@ -110,14 +115,16 @@ class HighDynamicRange(_ImageMeasurement):
         return (self._param(self.scale, x) * x).clamp(-1.0, 1.0)
 
     def consistent_point(self, x, y, sigma):
-        """Per pixel: y / s where y is inside the clip by 3 sigma (the observation pins it to +-sigma / s);
-        x where y is saturated and s x is saturated on y's side; else 1.1 sign(y) / s, just past y's edge.
-        The clip's Jacobian is zero on a pixel saturated on the WRONG side, so neither the Gauss-Newton model
-        at x nor the likelihood's gradient can pull it back (results/nonlinear_hdr_diag)."""
+        """Only where |A(x) - y| > 3 sigma (a disagreement the noise does not explain): y / s if y is inside
+        the clip by `pin_sigmas` sigma (the observation pins the pixel to +-sigma / s), -x (the mirror image,
+        saturated on y's side) if s x is saturated on the side opposite to y's; x everywhere else. The clip's
+        Jacobian is zero on a pixel saturated on the wrong side, so neither the Gauss-Newton model at x nor the
+        likelihood's gradient can pull it back (results/nonlinear_hdr_diag)."""
         s = self._param(self.scale, x)
-        inside = y.abs() < 1.0 - 3.0 * sigma
-        on_side = s * x * torch.sign(y) >= 1.0
-        return torch.where(inside, y / s, torch.where(on_side, x, 1.1 * torch.sign(y) / s))
+        off = (self.forward(x) - y).abs() > 3.0 * sigma
+        inside = y.abs() < 1.0 - self.pin_sigmas * sigma
+        wrong_side = s * x * torch.sign(y) <= -1.0
+        return torch.where(off & inside, y / s, torch.where(off & ~inside & wrong_side, -x, x))
 
 
 class ExternalMeasurement(Measurement):
