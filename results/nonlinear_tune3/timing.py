@@ -2,6 +2,7 @@
 
     PYTHONPATH=src python results/nonlinear_tune3/timing.py                 # round 1 (timing.txt)
     PYTHONPATH=src python results/nonlinear_tune3/timing.py 2               # round 2 (five repetitions made cheaper)
+    PYTHONPATH=src python results/nonlinear_tune3/timing.py 3               # round 3 (fastest + 6 repetitions)
 """
 import sys
 import time
@@ -21,6 +22,7 @@ ROUNDS = {
           ("lavps", "fast", {"n_reps": 5, "linear_probes": 4}),
           ("lavps", "fast", {"n_reps": 5, "linear_iters": 5, "linear_probes": 4}),
           ("lavps", "fast", {"n_reps": 5, "linear_below": 0})],
+    "3": [("lavps", "auto", {}), ("lavps", "fastest", {"n_reps": 6, "temperature": 1.0, "linear_variance": True})],
 }
 rows = [("mgdm", "reference", {}), *ROUNDS[sys.argv[1] if len(sys.argv) > 1 else "1"], ("mgdm", "reference", {})]
 prior = api.load_prior("mnist")

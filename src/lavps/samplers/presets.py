@@ -60,12 +60,12 @@ _NONLINEAR_STEPS = {"nonlinear_inner_steps": 3}
 
 # Phase retrieval's posterior has exact modes (shifted and flipped copies); LAVPS's samples that matched no copy
 # (38% of 24 reported digits under `reference`, MGDM-reference 0%) are blends that the Adam steps cannot undo.
-# Gibbs repetitions (re-noise to t and solve again, MGDM's n_reps) with the guard's one scored pass each and no
-# Adam step: on two sets of tuning digits (results/nonlinear_tune3) the aligned PSNR gap to MGDM-reference
-# went -1.74 -> -0.19 (16 digits x 2) and -1.18 -> -0.78 (8 x 3) with 4 repetitions, the 'other' share
-# 0.12 -> 0.03 and 0.25 -> 0.17; on hdr:2 the same rule lost 0.6 dB and on jpeg:10 0.5 dB, so it is kept for
-# multimodal likelihoods (`ImageOperatorFamily.multimodal`)
-_MIXING = {"n_reps": 4}
+# Gibbs repetitions (re-noise to t and solve again, MGDM's n_reps) of the network's one-pass proposal: on two sets
+# of tuning digits (results/nonlinear_tune3) the aligned PSNR gap to MGDM-reference went -1.74 -> +1.67 dB
+# (16 digits x 2) and -1.18 -> +0.06 (8 x 3) with 6 repetitions, at 0.21x its seconds (same process); `fast`
+# (the guard, one scored pass) with 4 repetitions read -0.19 / -0.78 at 0.23x. Repetitions lost 0.5-0.6 dB on
+# hdr:2 and jpeg:10, so they are kept for multimodal likelihoods (`ImageOperatorFamily.multimodal`)
+_MIXING = {"n_reps": 6}
 
 # The LAVPS paper's protocol, read from its official code's configs/sampler/{dps,mgdm,lavps}.yaml: N = 100
 # with the window on the last 30 iterations, Adam lr 0.01; MGDM 3 Adam steps outside and 3 inside;
@@ -117,16 +117,10 @@ PRESETS: dict[str, dict[str, dict]] = {
         # the guard of `fast`, then one Adam step on the inner problem; _NONLINEAR_STEPS where the likelihood
         # is not linear-Gaussian (non-linear A or non-Gaussian noise; linear-Gaussian runs are unchanged)
         "reference": {**_SHORT, "inner_steps": 1, "candidates": ("network", "linear"), **_SHRINK, **_NONLINEAR_STEPS},
-        # `fast` with _MIXING Gibbs repetitions per iteration: for a likelihood with several exact modes (phase
-        # retrieval), where the re-noising lets a sample leave a blend of modes; no Adam step
-        "multimodal": {
-            **_SHORT,
-            "inner_steps": 0,
-            "candidates": ("network", "linear"),
-            "reuse_draw": True,
-            **_SHRINK,
-            **_MIXING,
-        },
+        # the network's proposal with the likelihood's variance shrink (no guard, no Adam step, temperature 1),
+        # _MIXING Gibbs repetitions per iteration: for a likelihood with several exact modes (phase retrieval),
+        # where the re-noising lets a sample leave a blend of modes
+        "multimodal": {**_SHORT, "inner_steps": 0, "guard": False, **_SHRINK, **_MIXING},
         "lavps-paper": {
             **_PAPER_GRID,
             "adam_out": 5,
@@ -298,8 +292,8 @@ PRESET_HELP = {
     "paper": "the MGDM paper's N=100, window 30; DPS 1000 steps",
     "lavps-paper": "the LAVPS paper's protocol (its official configs): N=100, window 30, lr 0.01; MGDM 3 / 3 Adam "
     "steps, LAVPS 5 outside + best-of(network, zero-shot) + 3 inside; DPS 1000 steps, zeta 0.1",
-    "multimodal": "LAVPS only: fast with 4 Gibbs repetitions per iteration (mixes between exact modes of the "
-    "likelihood; auto's choice on phase retrieval)",
+    "multimodal": "LAVPS only: the network's proposal with 6 Gibbs repetitions per iteration (mixes between exact "
+    "modes of the likelihood; auto's choice on phase retrieval)",
     "auto": "LAVPS only: fastest when the operator's family is a linear one the amortizer was trained on (its "
     "card), multimodal on phase retrieval, else reference (unseen or non-linear family, kernel or mask file; any "
     "family on a latent prior)",
