@@ -6,7 +6,8 @@ validates it against the config (tests/test_settings.py checks every preset and 
 The demo runs these presets (evaluation/demo.py, DEMO_ROWS), so its speed claims carry over:
 LAVPS `auto` (the default: `fastest` on the amortizer's training families, `reference` elsewhere; AUTO),
 LAVPS `fast` (grid N = 20, the shipped amortizer's, plus a last point at tau = 20; guard network vs
-linearised solution, one scored pass per iteration, no Adam step inside),
+linearised solution, one scored pass per iteration, no Adam step inside), LAVPS `multimodal` (what `auto`
+runs on phase retrieval: the network's proposal with 6 Gibbs repetitions per iteration),
 MGDM `reference` (N = 50, 5 Adam steps outside, 20 inside the last 15 iterations), DPS `reference`
 (250 steps), DDRM `fast`/`reference` (20/100 denoiser calls), DiffPIR `reference` (100). `paper` is the
 method's reference setting (N = 100, window 30; DPS on 1000 steps); `lavps-paper` is the LAVPS paper's
