@@ -421,3 +421,7 @@ def test_auto_runs_reference_on_a_nonlinear_family_even_a_trained_one(prior):
     phase = resolve_settings("lavps", "auto", {}, prior, "phase:2", path)
     assert phase.record["auto"]["ran"] == "multimodal" and phase.record["auto"]["multimodal"] is True
     assert phase.config.n_reps == PRESETS["lavps"]["multimodal"]["n_reps"] > 1 and phase.config.inner_steps == 0
+    # with no amortizer named, a non-linear family takes the shipped non-linear one (the demo's), a linear the other
+    default = resolve_settings("lavps", "auto", {}, prior, "phase:2")
+    assert default.record["amortizer"] == str(path) and default.record["auto"]["trained_family"] is True
+    assert resolve_settings("lavps", "auto", {}, prior, "sr:2").record["amortizer"] != str(path)

@@ -62,7 +62,8 @@ def resolve_settings(
         amortizer = given if amortizer is None else amortizer
     networks, extra, chosen = {}, {}, {}
     if sampler == "lavps":
-        amortizer = default_amortizer_path(prior) if amortizer is None else amortizer
+        if amortizer is None:  # the shipped one for this prior and this family (linear or not)
+            amortizer = default_amortizer_path(prior, family_flags(operator_family, image_shape(prior))[0])
         net = load_amortizer(amortizer, prior=prior) if isinstance(amortizer, (str, Path)) else amortizer
         networks["amortizer"] = net
         extra["amortizer"] = str(amortizer) if isinstance(amortizer, (str, Path)) else "in-memory network"
