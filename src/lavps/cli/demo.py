@@ -188,7 +188,7 @@ def _demo_priors(specs, amortizer, tasks, placement) -> list:
     import torch
 
     from ..amortize.checkpoint import load_amortizer
-    from ..amortize.defaults import default_amortizer_path, nonlinear_amortizer_path
+    from ..amortize.defaults import default_amortizer_path
     from ..api import load_prior
     from ..evaluation.demo import DemoPrior
     from ..operators import parse_operator_spec
@@ -206,7 +206,7 @@ def _demo_priors(specs, amortizer, tasks, placement) -> list:
         second = None
         if nonlinear and amortizer is None and not isinstance(prior, LatentPrior):
             try:
-                second = load_amortizer(nonlinear_amortizer_path(), prior=prior)
+                second = load_amortizer(default_amortizer_path(prior, linear=False), prior=prior)
             except ValueError:  # made for the shipped MNIST prior only: another prior keeps its one amortizer
                 second = None
         out.append(DemoPrior(spec, prior, net, second))

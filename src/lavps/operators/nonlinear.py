@@ -124,7 +124,7 @@ class HighDynamicRange(_ImageMeasurement):
         off = (self.forward(x) - y).abs() > 3.0 * sigma
         inside = y.abs() < 1.0 - self.pin_sigmas * sigma
         wrong_side = s * x * torch.sign(y) <= -1.0
-        return torch.where(off & inside, y / s, torch.where(off & ~inside & wrong_side, -x, x))
+        return torch.where(off & inside, y / s, torch.where(off & wrong_side, -x, x))
 
 
 class ExternalMeasurement(Measurement):

@@ -61,9 +61,10 @@ def resolve_settings(
         given = overrides.pop("amortizer")
         amortizer = given if amortizer is None else amortizer
     networks, extra, chosen = {}, {}, {}
+    flags = family_flags(operator_family, image_shape(prior))  # (linear, multimodal)
     if sampler == "lavps":
         if amortizer is None:  # the shipped one for this prior and this family (linear or not)
-            amortizer = default_amortizer_path(prior, family_flags(operator_family, image_shape(prior))[0])
+            amortizer = default_amortizer_path(prior, flags[0])
         net = load_amortizer(amortizer, prior=prior) if isinstance(amortizer, (str, Path)) else amortizer
         networks["amortizer"] = net
         extra["amortizer"] = str(amortizer) if isinstance(amortizer, (str, Path)) else "in-memory network"
@@ -74,7 +75,7 @@ def resolve_settings(
             raise ValueError("give a preset with a dict of settings over it, or a complete config without one")
         config, name = make_config(cls, overrides), None
     else:
-        name, values = _preset_values(sampler, preset, networks.get("amortizer"), prior, operator_family, chosen)
+        name, values = _preset_values(sampler, preset, networks.get("amortizer"), prior, operator_family, flags, chosen)
         given = canonical_names(cls, overrides)
         unknown = sorted(set(given) - set(setting_names(cls)))
         if unknown:  # named before the preset is merged (make_config would say the same)
@@ -110,12 +111,13 @@ def family_flags(operator_family: str | None, shape) -> tuple[bool, bool]:
     return family.linear, family.multimodal
 
 
-def _preset_values(sampler, preset, net, prior, operator_family, chosen: dict) -> tuple[str, dict]:
-    """(preset name, its fields): LAVPS's `auto` by the operator's family, the amortizer card's grid."""
+def _preset_values(sampler, preset, net, prior, operator_family, flags, chosen: dict) -> tuple[str, dict]:
+    """(preset name, its fields): LAVPS's `auto` by the operator's family (`flags`: its `family_flags`), the
+    amortizer card's grid."""
     if sampler != "lavps":
         return preset_options(sampler, preset)
     known = operator_family is not None and operator_family in trained_families(net, image_shape(prior))
-    linear, multimodal = family_flags(operator_family, image_shape(prior))
+    linear, multimodal = flags
     latent = isinstance(prior, LatentPrior)
     name, values = preset_options(sampler, preset, known, linear, latent, multimodal)
     if name == "auto":
