@@ -64,6 +64,8 @@ _OTHER = {
     "diffpir_solver": "cg",
     "grid": "log_sigma",
     "particles": 2,
+    "restarts": 3,
+    "discrepancy": 1.25,
     "temperature": 1.7,
     "temperature_above": 400,
     "temperature_below": 1.3,

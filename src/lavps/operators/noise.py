@@ -59,6 +59,10 @@ class GaussianNoise:
         """DPS's residual y - a (its step is -zeta grad ||r||^2 / ||r||)."""
         return y - a
 
+    def squared_residual(self, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """((y - a) / sigma)^2 per entry: mean 1 over the entries when a is the truth's A(x*)."""
+        return ((y - a) / self.sigma) ** 2
+
 
 NoiseModel = GaussianNoise | PoissonNoise
 _NOISE_KINDS = {
@@ -197,6 +201,17 @@ class InverseProblem:
         if not isinstance(self.noise, GaussianNoise):
             return x
         return self.operator.consistent_point(x, self.y.to(x.dtype), self.sigma)
+
+    def discrepancy(self, x: torch.Tensor) -> torch.Tensor:
+        """Morozov's discrepancy of x per sample, (B,): the noise model's squared residual (Gaussian:
+        ((y - A x) / sigma)^2; Poisson: Pearson's (k - lam)^2 / lam) averaged over the measured entries (a
+        mask's unmeasured ones left out). About 1 for the truth (Gaussian: chi^2 / d_y, within
+        sqrt(2 / d_y)); a sample far above it does not explain y (`lavps.samplers.restarts`)."""
+        y = self.y.to(x.dtype)
+        per_entry = self.noise.squared_residual(self.operator.forward(x), y).flatten(1)
+        measured = self.operator.restrict(torch.ones_like(y[:1])).flatten(1)
+        count = measured.sum().clamp_min(1.0)
+        return (per_entry * measured).sum(1) / count
 
     def local_quadratic(self, x: torch.Tensor) -> LocalQuadratic:
         """The Gauss-Newton model of log g_y at x (exact for a linear operator with Gaussian noise)."""

@@ -85,3 +85,9 @@ class PoissonNoise:
         a itself (no floor): with the floor, a dark entry's residual vanishes as a -> -inf and DPS's
         normalised step ||r||^-1 grad ||r||^2 diverges."""
         return (y - a) / (y + 1.0).clamp_min(1.0 / self.peak).sqrt()
+
+    def squared_residual(self, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Pearson's (k - lam)^2 / lam per entry (lam the likelihood's rate at a): mean 1 where the truth's
+        rate is well above the softplus floor; an entry the truth leaves dark (k = 0) adds only lam."""
+        lam = self.rate(a)
+        return (self.counts(y) - lam) ** 2 / lam

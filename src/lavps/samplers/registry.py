@@ -21,6 +21,7 @@ from .dps import DPS, DPSConfig
 from .lavps import LAVPS, AmortizedOnlyConfig, LAVPSConfig
 from .mgdm import MGDM, MGDMConfig
 from .particles import Particles
+from .restarts import Restarts
 from .supervised import SupervisedConfig, SupervisedDDIM
 
 __all__ = [
@@ -86,7 +87,9 @@ def build_sampler(name: str, prior, settings: SamplerConfig | Mapping | None = N
     loaded = {k: _network(k, v, prior) for k, v in networks.items() if v is not None}
     sampler = sampler_class.from_config(prior, config, **loaded)
     if getattr(config, "particles", 0):  # MGDM / LAVPS: K weighted particles around the sampler
-        return Particles(sampler, config.particles)
+        sampler = Particles(sampler, config.particles)
+    if getattr(config, "restarts", 0):  # redraw the outputs that do not explain y
+        sampler = Restarts(sampler, config.restarts, config.discrepancy)
     return sampler
 
 

@@ -181,10 +181,18 @@ class VIConfig(SamplerConfig):
         "Weighted particles per output (0: none; K >= 1: sequential Monte Carlo with the explicit likelihood, "
         "exact as K grows up to the grid; K times the passes; lavps.samplers.particles).",
     )
+    restarts: int = setting(
+        0,
+        "Redraw an output whose discrepancy (noise-normalised mean squared residual, ~1 for the truth) exceeds "
+        "`discrepancy`, up to this many times (0: never; only the failing outputs pay; lavps.samplers.restarts).",
+    )
+    discrepancy: float = setting(1.1, "The restarts' threshold on an output's discrepancy (> 0).")
 
     def check(self) -> None:
         self.require("steps", 4 <= self.steps <= MAX_STEPS, f"an integer in 4..{MAX_STEPS}")
         self.require("particles", self.particles >= 0, ">= 0")
+        self.require("restarts", self.restarts >= 0, ">= 0")
+        self.require("discrepancy", self.discrepancy > 0, "> 0")
         iterations = self.steps - 3
         rule = f"in 0..{iterations} (the N - 3 iterations of a grid of N = {self.steps} points)"
         self.require("window", 0 <= self.window <= iterations, rule)
