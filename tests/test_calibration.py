@@ -78,6 +78,40 @@ def test_exact_mixture_posterior_samples_are_calibrated():
         assert entry["uniformity_p"] > 1e-3, stat
 
 
+def _posterior_points_and_fit(shift: float):
+    """Exact posterior draws (truth first, then K) of 4 mixture problems, the samples moved by `shift` along
+    A^T's first column (the measured direction), and every point's discrepancy to its problem's y."""
+    samples, truths, fits = [], [], []
+    for seed in range(4):
+        gp = make_gmm_problem(8, 2, seed)
+        g = torch.Generator().manual_seed(seed)
+        draws = gp.posterior.sample(100 * (K + 1), g, dtype=torch.float64).reshape(100, K + 1, 8)
+        row = gp.problem.operator.as_matrix()[0]
+        draws[:, 1:] += shift * row / row.norm()
+        problem = gp.problem.expand(K + 1)
+        fits.append(torch.stack([problem.discrepancy(points.float()) for points in draws]))
+        truths.append(draws[:, 0])
+        samples.append(draws[:, 1:])
+    return torch.cat(samples), torch.cat(truths), torch.cat(fits)
+
+
+def test_the_data_fit_statistic_is_uniform_for_exact_samples_and_flags_samples_that_miss_y():
+    samples, truths, fit = _posterior_points_and_fit(0.0)
+    report = calibration_report(samples, truths, CalibrationConfig(pixels=8), data_fit=fit)
+    entry = report["statistics"]["discrepancy"]
+    assert entry["components"] == 1 and entry["uniformity_p"] > 1e-3
+    assert all(_within_chance(cov) for cov in entry["coverage"])
+    # without data_fit the other statistics and their random draws are unchanged
+    plain = calibration_report(samples, truths, CalibrationConfig(pixels=8))
+    assert plain["statistics"]["pixels"] == report["statistics"]["pixels"]
+    # samples moved off y in the measured direction fit it worse than the truth: x* ranks at the bottom
+    moved = calibration_report(*_posterior_points_and_fit(3.0)[:2], data_fit=_posterior_points_and_fit(3.0)[2])
+    assert moved["statistics"]["discrepancy"]["mean_u"] < 0.2
+    assert moved["statistics"]["discrepancy"]["uniformity_p"] < 1e-6
+    with pytest.raises(ValueError, match="data_fit must be"):
+        calibration_report(samples, truths, data_fit=fit[:, :3])
+
+
 def test_ranks_are_the_count_of_samples_below_the_truth():
     samples = torch.tensor([[[0.0], [1.0], [2.0]], [[5.0], [6.0], [7.0]]])
     truth = torch.tensor([[1.5], [9.0]])

@@ -19,6 +19,11 @@ points), so the truth and the samples stay exchangeable and the uniformity holds
 - TARP (Lemos, Coogan et al. 2023, "Sampling-Based Accuracy Testing of Posterior Estimators",
   arXiv:2302.03026): per problem a random reference point r; f = the share of samples closer to r than
   x* is; the expected coverage ECP(a) = P(f < a) equals a for a calibrated sampler.
+- data fit ("discrepancy", when the caller passes `data_fit`): each point's discrepancy to the problem's y
+  (`InverseProblem.discrepancy`). A statistic may depend on y: given y, x* and the samples are still
+  exchangeable draws of the posterior, so x*'s rank stays uniform. The geometric statistics barely see the
+  measured subspace (sr:4 measures 1 of every 16 pixel directions); this one sees only it: samples that fit
+  y worse than the truth does put x* at the bottom.
 """
 
 from __future__ import annotations
@@ -129,12 +134,17 @@ def _rank_of_first(values: torch.Tensor, g: torch.Generator) -> tuple[torch.Tens
 
 
 def randomized_ranks(
-    samples: torch.Tensor, truth: torch.Tensor, config: CalibrationConfig | None = None
+    samples: torch.Tensor,
+    truth: torch.Tensor,
+    config: CalibrationConfig | None = None,
+    data_fit: torch.Tensor | None = None,
 ) -> dict[str, StatisticRanks]:
-    """Ranks of the truth among the samples for every statistic of the config.
+    """Ranks of the truth among the samples for every statistic of the config, then "discrepancy" when
+    `data_fit` is given.
 
     Args:
         samples: (P, K, ...) K posterior samples of P problems; truth: (P, ...) the x* of each problem.
+        data_fit: (P, K + 1) each point's discrepancy to its problem's y, the truth's first.
     """
     config = config or CalibrationConfig()
     pts = _points(samples, truth)
@@ -143,6 +153,13 @@ def randomized_ranks(
     for name in config.statistics:
         ranks, u = _rank_of_first(statistic_values(pts, name, config), g)
         out[name] = StatisticRanks(name, ranks, u, pts.shape[1] - 1)
+    if data_fit is not None:
+        if tuple(data_fit.shape) != tuple(pts.shape[:2]):
+            raise ValueError(f"data_fit must be (P, K + 1) = {tuple(pts.shape[:2])}, got {tuple(data_fit.shape)}")
+        if not bool(torch.isfinite(data_fit).all()):
+            raise ValueError("data_fit contains NaN or inf")
+        ranks, u = _rank_of_first(data_fit.double()[:, :, None], g)  # after the others: their draws unchanged
+        out["discrepancy"] = StatisticRanks("discrepancy", ranks, u, pts.shape[1] - 1)
     return out
 
 
@@ -204,13 +221,19 @@ def expected_coverage(f: torch.Tensor, alphas: torch.Tensor) -> torch.Tensor:
     return (f[None, :] < alphas.double()[:, None]).double().mean(1)
 
 
-def calibration_report(samples: torch.Tensor, truth: torch.Tensor, config: CalibrationConfig | None = None) -> dict:
+def calibration_report(
+    samples: torch.Tensor,
+    truth: torch.Tensor,
+    config: CalibrationConfig | None = None,
+    data_fit: torch.Tensor | None = None,
+) -> dict:
     """Everything `lavps bench calibration` reports for one sampler: per statistic the coverage at each
     level, the uniformity p-value, the rank histogram (pooled over components), the mean u (< 1/2:
     the truth sits low, > 1/2 high) and the share of truths beyond every sample; and TARP's ECP curve
-    with its largest deviation from the diagonal and a KS p-value of f against uniform."""
+    with its largest deviation from the diagonal and a KS p-value of f against uniform. data_fit: as in
+    `randomized_ranks` (adds the "discrepancy" statistic)."""
     config = config or CalibrationConfig()
-    ranks = randomized_ranks(samples, truth, config)
+    ranks = randomized_ranks(samples, truth, config, data_fit)
     k = samples.shape[1]
     per_stat = {}
     for name, r in ranks.items():

@@ -18,6 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..metrics import psnr, ssim
+from ..operators import InverseProblem
 from ..samplers.ddim import DDIM
 from .calibration import CalibrationConfig, calibration_report
 from .stats import mean_ci95
@@ -79,6 +80,14 @@ def prior_draws(prior, count: int, steps: int, seed: int, progress: bool = False
     return sampler.sample(None, count, seed=[seed + p for p in range(count)], progress=progress).samples.float()
 
 
+def _data_fit(obs, op, truth: torch.Tensor, samples: torch.Tensor) -> torch.Tensor:
+    """(K + 1,) discrepancies to the observation's y: the truth's, then each sample's."""
+    points = torch.cat([truth[None], samples]).float()
+    problem = InverseProblem(obs.y.float(), op, obs.noise).expand(len(points))
+    with torch.no_grad():
+        return problem.discrepancy(points).double()
+
+
 def run_image_calibration(
     config: ImageCalibrationConfig,
     prior,
@@ -115,6 +124,7 @@ def run_image_calibration(
                 seconds += out.cost.seconds
                 bar.update()
             samples = torch.stack(draws)  # (P, K, C, H, W)
+            fit = torch.stack([_data_fit(obs, op, truth[p], samples[p]) for p, (op, obs) in enumerate(problems)])
             one, one_ci = mean_ci95(psnr(samples[:, 0], truth).tolist())
             one_ssim, one_ssim_ci = mean_ci95(ssim(samples[:, 0], truth).tolist())
             entry = dict(
@@ -127,7 +137,7 @@ def run_image_calibration(
                 ssim_one=one_ssim,
                 ssim_one_ci95=one_ssim_ci,
                 seconds_per_sample=seconds / (config.problems * config.samples),
-                report=calibration_report(samples, truth, config.calibration),
+                report=calibration_report(samples, truth, config.calibration, data_fit=fit),
             )
             results.append(entry)
             if on_row is not None:

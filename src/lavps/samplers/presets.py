@@ -7,7 +7,8 @@ The demo runs these presets (evaluation/demo.py, DEMO_ROWS), so its speed claims
 LAVPS `auto` (the default: `fastest` on the amortizer's training families, `reference` elsewhere; AUTO),
 LAVPS `fast` (grid N = 20, the shipped amortizer's, plus a last point at tau = 20; guard network vs
 linearised solution, one scored pass per iteration, no Adam step inside), LAVPS `multimodal` (what `auto`
-runs on phase retrieval: the network's proposal with 6 Gibbs repetitions per iteration),
+runs on phase retrieval: the network's proposal with 5 Gibbs repetitions per iteration, an output that does
+not explain y redrawn up to twice),
 MGDM `reference` (N = 50, 5 Adam steps outside, 20 inside the last 15 iterations), DPS `reference`
 (250 steps), DDRM `fast`/`reference` (20/100 denoiser calls), DiffPIR `reference` (100). `paper` is the
 method's reference setting (N = 100, window 30; DPS on 1000 steps); `lavps-paper` is the LAVPS paper's
@@ -61,12 +62,13 @@ _NONLINEAR_STEPS = {"nonlinear_inner_steps": 3}
 
 # Phase retrieval's posterior has exact modes (shifted and flipped copies); LAVPS's samples that matched no copy
 # (38% of 24 reported digits under `reference`, MGDM-reference 0%) are blends that the Adam steps cannot undo.
-# Gibbs repetitions (re-noise to t and solve again, MGDM's n_reps) of the network's one-pass proposal: on two sets
-# of tuning digits (results/nonlinear_tune3) the aligned PSNR gap to MGDM-reference went -1.74 -> +1.67 dB
-# (16 digits x 2) and -1.18 -> +0.06 (8 x 3) with 6 repetitions, at 0.21x its seconds (same process); `fast`
-# (the guard, one scored pass) with 4 repetitions read -0.19 / -0.78 at 0.23x. Repetitions lost 0.5-0.6 dB on
+# Gibbs repetitions (re-noise to t and solve again, MGDM's n_reps) of the network's one-pass proposal let a sample
+# leave a blend (results/nonlinear_tune3: 6 repetitions, aligned gap to MGDM-reference +0.06 / +1.67 dB on tuning
+# sets A / B); a sample still in no mode does not explain y (discrepancy 1.17-1.28 against 1.00-1.09), so it is
+# redrawn (`restarts`, lavps.samplers.restarts). 5 repetitions + 2 restarts read +3.11 / +1.00 dB at the same
+# mean passes as 6 repetitions alone (results/nonlinear_restarts/README.md). Repetitions lost 0.5-0.6 dB on
 # hdr:2 and jpeg:10, so they are kept for multimodal likelihoods (`ImageOperatorFamily.multimodal`)
-_MIXING = {"n_reps": 6}
+_MIXING = {"n_reps": 5, "restarts": 2}
 
 # The LAVPS paper's protocol, read from its official code's configs/sampler/{dps,mgdm,lavps}.yaml: N = 100
 # with the window on the last 30 iterations, Adam lr 0.01; MGDM 3 Adam steps outside and 3 inside;
@@ -119,8 +121,8 @@ PRESETS: dict[str, dict[str, dict]] = {
         # is not linear-Gaussian (non-linear A or non-Gaussian noise; linear-Gaussian runs are unchanged)
         "reference": {**_SHORT, "inner_steps": 1, "candidates": ("network", "linear"), **_SHRINK, **_NONLINEAR_STEPS},
         # the network's proposal with the likelihood's variance shrink (no guard, no Adam step, temperature 1),
-        # _MIXING Gibbs repetitions per iteration: for a likelihood with several exact modes (phase retrieval),
-        # where the re-noising lets a sample leave a blend of modes
+        # _MIXING Gibbs repetitions per iteration and restarts: for a likelihood with several exact modes (phase
+        # retrieval), where the re-noising lets a sample leave a blend of modes and a sample left in none is redrawn
         "multimodal": {**_SHORT, "inner_steps": 0, "guard": False, **_SHRINK, **_MIXING},
         "lavps-paper": {
             **_PAPER_GRID,
@@ -293,8 +295,9 @@ PRESET_HELP = {
     "paper": "the MGDM paper's N=100, window 30; DPS 1000 steps",
     "lavps-paper": "the LAVPS paper's protocol (its official configs): N=100, window 30, lr 0.01; MGDM 3 / 3 Adam "
     "steps, LAVPS 5 outside + best-of(network, zero-shot) + 3 inside; DPS 1000 steps, zeta 0.1",
-    "multimodal": "LAVPS only: the network's proposal with 6 Gibbs repetitions per iteration (mixes between exact "
-    "modes of the likelihood; auto's choice on phase retrieval)",
+    "multimodal": "LAVPS only: the network's proposal with 5 Gibbs repetitions per iteration (mixes between exact "
+    "modes of the likelihood), an output whose discrepancy exceeds 1.1 redrawn up to twice; auto's choice on phase "
+    "retrieval",
     "auto": "LAVPS only: fastest when the operator's family is a linear one the amortizer was trained on (its "
     "card), multimodal on phase retrieval, else reference (unseen or non-linear family, kernel or mask file; any "
     "family on a latent prior)",
