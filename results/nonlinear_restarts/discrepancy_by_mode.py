@@ -1,6 +1,7 @@
 """Per-sample discrepancy of LAVPS's phase:2 samples against their mode class (the check behind restarts).
 
-    PYTHONPATH=src python results/nonlinear_restarts/discrepancy_by_mode.py FIRST DIGITS SAMPLES [PRESET [SETTINGS-JSON]]
+    PYTHONPATH=src python results/nonlinear_restarts/discrepancy_by_mode.py \
+        FIRST DIGITS SAMPLES [PRESET [SETTINGS-JSON]]
 
 Set B as in README.md: 300 16 4 (shipped multimodal preset before restarts: pass '{"restarts": 0, "n_reps": 6}').
 Prints one line per sample: digit, mode class, aligned PSNR, the sample's discrepancy and the truth's.
@@ -39,4 +40,5 @@ with torch.no_grad():
     score, score_truth = problem.discrepancy(x), problem.discrepancy(truth)
 classes, aligned = phase_mode_classes(x, truth, op.oversampling)
 for i, (c, a, s, t) in enumerate(zip(classes, aligned, score, score_truth, strict=True)):
-    print(f"digit {i // per_digit:3d}  {c:9s}  aligned {float(a):6.2f}  discrepancy {float(s):.3f}  truth {float(t):.3f}")
+    line = f"digit {i // per_digit:3d}  {c:9s}  aligned {float(a):6.2f}"
+    print(f"{line}  discrepancy {float(s):.3f}  truth {float(t):.3f}")
