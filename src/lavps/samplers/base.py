@@ -19,7 +19,7 @@ from ..operators.noise import InverseProblem
 from ..random import NoiseSource, make_noise
 from .cost import Cost, CountingDenoiser
 
-__all__ = ["Sampler", "SampleResult", "Context"]
+__all__ = ["Sampler", "SampleResult", "Context", "output_seeds"]
 
 
 @dataclass
@@ -139,3 +139,16 @@ class Sampler:
 
     def _cost(self, ctx: Context) -> Cost:
         return ctx.denoise.cost()
+
+
+def output_seeds(problem, batch_size: int, seed: int | Sequence[int], who: str) -> list[int]:
+    """The per-output seeds of a wrapper that needs an inverse problem (`who`: 'particles', 'restarts'):
+    seed + i for an int, else the given list; one clear error for no problem, a bad batch or a wrong count."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if problem is None:
+        raise ValueError(f"{who} need an inverse problem (y, operator, noise)")
+    seeds = [int(seed) + i for i in range(batch_size)] if isinstance(seed, int) else [int(s) for s in seed]
+    if len(seeds) != batch_size:
+        raise ValueError(f"got {len(seeds)} seeds for a batch of {batch_size}")
+    return seeds

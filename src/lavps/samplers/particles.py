@@ -42,7 +42,7 @@ from ..device import prior_device
 from ..objective import bridge_prior
 from ..operators.noise import InverseProblem
 from ..random import GroupedNoise, derive_seed
-from .base import Context, Sampler, SampleResult
+from .base import Context, Sampler, SampleResult, output_seeds
 from .gauss_vi import draw_from
 from .mgdm import MGDM
 
@@ -102,13 +102,7 @@ class Particles(Sampler):
     ) -> SampleResult:
         """As `Sampler.sample`; every output has its own streams (seed + i, or the given list) whatever
         per_sample_noise says. The cost counts denoiser passes per particle path."""
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if problem is None:
-            raise ValueError("particles need an inverse problem (y, operator, noise)")
-        seeds = [int(seed) + i for i in range(batch_size)] if isinstance(seed, int) else [int(s) for s in seed]
-        if len(seeds) != batch_size:
-            raise ValueError(f"got {len(seeds)} seeds for a batch of {batch_size}")
+        seeds = output_seeds(problem, batch_size, seed, "particles")
         k = self.count
         if problem.y.shape[0] not in (1, k * batch_size):
             problem = InverseProblem(problem.y.repeat_interleave(k, 0), problem.operator, problem.noise)

@@ -28,7 +28,7 @@ import torch
 
 from ..operators.noise import InverseProblem
 from ..random import derive_seed
-from .base import Sampler, SampleResult
+from .base import Sampler, SampleResult, output_seeds
 from .cost import Cost
 
 __all__ = ["Restarts", "RESTART_KEY"]
@@ -62,13 +62,7 @@ class Restarts(Sampler):
         """As `Sampler.sample`. The first draw is the base sampler's call with these arguments; redraws use
         per-sample seeds. info["restarts"]: redraws per output; info["discrepancy"]: the kept draws' values.
         The cost's pass counts are the mean per output over all its draws; seconds are the whole call's."""
-        if problem is None:
-            raise ValueError("restarts need an inverse problem (y, operator, noise)")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        seeds = [int(seed) + i for i in range(batch_size)] if isinstance(seed, int) else [int(s) for s in seed]
-        if len(seeds) != batch_size:
-            raise ValueError(f"got {len(seeds)} seeds for a batch of {batch_size}")
+        seeds = output_seeds(problem, batch_size, seed, "restarts")
         start = time.perf_counter()
         problem = problem.expand(batch_size)
         first = self.base.sample(problem, batch_size, seed, per_sample_noise, progress, callback, noise_on_device)
