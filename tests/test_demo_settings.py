@@ -59,7 +59,7 @@ def test_demo_nonlinear_rows_and_prior_draws(tmp_path):
     assert set(draws) == {"ddrm-8", "lavps"}
     for name, d in draws.items():
         assert d["problems"] == 2 and d["samples"] == 3 and d["seconds_per_sample"] > 0
-        assert set(d["coverage90"]) == {"projections", "pixels", "distance"}
+        assert set(d["coverage90"]) == {"projections", "pixels", "distance", "discrepancy"}
         assert all(c["low"] <= c["coverage"] <= c["high"] for c in d["coverage90"].values())
         assert d["digits_psnr"] == ran[("sr:2", name)]["psnr"] and 0 < d["ssim"] <= 1
     report = (tmp_path / "r" / "report.md").read_text()

@@ -69,6 +69,7 @@ _OTHER = {
     "temperature": 1.7,
     "temperature_above": 400,
     "temperature_below": 1.3,
+    "temperature_prior_only": True,
 }
 
 

@@ -133,3 +133,34 @@ def test_temperature_schedule_settings_are_checked(config):
         config(temperature_below=0.0)
     with pytest.raises(ValueError, match="temperature_below must be > 0"):
         VISettings(temperature_below=-1.0)
+
+
+def test_prior_only_temperature_keeps_the_likelihoods_precision_and_widens_the_rest():
+    """1 / v' = (1 / v - lam)_+ / T + min(1 / v, lam): a pixel the likelihood pins keeps its variance, an
+    unmeasured one (lam = 0) is T times wider, and one whose precision is below lam is left as it is."""
+    s = dataclasses.replace(settings(3.0), temperature_prior_only=True)
+    rho = torch.tensor([[0.0, 0.0, 1.0]])  # precisions 1, 1, e^-2
+    lam = torch.tensor([0.0, 0.75, 0.5])
+    out = s.tempered(rho, 50, lam)
+    precision = torch.exp(-2 * out)[0]
+    assert torch.allclose(precision, torch.tensor([1 / 3, 0.25 / 3 + 0.75, math.exp(-2)]), atol=1e-6)
+    # no likelihood precision (a non-linear problem) or the flag off: the plain temperature
+    assert torch.allclose(s.tempered(rho, 50), rho + 0.5 * math.log(3.0))
+    assert torch.allclose(settings(3.0).tempered(rho, 50, lam), rho + 0.5 * math.log(3.0))
+    assert torch.equal(dataclasses.replace(s, temperature=1.0).tempered(rho, 50, lam), rho)
+
+
+def test_prior_only_temperature_leaves_a_masked_pixel_as_the_likelihood_pins_it(gp):
+    """MGDM on a coordinate mask: the observed coordinate's draw variance is the same at T = 1 and T = 4
+    (the likelihood dominates it), the unobserved ones are 4 times wider."""
+    mp = make_gmm_problem(dim=D, obs_dim=1, seed=5, sigma=0.05, family="mask")
+    problem = mp.problem.expand(2)
+    observed = problem.operator.restrict(torch.ones_like(problem.y[:1])).flatten() > 0
+    sampler = {t: MGDM(mp.prior, dataclasses.replace(settings(t), temperature_prior_only=True)) for t in (1.0, 4.0)}
+    ctx = Context(problem, CountingDenoiser(mp.prior), make_noise(0, 2), 2, (D,), torch.float32)
+    tau = 5
+    rho = torch.zeros(2, D)  # variance 1, precision 1 << the likelihood's 1 / (abar 0.05^2)
+    widened = {t: s.tempered(ctx, rho, tau) for t, s in sampler.items()}
+    gain = torch.exp(2 * (widened[4.0] - widened[1.0]))
+    assert torch.allclose(gain[:, ~observed], torch.full_like(gain[:, ~observed], 4.0), rtol=1e-5)
+    assert torch.allclose(gain[:, observed], torch.ones_like(gain[:, observed]), rtol=1e-5)

@@ -20,6 +20,7 @@ __all__ = [
     "bridge_sample_nll",
     "linearised_start",
     "linearised_log_std",
+    "likelihood_precision",
     "gauss_newton_start",
     "CURVATURE_PROBES",
 ]
@@ -217,6 +218,17 @@ def linearised_log_std(
     _, c = _linear_scales(bridge, abar_tau, problem, like)
     gram = problem.operator.gram_diagonal().to(device=like.device, dtype=like.dtype)
     return (bridge.log_std.to(like.dtype) - 0.5 * torch.log1p(c * gram)).expand_as(like)
+
+
+def likelihood_precision(abar_tau: torch.Tensor, problem: InverseProblem, like: torch.Tensor) -> torch.Tensor | None:
+    """diag(A^T A) / (abar_tau sigma_y^2): the mean-field precision the linear-Gaussian likelihood adds to a
+    draw of x_tau (the c diag(A^T A) / s^2 of `linearised_log_std`), broadcastable to `like`; None where
+    the problem is not linear-Gaussian."""
+    if not problem.is_linear_gaussian:
+        return None
+    a = expand_time(abar_tau, like).to(like.dtype)
+    gram = problem.operator.gram_diagonal().to(device=like.device, dtype=like.dtype)
+    return gram / (a * problem.sigma**2)
 
 
 def _linear_scales(bridge: BridgePrior, abar_tau: torch.Tensor, problem: InverseProblem, like: torch.Tensor):

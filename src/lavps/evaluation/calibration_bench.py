@@ -125,7 +125,8 @@ def run_image_calibration(
                 bar.update()
             samples = torch.stack(draws)  # (P, K, C, H, W)
             fit = torch.stack([_data_fit(obs, op, truth[p], samples[p]) for p, (op, obs) in enumerate(problems)])
-            one, one_ci = mean_ci95(psnr(samples[:, 0], truth).tolist())
+            per_problem = psnr(samples[:, 0], truth).tolist()
+            one, one_ci = mean_ci95(per_problem)
             one_ssim, one_ssim_ci = mean_ci95(ssim(samples[:, 0], truth).tolist())
             entry = dict(
                 operator=spec,
@@ -134,6 +135,7 @@ def run_image_calibration(
                 ran=out.settings.get("auto", {}).get("ran"),
                 psnr_one=one,
                 psnr_one_ci95=one_ci,
+                psnr_one_per_problem=per_problem,
                 ssim_one=one_ssim,
                 ssim_one_ci95=one_ssim_ci,
                 seconds_per_sample=seconds / (config.problems * config.samples),

@@ -274,7 +274,7 @@ class LAVPS(MGDM):
             raise ValueError("reuse_draw needs denoise_steps = 1 (the guard's D(x) is the denoised value)")
         # the kept draw is the scored one: every candidate is scored at the tempered variance
         candidates = self.candidates(ctx, bridge, x_t, x0, tau, t)
-        starts = {n: (mu, self.settings.tempered(rho, tau)) for n, (mu, rho) in candidates.items()}
+        starts = {n: (mu, self.tempered(ctx, rho, tau)) for n, (mu, rho) in candidates.items()}
         _, _, _, x_tau, x0_new, _ = self.best_of(ctx, bridge, tau, starts)
         return x_tau, x0_new
 
@@ -296,7 +296,7 @@ class LAVPS(MGDM):
         fit_ctx = dataclasses.replace(ctx, noise=_Replay(ctx.noise, pending)) if pending else ctx
         lr = self.settings.lr.at(index, self.window_span)
         mu, rho = fit_gauss_vi(fit_ctx, bridge, tau, mu, rho, cap, lr, self.settings.whiten, budget, self.inner_tol)
-        return mu, self.settings.tempered(rho, tau)
+        return mu, self.tempered(ctx, rho, tau)
 
     def candidates(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t) -> dict[str, tuple]:
         """The competing starts {name: (mu, rho)} in tie order (see CANDIDATES)."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from ..diffusion import bridge_sample, ddim_step, grid_with_final_tau, restart_sample, uniform_grid
-from ..objective import BridgePrior, bridge_prior
+from ..objective import BridgePrior, bridge_prior, likelihood_precision
 from .base import Context, Sampler
 from .config import setting
 from .gauss_vi import draw_from, fit_gauss_vi
@@ -118,7 +118,16 @@ class MGDM(Sampler):
         steps = int(s.adam_steps.at(index, self.window_span))
         lr = s.lr.at(index, self.window_span)
         mu, rho = fit_gauss_vi(ctx, bridge, tau, mu, rho, steps, lr, s.whiten)
-        return mu, s.tempered(rho, tau)
+        return mu, self.tempered(ctx, rho, tau)
+
+    def tempered(self, ctx: Context, rho: torch.Tensor, tau) -> torch.Tensor:
+        """The draw's log-std at the settings' temperature (on the prior's share of the precision only when
+        temperature_prior_only is set and the problem is linear-Gaussian: `VISettings.tempered`)."""
+        s = self.settings
+        lam = None
+        if s.temperature_prior_only and ctx.problem is not None:
+            lam = likelihood_precision(self.schedule.abar(tau), ctx.problem, rho)
+        return s.tempered(rho, tau, lam)
 
     def choose_tau(self, index: int, t: int, tau_grid: int, ctx: Context):
         rule = self.settings.tau

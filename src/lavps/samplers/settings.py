@@ -83,6 +83,10 @@ class VISettings:
             (rho + log(T) / 2). Mean-field Gauss-VI under-states the posterior's spread; T > 1 widens it.
         temperature_above: the temperature applies only to draws at tau >= this (0: at every tau); below it
             `temperature_below` does (1: the fitted variance).
+        temperature_prior_only: temper only the prior's share of the draw's precision: with lam the
+            linearised likelihood's (diag(A^T A) / (abar sigma^2), linear-Gaussian problems),
+            1 / v' = (1 / v - lam)_+ / T + min(1 / v, lam). Measured directions stay as the likelihood
+            pins them; elsewhere the variance is T times wider (False: v' = T v everywhere).
     """
 
     steps: int = 100
@@ -97,6 +101,7 @@ class VISettings:
     temperature: float = 1.0
     temperature_above: int = 0
     temperature_below: float = 1.0
+    temperature_prior_only: bool = False
 
     def __post_init__(self):
         if self.steps < 4:
@@ -120,17 +125,27 @@ class VISettings:
         if not 0 <= self.temperature_above < MAX_STEPS:
             raise ValueError(f"temperature_above must be in 0..{MAX_STEPS - 1}, got {self.temperature_above}")
 
-    def tempered(self, rho: torch.Tensor, tau: int | torch.Tensor) -> torch.Tensor:
+    def tempered(
+        self, rho: torch.Tensor, tau: int | torch.Tensor, likelihood_precision: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """The log-std of the draw at tau: rho + log(T) / 2 with T = temperature where tau >= temperature_above,
-        else temperature_below (rho itself at T = 1). tau: an int or a (B,) tensor (one per sample)."""
+        else temperature_below (rho itself at T = 1). tau: an int or a (B,) tensor (one per sample). With
+        temperature_prior_only and the likelihood's precision lam (broadcastable to rho), only the precision
+        beyond lam is divided by T (see the class docstring)."""
         high, low = self.temperature, self.temperature_below if self.temperature_above > 0 else self.temperature
         if high == 1.0 and low == 1.0:
             return rho
         if getattr(tau, "ndim", 0) > 0:  # per-sample tau (the mix rule)
             hot = (tau >= self.temperature_above).to(rho.dtype).reshape(-1, *([1] * (rho.ndim - 1)))
-            return rho + 0.5 * (math.log(low) + hot * (math.log(high) - math.log(low)))
-        temperature = high if int(tau) >= self.temperature_above else low
-        return rho if temperature == 1.0 else rho + 0.5 * math.log(temperature)
+            log_t = 0.5 * (math.log(low) + hot * (math.log(high) - math.log(low)))
+        else:
+            log_t = 0.5 * math.log(high if int(tau) >= self.temperature_above else low)
+        if not (self.temperature_prior_only and likelihood_precision is not None):
+            return rho + log_t
+        precision = (-2.0 * rho).exp()
+        lam = likelihood_precision.to(rho.dtype).expand_as(rho)
+        inverse_t = (-2.0 * log_t).exp() if hasattr(log_t, "exp") else math.exp(-2.0 * log_t)
+        return -0.5 * ((precision - lam).clamp_min(0.0) * inverse_t + precision.minimum(lam)).log()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -174,6 +189,11 @@ class VIConfig(SamplerConfig):
     )
     temperature_below: float = setting(
         1.0, "The variance temperature of draws below temperature_above (> 0; 1: as fitted; unused when it is 0)."
+    )
+    temperature_prior_only: bool = setting(
+        False,
+        "Temper only the prior's share of the draw's precision (linear-Gaussian problems): measured directions "
+        "keep the likelihood's variance, the rest is temperature times wider (false: everything is).",
     )
     whiten: bool = setting(False, "Run Adam in coordinates whitened by the bridge prior.")
     particles: int = setting(
@@ -227,4 +247,5 @@ class VIConfig(SamplerConfig):
             temperature=self.temperature,
             temperature_above=self.temperature_above,
             temperature_below=self.temperature_below,
+            temperature_prior_only=self.temperature_prior_only,
         )
