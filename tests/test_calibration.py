@@ -166,3 +166,21 @@ def test_an_exact_samplers_mode_error_shrinks_as_one_over_root_n():
     samples = gp.posterior.sample(4000, torch.Generator().manual_seed(1), dtype=torch.float64)
     keep = gp.prior.responsibilities(samples).argmax(1) != int(gp.posterior.weights.argmax())
     assert mode_error(gp, samples[keep][:1600]) > 10 * float(large)
+
+
+def test_the_gmm_bench_ranks_data_fit_uniformly_for_exact_draws_and_low_for_a_prior_sampler():
+    """bench gmm's data-fit statistic: exact posterior samples are calibrated in it; DDIM (a prior sampler that
+    ignores y) fits y worse than the truths, which then rank low."""
+    from lavps.evaluation.calibration_gmm import GMMCalibrationConfig, run_gmm_calibration
+    from lavps.evaluation.gmm_bench import SamplerEntry
+    from lavps.samplers.registry import build_sampler
+
+    config = GMMCalibrationConfig(
+        dims=(4,), obs_dims=(2,), problems=4, groups=60, samples=9, entries=(SamplerEntry("ddim", "ddim"),),
+        sampler_options={"steps": 20},
+    )  # fmt: skip
+    out = {r["sampler"]: r["report"]["statistics"]["discrepancy"] for r in run_gmm_calibration(
+        config, build_sampler, progress=False)["results"]}  # fmt: skip
+    assert out["exact"]["uniformity_p"] > 1e-3
+    assert all(_within_chance(cov) for cov in out["exact"]["coverage"])
+    assert out["ddim"]["mean_u"] < 0.35 and out["ddim"]["uniformity_p"] < 1e-6

@@ -85,13 +85,21 @@ def _mode_masses(gp, samples: torch.Tensor) -> dict:
     )
 
 
+def _data_fit(gp, truths: torch.Tensor, grouped: torch.Tensor) -> torch.Tensor:
+    """(groups, K + 1) discrepancies to the problem's y: each group's truth, then its K samples."""
+    points = torch.cat([truths[:, None], grouped], dim=1)
+    flat = points.reshape(-1, points.shape[-1]).to(gp.problem.y.dtype)
+    with torch.no_grad():
+        return gp.problem.expand(len(flat)).discrepancy(flat).double().reshape(points.shape[:2])
+
+
 def run_gmm_calibration(config: GMMCalibrationConfig, build: Callable, progress: bool = True) -> dict:
     """{"config", "results": per (dim, d_y, row) the calibration report and the mode-mass errors (mean and
     max over problems, all and multimodal ones), "per_problem": the masses}. build(name, prior, options)
     -> Sampler (the registry). The "exact" row is exact posterior samples: what calibration looks like."""
     n = config.groups * config.samples
     labels = [EXACT, *(e.label for e in config.entries)]
-    draws = {(d, dy, lab): ([], []) for d in config.dims for dy in config.obs_dims for lab in labels}
+    draws = {(d, dy, lab): ([], [], []) for d in config.dims for dy in config.obs_dims for lab in labels}
     per_problem, seconds = [], {}
     total = len(config.dims) * len(config.obs_dims) * config.problems
     bar = tqdm(total=total, desc="gmm calibration", disable=not progress)
@@ -108,14 +116,16 @@ def run_gmm_calibration(config: GMMCalibrationConfig, build: Callable, progress:
                     result = sampler.sample(gp.problem, n, seed=seed + 104729)
                     rows.append((e.label, result.samples.double(), result.cost.seconds))
                 for label, samples, secs in rows:
-                    draws[(d, dy, label)][0].append(samples.reshape(config.groups, config.samples, d))
+                    grouped = samples.reshape(config.groups, config.samples, d)
+                    draws[(d, dy, label)][0].append(grouped)
                     draws[(d, dy, label)][1].append(truths)
+                    draws[(d, dy, label)][2].append(_data_fit(gp, truths, grouped))
                     seconds[(d, dy, label)] = seconds.get((d, dy, label), 0.0) + secs
                     per_problem.append(dict(dim=d, obs_dim=dy, seed=seed, sampler=label, **_mode_masses(gp, samples)))
                 bar.update()
     bar.close()
     results = []
-    for (d, dy, label), (samples, truths) in draws.items():
+    for (d, dy, label), (samples, truths, fits) in draws.items():
         mine = [r for r in per_problem if (r["dim"], r["obs_dim"], r["sampler"]) == (d, dy, label)]
         multi = [r["max_abs_error"] for r in mine if r["multimodal"]]
         err, err_ci = mean_ci95([r["max_abs_error"] for r in mine])
@@ -130,7 +140,7 @@ def run_gmm_calibration(config: GMMCalibrationConfig, build: Callable, progress:
                 multimodal_problems=len(multi),
                 multimodal_mode_error_max=max(multi) if multi else None,
                 seconds_per_problem=seconds[(d, dy, label)] / config.problems,
-                report=calibration_report(torch.cat(samples), torch.cat(truths), config.calibration),
+                report=calibration_report(torch.cat(samples), torch.cat(truths), config.calibration, torch.cat(fits)),
             )
         )
     return {"config": asdict(config), "results": results, "per_problem": per_problem}
