@@ -93,3 +93,19 @@ def test_the_registry_wraps_mgdm_and_refuses_bad_restart_settings():
         Restarts(_mgdm(gp.prior), 1, 1.1).sample(None, 2)
     with pytest.raises(ValueError, match="seeds"):
         Restarts(_mgdm(gp.prior), 1, 1.1).sample(gp.problem, 2, seed=[1])
+
+
+def test_a_per_sample_operator_is_redrawn_whole_and_each_output_still_depends_only_on_its_seed():
+    # one mask per output: a subset of its rows cannot be served, so every attempt redraws the batch and keeps
+    # the failing outputs' draws; an output equals the same output drawn alone with its own mask row
+    gp = make_gmm_problem(4, 2, seed=2)
+    masks = torch.tensor([[1, 0, 1, 0], [0, 1, 1, 0], [1, 1, 0, 0], [1, 0, 0, 1]], dtype=torch.float32)
+    truth = gp.x_star.float() + torch.randn(4, 4, generator=torch.Generator().manual_seed(0))
+    y = Mask(masks, (4,)).forward(truth)
+    sampler = Restarts(_mgdm(gp.prior), 2, 1.0)
+    batch = sampler.sample(InverseProblem(y, Mask(masks, (4,)), GaussianNoise(1.0)), 4, seed=[5, 6, 7, 8])
+    assert 0 < sum(batch.info["restarts"]) < 8  # some outputs redrawn, not all every time
+    for i, s in enumerate([5, 6, 7, 8]):
+        alone = sampler.sample(InverseProblem(y[i : i + 1], Mask(masks[i], (4,)), GaussianNoise(1.0)), 1, seed=[s])
+        assert torch.allclose(batch.samples[i], alone.samples[0], atol=1e-5)
+        assert batch.info["restarts"][i] == alone.info["restarts"][0]

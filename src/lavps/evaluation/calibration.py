@@ -41,6 +41,7 @@ __all__ = [
     "CalibrationConfig",
     "StatisticRanks",
     "calibration_report",
+    "data_fit",
     "central_coverage",
     "expected_coverage",
     "randomized_ranks",
@@ -161,6 +162,15 @@ def randomized_ranks(
         ranks, u = _rank_of_first(data_fit.double()[:, :, None], g)  # after the others: their draws unchanged
         out["discrepancy"] = StatisticRanks("discrepancy", ranks, u, pts.shape[1] - 1)
     return out
+
+
+def data_fit(problem, truth: torch.Tensor, samples: torch.Tensor) -> torch.Tensor:
+    """(G, K + 1) discrepancies (`InverseProblem.discrepancy`) to one problem's y: per group its truth, then
+    its K samples. truth (G, ...), samples (G, K, ...); the `data_fit` argument of `calibration_report`."""
+    points = torch.cat([truth[:, None], samples], dim=1)
+    flat = points.reshape(-1, *points.shape[2:]).to(problem.y.dtype)
+    with torch.no_grad():
+        return problem.expand(len(flat)).discrepancy(flat).double().reshape(points.shape[:2])
 
 
 def wilson_interval(successes: float, n: int, z: float = _Z95) -> tuple[float, float]:

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from ..metrics import psnr, ssim
 from ..operators import InverseProblem
 from ..samplers.ddim import DDIM
-from .calibration import CalibrationConfig, calibration_report
+from .calibration import CalibrationConfig, calibration_report, data_fit
 from .stats import mean_ci95
 
 __all__ = ["CalibrationRow", "ImageCalibrationConfig", "parse_row", "prior_draws", "run_image_calibration"]
@@ -80,14 +80,6 @@ def prior_draws(prior, count: int, steps: int, seed: int, progress: bool = False
     return sampler.sample(None, count, seed=[seed + p for p in range(count)], progress=progress).samples.float()
 
 
-def _data_fit(obs, op, truth: torch.Tensor, samples: torch.Tensor) -> torch.Tensor:
-    """(K + 1,) discrepancies to the observation's y: the truth's, then each sample's."""
-    points = torch.cat([truth[None], samples]).float()
-    problem = InverseProblem(obs.y.float(), op, obs.noise).expand(len(points))
-    with torch.no_grad():
-        return problem.discrepancy(points).double()
-
-
 def run_image_calibration(
     config: ImageCalibrationConfig,
     prior,
@@ -124,7 +116,10 @@ def run_image_calibration(
                 seconds += out.cost.seconds
                 bar.update()
             samples = torch.stack(draws)  # (P, K, C, H, W)
-            fit = torch.stack([_data_fit(obs, op, truth[p], samples[p]) for p, (op, obs) in enumerate(problems)])
+            fit = torch.cat([
+                data_fit(InverseProblem(obs.y, op, obs.noise), truth[p : p + 1], samples[p : p + 1])
+                for p, (op, obs) in enumerate(problems)
+            ])  # fmt: skip
             per_problem = psnr(samples[:, 0], truth).tolist()
             one, one_ci = mean_ci95(per_problem)
             one_ssim, one_ssim_ci = mean_ci95(ssim(samples[:, 0], truth).tolist())

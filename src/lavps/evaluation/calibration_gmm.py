@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from .calibration import CalibrationConfig, calibration_report
+from .calibration import CalibrationConfig, calibration_report, data_fit
 from .gmm_bench import SamplerEntry
 from .gmm_problems import make_gmm_problem
 from .stats import mean_ci95
@@ -85,14 +85,6 @@ def _mode_masses(gp, samples: torch.Tensor) -> dict:
     )
 
 
-def _data_fit(gp, truths: torch.Tensor, grouped: torch.Tensor) -> torch.Tensor:
-    """(groups, K + 1) discrepancies to the problem's y: each group's truth, then its K samples."""
-    points = torch.cat([truths[:, None], grouped], dim=1)
-    flat = points.reshape(-1, points.shape[-1]).to(gp.problem.y.dtype)
-    with torch.no_grad():
-        return gp.problem.expand(len(flat)).discrepancy(flat).double().reshape(points.shape[:2])
-
-
 def run_gmm_calibration(config: GMMCalibrationConfig, build: Callable, progress: bool = True) -> dict:
     """{"config", "results": per (dim, d_y, row) the calibration report and the mode-mass errors (mean and
     max over problems, all and multimodal ones), "per_problem": the masses}. build(name, prior, options)
@@ -119,7 +111,7 @@ def run_gmm_calibration(config: GMMCalibrationConfig, build: Callable, progress:
                     grouped = samples.reshape(config.groups, config.samples, d)
                     draws[(d, dy, label)][0].append(grouped)
                     draws[(d, dy, label)][1].append(truths)
-                    draws[(d, dy, label)][2].append(_data_fit(gp, truths, grouped))
+                    draws[(d, dy, label)][2].append(data_fit(gp.problem, truths, grouped))
                     seconds[(d, dy, label)] = seconds.get((d, dy, label), 0.0) + secs
                     per_problem.append(dict(dim=d, obs_dim=dy, seed=seed, sampler=label, **_mode_masses(gp, samples)))
                 bar.update()

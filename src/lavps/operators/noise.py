@@ -209,9 +209,8 @@ class InverseProblem:
         sqrt(2 / d_y)); a sample far above it does not explain y (`lavps.samplers.restarts`)."""
         y = self.y.to(x.dtype)
         per_entry = self.noise.squared_residual(self.operator.forward(x), y).flatten(1)
-        measured = self.operator.restrict(torch.ones_like(y[:1])).flatten(1)
-        count = measured.sum().clamp_min(1.0)
-        return (per_entry * measured).sum(1) / count
+        measured = self.operator.restrict(torch.ones_like(y)).flatten(1)  # per row: a per-sample mask differs
+        return (per_entry * measured).sum(1) / measured.sum(1).clamp_min(1.0)
 
     def local_quadratic(self, x: torch.Tensor) -> LocalQuadratic:
         """The Gauss-Newton model of log g_y at x (exact for a linear operator with Gaussian noise)."""

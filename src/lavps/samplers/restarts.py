@@ -13,7 +13,9 @@ redraws (with fresh per-sample seeds) only the outputs whose discrepancy exceeds
 `attempts` times. An output keeps its first draw under the threshold, or, if none is, the draw of smallest
 discrepancy. Accepted draws are left as the base sampler made them (no reweighting within a basin: the
 rule only truncates the sampler's law to the draws that explain y), and the cost is paid only by the
-outputs that fail: with a failure rate p, about 1 + p + p^2 ... base runs per output.
+outputs that fail: with a failure rate p, about 1 + p + p^2 ... base runs per output. (A per-sample operator, one
+per output, cannot serve a subset of its rows: there each attempt redraws the whole batch and keeps the
+failing outputs' draws, so every output pays.)
 
 Per-sample independence: attempt j of output i is seeded derive_seed(s_i, RESTART_KEY, j), s_i = seed + i
 (or the given per-sample seed), so an output's draws never depend on its batch-mates.
@@ -70,22 +72,24 @@ class Restarts(Sampler):
         score = self._discrepancy(problem, samples)
         redraws = torch.zeros(batch_size, dtype=torch.long)
         totals = _scaled(first.cost, batch_size)
+        # a per-sample operator cannot serve a subset of its rows: there every row is redrawn, the failing kept
+        shared = getattr(problem.operator, "batch_size", None) is None
         for attempt in range(1, self.attempts + 1):
-            failing = torch.nonzero(score.cpu() > self.threshold).flatten()
-            if failing.numel() == 0:
+            failing = score.cpu() > self.threshold
+            if not bool(failing.any()):
                 break
-            rows = failing.tolist()
-            sub = InverseProblem(problem.y[failing.to(problem.y.device)], problem.operator, problem.noise)
+            rows = torch.nonzero(failing if shared else torch.ones_like(failing)).flatten()
+            sub = InverseProblem(problem.y[rows.to(problem.y.device)], problem.operator, problem.noise)
             again = self.base.sample(
-                sub, len(rows), [derive_seed(seeds[i], RESTART_KEY, attempt) for i in rows], True,
+                sub, len(rows), [derive_seed(seeds[i], RESTART_KEY, attempt) for i in rows.tolist()], True,
                 progress, None, noise_on_device,
             )  # fmt: skip
             totals = [a + b for a, b in zip(totals, _scaled(again.cost, len(rows)), strict=True)]
             new_score = self._discrepancy(sub, again.samples)
-            better = new_score < score[failing.to(score.device)]  # keep the best draw so far
-            keep = failing[better.cpu()]
-            samples[keep.to(samples.device)] = again.samples[better]
-            score[keep.to(score.device)] = new_score[better]
+            better = (new_score.cpu() < score.cpu()[rows]) & failing[rows]  # keep each failing output's best draw
+            keep = rows[better]
+            samples[keep.to(samples.device)] = again.samples[better.to(again.samples.device)]
+            score[keep.to(score.device)] = new_score[better.to(new_score.device)]
             redraws[failing] += 1
         cost = Cost(
             seconds=time.perf_counter() - start,
