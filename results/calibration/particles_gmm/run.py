@@ -11,7 +11,8 @@ outputs - exact weight_k| (points); beside it what an exact sampler shows at the
 MGDM's `particles` K = 4, 16, 64 (twisted proposal), all in one process per cell (seconds comparable within a
 cell). One JSON line per run.
 Usage: PYTHONPATH=src python results/calibration/particles_gmm/run.py D D_Y [K ...] >> rows.jsonl
-(default K: 0 4 16 64; `--outputs N` forces N outputs on every problem).
+(default K: 0 4 16 64; `--outputs N` forces N outputs on every problem; `--steps N` the grid of MGDM and of
+the particles' reference chain, default 50).
 """
 
 import argparse
@@ -28,13 +29,14 @@ from lavps.samplers.registry import build_sampler
 
 torch.set_num_threads(1)
 OUTPUTS_MULTI, OUTPUTS_SW, PROBLEMS = 1000, 200, 10
-MGDM = {"steps": 50, "adam_out": 2, "adam_in": 5, "window": 10}
+MGDM = {"adam_out": 2, "adam_in": 5, "window": 10}
 
 parser = argparse.ArgumentParser()
 parser.add_argument("d", type=int)
 parser.add_argument("dy", type=int)
 parser.add_argument("ks", type=int, nargs="*", default=[0, 4, 16, 64])
 parser.add_argument("--outputs", type=int, default=None)
+parser.add_argument("--steps", type=int, default=50)
 parser.add_argument("--seeds", type=int, nargs="*", default=list(range(PROBLEMS)))
 args = parser.parse_args()
 
@@ -45,10 +47,10 @@ for seed in args.seeds:
     multimodal = bool((gp.posterior.weights >= MULTIMODAL_WEIGHT).sum() >= 2)
     n = args.outputs or (OUTPUTS_MULTI if multimodal else OUTPUTS_SW)
     noise = exact_mode_error(gp, n, 40, torch.Generator().manual_seed(seed + 104729))
-    common = dict(d=args.d, dy=args.dy, seed=seed, outputs=n, multimodal=multimodal,
+    common = dict(d=args.d, dy=args.dy, seed=seed, steps=args.steps, outputs=n, multimodal=multimodal,
                   floor=sliced_wasserstein(other, ref, 100, seed=seed),
                   exact_mode_err=float(noise.mean()), exact_mode_err_p95=float(noise.quantile(0.95)))  # fmt: skip
-    base = build_sampler("mgdm", gp.prior, MGDM)
+    base = build_sampler("mgdm", gp.prior, {**MGDM, "steps": args.steps})
     for k in args.ks:
         sampler = base if k == 0 else Particles(base, k)
         t0 = time.perf_counter()

@@ -17,14 +17,14 @@ path = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).with_name("rows
 rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 groups = defaultdict(list)
 for r in rows:
-    groups[(r["d"], r["dy"], r["K"])].append(r)
+    groups[(r["d"], r["dy"], r["K"], r.get("steps", 50))].append(r)
 
 print(
-    "| d | d_y | K | problems | SW / floor (95% CI) | worst | <= 2x | multimodal | mode err mean / max (points) | "
+    "| d | d_y | grid N | K | problems | SW / floor (95% CI) | worst | <= 2x | multimodal | mode err mean / max (points) | "
     "<= 5 points | exact sampler's err mean / p95 | final ESS | resamplings | s / 1000 outputs |"
 )
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-for (d, dy, k), rs in sorted(groups.items()):
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+for (d, dy, k, steps), rs in sorted(groups.items()):
     ratios = [r["sw"] / r["floor"] for r in rs]
     mean, half = mean_ci95(ratios)
     multi = [r for r in rs if r["multimodal"]]
@@ -41,7 +41,7 @@ for (d, dy, k), rs in sorted(groups.items()):
     secs = sum(1000 * r["seconds"] / r["outputs"] for r in rs) / len(rs)
     label = "0 (plain MGDM)" if k == 0 else str(k)
     print(
-        f"| {d} | {dy} | {label} | {len(rs)} | {mean:.2f} +- {half:.2f} | {max(ratios):.2f} | "
+        f"| {d} | {dy} | {steps} | {label} | {len(rs)} | {mean:.2f} +- {half:.2f} | {max(ratios):.2f} | "
         f"{sum(x <= 2 for x in ratios)}/{len(rs)} | {len(multi)} | {mode} | {within} | {ref} | {ess} | {res} | "
         f"{secs:.1f} |"
     )

@@ -36,6 +36,7 @@ __all__ = [
     "register_architecture",
     "check_compatible",
     "trained_families",
+    "calibrated_temperature",
 ]
 
 INPUT_KINDS = ("pinv", "grad", "linear")
@@ -186,6 +187,24 @@ def trained_families(amortizer, shape: tuple[int, ...]) -> set[str]:
         except ValueError:  # a family of another kind (e.g. a vector family): no image operator has it
             continue
     return out
+
+
+def calibrated_temperature(amortizer, family: str | None, shape: tuple[int, ...] | None = None) -> float | None:
+    """The variance temperature fitted for this operator family (a canonical spec) by `lavps
+    calibrate-amortizer` (the card's info["calibration"]["temperature"], keyed by canonical specs), or None:
+    no fit for it. With the image shape a key written another way ('gaussian_blur:9:2.0') matches too."""
+    table = ((getattr(amortizer, "info", None) or {}).get("calibration") or {}).get("temperature") or {}
+    if family is None or not isinstance(table, dict):
+        return None
+    if family in table:
+        return float(table[family])
+    for name, value in table.items():
+        try:
+            if shape is not None and parse_operator_spec(name, shape).spec == family:
+                return float(value)
+        except ValueError:
+            continue
+    return None
 
 
 def check_compatible(net: nn.Module, prior, source: str = "the network") -> None:

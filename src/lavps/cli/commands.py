@@ -7,6 +7,7 @@ from . import (
     bench_paper,  # noqa: F401
     bench_prior,  # noqa: F401
     bench_spread,  # noqa: F401
+    calibrate_amortizer,  # noqa: F401
     demo,  # noqa: F401
     restore,  # noqa: F401
     train_amortizer,  # noqa: F401

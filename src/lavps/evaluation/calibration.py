@@ -45,6 +45,7 @@ __all__ = [
     "central_coverage",
     "expected_coverage",
     "randomized_ranks",
+    "spread_ratio",
     "statistic_values",
     "tarp_credibility",
     "uniformity_pvalue",
@@ -269,4 +270,28 @@ def calibration_report(
         max_deviation=float((ecp - alphas).abs().max()),
         ks_p=float(stats.kstest(f_cont.numpy(), "uniform").pvalue),
     )
-    return dict(problems=int(samples.shape[0]), samples=k, statistics=per_stat, tarp=tarp)
+    return dict(
+        problems=int(samples.shape[0]),
+        samples=k,
+        statistics=per_stat,
+        tarp=tarp,
+        spread_ratio=spread_ratio(samples, truth),
+    )
+
+
+def spread_ratio(samples: torch.Tensor, truth: torch.Tensor) -> float:
+    """How far the truth sits from the samples' mean, in units of how far the samples sit from it:
+    sqrt(sum_p ||x*_p - m_p||^2 / ((K + 1) / (K - 1) sum_p mean_i ||x_pi - m_p||^2)), m_p the mean of problem
+    p's K samples. For exchangeable x* and samples E||x* - m||^2 = (1 + 1/K) tr C and E||x_i - m||^2 =
+    (1 - 1/K) tr C, so the ratio is 1 for an exact sampler; > 1: the samples are too close together
+    (over-confident), < 1: too spread out. Pooled over problems (sums before the ratio), it is a smooth,
+    low-noise measure of the spread's scale, where the coverage of the distance statistic counts each
+    problem once. samples (P, K, ...), truth (P, ...); K >= 2."""
+    k = samples.shape[1]
+    if k < 2:
+        raise ValueError(f"the spread ratio needs K >= 2 samples per problem, got {k}")
+    x = samples.double().flatten(2)
+    m = x.mean(1)
+    truth_sq = (truth.double().flatten(1) - m).square().sum()
+    sample_sq = (x - m[:, None]).square().sum(2).mean(1).sum()
+    return float(torch.sqrt(truth_sq / ((k + 1) / (k - 1) * sample_sq)))

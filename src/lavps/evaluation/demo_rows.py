@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..amortize.network import calibrated_temperature
 from ..priors.latent import LatentPrior
-from ..samplers.presets import fit_to_grid, preset_options, tuned_options
+from ..samplers.presets import auto_budget, calibrated_fields, fit_to_grid, preset_options, tuned_options
 
 __all__ = ["DEMO_ROWS", "DEMO_SAMPLERS", "LINEAR_ONLY", "DemoPrior", "row_options"]
 
@@ -66,7 +67,11 @@ def row_options(
     several exact modes (the auto row then runs AUTO["multimodal"])."""
     if "preset" in options:  # LAVPS's rows: the budget follows the task's family and the prior
         rest = {k: v for k, v in options.items() if k != "preset"}
-        options = {**preset_options(name, options["preset"], trained, linear, latent, multimodal)[1], **rest}
+        preset, values = preset_options(name, options["preset"], trained, linear, latent, multimodal)
+        ran = auto_budget(trained, linear, latent, multimodal) if preset == "auto" else preset
+        if name == "lavps":  # the amortizer's fitted temperature for this family, as `lavps restore` takes it
+            values.update(calibrated_fields(ran, calibrated_temperature(amortizer, family_spec), latent))
+        options = {**values, **rest}
     opts = {**options, "amortizer": amortizer} if name in ("lavps", "amortized-only") else dict(options)
     tuned = tuned_options(name, family_spec) if config.tuned_baselines and not latent else {}
     given = config.settings.get(name, {})

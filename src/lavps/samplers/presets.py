@@ -26,6 +26,7 @@ __all__ = [
     "latent_fields",
     "DEFAULT_PRESET",
     "auto_budget",
+    "calibrated_fields",
     "PRESET_HELP",
     "preset_names",
     "preset_options",
@@ -281,6 +282,16 @@ def auto_budget(trained: bool | None, linear: bool = True, latent: bool = False,
     if not linear:
         return AUTO["nonlinear"]
     return AUTO["trained"] if trained is True else AUTO["unseen"]
+
+
+def calibrated_fields(ran: str, temperature: float | None, latent: bool = False) -> dict:
+    """What an amortizer's fitted variance temperature for the operator's family (its card,
+    `amortize.network.calibrated_temperature`; None: no fit) sets over the preset that runs (`ran`, after
+    `auto`): {"temperature": T} on `fastest`, the preset `lavps calibrate-amortizer` fits, on a pixel prior;
+    else nothing. Settings the user gives still win."""
+    if ran != "fastest" or temperature is None or latent:
+        return {}
+    return {"temperature": float(temperature)}
 
 
 #: What each preset is for (help texts)

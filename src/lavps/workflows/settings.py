@@ -9,11 +9,11 @@ from pathlib import Path
 
 from ..amortize.checkpoint import load_amortizer
 from ..amortize.defaults import default_amortizer_path
-from ..amortize.network import trained_families
+from ..amortize.network import calibrated_temperature, trained_families
 from ..operators.spec import parse_operator_spec
 from ..priors.latent import LatentPrior, image_shape
 from ..samplers.config import SamplerConfig, canonical_names, make_config, setting_names
-from ..samplers.presets import auto_budget, fit_to_grid, preset_options
+from ..samplers.presets import auto_budget, calibrated_fields, fit_to_grid, preset_options
 from ..samplers.registry import config_class, settings_record
 
 __all__ = ["Resolved", "resolve_settings", "check_overrides"]
@@ -77,6 +77,8 @@ def resolve_settings(
     else:
         name, values = _preset_values(sampler, preset, networks.get("amortizer"), prior, operator_family, flags, chosen)
         given = canonical_names(cls, overrides)
+        if "temperature" in given:  # the user's temperature wins over the card's: not recorded as used
+            chosen.pop("calibrated_temperature", None)
         unknown = sorted(set(given) - set(setting_names(cls)))
         if unknown:  # named before the preset is merged (make_config would say the same)
             make_config(cls, {k: given[k] for k in unknown})
@@ -120,8 +122,12 @@ def _preset_values(sampler, preset, net, prior, operator_family, flags, chosen: 
     linear, multimodal = flags
     latent = isinstance(prior, LatentPrior)
     name, values = preset_options(sampler, preset, known, linear, latent, multimodal)
+    ran = auto_budget(known, linear, latent, multimodal) if name == "auto" else name
+    fitted = calibrated_fields(ran, calibrated_temperature(net, operator_family, image_shape(prior)), latent)
+    if fitted:  # the amortizer's own temperature for this family (lavps calibrate-amortizer)
+        values.update(fitted)
+        chosen["calibrated_temperature"] = {"operator_family": operator_family, **fitted}
     if name == "auto":
-        ran = auto_budget(known, linear, latent, multimodal)
         chosen["auto"] = {
             "operator_family": operator_family,
             "trained_family": known,

@@ -1,0 +1,133 @@
+"""`lavps calibrate-amortizer`: fit the variance temperature of LAVPS's `fastest` per operator family."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .group import cli
+from .options import FiniteFloat, ListOption, option
+
+__all__ = ["calibrate_amortizer_command"]
+
+
+@cli.command("calibrate-amortizer")
+@option("prior_path", show_default="mnist")
+@option("amortizer", show_default="the shipped one for the prior")
+@click.option(
+    "--operator",
+    "operators",
+    cls=ListOption,
+    default=None,
+    show_default="the linear families of the amortizer's card",
+    help="Operator family specs to fit (space-separated), e.g. sr:4 box:0.3:0.5.",
+)
+@click.option(
+    "--temperatures",
+    cls=ListOption,
+    item_type=FiniteFloat(min=0.0, min_open=True),
+    default=(1.5, 2.0, 2.5),
+    show_default=True,
+    help="The grid of variance temperatures (>= 2 distinct values > 0).",
+)
+@option("problems", default=24, help="Independent problems per family (each its own x*, operator draw and y).")
+@option("samples", default=15, help="Posterior samples K per problem.")
+@click.option(
+    "--prior-steps",
+    default=250,
+    show_default=True,
+    type=click.IntRange(3, 1000),
+    help="Ancestral (DDIM eta = 1) steps that draw each x* from the prior.",
+)
+@option("sigma", default=0.05)
+@option("seed", default=500, help="Seed of every draw (use problems no report uses).")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The calibrated amortizer (.safetensors); its card beside it (.json) and the fit's report "
+    "(.calibration.json).",
+)
+@option("overwrite")
+@option("quiet")
+def calibrate_amortizer_command(
+    prior_path,
+    amortizer,
+    operators,
+    temperatures,
+    problems,
+    samples,
+    prior_steps,
+    sigma,
+    seed,
+    out_path,
+    overwrite,
+    quiet,
+):
+    """Fit, per operator family, the variance temperature that makes LAVPS's `fastest` preset calibrated, and
+    write a copy of the amortizer whose card carries the table (`fastest`, and `auto` where it runs it, then
+    take the family's temperature instead of 2).
+
+    On draws from the prior itself (where the posterior is right), for each temperature of the grid: K
+    samples per problem, the pooled spread ratio of the truth's distance to the samples' mean over the
+    samples' own (1 when calibrated, > 1 too narrow); the fitted temperature is where a line of log ratio
+    against log temperature crosses 0, clamped to the grid (docs/calibration.md)."""
+    from ..amortize.checkpoint import load_amortizer, save_amortizer
+    from ..amortize.defaults import default_amortizer_path
+    from ..amortize.network import trained_families
+    from ..api import load_prior
+    from ..evaluation.temperature_fit import CALIBRATION_KEY, TemperatureFitConfig, fit_temperatures
+    from ..jsonfile import write_json
+    from ..operators.spec import parse_operator_spec
+    from ..priors.latent import LatentPrior
+
+    out_path = out_path if out_path.suffix == ".safetensors" else out_path.with_suffix(".safetensors")
+    targets = [out_path, out_path.with_suffix(".json"), out_path.with_name(out_path.stem + ".calibration.json")]
+    if not overwrite and any(p.exists() for p in targets):  # before any work
+        raise FileExistsError(f"{next(p for p in targets if p.exists())} exists (use --overwrite)")
+    prior = load_prior(prior_path)
+    if isinstance(prior, LatentPrior):
+        raise ValueError("calibrate-amortizer fits `fastest` on a pixel prior; a latent prior's auto runs reference")
+    shape = tuple(prior.shape)
+    source = amortizer or default_amortizer_path(prior, True)
+    net = load_amortizer(source, prior=prior)
+    if operators:
+        families = []
+        for spec in operators:
+            family = parse_operator_spec(spec, shape)
+            if not family.linear:
+                raise ValueError(f"{spec!r} is not a linear operator family: the fit runs `fastest` (linear-Gaussian)")
+            families.append(family.spec)
+    else:
+        families = sorted(f for f in trained_families(net, shape) if parse_operator_spec(f, shape).linear)
+        if not families:
+            raise ValueError(f"the card of {source} names no linear operator family; give --operator")
+    config = TemperatureFitConfig(
+        families=tuple(dict.fromkeys(families)), temperatures=tuple(float(t) for t in temperatures), problems=problems,
+        samples=samples, prior_steps=prior_steps, seed=seed, sigma=sigma,
+    )  # fmt: skip
+    record = fit_temperatures(config, prior, net, progress=not quiet)
+    results = record.pop("results")
+    record["fit"]["prior"] = prior_path or "mnist"
+    record["fit"]["amortizer"] = str(source)
+    click.echo(_table(record, config))
+    net.info = {**(getattr(net, "info", None) or {}), CALIBRATION_KEY: record}
+    # each file is written to a temporary name and renamed (never half-written); the report first, so a card
+    # never points at a fit whose report is missing
+    write_json(targets[2], {**record, "results": results})
+    save_amortizer(net, out_path)
+    click.echo(f"wrote {out_path} (card {targets[1].name}, report {targets[2].name})")
+
+
+def _table(record: dict, config) -> str:
+    temps = [f"{t:g}" for t in config.temperatures]
+    head = f"{'family':<22}" + "".join(f"{'ratio T=' + t:>13}" for t in temps) + f"{'fitted T':>10}  how"
+    lines = ["Spread ratio of `fastest` on prior draws (1 = calibrated, > 1 too narrow) and the fitted temperature:"]
+    lines.append(head)
+    for family in config.families:
+        ratios = record["spread_ratio"][family]
+        cells = "".join(f"{ratios[t]:>13.3f}" for t in temps)
+        lines.append(f"{family:<22}{cells}{record['temperature'][family]:>10.2f}  {record['how'][family]}")
+    return "\n".join(lines)

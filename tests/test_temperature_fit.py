@@ -1,0 +1,167 @@
+"""Per-family variance temperatures of an amortizer (`lavps calibrate-amortizer`): the spread ratio's closed
+form, the fit's crossing, the card's table reaching `fastest` (and only it), and the command end to end."""
+
+import copy
+import math
+
+import pytest
+import torch
+
+from lavps.amortize.network import calibrated_temperature
+from lavps.evaluation.calibration import calibration_report, spread_ratio
+from lavps.evaluation.temperature_fit import TemperatureFitConfig, fit_log_linear
+from lavps.samplers.presets import calibrated_fields
+
+
+def _draws(scale: float, problems: int = 300, k: int = 15, dim: int = 64, seed: int = 0):
+    """Truth ~ N(m_p, I), K samples ~ N(m_p, scale^2 I) per problem."""
+    g = torch.Generator().manual_seed(seed)
+    centre = 3 * torch.randn(problems, 1, dim, generator=g)
+    return centre + scale * torch.randn(problems, k, dim, generator=g), centre[:, 0] + torch.randn(
+        problems, dim, generator=g
+    )
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.5, 2.0])
+def test_the_spread_ratio_is_one_for_exchangeable_draws_and_the_inverse_scale_otherwise(scale):
+    # truth variance 1, sample variance s^2 per coordinate: E||x* - m||^2 = d (1 + s^2 / K) and
+    # E||x_i - m||^2 = d s^2 (1 - 1 / K), so the ratio is sqrt((1 + s^2 / K) / ((1 + 1 / K) s^2)): 1 at s = 1
+    samples, truth = _draws(scale)
+    k = samples.shape[1]
+    expected = math.sqrt((1 + scale**2 / k) / ((1 + 1 / k) * scale**2))
+    assert spread_ratio(samples, truth) == pytest.approx(expected, rel=0.02)
+    assert calibration_report(samples, truth)["spread_ratio"] == spread_ratio(samples, truth)
+
+
+def test_the_spread_ratio_needs_two_samples():
+    samples, truth = _draws(1.0, problems=4, k=2)
+    with pytest.raises(ValueError, match="K >= 2"):
+        spread_ratio(samples[:, :1], truth)
+
+
+def test_the_fit_finds_the_crossing_of_a_power_law_and_clamps_outside_the_grid():
+    temps = [1.5, 2.0, 2.5, 3.0]
+    for t0 in (1.7, 2.2, 2.9):  # ratio = (T / T0)^(-1/2): crosses 1 at T0
+        t, how = fit_log_linear(temps, [(t / t0) ** -0.5 for t in temps])
+        assert (t, how) == (pytest.approx(t0), "interpolated")
+    assert fit_log_linear(temps, [(t / 5.0) ** -0.5 for t in temps]) == (3.0, "clamped high")
+    assert fit_log_linear(temps, [(t / 1.0) ** -0.5 for t in temps]) == (1.5, "clamped low")
+    # a ratio that does not fall with T: the grid point closest to 1
+    assert fit_log_linear(temps, [1.1, 1.02, 1.15, 1.2]) == (2.0, "flat")
+
+
+@pytest.mark.parametrize(
+    "temps, ratios, match",
+    [([2.0], [1.0], "at least two"), ([1.5, 2.0], [1.0], "one spread ratio"), ([1.5, 2.0], [1.0, math.nan], "finite")],
+)
+def test_the_fit_refuses_bad_input(temps, ratios, match):
+    with pytest.raises(ValueError, match=match):
+        fit_log_linear(temps, ratios)
+
+
+@pytest.mark.parametrize("temps", [(2.0, 2.0), (1.5, -1.0), (1.5, math.inf)])
+def test_the_fit_config_refuses_a_bad_grid(temps):
+    with pytest.raises(ValueError, match="temperatures"):
+        TemperatureFitConfig(families=("sr:4",), temperatures=temps)
+
+
+class _Net:
+    def __init__(self, table):
+        self.info = {"calibration": {"temperature": table}}
+
+
+def test_the_cards_table_is_read_by_canonical_spec():
+    net = _Net({"sr:4": 1.75, "gaussian_blur:9:2.0": 2.4})
+    assert calibrated_temperature(net, "sr:4") == 1.75
+    assert calibrated_temperature(net, "gaussian_blur:9:2", (1, 32, 32)) == 2.4  # written another way
+    assert calibrated_temperature(net, "sr:2", (1, 32, 32)) is None
+    assert calibrated_temperature(net, None) is None
+    assert calibrated_temperature(object(), "sr:4") is None  # no card
+
+
+def test_only_fastest_on_a_pixel_prior_takes_the_fitted_temperature():
+    assert calibrated_fields("fastest", 1.75) == {"temperature": 1.75}
+    assert calibrated_fields("fastest", None) == {}
+    assert calibrated_fields("fastest", 1.75, latent=True) == {}
+    for preset in ("fast", "reference", "multimodal", "tiny"):
+        assert calibrated_fields(preset, 1.75) == {}
+
+
+@pytest.fixture(scope="module")
+def mnist_and_net():
+    from lavps.amortize.checkpoint import load_amortizer
+    from lavps.amortize.defaults import default_amortizer_path
+    from lavps.api import load_prior
+
+    prior = load_prior()
+    net = copy.deepcopy(load_amortizer(default_amortizer_path(), prior=prior))
+    net.info = {**net.info, "calibration": {"temperature": {"sr:4": 1.75}}}
+    return prior, net
+
+
+@pytest.mark.parametrize(
+    "preset, family, given, temperature, recorded",
+    [
+        (None, "sr:4", {}, 1.75, True),  # auto runs fastest on a training family
+        ("fastest", "sr:4", {}, 1.75, True),
+        ("fastest", "box:0.3:0.5", {}, 2.0, False),  # no fit for it: the preset's
+        ("fast", "sr:4", {}, 1.0, False),  # fast keeps its own variance rule
+        ("fastest", "sr:4", {"temperature": 3.0}, 3.0, False),  # the user's wins
+        (None, "gaussian_blur:13:3.0", {}, 1.0, False),  # unseen family: auto runs reference
+    ],
+)
+def test_resolved_settings_take_the_cards_temperature_where_it_applies(
+    mnist_and_net, preset, family, given, temperature, recorded
+):
+    from lavps.workflows.settings import resolve_settings
+
+    prior, net = mnist_and_net
+    resolved = resolve_settings("lavps", preset, given, prior, family, amortizer=net)
+    assert resolved.config.temperature == temperature
+    assert ("calibrated_temperature" in resolved.record) is recorded
+
+
+def test_the_demo_rows_take_the_same_temperature(mnist_and_net):
+    from lavps.evaluation.demo import DemoConfig
+    from lavps.evaluation.demo_rows import row_options
+
+    _, net = mnist_and_net
+    config = DemoConfig()
+    auto, _ = row_options(config, "lavps", {"preset": "auto"}, net, "sr:4", True)
+    fast, _ = row_options(config, "lavps", {"preset": "fast"}, net, "sr:4", True)
+    other, _ = row_options(config, "lavps", {"preset": "auto"}, net, "box:0.3:0.5", True)
+    assert (auto["temperature"], fast.get("temperature", 1.0), other["temperature"]) == (1.75, 1.0, 2.0)
+
+
+def test_the_command_writes_a_card_that_restore_then_uses(tmp_path, _cli):
+    from lavps.amortize.checkpoint import load_amortizer
+    from lavps.api import load_prior
+
+    out = tmp_path / "cal" / "net"
+    args = ["calibrate-amortizer", "--operator", "sr:4", "--problems", "2", "--samples", "2", "--prior-steps", "3"]
+    run = _cli(*args, "--temperatures", "1.5", "2.5", "--out", out, "--quiet")
+    assert run.returncode == 0, run.stderr
+    assert "sr:4" in run.stdout and "fitted T" in run.stdout
+    net = load_amortizer(out.with_suffix(".safetensors"), prior=load_prior())
+    table = net.info["calibration"]
+    assert 1.5 <= table["temperature"]["sr:4"] <= 2.5
+    assert set(table["spread_ratio"]["sr:4"]) == {"1.5", "2.5"}
+    assert (tmp_path / "cal" / "net.json").is_file() and (tmp_path / "cal" / "net.calibration.json").is_file()
+    again = _cli(*args, "--temperatures", "1.5", "2.5", "--out", out, "--quiet")  # refused before any work
+    assert again.returncode != 0 and "exists" in again.stderr and "--overwrite" in again.stderr
+
+
+@pytest.mark.parametrize(
+    "extra, match",
+    [
+        (["--operator", "jpeg:10"], "not a linear operator family"),
+        (["--operator", "warp:3"], "operator"),
+        (["--temperatures", "2", "2"], "two distinct temperatures"),
+        (["--amortizer", "missing.safetensors"], "does not exist"),
+    ],
+)
+def test_the_command_refuses_bad_input_in_one_line(tmp_path, _cli, extra, match):
+    run = _cli("calibrate-amortizer", *extra, "--out", tmp_path / "x", "--quiet")
+    assert run.returncode != 0
+    assert match in run.stderr and run.stderr.count("\n") == 1
+    assert not list(tmp_path.iterdir())  # nothing written
