@@ -2,6 +2,7 @@
 form, the fit's crossing, the card's table reaching `fastest` (and only it), and the command end to end."""
 
 import copy
+import json
 import math
 
 import pytest
@@ -146,7 +147,9 @@ def test_the_command_writes_a_card_that_restore_then_uses(tmp_path, _cli):
     table = net.info["calibration"]
     assert 1.5 <= table["temperature"]["sr:4"] <= 2.5
     assert set(table["spread_ratio"]["sr:4"]) == {"1.5", "2.5"}
-    assert (tmp_path / "cal" / "net.json").is_file() and (tmp_path / "cal" / "net.calibration.json").is_file()
+    card = json.loads((tmp_path / "cal" / "net.json").read_text())  # the shipped card's fields, plus the fit
+    assert card["calibration"]["temperature"] == table["temperature"] and "held_out_loss_ratio" in card
+    assert (tmp_path / "cal" / "net.calibration.json").is_file()
     again = _cli(*args, "--temperatures", "1.5", "2.5", "--out", out, "--quiet")  # refused before any work
     assert again.returncode != 0 and "exists" in again.stderr and "--overwrite" in again.stderr
 

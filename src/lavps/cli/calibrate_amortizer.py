@@ -117,8 +117,22 @@ def calibrate_amortizer_command(
     # each file is written to a temporary name and renamed (never half-written); the report first, so a card
     # never points at a fit whose report is missing
     write_json(targets[2], {**record, "results": results})
-    save_amortizer(net, out_path)
+    save_amortizer(net, out_path, _card(Path(source), record))
     click.echo(f"wrote {out_path} (card {targets[1].name}, report {targets[2].name})")
+
+
+def _card(source: Path, record: dict) -> dict | None:
+    """The source's JSON card (its human-readable record) with the fit added; None (the header as card) when
+    the source has none or it does not parse."""
+    import json
+
+    from ..evaluation.temperature_fit import CALIBRATION_KEY
+
+    try:
+        card = json.loads(source.with_suffix(".json").read_text())
+    except (OSError, ValueError):
+        return None
+    return {**card, CALIBRATION_KEY: record} if isinstance(card, dict) else None
 
 
 def _table(record: dict, config) -> str:
