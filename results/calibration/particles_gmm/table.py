@@ -29,7 +29,8 @@ for r in rows:
 
 print(
     "| d | d_y | grid N | K | problems | SW / floor (95% CI) | worst | <= 2x | multimodal | "
-    "mode err mean / max (points) | <= 5 points | exact sampler's err mean / p95 | SW within an exact sampler's p95 | final ESS | resamplings | "
+    "mode err mean / max (points) | <= 5 points | exact sampler's err mean / p95 | "
+    "SW within an exact sampler's p95 | final ESS | resamplings | "
     "s / 1000 outputs |"
 )
 print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
