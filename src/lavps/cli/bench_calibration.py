@@ -45,13 +45,7 @@ __all__ = ["bench_calibration"]
 @click.option(
     "--dim", "dims", cls=ListOption, item_type=click.IntRange(1), default=(8,), show_default=True, help="gmm: dims d."
 )
-@click.option(
-    "--prior-steps",
-    default=1000,
-    show_default=True,
-    type=click.IntRange(3, 1000),
-    help="Ancestral (DDIM eta = 1) steps that draw each x* from the prior.",
-)
+@option("prior_steps", default=1000)
 @option("sigma", default=None, show_default="0.05; with gmm 1.0")
 @click.option(
     "--noise", default=None, show_default="none: Gaussian, --sigma", help="Images: a noise spec, e.g. poisson:PEAK."

@@ -33,13 +33,7 @@ __all__ = ["calibrate_amortizer_command"]
 )
 @option("problems", default=24, help="Independent problems per family (each its own x*, operator draw and y).")
 @option("samples", default=15, help="Posterior samples K per problem.")
-@click.option(
-    "--prior-steps",
-    default=250,
-    show_default=True,
-    type=click.IntRange(3, 1000),
-    help="Ancestral (DDIM eta = 1) steps that draw each x* from the prior.",
-)
+@option("prior_steps", default=250)
 @option("sigma", default=0.05)
 @option("seed", default=500, help="Seed of every draw (use problems no report uses).")
 @click.option(

@@ -183,6 +183,10 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
         dict(type=click.IntRange(1), help="Independent problems per cell (each its own prior weights, A, x* and y)."),
     ),
     "samples": (("--samples",), dict(type=click.IntRange(2), help="Posterior samples per problem.")),
+    "prior_steps": (
+        ("--prior-steps",),
+        dict(type=click.IntRange(3, 1000), help="Ancestral (DDIM eta = 1) steps that draw each x* from the prior."),
+    ),
     "workers": (
         ("--workers",),
         dict(type=click.IntRange(1), help="Worker processes (each with --threads torch threads)."),
