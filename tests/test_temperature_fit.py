@@ -78,6 +78,9 @@ def test_the_cards_table_is_read_by_canonical_spec():
     assert calibrated_temperature(net, "sr:2", (1, 32, 32)) is None
     assert calibrated_temperature(net, None) is None
     assert calibrated_temperature(object(), "sr:4") is None  # no card
+    for bad in ("hot", -1.0, math.nan):  # a corrupt card is named, never run with a garbage variance
+        with pytest.raises(ValueError, match="calibrated temperature for sr:4"):
+            calibrated_temperature(_Net({"sr:4": bad}), "sr:4")
 
 
 def test_only_fastest_on_a_pixel_prior_takes_the_fitted_temperature():

@@ -12,6 +12,7 @@ Networks are rebuilt from a JSON `config` whose `arch` key picks the class from 
 from __future__ import annotations
 
 import importlib
+import math
 from typing import ClassVar
 
 import torch
@@ -196,15 +197,26 @@ def calibrated_temperature(amortizer, family: str | None, shape: tuple[int, ...]
     table = ((getattr(amortizer, "info", None) or {}).get("calibration") or {}).get("temperature") or {}
     if family is None or not isinstance(table, dict):
         return None
-    if family in table:
-        return float(table[family])
-    for name, value in table.items():
-        try:
-            if shape is not None and parse_operator_spec(name, shape).spec == family:
-                return float(value)
-        except ValueError:
-            continue
-    return None
+    value = table.get(family)
+    if value is None and shape is not None:
+        for name, entry in table.items():
+            try:
+                if parse_operator_spec(name, shape).spec == family:
+                    value = entry
+                    break
+            except ValueError:
+                continue
+    if value is None:
+        return None
+    try:
+        t = float(value)
+    except (TypeError, ValueError):
+        t = math.nan
+    if not (math.isfinite(t) and t > 0):
+        raise ValueError(
+            f"the amortizer card's calibrated temperature for {family} is {value!r}; expected a number > 0"
+        )
+    return t
 
 
 def check_compatible(net: nn.Module, prior, source: str = "the network") -> None:
