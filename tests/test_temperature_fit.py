@@ -84,11 +84,13 @@ def test_the_cards_table_is_read_by_canonical_spec():
 
 
 def test_only_fastest_on_a_pixel_prior_takes_the_fitted_temperature():
-    assert calibrated_fields("fastest", 1.75) == {"temperature": 1.75}
-    assert calibrated_fields("fastest", None) == {}
-    assert calibrated_fields("fastest", 1.75, latent=True) == {}
+    net = _Net({"sr:4": 1.75})
+    assert calibrated_fields("fastest", net, "sr:4") == {"temperature": 1.75}
+    assert calibrated_fields("fastest", net, "sr:2") == {}  # no fit for this family
+    assert calibrated_fields("fastest", None, "sr:4") == {}  # no card
+    assert calibrated_fields("fastest", net, "sr:4", latent=True) == {}
     for preset in ("fast", "reference", "multimodal", "tiny"):
-        assert calibrated_fields(preset, 1.75) == {}
+        assert calibrated_fields(preset, net, "sr:4") == {}
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..amortize.network import calibrated_temperature
 from ..priors.latent import LatentPrior
 from ..samplers.presets import auto_budget, calibrated_fields, fit_to_grid, preset_options, tuned_options
 
@@ -70,7 +69,7 @@ def row_options(
         preset, values = preset_options(name, options["preset"], trained, linear, latent, multimodal)
         ran = auto_budget(trained, linear, latent, multimodal) if preset == "auto" else preset
         if name == "lavps":  # the amortizer's fitted temperature for this family, as `lavps restore` takes it
-            values.update(calibrated_fields(ran, calibrated_temperature(amortizer, family_spec), latent))
+            values.update(calibrated_fields(ran, amortizer, family_spec, latent))
         options = {**values, **rest}
     opts = {**options, "amortizer": amortizer} if name in ("lavps", "amortized-only") else dict(options)
     tuned = tuned_options(name, family_spec) if config.tuned_baselines and not latent else {}

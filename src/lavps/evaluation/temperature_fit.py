@@ -77,7 +77,9 @@ def fit_temperatures(config: TemperatureFitConfig, prior, amortizer, progress: b
     """{"temperature": {family: T}, "how": {family: ...}, "spread_ratio": {family: {T: ratio}}, "fit": config}:
     the calibration record for `amortizer`'s card. Each family's rows run LAVPS `fastest` with its
     temperature overridden (the other fastest settings unchanged)."""
-    rows = tuple(CalibrationRow(f"T={t:g}", "lavps", "fastest", {"temperature": float(t)}) for t in config.temperatures)
+    temps = [float(t) for t in config.temperatures]
+    keys = {f"T={t:g}": f"{t:g}" for t in temps}  # row label -> the ratios' key for T
+    rows = tuple(CalibrationRow(f"T={t:g}", "lavps", "fastest", {"temperature": t}) for t in temps)
     run = ImageCalibrationConfig(
         operators=tuple(config.families), sigma=config.sigma, problems=config.problems, samples=config.samples,
         rows=rows, prior_steps=config.prior_steps, seed=config.seed,
@@ -85,11 +87,10 @@ def fit_temperatures(config: TemperatureFitConfig, prior, amortizer, progress: b
     out = run_image_calibration(run, prior, progress=progress, amortizer=amortizer)
     ratios: dict[str, dict[str, float]] = {}
     for entry in out["results"]:
-        ratios.setdefault(entry["operator"], {})[entry["sampler"].removeprefix("T=")] = entry["report"]["spread_ratio"]
+        ratios.setdefault(entry["operator"], {})[keys[entry["sampler"]]] = entry["report"]["spread_ratio"]
     temperature, how = {}, {}
     for family in config.families:
-        temps = list(config.temperatures)
-        t, how[family] = fit_log_linear(temps, [ratios[family][f"{x:g}"] for x in temps])
+        t, how[family] = fit_log_linear(temps, [ratios[family][key] for key in keys.values()])
         temperature[family] = round(t, 2)
     return {
         "temperature": temperature,

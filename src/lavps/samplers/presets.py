@@ -286,14 +286,17 @@ def auto_budget(trained: bool | None, linear: bool = True, latent: bool = False,
     return AUTO["trained"] if trained is True else AUTO["unseen"]
 
 
-def calibrated_fields(ran: str, temperature: float | None, latent: bool = False) -> dict:
-    """What an amortizer's fitted variance temperature for the operator's family (its card,
-    `amortize.network.calibrated_temperature`; None: no fit) sets over the preset that runs (`ran`, after
-    `auto`): {"temperature": T} on `fastest`, the preset `lavps calibrate-amortizer` fits, on a pixel prior;
-    else nothing. Settings the user gives still win."""
-    if ran != "fastest" or temperature is None or latent:
+def calibrated_fields(ran: str, amortizer, family: str | None, latent: bool = False, shape=None) -> dict:
+    """What the amortizer's card fitted for the operator's family (`lavps calibrate-amortizer`,
+    `amortize.network.calibrated_temperature`) sets over the preset that runs (`ran`, after `auto`):
+    {"temperature": T} on `fastest`, the preset the fit ran, on a pixel prior; else nothing (also when the
+    card has no fit for the family). Settings the user gives still win."""
+    from ..amortize.network import calibrated_temperature
+
+    if ran != "fastest" or latent:
         return {}
-    return {"temperature": float(temperature)}
+    temperature = calibrated_temperature(amortizer, family, shape)
+    return {} if temperature is None else {"temperature": temperature}
 
 
 #: What each preset is for (help texts)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..amortize.checkpoint import load_amortizer
 from ..amortize.defaults import default_amortizer_path
-from ..amortize.network import calibrated_temperature, trained_families
+from ..amortize.network import trained_families
 from ..operators.spec import parse_operator_spec
 from ..priors.latent import LatentPrior, image_shape
 from ..samplers.config import SamplerConfig, canonical_names, make_config, setting_names
@@ -123,7 +123,7 @@ def _preset_values(sampler, preset, net, prior, operator_family, flags, chosen: 
     latent = isinstance(prior, LatentPrior)
     name, values = preset_options(sampler, preset, known, linear, latent, multimodal)
     ran = auto_budget(known, linear, latent, multimodal) if name == "auto" else name
-    fitted = calibrated_fields(ran, calibrated_temperature(net, operator_family, image_shape(prior)), latent)
+    fitted = calibrated_fields(ran, net, operator_family, latent, image_shape(prior))
     if fitted:  # the amortizer's own temperature for this family (lavps calibrate-amortizer)
         values.update(fitted)
         chosen["calibrated_temperature"] = {"operator_family": operator_family, **fitted}
