@@ -123,7 +123,7 @@ def _run_images(prior_path, operators, samplers, problem, prior_steps, settings,
         noise_model(None, config.noise)  # a bad noise spec fails before any work
     out = run_image_calibration(config, prior, progress=not quiet)
     out["config"]["prior"] = prior_path or "mnist"
-    extra = {"psnr_one": "PSNR(1)", "seconds_per_sample": "s/sample"}
+    extra = {"psnr_one": "PSNR(1)", "energy_score": "ES", "spread_ratio": "spread", "seconds_per_sample": "s/sample"}
     return out, ("operator", "sampler"), extra
 
 
@@ -158,7 +158,7 @@ def _run_gmm(operators, samplers, problem, gmm, settings, quiet):
     )  # fmt: skip
     out = run_gmm_calibration(config, build_sampler, progress=not quiet)
     click.echo(_mode_table(out["results"]))
-    return out, ("dim", "obs_dim", "sampler"), {}
+    return out, ("dim", "obs_dim", "sampler"), {"energy_score": "ES", "spread_ratio": "spread"}
 
 
 def _mode_table(results: list[dict]) -> str:

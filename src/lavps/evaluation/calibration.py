@@ -24,6 +24,11 @@ points), so the truth and the samples stay exchangeable and the uniformity holds
   exchangeable draws of the posterior, so x*'s rank stays uniform. The geometric statistics barely see the
   measured subspace (sr:4 measures 1 of every 16 pixel directions); this one sees only it: samples that fit
   y worse than the truth does put x* at the bottom.
+- energy score (Gneiting & Raftery 2007): ES = E||X - x*|| - 1/2 E||X - X'||, X, X' independent samples. It is
+  strictly proper: its expectation over x* ~ the true posterior is smallest for the true posterior itself, so
+  it scores accuracy and spread together. A sampler that is sharper than the posterior (a higher one-sample
+  PSNR bought by over-confidence) or wider than it both score worse. Lower is better; reported in RMS units
+  (norms / sqrt(D)), with the unbiased estimator over the K samples' distinct pairs.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ __all__ = [
     "calibration_report",
     "data_fit",
     "central_coverage",
+    "energy_score",
     "expected_coverage",
     "randomized_ranks",
     "spread_ratio",
@@ -242,9 +248,11 @@ def calibration_report(
     level, the uniformity p-value, the rank histogram (pooled over components), the mean u (< 1/2:
     the truth sits low, > 1/2 high) and the share of truths beyond every sample; and TARP's ECP curve
     with its largest deviation from the diagonal and a KS p-value of f against uniform. data_fit: as in
-    `randomized_ranks` (adds the "discrepancy" statistic)."""
+    `randomized_ranks` (adds the "discrepancy" statistic). Also the pooled spread ratio and the energy score
+    (mean over problems and per problem)."""
     config = config or CalibrationConfig()
     ranks = randomized_ranks(samples, truth, config, data_fit)
+    energy = energy_score(samples, truth)
     k = samples.shape[1]
     per_stat = {}
     for name, r in ranks.items():
@@ -276,6 +284,8 @@ def calibration_report(
         statistics=per_stat,
         tarp=tarp,
         spread_ratio=spread_ratio(samples, truth),
+        energy_score=float(energy.mean()),
+        energy_score_per_problem=energy.tolist(),
     )
 
 
@@ -295,3 +305,16 @@ def spread_ratio(samples: torch.Tensor, truth: torch.Tensor) -> float:
     truth_sq = (truth.double().flatten(1) - m).square().sum()
     sample_sq = (x - m[:, None]).square().sum(2).mean(1).sum()
     return float(torch.sqrt(truth_sq / ((k + 1) / (k - 1) * sample_sq)))
+
+
+def energy_score(samples: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """(P,) energy score of each problem's K samples against its truth, in RMS units (lower is better):
+    (mean_i ||x_i - x*|| - sum_{i != j} ||x_i - x_j|| / (2 K (K - 1))) / sqrt(D). Unbiased for
+    E||X - x*|| - E||X - X'|| / 2 given x*; its expectation over x* is smallest when the samples follow
+    x*'s own law (strict propriety). samples (P, K, ...), truth (P, ...); K >= 2."""
+    pts = _points(samples, truth)
+    k, d = pts.shape[1] - 1, pts.shape[2]
+    to_truth = (pts[:, 1:] - pts[:, :1]).norm(dim=2).mean(1)
+    between = torch.cdist(pts[:, 1:], pts[:, 1:], compute_mode="donot_use_mm_for_euclid_dist")  # exact 0 diagonal
+    pairs = between.sum((1, 2)) / (k * (k - 1))
+    return (to_truth - pairs / 2) / math.sqrt(d)

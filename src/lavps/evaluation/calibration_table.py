@@ -18,7 +18,8 @@ def _label(result: dict, keys: tuple[str, ...]) -> str:
 def format_calibration_table(results: list[dict], keys: tuple[str, ...], extra: dict[str, str] | None = None) -> str:
     """One line per (result, statistic) and one TARP line per result.
 
-    extra: {result key: column title} of numbers printed once per result (e.g. one-sample PSNR).
+    extra: {key: column title} of numbers printed on each of a result's lines, looked up in the result, else in
+    its report (e.g. one-sample PSNR, "spread_ratio", "energy_score").
     """
     extra = extra or {}
     levels = [c["level"] for c in next(iter(results[0]["report"]["statistics"].values()))["coverage"]]
@@ -41,7 +42,7 @@ def format_calibration_table(results: list[dict], keys: tuple[str, ...], extra: 
                 f"{_label(r, keys):<{width}} {name:<12}"
                 + "".join(f" {cov[q]['coverage']:>6.3f}" for q in levels)
                 + f" {wilson:>13} {s['uniformity_p']:>8.1e} {s['outside']:>8.3f}"
-                + "".join(f" {_number(r.get(key)):>9}" for key in extra)
+                + "".join(f" {_number(r.get(key, rep.get(key))):>9}" for key in extra)
             )
         t = rep["tarp"]
         ecp = dict(zip(t["alpha"], t["ecp"], strict=True))
@@ -55,6 +56,12 @@ def format_calibration_table(results: list[dict], keys: tuple[str, ...], extra: 
         f"nominal = the level); 90% Wilson: its 95% interval, n = truths; p-unif: chi-square uniformity of the "
         f"ranks per component, Bonferroni over components (TARP: KS of f); outside: truth beyond every sample "
         f"(nominal {2 / (k + 1):.3f}); TARP ECP at alpha = the level (nominal = alpha)"
+        + (
+            "; ES: energy score, lower is better (a proper score of accuracy and spread together, RMS units); "
+            "spread: spread ratio (1 = exact, > 1 samples too close together)"
+            if {"energy_score", "spread_ratio"} & set(extra)
+            else ""
+        )
     )
     return "\n".join(lines)
 
