@@ -16,8 +16,8 @@ import time
 import torch
 
 torch.set_num_threads(1)
-from lavps.api import degrade, load_prior, operator, restore  # noqa: E402
-from lavps.evaluation.calibration_bench import PROBLEM_SEED_OFFSET, SAMPLE_STRIDE, prior_draws  # noqa: E402
+from lavps.api import load_prior, restore  # noqa: E402
+from lavps.evaluation.calibration_bench import SAMPLE_STRIDE, calibration_problems, prior_draws  # noqa: E402
 from lavps.samplers.presets import tuned_options  # noqa: E402
 
 PROBLEMS, SEED, PRIOR_STEPS, SIGMA = 48, 0, 1000, 0.05
@@ -44,12 +44,7 @@ else:
     torch.save(truth, CACHE + ".part")
     os.replace(CACHE + ".part", CACHE)
 torch.save(truth, os.path.join(out_dir, "truth.pt"))
-shape = tuple(prior.shape)
-problems = []
-for p in range(PROBLEMS):
-    op_seed = SEED + PROBLEM_SEED_OFFSET + 2 * p
-    op = operator(spec, shape, seed=op_seed)
-    problems.append((op, degrade(truth[p], op, SIGMA, seed=op_seed)))
+problems = calibration_problems(truth, spec, SIGMA, SEED)
 for item in wanted:
     name, k, n = item.split(":")
     k, n = int(k), int(n)

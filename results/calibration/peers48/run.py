@@ -15,8 +15,8 @@ import time
 import torch
 
 torch.set_num_threads(1)
-from lavps.api import degrade, load_prior, operator, restore  # noqa: E402
-from lavps.evaluation.calibration_bench import PROBLEM_SEED_OFFSET, SAMPLE_STRIDE, prior_draws  # noqa: E402
+from lavps.api import load_prior, restore  # noqa: E402
+from lavps.evaluation.calibration_bench import SAMPLE_STRIDE, calibration_problems, prior_draws  # noqa: E402
 from lavps.metrics import psnr  # noqa: E402
 from lavps.samplers.presets import tuned_options  # noqa: E402
 
@@ -42,12 +42,7 @@ if os.path.exists(CACHE):
 else:
     truth = prior_draws(prior, PROBLEMS, PRIOR_STEPS, SEED)
     torch.save(truth, CACHE)
-shape = tuple(prior.shape)
-problems = []
-for p in range(PROBLEMS):
-    op_seed = SEED + PROBLEM_SEED_OFFSET + 2 * p
-    op = operator(spec, shape, seed=op_seed)
-    problems.append((op, degrade(truth[p], op, SIGMA, seed=op_seed)))
+problems = calibration_problems(truth, spec, SIGMA, SEED)
 for name in names:
     label, sampler, preset, settings, k = rows(spec)[name]
     first, mean, seconds = [], [], 0.0

@@ -23,7 +23,14 @@ from ..samplers.ddim import DDIM
 from .calibration import CalibrationConfig, calibration_report, data_fit
 from .stats import mean_ci95
 
-__all__ = ["CalibrationRow", "ImageCalibrationConfig", "parse_row", "prior_draws", "run_image_calibration"]
+__all__ = [
+    "CalibrationRow",
+    "ImageCalibrationConfig",
+    "calibration_problems",
+    "parse_row",
+    "prior_draws",
+    "run_image_calibration",
+]
 
 #: seeds of problem p's samples: SAMPLE_STRIDE * p + i + 1 (never overlapping across problems)
 SAMPLE_STRIDE = 1000
@@ -80,6 +87,19 @@ def prior_draws(prior, count: int, steps: int, seed: int, progress: bool = False
     return sampler.sample(None, count, seed=[seed + p for p in range(count)], progress=progress).samples.float()
 
 
+def calibration_problems(truth: torch.Tensor, spec: str, sigma: float | None, seed: int, noise: str | None = None):
+    """[(operator, observation)] of each prior draw in `truth` (P, C, H, W): problem p's operator from seed +
+    PROBLEM_SEED_OFFSET + 2 p, its observation y = A x*_p + noise (`lavps.degrade`, the same seed)."""
+    from ..api import degrade, operator
+
+    problems = []
+    for p in range(truth.shape[0]):
+        op_seed = seed + PROBLEM_SEED_OFFSET + 2 * p
+        op = operator(spec, tuple(truth.shape[1:]), seed=op_seed)
+        problems.append((op, degrade(truth[p], op, sigma, seed=op_seed, noise=noise)))
+    return problems
+
+
 def run_image_calibration(
     config: ImageCalibrationConfig,
     prior,
@@ -90,20 +110,15 @@ def run_image_calibration(
     """{"config", "results": one entry per (operator, row) with its calibration report, one-sample PSNR
     and SSIM to x* (mean, 95% interval) and seconds per sample}. on_row(entry) is called as each row
     finishes. amortizer: LAVPS rows' network or file (None: the shipped one)."""
-    from ..api import degrade, operator, restore
+    from ..api import restore
 
     sigma = None if config.noise is not None else config.sigma
     truth = prior_draws(prior, config.problems, config.prior_steps, config.seed, progress)
-    shape = tuple(prior.shape)
     results = []
     total = len(config.operators) * len(config.rows) * config.problems
     bar = tqdm(total=total, desc="calibration", disable=not progress)
     for spec in config.operators:
-        problems = []
-        for p in range(config.problems):
-            op_seed = config.seed + PROBLEM_SEED_OFFSET + 2 * p
-            op = operator(spec, shape, seed=op_seed)
-            problems.append((op, degrade(truth[p], op, sigma, seed=op_seed, noise=config.noise)))
+        problems = calibration_problems(truth, spec, sigma, config.seed, config.noise)
         for row in config.rows:
             draws, seconds = [], 0.0
             for p, (op, obs) in enumerate(problems):
