@@ -12,7 +12,7 @@ MGDM's `particles` K = 4, 16, 64 (twisted proposal), all in one process per cell
 cell). One JSON line per run.
 Usage: PYTHONPATH=src python results/calibration/particles_gmm/run.py D D_Y [K ...] >> rows.jsonl
 (default K: 0 4 16 64; `--outputs N` forces N outputs on every problem; `--steps N` the grid of MGDM and of
-the particles' reference chain, default 50).
+the particles' reference chain, default 50; `--replicate R` > 0 draws the outputs from other seeds).
 """
 
 import argparse
@@ -38,6 +38,7 @@ parser.add_argument("ks", type=int, nargs="*", default=[0, 4, 16, 64])
 parser.add_argument("--outputs", type=int, default=None)
 parser.add_argument("--steps", type=int, default=50)
 parser.add_argument("--seeds", type=int, nargs="*", default=list(range(PROBLEMS)))
+parser.add_argument("--replicate", type=int, default=0, help="> 0: other output seeds (a replicate run)")
 args = parser.parse_args()
 
 for seed in args.seeds:
@@ -54,10 +55,11 @@ for seed in args.seeds:
     for k in args.ks:
         sampler = base if k == 0 else Particles(base, k)
         t0 = time.perf_counter()
-        result = sampler.sample(gp.problem, n, seed=[seed * 10000 + i for i in range(n)])
+        base_seed = seed * 10000 + args.replicate * 1_000_003
+        result = sampler.sample(gp.problem, n, seed=[base_seed + i for i in range(n)])
         secs = time.perf_counter() - t0
         x = result.samples
-        row = dict(common, K=k, proposal="twisted" if k else "-", seconds=secs,
+        row = dict(common, K=k, replicate=args.replicate, proposal="twisted" if k else "-", seconds=secs,
                    sw=sliced_wasserstein(x[:OUTPUTS_SW], ref, 100, seed=seed), mode_err=mode_error(gp, x),
                    final_ess=result.info.get("particle_ess", [None])[0],
                    resamplings=result.info.get("resamplings", 0) / n)  # fmt: skip
