@@ -62,8 +62,10 @@ def test_demo_nonlinear_rows_and_prior_draws(tmp_path):
         assert set(d["coverage90"]) == {"projections", "pixels", "distance", "discrepancy"}
         assert all(c["low"] <= c["coverage"] <= c["high"] for c in d["coverage90"].values())
         assert d["digits_psnr"] == ran[("sr:2", name)]["psnr"] and 0 < d["ssim"] <= 1
+        assert d["energy_score"] > 0 and d["spread_ratio"] > 0
     report = (tmp_path / "r" / "report.md").read_text()
     assert "Prior draws" in report and "Phase retrieval" in report and "distance" in report
+    assert "energy score" in report
 
 
 @pytest.mark.skipif(not SHIPPED, reason="shipped amortizers not exported")

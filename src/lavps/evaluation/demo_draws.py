@@ -1,12 +1,11 @@
-"""The demo's second setting: prior draws, where the posterior is known to be right.
-
-On real test digits a sampler's PSNR mixes how well it samples the posterior with how well the shipped
-prior fits real digits. Here x* is drawn from the prior itself (ancestral sampling) and y = A x* + sigma n,
-so the Bayesian posterior is the right answer and a sampler's spread can be checked: every demo row draws
-K samples per problem through `lavps.restore` with the settings it runs on the digits, and the report
-gives one-sample PSNR / SSIM to x* beside the coverage of the central 90% credible interval for each
-statistic of `lavps.evaluation.calibration` (its Wilson interval), computed by `lavps bench calibration`'s
-own code (`calibration_bench.run_image_calibration`). Pixel priors only: a latent prior is skipped.
+"""The demo's second setting: prior draws, where the posterior is known to be right.  On real test digits a
+sampler's PSNR mixes how well it samples the posterior with how well the shipped prior fits real digits. Here
+x* is drawn from the prior itself (ancestral sampling) and y = A x* + sigma n, so the Bayesian posterior is
+the right answer and a sampler's spread can be checked: every demo row draws K samples per problem through
+`lavps.restore` with the settings it runs on the digits, and the report gives one-sample PSNR / SSIM to x*
+beside the coverage of the central 90% credible interval for each statistic of `lavps.evaluation.calibration`
+(its Wilson interval), the energy score and the spread ratio, computed by `lavps bench calibration`'s own code
+(`calibration_bench.run_image_calibration`). Pixel priors only: a latent prior is skipped.
 """
 
 from __future__ import annotations
@@ -31,6 +30,10 @@ DRAW_GLOSSARY = {
     "random projections / the 64 highest-variance pixels / the distance to the sample mean (randomised "
     "ranks; nominal 0.90; below: over-confident, above: over-dispersed), and its 95% Wilson interval over "
     "the problems (docs/calibration.md)",
+    "ES": "energy score of the K samples against x* (RMS units, lower is better; mean over problems): a proper "
+    "score of accuracy and spread together, where one-sample PSNR rewards samples squeezed together",
+    "spread": "spread ratio: how far x* sits from the samples' mean over how far the samples sit from it (1 for "
+    "an exact sampler, > 1 too close together)",
     "s/sample": "wall seconds per posterior sample (K samples of one problem drawn as one batch)",
 }
 
@@ -85,6 +88,8 @@ def _entry(prior: str, task: str, trained: bool, result: dict, digits_psnr: floa
         ssim_ci95=result["ssim_one_ci95"],
         digits_psnr=digits_psnr,
         coverage90=coverage,
+        energy_score=report["energy_score"],
+        spread_ratio=report["spread_ratio"],
         problems=report["problems"],
         samples=report["samples"],
         seconds_per_sample=result["seconds_per_sample"],
@@ -100,7 +105,8 @@ def _coverage(name: str) -> Column:
 
 
 def format_draws_table(draws: list[dict]) -> str:
-    """The prior-draw table: PSNR, SSIM, the digits' PSNR, 90% coverage per statistic, seconds."""
+    """The prior-draw table: PSNR, SSIM, the digits' PSNR, 90% coverage per statistic, energy score, spread
+    ratio, seconds."""
     names = list(dict.fromkeys(n for d in draws for n in d["coverage90"]))
     return text_table(
         [
@@ -113,6 +119,8 @@ def format_draws_table(draws: list[dict]) -> str:
             interval("±95%", 5, "ssim_ci95", 3),
             interval("digits", 6, "digits_psnr", 2),
             *[_coverage(n) for n in names],
+            number("ES", 7, "energy_score", ".4f"),
+            number("spread", 6, "spread_ratio", ".2f"),
             number("s/sample", 8, "seconds_per_sample", ".2f"),
         ],
         draws,
