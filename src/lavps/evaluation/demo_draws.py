@@ -1,11 +1,13 @@
-"""The demo's second setting: prior draws, where the posterior is known to be right.  On real test digits a
-sampler's PSNR mixes how well it samples the posterior with how well the shipped prior fits real digits. Here
-x* is drawn from the prior itself (ancestral sampling) and y = A x* + sigma n, so the Bayesian posterior is
-the right answer and a sampler's spread can be checked: every demo row draws K samples per problem through
-`lavps.restore` with the settings it runs on the digits, and the report gives one-sample PSNR / SSIM to x*
-beside the coverage of the central 90% credible interval for each statistic of `lavps.evaluation.calibration`
-(its Wilson interval), the energy score and the spread ratio, computed by `lavps bench calibration`'s own code
-(`calibration_bench.run_image_calibration`). Pixel priors only: a latent prior is skipped.
+"""The demo's second setting: prior draws, where the posterior is known to be right.
+
+On real test digits a sampler's PSNR mixes how well it samples the posterior with how well the shipped prior
+fits real digits. Here x* is drawn from the prior itself (ancestral sampling) and y = A x* + sigma n, so the
+Bayesian posterior is the right answer and a sampler's spread can be checked: every demo row draws K samples
+per problem through `lavps.restore` with the settings it runs on the digits, and the report gives one-sample
+PSNR / SSIM to x* beside the coverage of the central 90% credible interval for each statistic of
+`lavps.evaluation.calibration` (its Wilson interval), the energy score and the spread ratio, computed by
+`lavps bench calibration`'s own code (`calibration_bench.run_image_calibration`). Pixel priors only: a latent
+prior is skipped.
 """
 
 from __future__ import annotations
