@@ -8,6 +8,7 @@
 Writes OUT_DIR/<task>__<row>.pt ({"samples": (P, K, C, H, W) float32, "seconds": per problem}) and appends a
 line to OUT_DIR/runs.jsonl. Problems 0..PROBLEMS-1, so a row run on fewer problems pairs with the first ones.
 """
+
 import json
 import os
 import sys
@@ -52,15 +53,32 @@ for item in wanted:
     samples, seconds = [], []
     for p, (op, obs) in enumerate(problems[:n]):
         start = time.perf_counter()
-        res = restore(obs.y, op, SIGMA, prior=prior, sampler=sampler, samples=k, seed=SAMPLE_STRIDE * p + 1,
-                      preset=preset, settings=dict(settings))
+        res = restore(
+            obs.y,
+            op,
+            SIGMA,
+            prior=prior,
+            sampler=sampler,
+            samples=k,
+            seed=SAMPLE_STRIDE * p + 1,
+            preset=preset,
+            settings=dict(settings),
+        )
         seconds.append(time.perf_counter() - start)
         samples.append(res.samples.float().cpu())
     path = os.path.join(out_dir, f"{spec.replace(':', '_')}__{name}.pt")
     torch.save({"samples": torch.stack(samples), "seconds": seconds}, path + ".part")
     os.replace(path + ".part", path)
-    entry = dict(operator=spec, row=name, label=label, samples=k, problems=n, file=os.path.basename(path),
-                 seconds_per_sample=sum(seconds) / (n * k), load_average=os.getloadavg())
+    entry = dict(
+        operator=spec,
+        row=name,
+        label=label,
+        samples=k,
+        problems=n,
+        file=os.path.basename(path),
+        seconds_per_sample=sum(seconds) / (n * k),
+        load_average=os.getloadavg(),
+    )
     with open(os.path.join(out_dir, "runs.jsonl"), "a") as f:
         f.write(json.dumps(entry) + "\n")
     print(spec, label, f"{entry['seconds_per_sample']:.3f} s/sample", flush=True)

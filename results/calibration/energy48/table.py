@@ -10,6 +10,7 @@ every sample (distance statistic; nominal 1 / (K + 1)); ES = energy score (RMS u
 so over-confidence does not pay); ΔES = row - LAVPS default, paired per problem, mean +- 95% t-interval
 (positive: the row is worse than LAVPS); ΔPSNR(1) likewise (positive: the row is ahead of LAVPS).
 """
+
 import json
 import os
 import sys
@@ -34,9 +35,17 @@ def scores(entry):
     one = torch.stack([psnr(x[:, i], t) for i in range(k)], 1).mean(1)
     mean = psnr(x.mean(1), t)
     ranks = randomized_ranks(x, t, CalibrationConfig(statistics=("distance",)))["distance"].ranks[:, 0]
-    return dict(n=n, k=k, one=one, mean=mean, es=energy_score(x, t).float(), spread=spread_ratio(x, t),
-                beyond=float((ranks == k).double().mean()), secs=entry["seconds_per_sample"],
-                load=entry["load_average"][0])
+    return dict(
+        n=n,
+        k=k,
+        one=one,
+        mean=mean,
+        es=energy_score(x, t).float(),
+        spread=spread_ratio(x, t),
+        beyond=float((ranks == k).double().mean()),
+        secs=entry["seconds_per_sample"],
+        load=entry["load_average"][0],
+    )
 
 
 def fmt(values):
@@ -44,8 +53,10 @@ def fmt(values):
     return f"{m:.2f} +- {h:.2f}" if values.abs().max() > 1 else f"{m:.4f} +- {h:.4f}"
 
 
-print("| task | row | problems x K | PSNR(1) | PSNR(mean) | spread | beyond (nominal) | ES | ΔES vs LAVPS "
-      "| ΔPSNR(1) vs LAVPS | s/sample | load |")
+print(
+    "| task | row | problems x K | PSNR(1) | PSNR(mean) | spread | beyond (nominal) | ES | ΔES vs LAVPS "
+    "| ΔPSNR(1) vs LAVPS | s/sample | load |"
+)
 print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for task in dict.fromkeys(op for op, _ in saved):
     base = scores(saved[(task, "lavps")]) if (task, "lavps") in saved else None
@@ -57,6 +68,8 @@ for task in dict.fromkeys(op for op, _ in saved):
         if base is not None and name != "lavps":
             d_es = fmt(s["es"] - base["es"][: s["n"]])
             d_psnr = fmt(s["one"] - base["one"][: s["n"]])
-        print(f"| {task} | {entry['label']} | {s['n']} x {s['k']} | {fmt(s['one'])} | {fmt(s['mean'])} | "
-              f"{s['spread']:.2f} | {s['beyond']:.3f} ({1 / (s['k'] + 1):.3f}) | {fmt(s['es'])} | {d_es} | {d_psnr} | "
-              f"{s['secs']:.3f} | {s['load']:.1f} |")
+        print(
+            f"| {task} | {entry['label']} | {s['n']} x {s['k']} | {fmt(s['one'])} | {fmt(s['mean'])} | "
+            f"{s['spread']:.2f} | {s['beyond']:.3f} ({1 / (s['k'] + 1):.3f}) | {fmt(s['es'])} | {d_es} | {d_psnr} | "
+            f"{s['secs']:.3f} | {s['load']:.1f} |"
+        )
