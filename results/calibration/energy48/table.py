@@ -1,7 +1,9 @@
 """Scores of the rows saved by run.py: per task and row, over the problems it ran (paired with LAVPS's default
 on the same problems).
 
-    PYTHONPATH=src python results/calibration/energy48/table.py DIR > DIR/table.md
+    PYTHONPATH=src python results/calibration/energy48/table.py DIR [SCORES.json] > DIR/table.md
+
+SCORES.json (optional): per task and row, the per-problem scores behind the table (the samples stay in DIR).
 
 Columns: PSNR(1) = mean over problems of the mean PSNR of the K samples (each sample's expected one-sample
 PSNR); PSNR(mean) = PSNR of the K samples' average (a K-sample MMSE estimate); spread = pooled spread ratio
@@ -53,6 +55,7 @@ def fmt(values):
     return f"{m:.2f} +- {h:.2f}" if values.abs().max() > 1 else f"{m:.4f} +- {h:.4f}"
 
 
+per_problem = {}
 print(
     "| task | row | problems x K | PSNR(1) | PSNR(mean) | spread | beyond (nominal) | ES | ΔES vs LAVPS "
     "| ΔPSNR(1) vs LAVPS | s/sample | load |"
@@ -64,6 +67,11 @@ for task in dict.fromkeys(op for op, _ in saved):
         if op != task:
             continue
         s = scores(entry)
+        per_problem[f"{task} {name}"] = dict(
+            label=entry["label"], problems=s["n"], samples=s["k"], energy_score=s["es"].tolist(),
+            psnr_avg=s["one"].tolist(), psnr_mean=s["mean"].tolist(), spread_ratio=s["spread"],
+            beyond_all=s["beyond"], seconds_per_sample=s["secs"], load=s["load"],
+        )  # fmt: skip
         d_es = d_psnr = ""
         if base is not None and name != "lavps":
             d_es = fmt(s["es"] - base["es"][: s["n"]])
@@ -73,3 +81,6 @@ for task in dict.fromkeys(op for op, _ in saved):
             f"{s['spread']:.2f} | {s['beyond']:.3f} ({1 / (s['k'] + 1):.3f}) | {fmt(s['es'])} | {d_es} | {d_psnr} | "
             f"{s['secs']:.3f} | {s['load']:.1f} |"
         )
+if len(sys.argv) > 2:
+    with open(sys.argv[2], "w") as f:
+        json.dump(per_problem, f)
