@@ -15,12 +15,15 @@ def test_image_calibration_writes_table_json_and_plots(tmp_path, capsys):
     )  # fmt: skip
     text = capsys.readouterr().out
     assert "projections" in text and "TARP ECP" in text and "ddrm:tiny" in text
+    header = next(line for line in text.splitlines() if "statistic" in line)
+    assert " ES " in header and "spread" in header  # the energy score and the spread ratio, from the report
     payload = json.loads((out / "calibration.json").read_text())
     assert payload["config"]["prior_steps"] == 4 and payload["config"]["prior"] == "mnist"
     assert payload["config"]["rows"][0]["settings"] == {"steps": 4}  # the generated --steps reached the row
     (row,) = payload["results"]
     assert row["report"]["problems"] == 3 and row["report"]["samples"] == 3
     assert sum(row["report"]["statistics"]["distance"]["rank_histogram"]) == 3
+    assert len(row["report"]["energy_score_per_problem"]) == 3 and row["report"]["energy_score"] > 0
     assert (out / "coverage.png").stat().st_size > 0 and (out / "rank_histograms.png").stat().st_size > 0
 
 
@@ -30,7 +33,8 @@ def test_gmm_calibration_reports_mode_masses(tmp_path, capsys):
         ["bench", "calibration", "--prior", "gmm", "--dim", "4", "--operator", "dense:1", "--samplers", "ddim",
          "--problems", "2", "--groups", "6", "--samples", "4", "--out", str(out), "--quiet"]
     )  # fmt: skip
-    assert "Mass on each mixture component" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "Mass on each mixture component" in text and " ES " in text
     payload = json.loads((out / "calibration.json").read_text())
     exact = next(r for r in payload["results"] if r["sampler"] == "exact")
     assert exact["report"]["problems"] == 12  # 2 problems x 6 truths
