@@ -53,17 +53,9 @@ for item in wanted:
     samples, seconds = [], []
     for p, (op, obs) in enumerate(problems[:n]):
         start = time.perf_counter()
-        res = restore(
-            obs.y,
-            op,
-            SIGMA,
-            prior=prior,
-            sampler=sampler,
-            samples=k,
-            seed=SAMPLE_STRIDE * p + 1,
-            preset=preset,
-            settings=dict(settings),
-        )
+        seed = SAMPLE_STRIDE * p + 1  # sample i of problem p: seed + i, as in `lavps bench calibration`
+        res = restore(obs.y, op, SIGMA, prior=prior, sampler=sampler, samples=k, seed=seed, preset=preset,
+                      settings=dict(settings))  # fmt: skip
         seconds.append(time.perf_counter() - start)
         samples.append(res.samples.float().cpu())
     path = os.path.join(out_dir, f"{spec.replace(':', '_')}__{name}.pt")
