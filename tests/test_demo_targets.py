@@ -73,3 +73,33 @@ def test_frontier_compares_the_default_with_the_fast_tier_and_the_best_slow_samp
     assert f["gap_rival_ci95"] < 0.1  # paired: the spread of the digits cancels
     summary[-2] = {**summary[-2], "denoiser_forwards": 69, "denoiser_backwards": 18}  # default ran `reference`
     assert not fast_frontier(rows, summary)[0]["top"]
+
+
+def test_energy_frontier_ranks_lower_as_better_and_can_disagree_with_psnr():
+    """An over-confident fast rival leads one-sample PSNR but loses on the energy score: the two frontiers
+    then name different winners, each paired per digit on the digits that have the score."""
+    from lavps.evaluation.demo_frontier import all_frontiers, format_frontier
+
+    psnrs = {"ddrm-20": [31.0, 30.0, 29.0], "lavps": [29.0, 28.0, 27.5], "dps": [30.0, 29.5, 28.0]}
+    energies = {"ddrm-20": [0.050, 0.047], "lavps": [0.034, 0.036], "dps": [0.033, 0.033]}  # 2 scored digits
+    passes = {"ddrm-20": (20, 0), "lavps": (19, 0), "dps": (249, 249)}
+    rows, summary = [], []
+    for name in psnrs:
+        for i, p in enumerate(psnrs[name]):
+            es = energies[name][i] if i < len(energies[name]) else None
+            rows.append(dict(task="blur", sampler=name, image=i, psnr=p, energy_score=es))
+        entry = _summary("blur", name, psnrs[name], 0.1)
+        summary.append(
+            {**entry, "energy_score": sum(energies[name]) / 2, "denoiser_forwards": passes[name][0],
+             "denoiser_backwards": passes[name][1]}
+        )  # fmt: skip
+    frontiers = all_frontiers(rows, summary)
+    (by_psnr,), (by_es,) = frontiers["psnr"], frontiers["energy_score"]
+    assert by_psnr["rival"] == "ddrm-20" and not by_psnr["top"] and by_psnr["gap_rival"] == pytest.approx(-5.5 / 3)
+    assert by_es["rival"] == "ddrm-20" and by_es["top"] and by_es["slow"] == "dps"
+    assert by_es["gap_rival"] == pytest.approx(-0.0135) and by_es["gap_slow"] == pytest.approx(0.002)
+    assert by_es["value"] == pytest.approx(0.035)
+    assert "by ES, the default is the top point of the fast tier on 1 of 1" in format_frontier(frontiers["energy_score"])
+    # no row with an energy score (no --mean-images): no energy frontier
+    plain = [{k: v for k, v in r.items() if k != "energy_score"} for r in rows]
+    assert all_frontiers(plain, [{**s, "energy_score": None} for s in summary])["energy_score"] == []

@@ -232,6 +232,11 @@ def test_demo_report_on_a_tiny_budget(tmp_path):
     assert len(rows) == 2 * 3 * 2 and {"psnr", "ssim", "seed", "seconds_per_image", "label_kept"} <= set(rows[0])
     assert all(r["mean_psnr"] != "" for r in rows if r["image"] == rows[0]["image"])  # first digit: mean of 2
     assert all(r["mean_psnr"] == "" for r in rows if r["image"] != rows[0]["image"])
+    # the same 2 samples' energy score and spread ratio: a second, proper ranking of the fast tier
+    assert all(float(r["energy_score"]) > 0 for r in rows if r["image"] == rows[0]["image"])
+    assert all(r["energy_score"] == "" for r in rows if r["image"] != rows[0]["image"])
+    assert all(r["energy_score"] > 0 and r["energy_digits"] == 1 and r["spread_ratio"] > 0 for r in out["summary"])
+    assert "by the energy score" in (tmp_path / "report" / "report.md").read_text()
     table = format_demo_table(out["summary"])
     assert "motion_blur:9:0.5" in table and "win" in table
     assert "clean" in table and all(0.0 <= r["label_clean"] <= 1.0 for r in out["summary"])

@@ -61,9 +61,16 @@ _ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps lavps-fast lavps-fastest la
     default=1,
     show_default=True,
     type=click.IntRange(0),
-    help="Digits for the PSNR of the posterior mean (0: skip).",
+    help="Digits scored on several samples each: the PSNR of their mean, their energy score and spread ratio "
+    "(a second frontier, by energy score; 0: skip).",
 )
-@click.option("--mean-samples", default=4, show_default=True, type=click.IntRange(1), help="Samples per mean.")
+@click.option(
+    "--mean-samples",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Samples per such digit (the energy score and spread ratio need >= 2).",
+)
 @click.option(
     "--digit-offset",
     default=0,
@@ -126,7 +133,7 @@ def demo(output, quick, digits, draws, tasks, samplers, paper_baselines, prior_s
     from ..evaluation.classifier import load_classifier
     from ..evaluation.demo import DEMO_SAMPLERS, DemoConfig, format_demo_table, run_demo
     from ..evaluation.demo_draws import format_draws_table
-    from ..evaluation.demo_frontier import fast_frontier, format_frontier
+    from ..evaluation.demo_frontier import all_frontiers, format_frontier
     from ..evaluation.demo_targets import format_gaps
     from ..operators import parse_operator_spec
     from ..outputs import OutputFolder
@@ -169,10 +176,11 @@ def demo(output, quick, digits, draws, tasks, samplers, paper_baselines, prior_s
     if result["targets"]:
         click.echo("\nPSNR gaps of LAVPS to the samplers it must match, paired per digit (report.md explains):")
         click.echo(format_gaps(result["targets"]))
-    frontier = fast_frontier(result["rows"], result["summary"])
-    if frontier:
-        click.echo("\nThe fast end of the frontier (at most 20 denoiser forwards, no backward pass; see report.md):")
-        click.echo(format_frontier(frontier))
+    for score, frontier in all_frontiers(result["rows"], result["summary"]).items():
+        if frontier:
+            by = "one-sample PSNR" if score == "psnr" else "energy score, lower is better"
+            click.echo(f"\nThe fast end of the frontier by {by} (at most 20 denoiser forwards, no backward pass):")
+            click.echo(format_frontier(frontier))
     if result["prior_draws"]:
         click.echo("\nPrior draws (the posterior is known to be right), coverage at 90% (nominal 0.90):")
         click.echo(format_draws_table(result["prior_draws"]))

@@ -2,11 +2,12 @@
 and on families it never saw -- the whole quality/time frontier, measured in one run.
 
 Per (prior, task, sampler) it reports PSNR and SSIM of one sample per digit, whether the sample keeps the
-digit's label under the shipped classifier (a realism check PSNR cannot give), the PSNR of the mean of
-several samples (on a few digits that share one drawn operator), seconds per image, cost counts and,
-for LAVPS, how often each guard candidate won; on phase retrieval the share of samples in each mode
-class. Non-linear tasks (`jpeg:Q`, `phase:S`, `hdr:S`) run DPS, MGDM and LAVPS only (DDRM and DiffPIR
-need a linear operator); on a pixel prior LAVPS runs the non-linear amortizer there when one is given.
+digit's label under the shipped classifier (a realism check PSNR cannot give), on a few digits that share
+one drawn operator the PSNR of the mean of several samples, their energy score and spread ratio (how
+honest their spread is), seconds per image, cost counts and, for LAVPS, how often each guard candidate
+won; on phase retrieval the share of samples in each mode class. Non-linear tasks (`jpeg:Q`, `phase:S`,
+`hdr:S`) run DPS, MGDM and LAVPS only (DDRM and DiffPIR need a linear operator); on a pixel prior LAVPS
+runs the non-linear amortizer there when one is given.
 A latent prior (`ldm:...`) samples z with y = A(decode(z)); its samples are decoded before scoring.
 Writes report.md, metrics.csv, summary.json, labelled grids and the PSNR-vs-seconds plot
 (`lavps.evaluation.demo_report`); the prior-draw setting is `lavps.evaluation.demo_draws`.
@@ -28,6 +29,7 @@ from ..operators.spec import parse_operator_spec
 from ..priors.latent import LatentMeasurement, LatentPrior, image_shape
 from ..samplers.lavps import WINS_KEY
 from ..samplers.registry import build_sampler
+from .calibration import energy_score, spread_ratio
 from .classifier import label_agreement
 from .demo_draws import run_prior_draws
 from .demo_report import GLOSSARY, format_demo_table, summarise, write_report
@@ -147,11 +149,16 @@ def _draw(prior, name: str, options: dict, problem: InverseProblem, seeds: list[
     return x.float().cpu(), result, result.cost.seconds + time.perf_counter() - start
 
 
-def _mean_psnr(config: DemoConfig, prior, name, options, spec, t_index, clean) -> list[float]:
-    """PSNR of the mean of `mean_samples` samples for the first `mean_images` digits (one shared operator)."""
+def _posterior_scores(config: DemoConfig, prior, name, options, spec, t_index, clean) -> dict:
+    """Scores of several samples per digit on the first `mean_images` digits (one shared operator,
+    `mean_samples` samples each): per digit the PSNR of their mean and, with K >= 2, their energy score (a
+    proper score: one-sample PSNR rewards samples squeezed towards the posterior mean, the energy score
+    does not); the pooled spread ratio of those digits (1: as spread out as their distance to the digit says,
+    > 1: too close together). Empty lists and None where not computed."""
     m, k = min(config.mean_images, len(clean)), config.mean_samples
+    scores = {"mean_psnr": [], "energy_score": [], "spread_ratio": None}
     if m == 0:
-        return []
+        return scores
     g = torch.Generator().manual_seed(config.seed * 1000 + t_index + 500)
     op = parse_operator_spec(spec, image_shape(prior)).sample_one(g)
     noise = GaussianNoise(config.sigma)
@@ -161,7 +168,12 @@ def _mean_psnr(config: DemoConfig, prior, name, options, spec, t_index, clean) -
     problem = InverseProblem(y.repeat_interleave(k, 0), op, noise)
     seeds = [config.seed * 100_000 + 50_000 + t_index * 1000 + i for i in range(m * k)]
     samples = _draw(prior, name, options, problem, seeds)[0]
-    return psnr(samples.reshape(m, k, *samples.shape[1:]).mean(1), x).tolist()
+    samples = samples.reshape(m, k, *samples.shape[1:])
+    scores["mean_psnr"] = psnr(samples.mean(1), x).tolist()
+    if k >= 2:
+        scores["energy_score"] = energy_score(samples, x).tolist()
+        scores["spread_ratio"] = spread_ratio(samples, x)
+    return scores
 
 
 def _observation_image(problem: InverseProblem, clean: torch.Tensor) -> torch.Tensor:
@@ -224,7 +236,8 @@ def _run_prior(config: DemoConfig, dp: DemoPrior, classifier, digits, progress: 
             grids[grid_name][label] = x
             p, s = psnr(x, clean), ssim(x, clean)
             kept = label_agreement(classifier, x, labels)
-            means = _mean_psnr(config, dp.prior, name, opts, spec, t_index, clean)
+            scores = _posterior_scores(config, dp.prior, name, opts, spec, t_index, clean)
+            means, energies = scores["mean_psnr"], scores["energy_score"]
             modes, aligned = (
                 phase_mode_classes(x, clean, problem.operator.oversampling) if family.kind == "phase" else (None, None)
             )
@@ -245,6 +258,8 @@ def _run_prior(config: DemoConfig, dp: DemoPrior, classifier, digits, progress: 
                         label_kept=float(kept[i]),
                         label_clean=float(clean_ok[i]),
                         mean_psnr=means[i] if i < len(means) else None,
+                        energy_score=energies[i] if i < len(energies) else None,
+                        spread_ratio=scores["spread_ratio"],
                         mode=modes[i] if modes else None,
                         aligned_psnr=float(aligned[i]) if modes else None,
                         seconds_per_image=seconds / config.images,

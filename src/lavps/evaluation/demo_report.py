@@ -22,6 +22,11 @@ GLOSSARY = {
     "label": "share of samples that the shipped digit classifier gives the digit's true label",
     "clean": "share of the same clean digits that the classifier labels correctly (the label column's ceiling)",
     "mean-PSNR": "PSNR of the mean of several samples, on a few digits sharing one drawn operator",
+    "ES": "energy score of those samples against the digit, E||X - x*|| - E||X - X'|| / 2 in RMS units (lower is "
+    "better; strictly proper: unlike one-sample PSNR it does not reward samples squeezed towards the mean), "
+    "mean over those digits",
+    "spread": "spread ratio of those samples: how far the digit sits from their mean in units of how far they "
+    "do (1: honest; > 1: samples too close together, over-confident; < 1: too spread out)",
     "s/img": "wall seconds per image (all digits of a task restored as one batch; a latent prior's decode included)",
     "fwd / bwd": "denoiser forward passes / backward passes (VJPs) per sample path",
     "amort": "amortizer forward passes per sample path",
@@ -52,6 +57,8 @@ def summarise(rows: list[dict]) -> list[dict]:
         pm, pc = mean_ci95([r["psnr"] for r in rs])
         sm, sc = mean_ci95([r["ssim"] for r in rs])
         means = [r["mean_psnr"] for r in rs if r["mean_psnr"] is not None]
+        energies = [r["energy_score"] for r in rs if r.get("energy_score") is not None]
+        es, es_ci = mean_ci95(energies) if energies else (None, None)
         entry = dict(
             prior=prior,
             task=task,
@@ -64,6 +71,10 @@ def summarise(rows: list[dict]) -> list[dict]:
             label_kept=sum(r["label_kept"] for r in rs) / len(rs),
             label_clean=sum(r.get("label_clean", float("nan")) for r in rs) / len(rs),
             mean_psnr=sum(means) / len(means) if means else None,
+            energy_score=es,
+            energy_score_ci95=es_ci,
+            energy_digits=len(energies),
+            spread_ratio=rs[0].get("spread_ratio"),
             seconds_per_image=rs[0]["seconds_per_image"],
             denoiser_forwards=rs[0]["denoiser_forwards"],
             denoiser_backwards=rs[0]["denoiser_backwards"],
@@ -98,6 +109,8 @@ def format_demo_table(summary: list[dict]) -> str:
             interval("label", 5, "label_kept", 2),
             Column("clean", 5, lambda r: format_interval(r.get("label_clean"), 5, 2)),
             interval("mean-PSNR", 9, "mean_psnr", 2),
+            interval("ES", 6, "energy_score", 4),
+            interval("spread", 6, "spread_ratio", 2),
             number("s/img", 6, "seconds_per_image", ".2f"),
             number("fwd", 4, "denoiser_forwards"),
             number("bwd", 4, "denoiser_backwards"),
@@ -170,7 +183,7 @@ def write_report(
     `draws`: the prior-draw setting's entries (`lavps.evaluation.demo_draws`), reported beside the digits."""
     from ..jsonfile import write_json
     from .demo_draws import draws_section
-    from .demo_frontier import fast_frontier, frontier_section
+    from .demo_frontier import all_frontiers, frontier_section
     from .plots import plot_demo_grid, plot_quality_vs_seconds
 
     out.mkdir(parents=True, exist_ok=True)
@@ -179,9 +192,9 @@ def write_report(
         w.writeheader()
         w.writerows(rows)
     pairs = prior_pairs(rows, summary) if _several_priors(summary) else []
-    frontier = fast_frontier(rows, summary)
+    frontiers = all_frontiers(rows, summary)
     payload = {"config": asdict(config), "priors": [_prior_line(p) for p in priors], "summary": summary}
-    payload.update(targets=list(gaps), frontier=frontier, prior_draws=draws or [], prior_pairs=_flat_pairs(pairs))
+    payload.update(targets=list(gaps), frontier=frontiers, prior_draws=draws or [], prior_pairs=_flat_pairs(pairs))
     payload["skipped"] = skipped
     write_json(out / "summary.json", payload)
     for name, g in grids.items():
@@ -221,8 +234,8 @@ def write_report(
         lines += [format_prior_pairs(pairs), "```", ""]
     if draws:
         lines += draws_section(draws)
-    if frontier:
-        lines += frontier_section(frontier)
+    if any(frontiers.values()):
+        lines += frontier_section(frontiers)
     if gaps:
         lines += gaps_section(gaps)
     if skipped:
