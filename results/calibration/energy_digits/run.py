@@ -6,6 +6,8 @@ draws): a row whose samples are squeezed together gains one-sample PSNR and lose
 
     PYTHONPATH=src python results/calibration/energy_digits/run.py OUT.jsonl K TASK:ROW[,ROW...] [...]
     e.g. motion_blur:9:0.5:lavps,ddrm-20,ddrm-100
+ROW+VARIANT runs a demo row with the settings of VARIANTS[VARIANT] over its own, e.g. lavps-ref+cal
+(`reference` with the calibration settings of `fastest`: no linearised variance shrink, temperature 2).
 Appends one JSON line per (task, row): per digit the energy score (RMS units), the PSNR of every sample, the
 PSNR of the K-sample mean, and seconds per sample.
 """
@@ -33,6 +35,9 @@ from lavps.evaluation.demo import (  # noqa: E402
 )
 from lavps.metrics import psnr  # noqa: E402
 
+#: named settings over a row's own (ROW+NAME)
+VARIANTS = {"cal": {"temperature": 2.0, "linear_variance": False}}
+
 out, k = sys.argv[1], int(sys.argv[2])
 config = DemoConfig(images=20, mean_images=0)
 prior = load_prior()
@@ -45,7 +50,9 @@ for item in sys.argv[3:]:
     family, problem = task_problem(config, t_index, spec, shape, clean)
     trained = family.spec in trained_families(net, shape)
     for label in names.split(","):
-        name, options = DEMO_SAMPLERS[label]
+        row, _, variant = label.partition("+")
+        name, options = DEMO_SAMPLERS[row]
+        options = {**options, **VARIANTS[variant]} if variant else options
         opts, _ = row_options(config, name, options, net, family.spec, trained, False, True, family.multimodal)
         draws, seconds = [], 0.0
         for j in range(k):  # draw j of every digit; j = 0 is the demo's own sample
