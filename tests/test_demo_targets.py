@@ -99,7 +99,9 @@ def test_energy_frontier_ranks_lower_as_better_and_can_disagree_with_psnr():
     assert by_es["rival"] == "ddrm-20" and by_es["top"] and by_es["slow"] == "dps"
     assert by_es["gap_rival"] == pytest.approx(-0.0135) and by_es["gap_slow"] == pytest.approx(0.002)
     assert by_es["value"] == pytest.approx(0.035)
-    assert "by ES, the default is the top point of the fast tier on 1 of 1" in format_frontier(frontiers["energy_score"])
+    assert "by ES, the default is the top point of the fast tier on 1 of 1" in format_frontier(
+        frontiers["energy_score"]
+    )
     # no row with an energy score (no --mean-images): no energy frontier
     plain = [{k: v for k, v in r.items() if k != "energy_score"} for r in rows]
     assert all_frontiers(plain, [{**s, "energy_score": None} for s in summary])["energy_score"] == []
