@@ -120,6 +120,8 @@ class LAVPSConfig(VIConfig):
         self.require("inner_tol", self.inner_tol >= 0, ">= 0")
         steps = self.nonlinear_inner_steps
         self.require("nonlinear_inner_steps", steps is None or steps >= 0, ">= 0 or None")
+        kept = self.guard and self.reuse_draw and self.inner_steps == 0  # the guard's scored draw is kept
+        self.require("draw", not (kept and self.draw == "linearised"), "diagonal with reuse_draw (a scored draw)")
 
     def guard_settings(self) -> GuardSettings:
         return GuardSettings(self.guard, self.candidates, self.linear_iters, self.reuse_draw, self.linear_probes)
@@ -272,6 +274,8 @@ class LAVPS(MGDM):
             return super().inner_draw(ctx, bridge, x_t, x0, tau, t, index)
         if self.settings.denoise_steps != 1:
             raise ValueError("reuse_draw needs denoise_steps = 1 (the guard's D(x) is the denoised value)")
+        if self.settings.draw != "diagonal":
+            raise ValueError("reuse_draw keeps the guard's scored draw, a diagonal one: it needs draw 'diagonal'")
         # the kept draw is the scored one: every candidate is scored at the tempered variance
         candidates = self.candidates(ctx, bridge, x_t, x0, tau, t)
         starts = {n: (mu, self.tempered(ctx, rho, tau)) for n, (mu, rho) in candidates.items()}

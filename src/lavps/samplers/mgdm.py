@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from ..diffusion import bridge_sample, ddim_step, grid_with_final_tau, restart_sample, uniform_grid
-from ..objective import BridgePrior, bridge_prior, likelihood_precision
+from ..objective import BridgePrior, bridge_prior, likelihood_precision, linearised_noise
 from .base import Context, Sampler
 from .config import setting
 from .gauss_vi import draw_from, fit_gauss_vi
@@ -106,9 +106,23 @@ class MGDM(Sampler):
     def inner_draw(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t, index: int):
         """Solve the inner problem, draw x_tau ~ q and denoise it: returns (x_tau, new x0)."""
         mu, rho = self.variational_step(ctx, bridge, x_t, x0, tau, t, index)
-        x_tau = draw_from(mu, rho, ctx.randn())
+        x_tau = self.draw_x_tau(ctx, bridge, mu, rho, tau)
         with torch.no_grad():
             return x_tau, self.denoise_from(x_tau, tau, ctx)
+
+    def draw_x_tau(self, ctx: Context, bridge: BridgePrior, mu: torch.Tensor, rho: torch.Tensor, tau) -> torch.Tensor:
+        """x_tau around the inner Gaussian's mean: mu + e^rho z (draw "diagonal"), or, on a linear-Gaussian
+        problem with draw "linearised", mu + s e with e of the linearised problem's full covariance
+        (`linearised_noise`; s the bridge's std at the settings' temperature, rho unused)."""
+        z = ctx.randn()
+        problem = ctx.problem
+        if self.settings.draw != "linearised" or problem is None or not problem.is_linear_gaussian:
+            return draw_from(mu, rho, z)
+        z_y = ctx.noise.randn((ctx.batch_size, *problem.operator.out_shape), mu.dtype, mu.device)
+        with torch.no_grad():
+            e = linearised_noise(bridge, self.schedule.abar(tau), problem, z, z_y)
+        scale = self.settings.tempered(bridge.log_std.to(mu.dtype), tau).exp()
+        return mu + scale * e
 
     def variational_step(self, ctx: Context, bridge: BridgePrior, x_t, x0, tau, t, index: int):
         """Zero-shot Gauss-VI: start at (m, log s), then G Adam steps (G, lr from the window schedules).

@@ -11,10 +11,12 @@ from .config import SamplerConfig, setting
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["WindowSchedule", "TauRule", "VISettings", "VIConfig", "MAX_STEPS"]
+__all__ = ["WindowSchedule", "TauRule", "VISettings", "VIConfig", "MAX_STEPS", "DRAWS"]
 
 #: Diffusion steps K of the shipped schedules: a grid has at most K points
 MAX_STEPS = 1000
+#: how x_tau is drawn around the inner Gaussian's mean (VISettings.draw)
+DRAWS = ("diagonal", "linearised")
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,11 @@ class VISettings:
             linearised likelihood's (diag(A^T A) / (abar sigma^2), linear-Gaussian problems),
             1 / v' = (1 / v - lam)_+ / T + min(1 / v, lam). Measured directions stay as the likelihood
             pins them; elsewhere the variance is T times wider (False: v' = T v everywhere).
+        draw: how x_tau is drawn around the inner problem's mean: "diagonal" = mu + e^rho z with the fitted
+            mean-field log-std rho; "linearised" = mu + s e with e of the Gaussian-linearised inner problem's
+            full covariance (`lavps.objective.linearised_noise`: the bridge's std s, shrunk only along the
+            directions the linear-Gaussian likelihood measures; rho unused; the temperature multiplies s^2).
+            On a problem that is not linear-Gaussian the draw stays diagonal.
     """
 
     steps: int = 100
@@ -102,6 +109,7 @@ class VISettings:
     temperature_above: int = 0
     temperature_below: float = 1.0
     temperature_prior_only: bool = False
+    draw: str = "diagonal"
 
     def __post_init__(self):
         if self.steps < 4:
@@ -124,6 +132,10 @@ class VISettings:
             raise ValueError(f"temperature_below must be > 0, got {self.temperature_below}")
         if not 0 <= self.temperature_above < MAX_STEPS:
             raise ValueError(f"temperature_above must be in 0..{MAX_STEPS - 1}, got {self.temperature_above}")
+        if self.draw not in DRAWS:
+            raise ValueError(f"draw must be one of {', '.join(DRAWS)}, got {self.draw!r}")
+        if self.draw == "linearised" and self.temperature_prior_only:
+            raise ValueError("temperature_prior_only needs the diagonal draw (the linearised one keeps the likelihood's)")
 
     def tempered(
         self, rho: torch.Tensor, tau: int | torch.Tensor, likelihood_precision: torch.Tensor | None = None
@@ -195,6 +207,12 @@ class VIConfig(SamplerConfig):
         "Temper only the prior's share of the draw's precision (linear-Gaussian problems): measured directions "
         "keep the likelihood's variance, the rest is temperature times wider (false: everything is).",
     )
+    draw: Literal["diagonal", "linearised"] = setting(
+        "diagonal",
+        "How x_tau is drawn around the inner Gaussian's mean: its mean-field std (diagonal), or the full covariance "
+        "of the Gaussian-linearised inner problem, shrunk only along measured directions (linearised; "
+        "linear-Gaussian problems, else diagonal).",
+    )
     whiten: bool = setting(False, "Run Adam in coordinates whitened by the bridge prior.")
     particles: int = setting(
         0,
@@ -230,6 +248,10 @@ class VIConfig(SamplerConfig):
         self.require("temperature", self.temperature > 0, "> 0")
         self.require("temperature_above", 0 <= self.temperature_above < MAX_STEPS, f"in 0..{MAX_STEPS - 1}")
         self.require("temperature_below", self.temperature_below > 0, "> 0")
+        self.require("draw", self.draw in DRAWS, " or ".join(DRAWS))
+        linear = self.draw == "linearised"
+        self.require("draw", not (linear and self.temperature_prior_only), "diagonal with temperature_prior_only")
+        self.require("draw", not (linear and self.particles), "diagonal with particles (their weights are mean-field)")
 
     def vi_settings(self, adam_in: int) -> VISettings:
         """The typed settings of the Gibbs loop, with `adam_in` Adam steps inside the window."""
@@ -248,4 +270,5 @@ class VIConfig(SamplerConfig):
             temperature_above=self.temperature_above,
             temperature_below=self.temperature_below,
             temperature_prior_only=self.temperature_prior_only,
+            draw=self.draw,
         )
