@@ -96,7 +96,11 @@ def test_the_sampler_draws_x_tau_with_the_tempered_linearised_covariance(gp):
     a = gp.problem.operator.matrix.double()
     if a.ndim == 3:
         a = a[0]
-    exact = temperature * s2 * torch.linalg.inv(torch.eye(D, dtype=torch.float64) + s2 / (abar * gp.problem.sigma**2) * a.T @ a)
+    exact = (
+        temperature
+        * s2
+        * torch.linalg.inv(torch.eye(D, dtype=torch.float64) + s2 / (abar * gp.problem.sigma**2) * a.T @ a)
+    )
     d = x - 0.25
     torch.testing.assert_close(d.T @ d / n, exact, atol=0.02 * float(exact.diagonal().max()), rtol=0.05)
     diagonal = MGDM(gp.prior, _settings("diagonal")).draw_x_tau(ctx, bridge, mu, rho, tau)

@@ -8,9 +8,9 @@ import math
 import pytest
 import torch
 
-from lavps.amortize.network import calibrated_temperature
+from lavps.amortize.network import calibrated_draw, calibrated_temperature
 from lavps.evaluation.calibration import calibration_report, spread_ratio
-from lavps.evaluation.temperature_fit import TemperatureFitConfig, fit_log_linear
+from lavps.evaluation.temperature_fit import TemperatureFitConfig, choose_draw, fit_log_linear
 from lavps.samplers.presets import calibrated_fields
 
 
@@ -66,9 +66,42 @@ def test_the_fit_config_refuses_a_bad_grid(temps):
         TemperatureFitConfig(families=("sr:4",), temperatures=temps)
 
 
+@pytest.mark.parametrize("draws", [(), ("diagonal", "diagonal"), ("full",)])
+def test_the_fit_config_refuses_bad_draws(draws):
+    with pytest.raises(ValueError, match="draws"):
+        TemperatureFitConfig(families=("sr:4",), draws=draws)
+
+
 class _Net:
-    def __init__(self, table):
-        self.info = {"calibration": {"temperature": table}}
+    def __init__(self, table, draws=None):
+        self.info = {"calibration": {"temperature": table, **({"draw": draws} if draws else {})}}
+
+
+def test_each_family_keeps_the_draw_of_lower_energy_score_at_its_fitted_temperature():
+    temps = [1.0, 1.5, 2.0]
+    by_draw = {
+        # calibrated near T = 2 (ratio (T / 2)^-1/2), ES 0.150 there
+        "diagonal": {"spread_ratio": {f"{t:g}": (t / 2.0) ** -0.5 for t in temps},
+                     "energy_score": {"1": 0.16, "1.5": 0.155, "2": 0.150}},
+        # calibrated near T = 1, ES 0.135 there: lower, although its ES at T = 2 is the worst of all
+        "linearised": {"spread_ratio": {f"{t:g}": (t / 1.05) ** -0.5 for t in temps},
+                       "energy_score": {"1": 0.135, "1.5": 0.149, "2": 0.161}},
+    }  # fmt: skip
+    assert choose_draw(by_draw, temps) == "linearised"
+    assert by_draw["linearised"]["temperature"] == pytest.approx(1.05) and by_draw["diagonal"]["temperature"] == 2.0
+    assert by_draw["linearised"]["energy_score_at_fit"] == 0.135
+    by_draw["linearised"]["energy_score"]["1"] = 0.150  # a tie: the first draw named wins
+    assert choose_draw(by_draw, temps) == "diagonal"
+
+
+def test_the_cards_draw_is_read_by_canonical_spec_and_a_corrupt_one_is_named():
+    net = _Net({"sr:4": 1.0, "box:0.3:0.5": 2.5}, {"sr:4": "linearised", "box:0.3:0.5": "diagonal"})
+    assert calibrated_draw(net, "sr:4") == "linearised"
+    assert calibrated_draw(net, "sr:2", (1, 32, 32)) is None
+    assert calibrated_fields("fastest", net, "sr:4") == {"temperature": 1.0, "draw": "linearised"}
+    assert calibrated_fields("reference", net, "sr:4") == {}
+    with pytest.raises(ValueError, match="calibrated draw for sr:4"):
+        calibrated_draw(_Net({"sr:4": 1.0}, {"sr:4": "full"}), "sr:4")
 
 
 def test_the_cards_table_is_read_by_canonical_spec():
@@ -127,6 +160,24 @@ def test_resolved_settings_take_the_cards_temperature_where_it_applies(
     assert ("calibrated_temperature" in resolved.record) is recorded
 
 
+def test_resolved_settings_take_the_cards_draw_and_the_users_wins(mnist_and_net):
+    from lavps.workflows.settings import resolve_settings
+
+    prior, net = mnist_and_net
+    net = copy.copy(net)
+    net.info = {**net.info, "calibration": {"temperature": {"sr:4": 1.1}, "draw": {"sr:4": "linearised"}}}
+    resolved = resolve_settings("lavps", None, {}, prior, "sr:4", amortizer=net)
+    assert (resolved.config.draw, resolved.config.temperature) == ("linearised", 1.1)
+    assert resolved.record["calibrated_temperature"] == {
+        "operator_family": "sr:4",
+        "temperature": 1.1,
+        "draw": "linearised",
+    }
+    mine = resolve_settings("lavps", None, {"draw": "diagonal"}, prior, "sr:4", amortizer=net)
+    assert (mine.config.draw, mine.config.temperature) == ("diagonal", 1.1)
+    assert mine.record["calibrated_temperature"] == {"operator_family": "sr:4", "temperature": 1.1}
+
+
 def test_the_demo_rows_take_the_same_temperature(mnist_and_net):
     from lavps.evaluation.demo import DemoConfig
     from lavps.evaluation.demo_rows import row_options
@@ -145,13 +196,17 @@ def test_the_command_writes_a_card_that_restore_then_uses(tmp_path, _cli):
 
     out = tmp_path / "cal" / "net"
     args = ["calibrate-amortizer", "--operator", "sr:4", "--problems", "2", "--samples", "2", "--prior-steps", "3"]
-    run = _cli(*args, "--temperatures", "1.5", "2.5", "--out", out, "--quiet")
+    run = _cli(*args, "--temperatures", "1.5", "2.5", "--draws", "diagonal", "linearised", "--out", out, "--quiet")
     assert run.returncode == 0, run.stderr
-    assert "sr:4" in run.stdout and "fitted T" in run.stdout
+    assert "sr:4" in run.stdout and "fitted T" in run.stdout and "linearised" in run.stdout
     net = load_amortizer(out.with_suffix(".safetensors"), prior=load_prior())
     table = net.info["calibration"]
     assert 1.5 <= table["temperature"]["sr:4"] <= 2.5
     assert set(table["spread_ratio"]["sr:4"]) == {"1.5", "2.5"}
+    chosen = table["draw"]["sr:4"]
+    assert set(table["by_draw"]["sr:4"]) == {"diagonal", "linearised"}
+    assert table["temperature"]["sr:4"] == table["by_draw"]["sr:4"][chosen]["temperature"]
+    assert calibrated_fields("fastest", net, "sr:4") == {"temperature": table["temperature"]["sr:4"], "draw": chosen}
     card = json.loads((tmp_path / "cal" / "net.json").read_text())  # the shipped card's fields, plus the fit
     assert card["calibration"]["temperature"] == table["temperature"] and "held_out_loss_ratio" in card
     assert (tmp_path / "cal" / "net.calibration.json").is_file()

@@ -38,6 +38,7 @@ __all__ = [
     "check_compatible",
     "trained_families",
     "calibrated_temperature",
+    "calibrated_draw",
 ]
 
 INPUT_KINDS = ("pinv", "grad", "linear")
@@ -194,18 +195,7 @@ def calibrated_temperature(amortizer, family: str | None, shape: tuple[int, ...]
     """The variance temperature fitted for this operator family (a canonical spec) by `lavps
     calibrate-amortizer` (the card's info["calibration"]["temperature"], keyed by canonical specs), or None:
     no fit for it. With the image shape a key written another way ('gaussian_blur:9:2.0') matches too."""
-    table = ((getattr(amortizer, "info", None) or {}).get("calibration") or {}).get("temperature") or {}
-    if family is None or not isinstance(table, dict):
-        return None
-    value = table.get(family)
-    if value is None and shape is not None:
-        for name, entry in table.items():
-            try:
-                if parse_operator_spec(name, shape).spec == family:
-                    value = entry
-                    break
-            except ValueError:
-                continue
+    value = _calibration_entry(amortizer, "temperature", family, shape)
     if value is None:
         return None
     try:
@@ -217,6 +207,34 @@ def calibrated_temperature(amortizer, family: str | None, shape: tuple[int, ...]
             f"the amortizer card's calibrated temperature for {family} is {value!r}; expected a number > 0"
         )
     return t
+
+
+def calibrated_draw(amortizer, family: str | None, shape: tuple[int, ...] | None = None) -> str | None:
+    """How `fastest` draws x_tau on this family as `lavps calibrate-amortizer --draws` chose it (the card's
+    info["calibration"]["draw"]: "diagonal" or "linearised", `VISettings.draw`), or None: no choice made."""
+    from ..samplers.settings import DRAWS
+
+    value = _calibration_entry(amortizer, "draw", family, shape)
+    if value is not None and value not in DRAWS:
+        raise ValueError(f"the amortizer card's calibrated draw for {family} is {value!r}; expected one of {DRAWS}")
+    return value
+
+
+def _calibration_entry(amortizer, table_name: str, family: str | None, shape: tuple[int, ...] | None):
+    """The card's info["calibration"][table_name][family] (None if absent); with the image shape a key
+    written another way matches its canonical spec."""
+    table = ((getattr(amortizer, "info", None) or {}).get("calibration") or {}).get(table_name) or {}
+    if family is None or not isinstance(table, dict):
+        return None
+    value = table.get(family)
+    if value is None and shape is not None:
+        for name, entry in table.items():
+            try:
+                if parse_operator_spec(name, shape).spec == family:
+                    return entry
+            except ValueError:
+                continue
+    return value
 
 
 def check_compatible(net: nn.Module, prior, source: str = "the network") -> None:

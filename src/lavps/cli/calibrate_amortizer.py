@@ -31,6 +31,15 @@ __all__ = ["calibrate_amortizer_command"]
     show_default=True,
     help="The grid of variance temperatures (>= 2 distinct values > 0).",
 )
+@click.option(
+    "--draws",
+    cls=ListOption,
+    type=click.Choice(["diagonal", "linearised"]),
+    default=("diagonal",),
+    show_default=True,
+    help="Ways of drawing x_tau to fit (diagonal: the network's mean-field variance; linearised: the linearised "
+    "inner problem's full covariance); with both, each family keeps the one of lower energy score.",
+)
 @option("problems", default=24, help="Independent problems per family (each its own x*, operator draw and y).")
 @option("samples", default=15, help="Posterior samples K per problem.")
 @option("prior_steps", default=250)
@@ -51,6 +60,7 @@ def calibrate_amortizer_command(
     amortizer,
     operators,
     temperatures,
+    draws,
     problems,
     samples,
     prior_steps,
@@ -60,9 +70,10 @@ def calibrate_amortizer_command(
     overwrite,
     quiet,
 ):
-    """Fit, per operator family, the variance temperature that makes LAVPS's `fastest` preset calibrated, and
-    write a copy of the amortizer whose card carries the table (`fastest`, and `auto` where it runs it, then
-    take the family's temperature instead of 2).
+    """Fit, per operator family, the variance temperature that makes LAVPS's `fastest` preset calibrated (and,
+    with several --draws, the way of drawing x_tau of lower energy score), and write a copy of the amortizer
+    whose card carries the table (`fastest`, and `auto` where it runs it, then take the family's temperature
+    instead of 2, and its draw).
 
     On draws from the prior itself (where the posterior is right), for each temperature of the grid: K
     samples per problem, the pooled spread ratio of the truth's distance to the samples' mean over the
@@ -99,8 +110,9 @@ def calibrate_amortizer_command(
         if not families:
             raise ValueError(f"the card of {source} names no linear operator family; give --operator")
     config = TemperatureFitConfig(
-        families=tuple(dict.fromkeys(families)), temperatures=tuple(float(t) for t in temperatures), problems=problems,
-        samples=samples, prior_steps=prior_steps, seed=seed, sigma=sigma,
+        families=tuple(dict.fromkeys(families)), temperatures=tuple(float(t) for t in temperatures),
+        draws=tuple(dict.fromkeys(draws)), problems=problems, samples=samples, prior_steps=prior_steps, seed=seed,
+        sigma=sigma,
     )  # fmt: skip
     record = fit_temperatures(config, prior, net, progress=not quiet)
     results = record.pop("results")
@@ -131,11 +143,19 @@ def _card(source: Path, record: dict) -> dict | None:
 
 def _table(record: dict, config) -> str:
     temps = [f"{t:g}" for t in config.temperatures]
-    head = f"{'family':<22}" + "".join(f"{'ratio T=' + t:>13}" for t in temps) + f"{'fitted T':>10}  how"
-    lines = ["Spread ratio of `fastest` on prior draws (1 = calibrated, > 1 too narrow) and the fitted temperature:"]
+    head = f"{'family':<22}{'draw':<12}" + "".join(f"{'ratio T=' + t:>13}" for t in temps)
+    head += f"{'fitted T':>10}{'ES there':>10}  how"
+    lines = [
+        "Spread ratio of `fastest` on prior draws (1 = calibrated, > 1 too narrow), the fitted temperature and the "
+        "energy score at the grid temperature nearest it (* = the draw kept):"
+    ]
     lines.append(head)
     for family in config.families:
-        ratios = record["spread_ratio"][family]
-        cells = "".join(f"{ratios[t]:>13.3f}" for t in temps)
-        lines.append(f"{family:<22}{cells}{record['temperature'][family]:>10.2f}  {record['how'][family]}")
+        for draw, cell in record["by_draw"][family].items():
+            cells = "".join(f"{cell['spread_ratio'][t]:>13.3f}" for t in temps)
+            mark = "*" if record["draw"][family] == draw else " "
+            lines.append(
+                f"{family:<22}{draw + mark:<12}{cells}{cell['temperature']:>10.2f}{cell['energy_score_at_fit']:>10.4f}"
+                f"  {cell['how']}"
+            )
     return "\n".join(lines)

@@ -9,8 +9,14 @@ samples of `fastest` on P problems (`run_image_calibration`), their pooled sprea
 of log ratio against log T crosses 0, clamped to the grid. The spread ratio pools squared distances over
 problems and pixels: a smoother target than coverages, where each problem counts once.
 
+With several draws (`draws`: "diagonal", the network's mean-field variance, and "linearised", the
+Gaussian-linearised inner problem's full covariance: `VISettings.draw`) the temperature is fitted for each,
+and each family keeps the draw whose energy score (`calibration.energy_score`, proper: lowest for the right
+law) is lower at the grid temperature nearest its fitted one.
+
 The fitted table goes in the amortizer's card (`info["calibration"]`); `fastest` (and `auto` where it runs
-`fastest`) then takes the family's temperature instead of the preset's 2 (`calibrated_temperature`).
+`fastest`) then takes the family's temperature instead of the preset's 2 and its draw
+(`calibrated_temperature`, `calibrated_draw`).
 The problems must be ones no report uses (default seed 500, 250-step prior draws: the tuning problems of
 results/calibration).
 """
@@ -20,9 +26,10 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from ..samplers.settings import DRAWS
 from .calibration_bench import CalibrationRow, ImageCalibrationConfig, run_image_calibration
 
-__all__ = ["TemperatureFitConfig", "fit_log_linear", "fit_temperatures", "CALIBRATION_KEY"]
+__all__ = ["TemperatureFitConfig", "choose_draw", "fit_log_linear", "fit_temperatures", "CALIBRATION_KEY"]
 
 #: where the fitted table lives in an amortizer's info / card
 CALIBRATION_KEY = "calibration"
@@ -30,10 +37,12 @@ CALIBRATION_KEY = "calibration"
 
 @dataclass(frozen=True)
 class TemperatureFitConfig:
-    """families: canonical operator specs; temperatures: the grid (>= 2 values, each > 0)."""
+    """families: canonical operator specs; temperatures: the grid (>= 2 values, each > 0); draws: the ways of
+    drawing x_tau to fit and choose between (`VISettings.draw`)."""
 
     families: tuple[str, ...]
     temperatures: tuple[float, ...] = (1.5, 2.0, 2.5)
+    draws: tuple[str, ...] = ("diagonal",)
     problems: int = 24
     samples: int = 15
     prior_steps: int = 250
@@ -46,6 +55,8 @@ class TemperatureFitConfig:
         temps = self.temperatures
         if len(set(temps)) < 2 or not all(math.isfinite(t) and t > 0 for t in temps):
             raise ValueError(f"need at least two distinct temperatures > 0, got {list(temps)}")
+        if not self.draws or len(set(self.draws)) != len(self.draws) or not set(self.draws) <= set(DRAWS):
+            raise ValueError(f"draws must be distinct names from {', '.join(DRAWS)}, got {list(self.draws)}")
 
 
 def fit_log_linear(temperatures, ratios) -> tuple[float, str]:
@@ -74,29 +85,50 @@ def fit_log_linear(temperatures, ratios) -> tuple[float, str]:
 
 
 def fit_temperatures(config: TemperatureFitConfig, prior, amortizer, progress: bool = True) -> dict:
-    """{"temperature": {family: T}, "how": {family: ...}, "spread_ratio": {family: {T: ratio}}, "fit": config}:
-    the calibration record for `amortizer`'s card. Each family's rows run LAVPS `fastest` with its
-    temperature overridden (the other fastest settings unchanged)."""
+    """{"temperature": {family: T}, "draw": {family: d}, "how": {family: ...}, "spread_ratio": {family: {T:
+    ratio}}, "energy_score": {family: {T: ES}}, "by_draw": {family: {draw: the same per draw}}, "fit": config}:
+    the calibration record for `amortizer`'s card (the top-level tables are the chosen draw's). Each row runs
+    LAVPS `fastest` with its temperature and draw overridden (the other fastest settings unchanged)."""
     temps = [float(t) for t in config.temperatures]
-    keys = {f"T={t:g}": f"{t:g}" for t in temps}  # row label -> the ratios' key for T
-    rows = tuple(CalibrationRow(f"T={t:g}", "lavps", "fastest", {"temperature": t}) for t in temps)
+    rows = {
+        _label(d, t, config.draws): (d, f"{t:g}") for d in config.draws for t in temps
+    }  # row label -> (draw, the tables' key for T)
     run = ImageCalibrationConfig(
         operators=tuple(config.families), sigma=config.sigma, problems=config.problems, samples=config.samples,
-        rows=rows, prior_steps=config.prior_steps, seed=config.seed,
+        rows=tuple(CalibrationRow(label, "lavps", "fastest", {"temperature": float(t), "draw": d})
+                   for label, (d, t) in rows.items()),
+        prior_steps=config.prior_steps, seed=config.seed,
     )  # fmt: skip
     out = run_image_calibration(run, prior, progress=progress, amortizer=amortizer)
-    ratios: dict[str, dict[str, float]] = {}
+    measured: dict[str, dict[str, dict]] = {}
     for entry in out["results"]:
-        ratios.setdefault(entry["operator"], {})[keys[entry["sampler"]]] = entry["report"]["spread_ratio"]
-    temperature, how = {}, {}
+        draw, key = rows[entry["sampler"]]
+        cell = measured.setdefault(entry["operator"], {}).setdefault(draw, {"spread_ratio": {}, "energy_score": {}})
+        cell["spread_ratio"][key] = entry["report"]["spread_ratio"]
+        cell["energy_score"][key] = entry["report"]["energy_score"]
+    record = {k: {} for k in ("temperature", "draw", "how", "spread_ratio", "energy_score", "by_draw")}
     for family in config.families:
-        t, how[family] = fit_log_linear(temps, [ratios[family][key] for key in keys.values()])
-        temperature[family] = round(t, 2)
-    return {
-        "temperature": temperature,
-        "how": how,
-        "spread_ratio": ratios,
-        "preset": "fastest",
-        "fit": asdict(config),
-        "results": out["results"],
-    }
+        chosen = choose_draw(measured[family], temps)
+        best = measured[family][chosen]
+        record["draw"][family] = chosen
+        for key in ("temperature", "how", "spread_ratio", "energy_score"):
+            record[key][family] = best[key]
+        record["by_draw"][family] = measured[family]
+    return {**record, "preset": "fastest", "fit": asdict(config), "results": out["results"]}
+
+
+def choose_draw(by_draw: dict[str, dict], temperatures) -> str:
+    """Fits each draw's temperature (`fit_log_linear` on its spread ratios, keyed by f"{T:g}") and returns the
+    draw whose energy score at the grid temperature nearest its fitted one is lowest (ties: the first).
+    Adds "temperature" (rounded to 0.01), "how" and "energy_score_at_fit" to each draw's entry."""
+    temps = [float(t) for t in temperatures]
+    for cell in by_draw.values():
+        t, cell["how"] = fit_log_linear(temps, [cell["spread_ratio"][f"{x:g}"] for x in temps])
+        cell["temperature"] = round(t, 2)
+        nearest = min(temps, key=lambda x: abs(math.log(x / t)))
+        cell["energy_score_at_fit"] = cell["energy_score"][f"{nearest:g}"]
+    return min(by_draw, key=lambda d: by_draw[d]["energy_score_at_fit"])
+
+
+def _label(draw: str, temperature: float, draws: tuple[str, ...]) -> str:
+    return f"T={temperature:g}" if len(draws) == 1 else f"{draw} T={temperature:g}"

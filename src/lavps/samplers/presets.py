@@ -288,15 +288,20 @@ def auto_budget(trained: bool | None, linear: bool = True, latent: bool = False,
 
 def calibrated_fields(ran: str, amortizer, family: str | None, latent: bool = False, shape=None) -> dict:
     """What the amortizer's card fitted for the operator's family (`lavps calibrate-amortizer`,
-    `amortize.network.calibrated_temperature`) sets over the preset that runs (`ran`, after `auto`):
-    {"temperature": T} on `fastest`, the preset the fit ran, on a pixel prior; else nothing (also when the
-    card has no fit for the family). Settings the user gives still win."""
-    from ..amortize.network import calibrated_temperature
+    `amortize.network.calibrated_temperature` / `calibrated_draw`) sets over the preset that runs (`ran`,
+    after `auto`): {"temperature": T} and, where the fit chose one, {"draw": d} on `fastest`, the preset the fit
+    ran, on a pixel prior; else nothing (also when the card has no fit for the family). Settings the user
+    gives still win."""
+    from ..amortize.network import calibrated_draw, calibrated_temperature
 
     if ran != "fastest" or latent:
         return {}
     temperature = calibrated_temperature(amortizer, family, shape)
-    return {} if temperature is None else {"temperature": temperature}
+    draw = calibrated_draw(amortizer, family, shape)
+    return {
+        **({} if temperature is None else {"temperature": temperature}),
+        **({} if draw is None else {"draw": draw}),
+    }
 
 
 #: What each preset is for (help texts)

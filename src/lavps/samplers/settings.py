@@ -135,7 +135,9 @@ class VISettings:
         if self.draw not in DRAWS:
             raise ValueError(f"draw must be one of {', '.join(DRAWS)}, got {self.draw!r}")
         if self.draw == "linearised" and self.temperature_prior_only:
-            raise ValueError("temperature_prior_only needs the diagonal draw (the linearised one keeps the likelihood's)")
+            raise ValueError(
+                "temperature_prior_only needs the diagonal draw (the linearised one keeps the likelihood's)"
+            )
 
     def tempered(
         self, rho: torch.Tensor, tau: int | torch.Tensor, likelihood_precision: torch.Tensor | None = None

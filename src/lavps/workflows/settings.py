@@ -77,8 +77,12 @@ def resolve_settings(
     else:
         name, values = _preset_values(sampler, preset, networks.get("amortizer"), prior, operator_family, flags, chosen)
         given = canonical_names(cls, overrides)
-        if "temperature" in given:  # the user's temperature wins over the card's: not recorded as used
-            chosen.pop("calibrated_temperature", None)
+        fitted = chosen.get("calibrated_temperature", {})
+        for key in ("temperature", "draw"):  # the user's value wins over the card's: not recorded as used
+            if key in given:
+                fitted.pop(key, None)
+        if fitted and set(fitted) == {"operator_family"}:
+            chosen.pop("calibrated_temperature")
         unknown = sorted(set(given) - set(setting_names(cls)))
         if unknown:  # named before the preset is merged (make_config would say the same)
             make_config(cls, {k: given[k] for k in unknown})
@@ -124,7 +128,7 @@ def _preset_values(sampler, preset, net, prior, operator_family, flags, chosen: 
     name, values = preset_options(sampler, preset, known, linear, latent, multimodal)
     ran = auto_budget(known, linear, latent, multimodal) if name == "auto" else name
     fitted = calibrated_fields(ran, net, operator_family, latent, image_shape(prior))
-    if fitted:  # the amortizer's own temperature for this family (lavps calibrate-amortizer)
+    if fitted:  # the amortizer's own temperature (and draw) for this family (lavps calibrate-amortizer)
         values.update(fitted)
         chosen["calibrated_temperature"] = {"operator_family": operator_family, **fitted}
     if name == "auto":
