@@ -3,6 +3,7 @@
     PYTHONPATH=src python rows.py TASK PROBLEMS SEED PRIOR_STEPS OUT.jsonl ROW [ROW ...]
     e.g. rows.py sr:4 48 0 1000 reported_sr4.jsonl default temperature=1.75     (the reported problems)
          rows.py sr:4 24 500 250 tuning.jsonl temperature=2,temperature_above=200,temperature_below=1
+         rows.py sr:4 48 0 1000 reported_sr4.jsonl default draw=linearised,temperature=1
 
 Problems, operators, noise and sample seeds are those of `lavps bench calibration --seed SEED` (reported:
 seed 0, 1000-step draws; tuning: seed 500, 250-step draws). Appends one JSON line per row; prints the table.
@@ -20,13 +21,20 @@ from lavps.evaluation.calibration_table import format_calibration_table
 torch.set_num_threads(1)
 
 
+def _number_or_text(v):
+    try:
+        return float(v)
+    except ValueError:
+        return v  # e.g. draw=linearised
+
+
 def row(spec):
     if spec == "default":
         return CalibrationRow("default", "lavps")
     s = {}
     for kv in spec.split(","):
         k, v = kv.split("=")
-        s[k] = (v == "true") if v in ("true", "false") else (int(v) if v.isdigit() else float(v))
+        s[k] = (v == "true") if v in ("true", "false") else (int(v) if v.isdigit() else _number_or_text(v))
     return CalibrationRow(spec, "lavps", None, s)
 
 
