@@ -89,8 +89,12 @@ def test_each_family_keeps_the_draw_of_lower_energy_score_at_its_fitted_temperat
     }  # fmt: skip
     assert choose_draw(by_draw, temps) == "linearised"
     assert by_draw["linearised"]["temperature"] == pytest.approx(1.05) and by_draw["diagonal"]["temperature"] == 2.0
-    assert by_draw["linearised"]["energy_score_at_fit"] == 0.135
-    by_draw["linearised"]["energy_score"]["1"] = 0.150  # a tie: the first draw named wins
+    # interpolated linearly in log T between T = 1 and 1.5
+    expected = 0.135 + math.log(1.05) / math.log(1.5) * (0.149 - 0.135)
+    assert by_draw["linearised"]["energy_score_at_fit"] == pytest.approx(expected)
+    assert by_draw["diagonal"]["energy_score_at_fit"] == pytest.approx(0.150)
+    for t in ("1", "1.5"):  # a tie at the fitted temperatures: the first draw named wins
+        by_draw["linearised"]["energy_score"][t] = 0.150
     assert choose_draw(by_draw, temps) == "diagonal"
 
 

@@ -119,15 +119,26 @@ def fit_temperatures(config: TemperatureFitConfig, prior, amortizer, progress: b
 
 def choose_draw(by_draw: dict[str, dict], temperatures) -> str:
     """Fits each draw's temperature (`fit_log_linear` on its spread ratios, keyed by f"{T:g}") and returns the
-    draw whose energy score at the grid temperature nearest its fitted one is lowest (ties: the first).
-    Adds "temperature" (rounded to 0.01), "how" and "energy_score_at_fit" to each draw's entry."""
-    temps = [float(t) for t in temperatures]
+    draw whose energy score at its fitted temperature is lowest (ties: the first): each draw is judged where it
+    is calibrated. The energy score there is interpolated linearly in log T between the two grid points around
+    it. Adds "temperature" (rounded to 0.01), "how" and "energy_score_at_fit" to each draw's entry."""
+    temps = sorted(float(t) for t in temperatures)
     for cell in by_draw.values():
         t, cell["how"] = fit_log_linear(temps, [cell["spread_ratio"][f"{x:g}"] for x in temps])
         cell["temperature"] = round(t, 2)
-        nearest = min(temps, key=lambda x: abs(math.log(x / t)))
-        cell["energy_score_at_fit"] = cell["energy_score"][f"{nearest:g}"]
+        cell["energy_score_at_fit"] = _log_interpolate(temps, [cell["energy_score"][f"{x:g}"] for x in temps], t)
     return min(by_draw, key=lambda d: by_draw[d]["energy_score_at_fit"])
+
+
+def _log_interpolate(xs: list[float], ys: list[float], x: float) -> float:
+    """ys at x, linear in log x between the neighbouring xs (sorted); the end value outside them."""
+    if x <= xs[0]:
+        return ys[0]
+    for (x0, y0), (x1, y1) in zip(zip(xs, ys, strict=True), zip(xs[1:], ys[1:], strict=True), strict=True):
+        if x <= x1:
+            w = math.log(x / x0) / math.log(x1 / x0)
+            return y0 + w * (y1 - y0)
+    return ys[-1]
 
 
 def _label(draw: str, temperature: float, draws: tuple[str, ...]) -> str:
