@@ -6,7 +6,8 @@ draws): a row whose samples are squeezed together gains one-sample PSNR and lose
 
     PYTHONPATH=src python results/calibration/energy_digits/run.py OUT.jsonl K TASK:ROW[,ROW...] [...]
     e.g. motion_blur:9:0.5:lavps,ddrm-20,ddrm-100
-ROW+VARIANT runs a demo row with the settings of VARIANTS[VARIANT] over its own, e.g. lavps-ref+cal
+AMORTIZER=FILE runs LAVPS's rows with that amortizer (its card's per-family temperature and draw) instead of
+the shipped one. ROW+VARIANT runs a demo row with the settings of VARIANTS[VARIANT] over its own, e.g. lavps-ref+cal
 (`reference` with the calibration settings of `fastest`: no linearised variance shrink, temperature 2).
 Appends one JSON line per (task, row): per digit the energy score (RMS units), the PSNR of every sample, the
 PSNR of the K-sample mean, and seconds per sample.
@@ -41,7 +42,7 @@ VARIANTS = {"cal": {"temperature": 2.0, "linear_variance": False}}
 out, k = sys.argv[1], int(sys.argv[2])
 config = DemoConfig(images=20, mean_images=0)
 prior = load_prior()
-net = load_amortizer(default_amortizer_path(prior), prior=prior)
+net = load_amortizer(os.environ.get("AMORTIZER") or default_amortizer_path(prior), prior=prior)  # e.g. a new card
 clean, labels, _ = held_out_digits(config.images, config.digit_offset)
 shape = tuple(prior.shape)
 for item in sys.argv[3:]:

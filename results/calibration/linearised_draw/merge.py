@@ -5,7 +5,9 @@ use both cores) into one card, written over an amortizer as the command itself w
 
 SOURCE: the amortizer the fits ran on (its weights and card are kept); COMMAND: the commands that ran, recorded
 in the card's fit; each REPORT: a fit's `.calibration.json`. Writes OUT (.safetensors, .json card) and
-OUT.calibration.json (every row's report), each through a temporary name.
+OUT.calibration.json (every row's report), each through a temporary name. Each family's draw is chosen
+again by the current `choose_draw` from the measured spread ratios and energy scores (the same rule as the
+command's; the fits above ran before it interpolated the energy score at the fitted temperature).
 """
 
 import json
@@ -15,7 +17,7 @@ from pathlib import Path
 from lavps.amortize.checkpoint import load_amortizer, save_amortizer
 from lavps.api import load_prior
 from lavps.cli.calibrate_amortizer import _card
-from lavps.evaluation.temperature_fit import CALIBRATION_KEY
+from lavps.evaluation.temperature_fit import CALIBRATION_KEY, choose_draw
 from lavps.jsonfile import write_json
 
 PER_FAMILY = ("temperature", "draw", "how", "spread_ratio", "energy_score", "by_draw")
@@ -31,6 +33,11 @@ for record in records:
             raise ValueError(f"families fitted twice: {sorted(overlap)}")
         merged[key].update(record[key])
     results += record["results"]
+for family, by_draw in merged["by_draw"].items():
+    chosen = choose_draw(by_draw, records[0]["fit"]["temperatures"])
+    merged["draw"][family] = chosen
+    for key in ("temperature", "how", "spread_ratio", "energy_score"):
+        merged[key][family] = by_draw[chosen][key]
 fits = [r["fit"] for r in records]
 fit = {k: v for k, v in fits[0].items() if k != "families"}
 for other in fits[1:]:
