@@ -46,6 +46,7 @@ for other in fits[1:]:
         raise ValueError(f"the fits differ in {differ}: they cannot share one card")
 fit["families"] = sorted(f for r in fits for f in r["families"])
 fit["command"] = command
+fit["amortizer"] = str(source)  # as given (the fits record the absolute path they ran on)
 record = {**merged, "preset": records[0]["preset"], "fit": fit}
 net = load_amortizer(source, prior=load_prior())
 net.info = {**(net.info or {}), CALIBRATION_KEY: record}

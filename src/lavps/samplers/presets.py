@@ -118,7 +118,10 @@ PRESETS: dict[str, dict[str, dict]] = {
         # among 15 samples of prior draws is near uniform on sr:4, box and motion blur (with the shrink at T = 1,
         # 96% of 48 motion-blur truths lay beyond every sample); it costs 1-2.4 dB of one-sample PSNR there.
         # An amortizer whose card holds per-family temperatures (lavps calibrate-amortizer; the shipped one does)
-        # replaces the 2 by its family's (calibrated_fields): 17 of 18 coverages within +-5 points instead of 16
+        # replaces the 2 by its family's (calibrated_fields): 17 of 18 coverages within +-5 points instead of 16.
+        # Its card may also choose the draw per family (`draw` "linearised": the linearised inner problem's full
+        # covariance around the network's mean; the shipped card does on five of six families: 18 of 18,
+        # results/calibration/linearised_draw)
         "fastest": {**_SHORT, "inner_steps": 0, "guard": False, **_SHRINK, **_CALIBRATED},
         # the guard of `fast`, then one Adam step on the inner problem; _NONLINEAR_STEPS where the likelihood
         # is not linear-Gaussian (non-linear A or non-Gaussian noise; linear-Gaussian runs are unchanged)
@@ -308,7 +311,8 @@ def calibrated_fields(ran: str, amortizer, family: str | None, latent: bool = Fa
 PRESET_HELP = {
     "tiny": "seconds, only checks a pipeline",
     "fastest": "LAVPS's network proposal alone on N=20 + final_tau 20 (no guard), its variance widened x2, or by the "
-    "temperature the amortizer's card fitted for the family (calibrated spread): one denoiser forward per iteration",
+    "temperature (and drawn the way) the amortizer's card fitted for the family (calibrated spread): one denoiser "
+    "forward per iteration",
     "fast": "LAVPS on N=20 + final_tau 20, guard network vs linearised start, one scored pass per iteration "
     "(the demo's lavps-fast); MGDM at that grid with 2 / 5 Adam steps; DDRM/DiffPIR 20 steps",
     "reference": "the demo's MGDM (5 / 20 Adam steps) and DPS (250 steps) budgets; DDRM and DiffPIR 100 steps; "
