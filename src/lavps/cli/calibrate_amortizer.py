@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .group import cli
-from .options import FiniteFloat, ListOption, option
+from .options import FiniteFloat, ListOption, grouped, option
 
 __all__ = ["calibrate_amortizer_command"]
 
@@ -55,12 +55,12 @@ __all__ = ["calibrate_amortizer_command"]
 )
 @option("overwrite")
 @option("quiet")
+@grouped("grid", dict, "temperatures", "draws")
 def calibrate_amortizer_command(
     prior_path,
     amortizer,
     operators,
-    temperatures,
-    draws,
+    grid,
     problems,
     samples,
     prior_steps,
@@ -110,9 +110,9 @@ def calibrate_amortizer_command(
         if not families:
             raise ValueError(f"the card of {source} names no linear operator family; give --operator")
     config = TemperatureFitConfig(
-        families=tuple(dict.fromkeys(families)), temperatures=tuple(float(t) for t in temperatures),
-        draws=tuple(dict.fromkeys(draws)), problems=problems, samples=samples, prior_steps=prior_steps, seed=seed,
-        sigma=sigma,
+        families=tuple(dict.fromkeys(families)), temperatures=tuple(float(t) for t in grid["temperatures"]),
+        draws=tuple(dict.fromkeys(grid["draws"])), problems=problems, samples=samples, prior_steps=prior_steps,
+        seed=seed, sigma=sigma,
     )  # fmt: skip
     record = fit_temperatures(config, prior, net, progress=not quiet)
     results = record.pop("results")
