@@ -180,6 +180,11 @@ def test_resolved_settings_take_the_cards_draw_and_the_users_wins(mnist_and_net)
     mine = resolve_settings("lavps", None, {"draw": "diagonal"}, prior, "sr:4", amortizer=net)
     assert (mine.config.draw, mine.config.temperature) == ("diagonal", 1.1)
     assert mine.record["calibrated_temperature"] == {"operator_family": "sr:4", "temperature": 1.1}
+    # particles draw mean-field: the card's draw yields to them (no refusal), its temperature stays
+    swarm = resolve_settings("lavps", None, {"particles": 4}, prior, "sr:4", amortizer=net)
+    assert (swarm.config.draw, swarm.config.temperature, swarm.config.particles) == ("diagonal", 1.1, 4)
+    with pytest.raises(ValueError, match="particles"):  # asked for together: refused, named
+        resolve_settings("lavps", None, {"particles": 4, "draw": "linearised"}, prior, "sr:4", amortizer=net)
 
 
 def test_the_demo_rows_take_the_same_temperature(mnist_and_net):
