@@ -24,7 +24,12 @@ __all__ = [
     "likelihood_precision",
     "gauss_newton_start",
     "CURVATURE_PROBES",
+    "DRAWS",
 ]
+
+#: how x_tau is drawn around the inner Gaussian's mean (`VISettings.draw`): its mean-field std, or the
+#: Gaussian-linearised inner problem's full covariance (`linearised_noise`)
+DRAWS = ("diagonal", "linearised")
 
 #: Rademacher probes (one VJP each) of the Gauss-Newton curvature's diagonal for a non-linear measurement
 CURVATURE_PROBES = 16

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ..diffusion import Schedule, Time
-from ..objective import BridgePrior, linearised_start
+from ..objective import DRAWS, BridgePrior, linearised_start
 from ..operators.noise import InverseProblem
 from ..operators.spec import parse_operator_spec
 from ..priors.specs import prior_fingerprint
@@ -212,8 +212,6 @@ def calibrated_temperature(amortizer, family: str | None, shape: tuple[int, ...]
 def calibrated_draw(amortizer, family: str | None, shape: tuple[int, ...] | None = None) -> str | None:
     """How `fastest` draws x_tau on this family as `lavps calibrate-amortizer --draws` chose it (the card's
     info["calibration"]["draw"]: "diagonal" or "linearised", `VISettings.draw`), or None: no choice made."""
-    from ..samplers.settings import DRAWS
-
     value = _calibration_entry(amortizer, "draw", family, shape)
     if value is not None and value not in DRAWS:
         raise ValueError(f"the amortizer card's calibrated draw for {family} is {value!r}; expected one of {DRAWS}")

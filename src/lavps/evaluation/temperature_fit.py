@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from ..samplers.settings import DRAWS
+from ..objective import DRAWS
 from .calibration_bench import CalibrationRow, ImageCalibrationConfig, run_image_calibration
 
 __all__ = ["TemperatureFitConfig", "choose_draw", "fit_log_linear", "fit_temperatures", "CALIBRATION_KEY"]

@@ -6,17 +6,16 @@ import math
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Literal
 
+from ..objective import DRAWS
 from .config import SamplerConfig, setting
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["WindowSchedule", "TauRule", "VISettings", "VIConfig", "MAX_STEPS", "DRAWS"]
+__all__ = ["WindowSchedule", "TauRule", "VISettings", "VIConfig", "MAX_STEPS"]
 
 #: Diffusion steps K of the shipped schedules: a grid has at most K points
 MAX_STEPS = 1000
-#: how x_tau is drawn around the inner Gaussian's mean (VISettings.draw)
-DRAWS = ("diagonal", "linearised")
 
 
 @dataclass(frozen=True)
