@@ -21,6 +21,8 @@ old, new = load(sys.argv[1], sys.argv[3] if len(sys.argv) > 3 else "lavps"), loa
 print("| task | ES old | ES new | ΔES (new - old) | PSNR(1) old | PSNR(1) new | ΔPSNR(1) | spread old / new |")
 print("|---|---|---|---|---|---|---|---|")
 for task, b in new.items():
+    if task not in old:  # a row run on fewer tasks
+        continue
     a = old[task]
     d_es = mean_ci95([y - x for x, y in zip(a["energy_score"], b["energy_score"], strict=True)])
     d_psnr = mean_ci95([y - x for x, y in zip(a["psnr"][0], b["psnr"][0], strict=True)])
