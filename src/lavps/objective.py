@@ -151,7 +151,7 @@ def linearised_start(
     a, c = _linear_scales(bridge, abar_tau, problem, x0)
     op = problem.operator
     rhs = (c * a.sqrt()) * op.adjoint(problem.y - op.forward(x0))  # = s^2 / (sqrt(abar) sigma_y^2) A^T r0
-    d = conjugate_gradient(lambda v: v + c * op.adjoint(op.forward(v)), rhs, iters=iters, tol=1e-4)
+    d = conjugate_gradient(_linearised_precision(op, c), rhs, iters=iters, tol=1e-4)
     mu = bridge.mean + d
     return mu.detach(), linearised_log_std(bridge, abar_tau, problem, mu).detach()
 
@@ -253,7 +253,12 @@ def linearised_noise(
     _, c = _linear_scales(bridge, abar_tau, problem, z)
     op = problem.operator
     rhs = z + c.sqrt() * op.adjoint(z_y)
-    return conjugate_gradient(lambda v: v + c * op.adjoint(op.forward(v)), rhs, iters=iters, tol=1e-6)
+    return conjugate_gradient(_linearised_precision(op, c), rhs, iters=iters, tol=1e-6)
+
+
+def _linearised_precision(op, c: torch.Tensor):
+    """v -> (I + c A^T A) v: the linearised inner problem's precision in units of 1 / s^2."""
+    return lambda v: v + c * op.adjoint(op.forward(v))
 
 
 def likelihood_precision(abar_tau: torch.Tensor, problem: InverseProblem, like: torch.Tensor) -> torch.Tensor | None:

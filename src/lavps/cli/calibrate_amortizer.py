@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..objective import DRAWS
 from .group import cli
 from .options import FiniteFloat, ListOption, grouped, option
 
@@ -34,7 +35,7 @@ __all__ = ["calibrate_amortizer_command"]
 @click.option(
     "--draws",
     cls=ListOption,
-    type=click.Choice(["diagonal", "linearised"]),
+    type=click.Choice(DRAWS),
     default=("diagonal",),
     show_default=True,
     help="Ways of drawing x_tau to fit (diagonal: the network's mean-field variance; linearised: the linearised "
@@ -147,7 +148,7 @@ def _table(record: dict, config) -> str:
     head += f"{'fitted T':>10}{'ES there':>10}  how"
     lines = [
         "Spread ratio of `fastest` on prior draws (1 = calibrated, > 1 too narrow), the fitted temperature and the "
-        "energy score at the grid temperature nearest it (* = the draw kept):"
+        "energy score there, interpolated on the grid (* = the draw kept):"
     ]
     lines.append(head)
     for family in config.families:

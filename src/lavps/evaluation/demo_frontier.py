@@ -39,12 +39,16 @@ DEFAULT_ROW = "lavps"
 @dataclass(frozen=True)
 class Score:
     """A per-digit score the frontier ranks by: its key in the demo's rows and summary, its name in the
-    tables, whether higher is better and how its numbers print."""
+    tables, whether higher is better and the decimals its numbers print with."""
 
     key: str
     name: str
     higher_is_better: bool
-    spec: str
+    digits: int
+
+    @property
+    def spec(self) -> str:
+        return f".{self.digits}f"
 
     def best(self, entries: list[dict]) -> dict | None:
         scored = [e for e in entries if e.get(self.key) is not None]
@@ -56,8 +60,8 @@ class Score:
 
 
 SCORES = {
-    "psnr": Score("psnr", "PSNR", True, ".2f"),
-    "energy_score": Score("energy_score", "ES", False, ".4f"),
+    "psnr": Score("psnr", "PSNR", True, 2),
+    "energy_score": Score("energy_score", "ES", False, 4),
 }
 
 FRONTIER_GLOSSARY = {
@@ -126,8 +130,7 @@ def format_frontier(frontier: list[dict]) -> str:
     """The frontier table of one score: the default, the fast rival and the best slow sampler per task,
     gaps paired per digit."""
     sc = SCORES[frontier[0]["score"]] if frontier else SCORES["psnr"]
-    width = 6 if sc.key == "psnr" else 7
-    digits = int(sc.spec[1])
+    width = sc.digits + 4  # sign, two integer digits and the point
 
     def value(key: str) -> Column:
         return Column(sc.name, width, lambda r: "n/a" if r[key] is None else format(r[key], sc.spec))
@@ -146,12 +149,12 @@ def format_frontier(frontier: list[dict]) -> str:
         Column("fast rival", 11, lambda r: r["rival"] or "n/a", "<"),
         value("rival_value"),
         gap("gap_rival"),
-        interval("±95%", width - 1, "gap_rival_ci95", digits),
+        interval("±95%", width - 1, "gap_rival_ci95", sc.digits),
         yes_no("top", 3, "top"),
         Column("slow best", 11, lambda r: r["slow"] or "n/a", "<"),
         value("slow_value"),
         gap("gap_slow"),
-        interval("±95%", width - 1, "gap_slow_ci95", digits),
+        interval("±95%", width - 1, "gap_slow_ci95", sc.digits),
     ]
     table = text_table(columns, frontier)
     tops = sum(f["top"] for f in frontier)

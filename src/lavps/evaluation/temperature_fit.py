@@ -12,7 +12,7 @@ problems and pixels: a smoother target than coverages, where each problem counts
 With several draws (`draws`: "diagonal", the network's mean-field variance, and "linearised", the
 Gaussian-linearised inner problem's full covariance: `VISettings.draw`) the temperature is fitted for each,
 and each family keeps the draw whose energy score (`calibration.energy_score`, proper: lowest for the right
-law) is lower at the grid temperature nearest its fitted one.
+law) is lower at its own fitted temperature (`choose_draw`).
 
 The fitted table goes in the amortizer's card (`info["calibration"]`); `fastest` (and `auto` where it runs
 `fastest`) then takes the family's temperature instead of the preset's 2 and its draw

@@ -78,14 +78,13 @@ def resolve_settings(
         name, values = _preset_values(sampler, preset, networks.get("amortizer"), prior, operator_family, flags, chosen)
         given = canonical_names(cls, overrides)
         fitted = chosen.get("calibrated_temperature", {})
-        # the user's value wins over the card's: not recorded as used; particles draw mean-field (their weights
-        # are a diagonal Gaussian's), so the card's draw yields to them rather than refusing the run
-        mean_field = bool(given.get("particles")) or bool(given.get("temperature_prior_only"))
-        for key in ("temperature", "draw"):
-            if key in given or (key == "draw" and mean_field and "draw" in fitted):
+        for key in ("temperature", "draw"):  # the user's value wins over the card's: not recorded as used
+            if key in given:
                 fitted.pop(key, None)
-                if key not in given:
-                    values.pop(key, None)
+        # particles and temperature_prior_only are mean-field by construction: the card's draw yields to them
+        # rather than refusing the run
+        if (given.get("particles") or given.get("temperature_prior_only")) and fitted.pop("draw", None):
+            values.pop("draw")
         if fitted and set(fitted) == {"operator_family"}:
             chosen.pop("calibrated_temperature")
         unknown = sorted(set(given) - set(setting_names(cls)))
