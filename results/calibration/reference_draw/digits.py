@@ -1,5 +1,14 @@
-"""Tuning digits (demo offset 30, 20 digits, seed 0), K samples per digit; rows ROW[+k=v+k=v...].
-python digits.py OUT.jsonl K TASK:ROW;ROW..."""
+"""Energy score and one-sample PSNR of demo rows on real digits: the demo's 20 digits at digit offset OFFSET
+(environment; default 30, the tuning digits no report uses; 0 = the reported ones), the demo's per-digit
+operators, noise and seeds (sample j of digit i: seed + 1,000,000 j), K samples per digit.
+
+    PYTHONPATH=src python digits.py OUT.jsonl K "TASK:ROW;ROW..." [...]
+
+ROW is a `lavps demo` row (lavps, lavps-ref, lavps-fastest, ddrm-20, mgdm, ...) with optional settings over
+its own: lavps-ref+draw=linearised, lavps-fastest+draw=linearised+temperature=1.5. Appends one JSON line per
+(task, row): per digit the energy score (RMS units), the PSNR of every sample and of the K-sample mean, the
+spread ratio, seconds per sample and the load average (seconds compare only within one process).
+"""
 import json, os, sys
 import torch
 torch.set_num_threads(1)
