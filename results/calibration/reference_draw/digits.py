@@ -4,12 +4,12 @@ operators, noise and seeds (sample j of digit i: seed + 1,000,000 j), K samples 
 
     PYTHONPATH=src python digits.py OUT.jsonl K "TASK:ROW;ROW..." [...]
 
-ROW is a `lavps demo` row (lavps, lavps-ref, lavps-fastest, ddrm-20, mgdm, ...) with optional settings over
+TASK is any operator spec (a demo task keeps the demo's operators and noise). ROW is a `lavps demo` row (lavps, lavps-ref, lavps-fastest, ddrm-20, mgdm, ...) with optional settings over
 its own: lavps-ref+draw=linearised, lavps-fastest+draw=linearised+temperature=1.5. Appends one JSON line per
 (task, row): per digit the energy score (RMS units), the PSNR of every sample and of the K-sample mean, the
 spread ratio, seconds per sample and the load average (seconds compare only within one process).
 """
-import json, os, sys
+import json, os, sys, zlib
 import torch
 torch.set_num_threads(1)
 from lavps.amortize.checkpoint import load_amortizer
@@ -35,7 +35,8 @@ clean, labels, _ = held_out_digits(config.images, config.digit_offset)
 shape = tuple(prior.shape)
 for item in sys.argv[3:]:
     spec, _, names = item.rpartition(":")
-    t_index = config.tasks.index(spec)
+    # a demo task keeps the demo's operators and noise; any other spec a seed index of its own, from its name
+    t_index = config.tasks.index(spec) if spec in config.tasks else 100 + zlib.crc32(spec.encode()) % 900
     family, problem = task_problem(config, t_index, spec, shape, clean)
     trained = family.spec in trained_families(net, shape)
     for label in names.split(";"):

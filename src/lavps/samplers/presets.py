@@ -49,16 +49,10 @@ _SHORT = {"steps": 20, "window": 17, "lr": 0.03, "adam_out": 1, "final_tau": 20}
 _SHRINK = {"linear_variance": True, "linear_below": 200}
 # the network's own log-std widened by a variance temperature of 2 (calibration on prior draws, docs/calibration.md)
 _CALIBRATED = {"linear_variance": False, "temperature": 2.0}
-# `reference` (what `auto` runs on a family the amortizer never saw) drew x_tau from the mean-field Gaussian and was
-# over-confident on prior draws (spread ratio 1.24-1.39: a third of the truths beyond every sample). The
-# linearised inner problem's full covariance around the same mean, at temperature 1 (no fit), brings the spread
-# towards 1 on all 13 (family, setting) cells measured and lowers the energy score on 11 (motion blur's real
-# digits level, sr:4's +5% inside its interval): prior draws of sr:4, box, motion blur and the unseen
-# center:0.35 / gaussian_blur:13:3.0 (24 x 8, spread 1.03-1.30), real tuning digits of all eight demo families
-# (20 x 8, spread 0.97-1.20), same seconds; one-sample PSNR -1.3..+0.9 dB. On the reported digits of the two
-# unseen families ES -5.5% / +4.5% (inside the intervals), one-sample PSNR -1.6 / -1.1 dB: a trade, `draw`
-# "diagonal" restores the old row (docs/calibration.md, results/calibration/reference_draw). A problem that is
-# not linear-Gaussian (non-linear A, Poisson noise, a latent prior) keeps the diagonal draw
+# `reference` is what `auto` runs on families the amortizer never saw. Its mean-field draw was over-confident on
+# prior draws (spread ratio 1.24-1.39); the linearised inner problem's covariance at temperature 1 (no fit) moves
+# the spread towards 1 in all 15 (family, setting) cells measured and lowers the energy score in 12, at the same
+# seconds, for up to 1.6 dB of one-sample PSNR on real digits (docs/calibration.md). Linear-Gaussian problems only
 _LINEARISED_DRAW = {"draw": "linearised"}
 
 # On a likelihood that is not linear-Gaussian the Gauss-Newton pieces (the guard's linearised candidate, its
