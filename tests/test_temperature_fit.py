@@ -188,32 +188,20 @@ def test_resolved_settings_take_the_cards_draw_and_the_users_wins(mnist_and_net)
 
 
 @pytest.mark.parametrize(
-    "preset, family, given, draw",
-    [
-        ("reference", "sr:4", {}, "linearised"),  # the preset's own draw
-        (None, "gaussian_blur:13:3.0", {}, "linearised"),  # auto on an unseen family runs reference
-        (None, "box:0.3:0.5", {}, "diagonal"),  # auto on a trained family runs fastest (no card draw here)
-        ("fast", "center:0.35", {}, "diagonal"),  # fast keeps the guard's scored (diagonal) draw
-        ("reference", "sr:4", {"draw": "diagonal"}, "diagonal"),  # the user's wins
-        # mean-field-only settings the user asks for: the preset's draw yields instead of refusing
-        ("reference", "sr:4", {"particles": 3}, "diagonal"),
-        ("reference", "sr:4", {"temperature_prior_only": True, "temperature": 2.0}, "diagonal"),
-        ("reference", "sr:4", {"reuse_draw": True}, "diagonal"),
-    ],
+    "given",
+    [{"particles": 3}, {"temperature_prior_only": True}],
 )
-def test_reference_draws_linearised_unless_a_mean_field_setting_is_asked(mnist_and_net, preset, family, given, draw):
+def test_the_cards_draw_yields_to_every_mean_field_only_setting(mnist_and_net, given):
     from lavps.workflows.settings import resolve_settings
 
     prior, net = mnist_and_net
-    assert resolve_settings("lavps", preset, given, prior, family, amortizer=net).config.draw == draw
-
-
-def test_asking_for_the_linearised_draw_with_particles_is_still_refused(mnist_and_net):
-    from lavps.workflows.settings import resolve_settings
-
-    prior, net = mnist_and_net
-    with pytest.raises(ValueError, match="particles"):
-        resolve_settings("lavps", "reference", {"particles": 3, "draw": "linearised"}, prior, "sr:4", amortizer=net)
+    net = copy.copy(net)
+    net.info = {**net.info, "calibration": {"temperature": {"sr:4": 1.1}, "draw": {"sr:4": "linearised"}}}
+    resolved = resolve_settings("lavps", None, given, prior, "sr:4", amortizer=net)
+    assert resolved.config.draw == "diagonal"
+    assert "draw" not in resolved.record["calibrated_temperature"]
+    with pytest.raises(ValueError, match="draw"):  # asked for together: refused, named
+        resolve_settings("lavps", None, {**given, "draw": "linearised"}, prior, "sr:4", amortizer=net)
 
 
 def test_the_demo_rows_take_the_same_temperature(mnist_and_net):

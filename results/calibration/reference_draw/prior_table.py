@@ -1,4 +1,4 @@
-"""Prior-draw rows of `reference`: mean-field draw (before) against the linearised one (after), paired per problem.
+"""Prior-draw rows of `reference`: mean-field draw (kept) against the linearised one, paired per problem.
 
     python prior_table.py        (reads prior/*.json: `lavps bench calibration` reports, run.sh)
 """
@@ -9,7 +9,9 @@ import statistics
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent / "prior"
-PAIRS = [("trained_ref", "trained_reflin"), ("unseen_ref", "reflin")]
+PAIRS = [("trained_ref", "trained_reflin"), ("unseen_ref", "reflin"), ("more_a_diag", "more_a_lin"), ("more_b_diag", "more_b_lin")]
+# two-sided 95% t quantiles for n - 1 degrees of freedom (24 and 16 problems)
+T95 = {23: 2.069, 15: 2.131}
 
 
 def rows(name: str) -> dict:
@@ -19,9 +21,9 @@ def rows(name: str) -> dict:
 
 
 def paired(after: list, before: list) -> tuple[float, float]:
-    """Mean difference and its 95% t-interval half-width (24 problems: t = 2.069)."""
+    """Mean difference and its 95% t-interval half-width."""
     d = [a - b for a, b in zip(after, before)]
-    return sum(d) / len(d), 2.069 * statistics.stdev(d) / math.sqrt(len(d))
+    return sum(d) / len(d), T95[len(d) - 1] * statistics.stdev(d) / math.sqrt(len(d))
 
 
 def coverage(row: dict, statistic: str) -> str:
@@ -37,7 +39,7 @@ for before_name, after_name in PAIRS:
         a = after[op]
         es, es_ci = paired(a["report"]["energy_score_per_problem"], b["report"]["energy_score_per_problem"])
         ps, ps_ci = paired(a["psnr_one_per_problem"], b["psnr_one_per_problem"])
-        for label, r, delta in (("diagonal (before)", b, ""), ("linearised", a, f"{es:+.4f} ± {es_ci:.4f}")):
+        for label, r, delta in (("diagonal (kept)", b, ""), ("linearised", a, f"{es:+.4f} ± {es_ci:.4f}")):
             stats = " | ".join(coverage(r, s) for s in ("projections", "pixels", "distance"))
             dp = f"{ps:+.2f} ± {ps_ci:.2f}" if delta else ""
             rep = r["report"]

@@ -49,11 +49,6 @@ _SHORT = {"steps": 20, "window": 17, "lr": 0.03, "adam_out": 1, "final_tau": 20}
 _SHRINK = {"linear_variance": True, "linear_below": 200}
 # the network's own log-std widened by a variance temperature of 2 (calibration on prior draws, docs/calibration.md)
 _CALIBRATED = {"linear_variance": False, "temperature": 2.0}
-# `reference` is what `auto` runs on families the amortizer never saw. Its mean-field draw was over-confident on
-# prior draws (spread ratio 1.24-1.39); the linearised inner problem's covariance at temperature 1 (no fit) moves
-# the spread towards 1 in all 15 (family, setting) cells measured and lowers the energy score in 12, at the same
-# seconds, for up to 1.6 dB of one-sample PSNR on real digits (docs/calibration.md). Linear-Gaussian problems only
-_LINEARISED_DRAW = {"draw": "linearised"}
 
 # On a likelihood that is not linear-Gaussian the Gauss-Newton pieces (the guard's linearised candidate, its
 # stand-in below tau 200, the variance shrink, the network's likelihood input) see only its linearisation, blind
@@ -129,16 +124,8 @@ PRESETS: dict[str, dict[str, dict]] = {
         # results/calibration/linearised_draw)
         "fastest": {**_SHORT, "inner_steps": 0, "guard": False, **_SHRINK, **_CALIBRATED},
         # the guard of `fast`, then one Adam step on the inner problem; _NONLINEAR_STEPS where the likelihood
-        # is not linear-Gaussian (non-linear A or non-Gaussian noise; linear-Gaussian runs are unchanged).
-        # x_tau drawn with the linearised inner problem's full covariance (_LINEARISED_DRAW)
-        "reference": {
-            **_SHORT,
-            "inner_steps": 1,
-            "candidates": ("network", "linear"),
-            **_SHRINK,
-            **_NONLINEAR_STEPS,
-            **_LINEARISED_DRAW,
-        },
+        # is not linear-Gaussian (non-linear A or non-Gaussian noise; linear-Gaussian runs are unchanged)
+        "reference": {**_SHORT, "inner_steps": 1, "candidates": ("network", "linear"), **_SHRINK, **_NONLINEAR_STEPS},
         # the network's proposal with the likelihood's variance shrink (no guard, no Adam step, temperature 1),
         # _MIXING Gibbs repetitions per iteration and restarts: for a likelihood with several exact modes (phase
         # retrieval), where the re-noising lets a sample leave a blend of modes and a sample left in none is redrawn
@@ -329,8 +316,7 @@ PRESET_HELP = {
     "fast": "LAVPS on N=20 + final_tau 20, guard network vs linearised start, one scored pass per iteration "
     "(the demo's lavps-fast); MGDM at that grid with 2 / 5 Adam steps; DDRM/DiffPIR 20 steps",
     "reference": "the demo's MGDM (5 / 20 Adam steps) and DPS (250 steps) budgets; DDRM and DiffPIR 100 steps; "
-    "LAVPS fast + one Adam step (two on a latent prior), x_tau drawn with the linearised covariance on a "
-    "linear-Gaussian problem",
+    "LAVPS fast + one Adam step (two on a latent prior)",
     "paper": "the MGDM paper's N=100, window 30; DPS 1000 steps",
     "lavps-paper": "the LAVPS paper's protocol (its official configs): N=100, window 30, lr 0.01; MGDM 3 / 3 Adam "
     "steps, LAVPS 5 outside + best-of(network, zero-shot) + 3 inside; DPS 1000 steps, zeta 0.1",

@@ -16,10 +16,7 @@ from ..samplers.config import SamplerConfig, canonical_names, make_config, setti
 from ..samplers.presets import auto_budget, calibrated_fields, fit_to_grid, preset_options
 from ..samplers.registry import config_class, settings_record
 
-__all__ = ["Resolved", "resolve_settings", "check_overrides", "MEAN_FIELD_ONLY"]
-
-#: settings that draw x_tau from the mean-field Gaussian: a draw the preset or the card chose yields to them
-MEAN_FIELD_ONLY = ("particles", "temperature_prior_only", "reuse_draw")
+__all__ = ["Resolved", "resolve_settings", "check_overrides"]
 
 
 @dataclass(frozen=True)
@@ -84,11 +81,10 @@ def resolve_settings(
         for key in ("temperature", "draw"):  # the user's value wins over the card's: not recorded as used
             if key in given:
                 fitted.pop(key, None)
-        # particles, temperature_prior_only and a kept guard draw are mean-field by construction: the draw of
-        # the preset or the card yields to them rather than refusing the run (only the user's own draw refuses)
-        if any(given.get(key) for key in MEAN_FIELD_ONLY) and "draw" not in given:
-            fitted.pop("draw", None)
-            values.pop("draw", None)
+        # particles and temperature_prior_only are mean-field by construction: the card's draw yields to them
+        # rather than refusing the run
+        if (given.get("particles") or given.get("temperature_prior_only")) and fitted.pop("draw", None):
+            values.pop("draw")
         if fitted and set(fitted) == {"operator_family"}:
             chosen.pop("calibrated_temperature")
         unknown = sorted(set(given) - set(setting_names(cls)))
