@@ -185,23 +185,13 @@ def test_resolved_settings_take_the_cards_draw_and_the_users_wins(mnist_and_net)
     assert (swarm.config.draw, swarm.config.temperature, swarm.config.particles) == ("diagonal", 1.1, 4)
     with pytest.raises(ValueError, match="particles"):  # asked for together: refused, named
         resolve_settings("lavps", None, {"particles": 4, "draw": "linearised"}, prior, "sr:4", amortizer=net)
-
-
-@pytest.mark.parametrize(
-    "given",
-    [{"particles": 3}, {"temperature_prior_only": True}],
-)
-def test_the_cards_draw_yields_to_every_mean_field_only_setting(mnist_and_net, given):
-    from lavps.workflows.settings import resolve_settings
-
-    prior, net = mnist_and_net
-    net = copy.copy(net)
-    net.info = {**net.info, "calibration": {"temperature": {"sr:4": 1.1}, "draw": {"sr:4": "linearised"}}}
-    resolved = resolve_settings("lavps", None, given, prior, "sr:4", amortizer=net)
-    assert resolved.config.draw == "diagonal"
-    assert "draw" not in resolved.record["calibrated_temperature"]
-    with pytest.raises(ValueError, match="draw"):  # asked for together: refused, named
-        resolve_settings("lavps", None, {**given, "draw": "linearised"}, prior, "sr:4", amortizer=net)
+    # so does temperature_prior_only (the prior's share is mean-field by construction)
+    prior_only = resolve_settings("lavps", None, {"temperature_prior_only": True}, prior, "sr:4", amortizer=net)
+    assert prior_only.config.draw == "diagonal" and "draw" not in prior_only.record["calibrated_temperature"]
+    with pytest.raises(ValueError, match="draw"):
+        resolve_settings(
+            "lavps", None, {"temperature_prior_only": True, "draw": "linearised"}, prior, "sr:4", amortizer=net
+        )
 
 
 def test_the_demo_rows_take_the_same_temperature(mnist_and_net):

@@ -7,6 +7,8 @@ energy score, spread ratio before / after, one-sample PSNR change; then the tall
 import json
 from pathlib import Path
 
+from prior_pairs import rows
+
 HERE = Path(__file__).resolve().parent
 PRIOR_PAIRS = [("trained_ref", "trained_reflin"), ("unseen_ref", "reflin"), ("more_a_diag", "more_a_lin"),
                ("more_b_diag", "more_b_lin")]
@@ -23,9 +25,7 @@ def mean(values: list) -> float:
 
 def prior_cells():
     for before_name, after_name in PRIOR_PAIRS:
-        load = lambda n: {r["operator"]: r for r in json.loads((HERE / "prior" / f"{n}.json").read_text())["results"]
-                          if r["sampler"] in ("lavps", "lavps:reference")}
-        before, after = load(before_name), load(after_name)
+        before, after = (rows(str(HERE / "prior" / f"{n}.json")) for n in (before_name, after_name))
         for op, b in before.items():
             a = after[op]
             yield (f"prior {op}", b["report"]["energy_score"], a["report"]["energy_score"], b["report"]["spread_ratio"],
