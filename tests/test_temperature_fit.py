@@ -10,7 +10,7 @@ import torch
 
 from lavps.amortize.network import calibrated_draw, calibrated_temperature
 from lavps.evaluation.calibration import calibration_report, spread_ratio
-from lavps.evaluation.temperature_fit import TemperatureFitConfig, choose_draw, fit_log_linear
+from lavps.evaluation.temperature_fit import PER_FAMILY, TemperatureFitConfig, choose_draw, fit_log_linear, merge_fits
 from lavps.samplers.presets import calibrated_fields
 
 
@@ -96,6 +96,38 @@ def test_each_family_keeps_the_draw_of_lower_energy_score_at_its_fitted_temperat
     for t in ("1", "1.5"):  # a tie at the fitted temperatures: the first draw named wins
         by_draw["linearised"]["energy_score"][t] = 0.150
     assert choose_draw(by_draw, temps) == "diagonal"
+
+
+def _fit_record(families: list[str], temperature: float, seed: int, preset: str = "fastest") -> dict:
+    """A `fit_temperatures` record (without its results) whose every family got `temperature`."""
+    tables = {key: {f: {"T": temperature} for f in families} for key in PER_FAMILY}
+    tables["temperature"] = dict.fromkeys(families, temperature)
+    return {**tables, "preset": preset, "fit": {"families": list(families), "seed": seed}}
+
+
+def test_a_new_fit_replaces_only_its_families_and_the_history_names_the_rest():
+    first = _fit_record(["sr:4", "box:0.3:0.5", "sr:2"], 2.0, seed=1)
+    second = merge_fits(first, _fit_record(["sr:4"], 1.5, seed=2))
+    assert second["temperature"] == {"box:0.3:0.5": 2.0, "sr:2": 2.0, "sr:4": 1.5}
+    assert all(set(second[key]) == {"box:0.3:0.5", "sr:2", "sr:4"} for key in PER_FAMILY)
+    assert second["fit"]["seed"] == 2 and second["earlier_fits"] == [{"families": ["box:0.3:0.5", "sr:2"], "seed": 1}]
+    third = merge_fits(second, _fit_record(["sr:2", "center:0.35"], 3.0, seed=3))
+    assert third["temperature"] == {"box:0.3:0.5": 2.0, "sr:4": 1.5, "sr:2": 3.0, "center:0.35": 3.0}
+    # each family is credited to the fit that supplies it now; a fit that supplies none is dropped
+    assert third["earlier_fits"] == [{"families": ["box:0.3:0.5"], "seed": 1}, {"families": ["sr:4"], "seed": 2}]
+    assert merge_fits(third, _fit_record(["box:0.3:0.5", "sr:4", "sr:2", "center:0.35"], 1.0, seed=4)) == (
+        _fit_record(["box:0.3:0.5", "sr:4", "sr:2", "center:0.35"], 1.0, seed=4)
+    )  # everything refitted: no history left
+
+
+@pytest.mark.parametrize(
+    "earlier",
+    [None, _fit_record(["box:0.3:0.5"], 2.0, seed=1, preset="reference"), {"preset": "fastest", "temperature": [2.0]}],
+    ids=["no earlier fit", "another preset", "corrupt"],
+)
+def test_a_new_fit_stands_alone_without_a_compatible_earlier_record(earlier):
+    new = _fit_record(["sr:4"], 1.5, seed=2)
+    assert merge_fits(copy.deepcopy(earlier), new) == new
 
 
 def test_the_cards_draw_is_read_by_canonical_spec_and_a_corrupt_one_is_named():
@@ -208,6 +240,7 @@ def test_the_demo_rows_take_the_same_temperature(mnist_and_net):
 
 def test_the_command_writes_a_card_that_restore_then_uses(tmp_path, _cli):
     from lavps.amortize.checkpoint import load_amortizer
+    from lavps.amortize.defaults import default_amortizer_path
     from lavps.api import load_prior
 
     out = tmp_path / "cal" / "net"
@@ -226,6 +259,12 @@ def test_the_command_writes_a_card_that_restore_then_uses(tmp_path, _cli):
     card = json.loads((tmp_path / "cal" / "net.json").read_text())  # the shipped card's fields, plus the fit
     assert card["calibration"]["temperature"] == table["temperature"] and "held_out_loss_ratio" in card
     assert (tmp_path / "cal" / "net.calibration.json").is_file()
+    # the shipped card's other families keep their fits, credited to the shipped fit's settings
+    shipped = load_amortizer(default_amortizer_path(load_prior()), prior=load_prior()).info["calibration"]
+    others = [f for f in shipped["temperature"] if f != "sr:4"]
+    assert others and all(table[key][f] == shipped[key][f] for key in ("temperature", "draw") for f in others)
+    assert table["earlier_fits"] == [{**shipped["fit"], "families": others}]
+    assert "kept from the card's earlier fits: " + ", ".join(others) in run.stdout
     again = _cli(*args, "--temperatures", "1.5", "2.5", "--out", out, "--quiet")  # refused before any work
     assert again.returncode != 0 and "exists" in again.stderr and "--overwrite" in again.stderr
 

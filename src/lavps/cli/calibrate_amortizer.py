@@ -79,12 +79,13 @@ def calibrate_amortizer_command(
     On draws from the prior itself (where the posterior is right), for each temperature of the grid: K
     samples per problem, the pooled spread ratio of the truth's distance to the samples' mean over the
     samples' own (1 when calibrated, > 1 too narrow); the fitted temperature is where a line of log ratio
-    against log temperature crosses 0, clamped to the grid (docs/calibration.md)."""
+    against log temperature crosses 0, clamped to the grid (docs/calibration.md). The card's fits of other
+    families are kept (listed under "earlier_fits"); the families fitted now replace theirs."""
     from ..amortize.checkpoint import load_amortizer, save_amortizer
     from ..amortize.defaults import default_amortizer_path
     from ..amortize.network import trained_families
     from ..api import load_prior
-    from ..evaluation.temperature_fit import CALIBRATION_KEY, TemperatureFitConfig, fit_temperatures
+    from ..evaluation.temperature_fit import CALIBRATION_KEY, TemperatureFitConfig, fit_temperatures, merge_fits
     from ..jsonfile import write_json
     from ..operators.spec import parse_operator_spec
     from ..priors.latent import LatentPrior
@@ -120,6 +121,11 @@ def calibrate_amortizer_command(
     record["fit"]["prior"] = prior_path or "mnist"
     record["fit"]["amortizer"] = str(source)
     click.echo(_table(record, config))
+    # the families fitted now replace their entries; the card's other families keep theirs
+    record = merge_fits((getattr(net, "info", None) or {}).get(CALIBRATION_KEY), record)
+    kept = [f for fit in record.get("earlier_fits", []) for f in fit["families"]]
+    if kept:
+        click.echo(f"kept from the card's earlier fits: {', '.join(kept)}")
     net.info = {**(getattr(net, "info", None) or {}), CALIBRATION_KEY: record}
     # each file is written to a temporary name and renamed (never half-written); the report first, so a card
     # never points at a fit whose report is missing

@@ -29,10 +29,20 @@ from dataclasses import asdict, dataclass
 from ..objective import DRAWS
 from .calibration_bench import CalibrationRow, ImageCalibrationConfig, run_image_calibration
 
-__all__ = ["TemperatureFitConfig", "choose_draw", "fit_log_linear", "fit_temperatures", "CALIBRATION_KEY"]
+__all__ = [
+    "TemperatureFitConfig",
+    "choose_draw",
+    "fit_log_linear",
+    "fit_temperatures",
+    "merge_fits",
+    "CALIBRATION_KEY",
+    "PER_FAMILY",
+]
 
 #: where the fitted table lives in an amortizer's info / card
 CALIBRATION_KEY = "calibration"
+#: the record's tables keyed by family (what `merge_fits` merges)
+PER_FAMILY = ("temperature", "draw", "how", "spread_ratio", "energy_score", "by_draw")
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,30 @@ def fit_temperatures(config: TemperatureFitConfig, prior, amortizer, progress: b
             record[key][family] = best[key]
         record["by_draw"][family] = measured[family]
     return {**record, "preset": "fastest", "fit": asdict(config), "results": out["results"]}
+
+
+def merge_fits(earlier: dict | None, new: dict) -> dict:
+    """The card's calibration record after the fit `new` (a `fit_temperatures` record without its results): the
+    families it fitted take its entries, every other family of `earlier` (the card's record before it) keeps its
+    own, and "earlier_fits" lists the settings of each earlier fit that still supplies families, with those
+    families. Fitting one new family thus never drops the others' fits. `new` alone when there is no earlier
+    record, it was fitted for another preset, or its tables are not per-family dictionaries (a corrupt record
+    is replaced, not merged)."""
+    if not isinstance(earlier, dict) or earlier.get("preset") != new.get("preset"):
+        return new
+    if not all(isinstance(earlier.get(key), dict) for key in PER_FAMILY):
+        return new
+    fitted = set(new["fit"]["families"])
+    kept = [family for family in earlier["temperature"] if family not in fitted]
+    if not kept:
+        return new
+    history = []
+    for entry in [*earlier.get("earlier_fits", []), {**earlier.get("fit", {}), "families": kept}]:
+        families = [f for f in entry.get("families", []) if f in kept and not any(f in e["families"] for e in history)]
+        if families:
+            history.append({**entry, "families": families})
+    merged = {key: {**{f: v for f, v in earlier[key].items() if f in kept}, **new[key]} for key in PER_FAMILY}
+    return {**new, **merged, "earlier_fits": history}
 
 
 def choose_draw(by_draw: dict[str, dict], temperatures) -> str:
