@@ -6,7 +6,6 @@ at T = 2 and at the fitted T against T = 1.5, paired per problem.
     PYTHONPATH=src python3 results/calibration/unseen_temperature/fit_table.py
 """
 
-import json
 import sys
 from pathlib import Path
 
