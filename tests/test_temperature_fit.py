@@ -118,6 +118,10 @@ def test_a_new_fit_replaces_only_its_families_and_the_history_names_the_rest():
     assert merge_fits(third, _fit_record(["box:0.3:0.5", "sr:4", "sr:2", "center:0.35"], 1.0, seed=4)) == (
         _fit_record(["box:0.3:0.5", "sr:4", "sr:2", "center:0.35"], 1.0, seed=4)
     )  # everything refitted: no history left
+    broken = {**second, "earlier_fits": {"not": "a list"}}  # a damaged history: the kept families keep their fit
+    assert merge_fits(broken, _fit_record(["sr:4"], 1.0, seed=5))["earlier_fits"] == [
+        {"families": ["box:0.3:0.5", "sr:2"], "seed": 2}
+    ]
 
 
 @pytest.mark.parametrize(

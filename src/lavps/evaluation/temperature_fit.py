@@ -142,9 +142,12 @@ def merge_fits(earlier: dict | None, new: dict) -> dict:
     kept = [family for family in earlier["temperature"] if family not in fitted]
     if not kept:
         return new
+    previous = earlier.get("earlier_fits")
+    previous = [e for e in previous if isinstance(e, dict)] if isinstance(previous, list) else []
     history = []
-    for entry in [*earlier.get("earlier_fits", []), {**earlier.get("fit", {}), "families": kept}]:
-        families = [f for f in entry.get("families", []) if f in kept and not any(f in e["families"] for e in history)]
+    for entry in [*previous, {**(earlier.get("fit") or {}), "families": kept}]:
+        named = entry.get("families") if isinstance(entry.get("families"), list) else []
+        families = [f for f in named if f in kept and not any(f in e["families"] for e in history)]
         if families:
             history.append({**entry, "families": families})
     merged = {key: {**{f: v for f, v in earlier[key].items() if f in kept}, **new[key]} for key in PER_FAMILY}
