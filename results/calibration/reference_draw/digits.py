@@ -16,7 +16,7 @@ from lavps.amortize.checkpoint import load_amortizer
 from lavps.amortize.defaults import default_amortizer_path
 from lavps.api import load_prior
 from lavps.evaluation.calibration import energy_score, spread_ratio
-from lavps.evaluation.demo import DEMO_SAMPLERS, DemoConfig, _draw, held_out_digits, row_options, sample_seeds, task_problem, trained_families
+from lavps.evaluation.demo import DEMO_SAMPLERS, DemoConfig, draw_row_samples, held_out_digits, row_options, sample_seeds, task_problem, trained_families
 from lavps.metrics import psnr
 
 def val(v):
@@ -49,7 +49,7 @@ for item in sys.argv[3:]:
         draws, seconds, fw = [], 0.0, 0
         for j in range(k):
             seeds = [s + 1_000_000 * j for s in sample_seeds(config, t_index)]
-            x, res, secs = _draw(prior, name, opts, problem, seeds)
+            x, res, secs = draw_row_samples(prior, name, opts, problem, seeds)
             draws.append(x); seconds += secs
             fw = res.cost.denoiser_forwards if hasattr(res.cost, "denoiser_forwards") else None
         samples = torch.stack(draws, 1)

@@ -50,6 +50,7 @@ __all__ = [
     "format_demo_table",
     "held_out_digits",
     "row_options",
+    "draw_row_samples",
     "sample_seeds",
     "task_problem",
     "trained_families",
@@ -136,8 +137,11 @@ def sample_seeds(config: DemoConfig, t_index: int) -> list[int]:
     return [config.seed * 100_000 + t_index * 1000 + i for i in range(config.images)]
 
 
-def _draw(prior, name: str, options: dict, problem: InverseProblem, seeds: list[int], progress: bool = False):
-    """(images, result, seconds) of one sample per seed; on a latent prior the sampler runs on z with
+def draw_row_samples(
+    prior, name: str, options: dict, problem: InverseProblem, seeds: list[int], progress: bool = False
+):
+    """(images, result, seconds) of one sample per seed of a demo row (sampler `name` with `options`, as
+    `row_options` gives them; sample seeds from `sample_seeds`); on a latent prior the sampler runs on z with
     A(decode(z)) and the decode counts in the seconds."""
     latent = isinstance(prior, LatentPrior)
     if latent:
@@ -167,7 +171,7 @@ def _posterior_scores(config: DemoConfig, prior, name, options, spec, t_index, c
         y = noise.measure(x, op, torch.randn(m, *op.out_shape, generator=g))
     problem = InverseProblem(y.repeat_interleave(k, 0), op, noise)
     seeds = [config.seed * 100_000 + 50_000 + t_index * 1000 + i for i in range(m * k)]
-    samples = _draw(prior, name, options, problem, seeds)[0]
+    samples = draw_row_samples(prior, name, options, problem, seeds)[0]
     samples = samples.reshape(m, k, *samples.shape[1:])
     scores["mean_psnr"] = psnr(samples.mean(1), x).tolist()
     if k >= 2:
@@ -229,7 +233,7 @@ def _run_prior(config: DemoConfig, dp: DemoPrior, classifier, digits, progress: 
             if tuned:
                 tuned_used.append(f"- {family.spec}, {label}: {tuned}")
             try:
-                x, result, seconds = _draw(dp.prior, name, opts, problem, seeds, progress)
+                x, result, seconds = draw_row_samples(dp.prior, name, opts, problem, seeds, progress)
             except ValueError as e:  # e.g. DDRM on an operator without a cheap SVD
                 skipped.append(f"{label} on {grid_name}: {e}")
                 continue

@@ -116,7 +116,7 @@ def fit_temperatures(config: TemperatureFitConfig, prior, amortizer, progress: b
         cell = measured.setdefault(entry["operator"], {}).setdefault(draw, {"spread_ratio": {}, "energy_score": {}})
         cell["spread_ratio"][key] = entry["report"]["spread_ratio"]
         cell["energy_score"][key] = entry["report"]["energy_score"]
-    record = {k: {} for k in ("temperature", "draw", "how", "spread_ratio", "energy_score", "by_draw")}
+    record = {k: {} for k in PER_FAMILY}
     for family in config.families:
         chosen = choose_draw(measured[family], temps)
         best = measured[family][chosen]
