@@ -17,10 +17,8 @@ from pathlib import Path
 from lavps.amortize.checkpoint import load_amortizer, save_amortizer
 from lavps.api import load_prior
 from lavps.cli.calibrate_amortizer import _card
-from lavps.evaluation.temperature_fit import CALIBRATION_KEY, choose_draw
+from lavps.evaluation.temperature_fit import CALIBRATION_KEY, PER_FAMILY, choose_draw
 from lavps.jsonfile import write_json
-
-PER_FAMILY = ("temperature", "draw", "how", "spread_ratio", "energy_score", "by_draw")
 
 source, out, command, reports = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4:]
 records = [json.loads(Path(r).read_text()) for r in reports]

@@ -144,10 +144,11 @@ def merge_fits(earlier: dict | None, new: dict) -> dict:
         return new
     previous = earlier.get("earlier_fits")
     previous = [e for e in previous if isinstance(e, dict)] if isinstance(previous, list) else []
-    history = []
+    history, unclaimed = [], set(kept)  # each kept family is credited to the oldest fit that names it
     for entry in [*previous, {**(earlier.get("fit") or {}), "families": kept}]:
         named = entry.get("families") if isinstance(entry.get("families"), list) else []
-        families = [f for f in named if f in kept and not any(f in e["families"] for e in history)]
+        families = [f for f in named if f in unclaimed]
+        unclaimed.difference_update(families)
         if families:
             history.append({**entry, "families": families})
     merged = {key: {**{f: v for f, v in earlier[key].items() if f in kept}, **new[key]} for key in PER_FAMILY}
