@@ -29,6 +29,16 @@ def gmm4_family():
     return resolve_family("dense:1", (4,))
 
 
+@pytest.fixture(scope="session")
+def tiny_prior(tmp_path_factory):
+    """A saved 1x8x8 image prior (random weights): fast restores of the CLI's image paths."""
+    from helpers import tiny_image_prior
+    from lavps.priors.image_unet import save_image_prior
+
+    prior = tiny_image_prior(1, 8)
+    return save_image_prior(prior, tmp_path_factory.mktemp("prior") / "tiny.safetensors", {"note": "test prior"})
+
+
 @dataclass
 class _Run:
     returncode: int

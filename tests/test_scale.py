@@ -15,13 +15,11 @@ import torch
 from PIL import Image
 
 import lavps.training.amortizer as training
-from helpers import tiny_image_prior
 from lavps.cli.main import main
 from lavps.data.folder import StepSampler, list_images, split_holdout
 from lavps.imaging.fit import read_fitted
 from lavps.imaging.io import read_png, write_png
 from lavps.priors.checkpoint import load_tensors
-from lavps.priors.image_unet import save_image_prior
 
 TRAIN = ["train-amortizer", "--prior", "gmm:4:fresh", "--operator", "dense:1", "--steps", "12", "--window", "5"]
 TRAIN += ["--hidden", "16", "--depth", "1", "--iterations", "6", "--batch-size", "8", "--ckpt-every", "3", "--quiet"]
@@ -176,12 +174,6 @@ def test_folder_listing_split_and_fit(tmp_path, capsys):
     torch.testing.assert_close(read_fitted(exact, (1, 10, 12)), read_png(exact, 1)[0])
     with pytest.raises(ValueError, match="12x10 pixels, smaller than the prior's 16x16"):
         read_fitted(exact, (1, 16, 16))
-
-
-@pytest.fixture(scope="module")
-def tiny_prior(tmp_path_factory) -> Path:
-    prior = tiny_image_prior(1, 8)
-    return save_image_prior(prior, tmp_path_factory.mktemp("prior") / "tiny.safetensors", {"note": "test prior"})
 
 
 RESTORE = ["--simulate", "motion_blur:3:0.5", "--sigma", "0.1", "--sampler", "mgdm", "--steps", "5"]

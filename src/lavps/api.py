@@ -8,6 +8,7 @@ Images are tensors in [-1, 1], one image (C, H, W) or a batch (B, C, H, W); a pa
 from __future__ import annotations
 
 import copy
+import numbers
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,6 +198,7 @@ def degrade(
     noise: instead of sigma, a noise spec (`poisson:PEAK`, `gaussian:SIGMA`) or model.
     """
     model = noise_model(sigma, noise)
+    _check_seed(seed)
     if isinstance(operator, Measurement):
         shape = tuple(operator.in_shape)
     elif isinstance(x, torch.Tensor):
@@ -205,8 +207,33 @@ def degrade(
         shape = tuple(load_prior().shape)
     op = operator if isinstance(operator, Measurement) else _operator_for(operator, shape, seed)
     clean = _image(x, shape, fit)
+    _check_clean(clean)
     sigma_y = getattr(model, "sigma", None)
     return Observation(simulate(clean, op, model, seed), op, sigma_y, int(seed), model)
+
+
+def _check_seed(seed) -> None:
+    """Seeds are integers: a float such as 1.5 would be truncated by the generators yet recorded as given."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an integer, got {seed!r}")
+
+
+#: a clean image with no negative value and a maximum above this reads as 0..255 (or 0..65535) levels
+_LEVELS_ABOVE = 1.5
+
+
+def _check_clean(x: torch.Tensor) -> None:
+    """A clean image is finite and on the [-1, 1] scale of every prior: a NaN, or an image of 8-bit levels passed
+    as is, would otherwise be degraded into an observation no sampler can explain, without a word. (Values
+    beyond [-1, 1] on both sides are a prior's own draws, e.g. `lavps bench calibration`'s: allowed.)"""
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"the clean image holds {int((~torch.isfinite(x)).sum())} non-finite value(s) (nan/inf)")
+    low, high = float(x.min()), float(x.max())
+    if low >= 0 and high > _LEVELS_ABOVE:
+        raise ValueError(
+            f"the clean image spans {low:g}..{high:g}, which reads as pixel levels; lavps images lie in [-1, 1] "
+            "(from 0..255: x / 127.5 - 1)"
+        )
 
 
 def noise_model(sigma: float | None = None, noise: str | NoiseModel | None = None) -> NoiseModel:
@@ -266,6 +293,7 @@ def restore(
     model = noise_model(sigma, noise)  # validates sigma / the noise spec before any work
     if not isinstance(samples, int) or samples < 1:
         raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
+    _check_seed(seed)
     if not -(2**63) <= seed <= 2**63 - samples:  # torch's generators take signed 64-bit seeds; sample i: seed + i
         raise ValueError(f"seed must be in {-(2**63)}..{2**63 - samples} for {samples} sample(s), got {seed}")
     if sampler not in restoring_samplers():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -73,11 +74,11 @@ def bench_calibration(prior_path, operators, samplers, problem, gmm, prior_steps
     mean, and TARP's expected coverage; with gmm also the mass on each mixture component.
 
     Sampler settings (--steps, --window, ...) override every row whose sampler has them."""
-    from ..workflows.image import atomic_dir
+    from ..outputs import OutputFolder
 
     out_dir, quiet = output["out_dir"], output["quiet"]
-    if out_dir.exists() and any(out_dir.iterdir()) and not output["overwrite"]:  # before any work
-        raise FileExistsError(f"output folder {out_dir} exists and is not empty (use --overwrite)")
+    # before any work: a new or empty folder, or an earlier report's (replaced with --overwrite); nothing else
+    target = OutputFolder(out_dir, "calibration.json", output["overwrite"], legacy=_earlier_report(out_dir))
     if prior_path == "gmm":
         if problem["noise"] is not None:
             raise ValueError("--noise is for image priors; the gmm check needs Gaussian noise (its exact posterior)")
@@ -87,11 +88,22 @@ def bench_calibration(prior_path, operators, samplers, problem, gmm, prior_steps
     from ..evaluation.calibration_table import format_calibration_table, plot_coverage, plot_rank_histograms
 
     click.echo(format_calibration_table(out["results"], keys, extra))
-    with atomic_dir(out_dir, overwrite=True) as tmp:
+    with target as tmp:
         write_json(tmp / "calibration.json", out)
         plot_coverage(out["results"], keys, tmp / "coverage.png")
         plot_rank_histograms(out["results"], keys, tmp / "rank_histograms.png")
     click.echo(f"wrote {out_dir}/calibration.json, coverage.png, rank_histograms.png")
+
+
+def _earlier_report(out_dir: Path) -> str | None:
+    """The names of a report written before reports listed their outputs, when out_dir/calibration.json is one
+    (its config and results); None otherwise (then a user's file of that name is never replaced)."""
+    try:
+        payload = json.loads((out_dir / "calibration.json").read_text())
+    except (OSError, ValueError):
+        return None
+    ours = isinstance(payload, dict) and {"config", "results"} <= set(payload)
+    return r"calibration\.json|coverage\.png|rank_histograms\.png" if ours else None
 
 
 def _run_images(prior_path, operators, samplers, problem, prior_steps, settings, quiet):

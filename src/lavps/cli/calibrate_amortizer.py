@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -90,10 +91,11 @@ def calibrate_amortizer_command(
     from ..operators.spec import parse_operator_spec
     from ..priors.latent import LatentPrior
 
-    out_path = out_path if out_path.suffix == ".safetensors" else out_path.with_suffix(".safetensors")
+    if out_path.suffix not in ("", ".safetensors"):  # NAME.json would be the card's own name
+        raise ValueError(f"--out {out_path}: an amortizer is written as NAME.safetensors (card NAME.json beside it)")
+    out_path = out_path.with_suffix(".safetensors")
     targets = [out_path, out_path.with_suffix(".json"), out_path.with_name(out_path.stem + ".calibration.json")]
-    if not overwrite and any(p.exists() for p in targets):  # before any work
-        raise FileExistsError(f"{next(p for p in targets if p.exists())} exists (use --overwrite)")
+    _refuse_replacing(targets, overwrite)  # before any work
     prior = load_prior(prior_path)
     if isinstance(prior, LatentPrior):
         raise ValueError("calibrate-amortizer fits `fastest` on a pixel prior; a latent prior's auto runs reference")
@@ -134,11 +136,33 @@ def calibrate_amortizer_command(
     click.echo(f"wrote {out_path} (card {targets[1].name}, report {targets[2].name})")
 
 
+def _refuse_replacing(targets: list[Path], overwrite: bool) -> None:
+    """Refuse to replace an existing output without --overwrite, and with it anything but an earlier amortizer
+    (its weights, its card beside them) and an earlier fit's report: a user's file of those names is kept."""
+    from ..amortize.checkpoint import AMORTIZER_KIND
+    from ..priors.checkpoint import read_header
+
+    weights, card, report = targets
+    present = [p for p in targets if p.exists()]
+    if present and not overwrite:
+        raise FileExistsError(f"{present[0]} exists (use --overwrite)")
+    for path in present:
+        try:
+            if path == weights or path == card:  # the card belongs to the amortizer beside it
+                ours = weights.is_file() and read_header(weights, AMORTIZER_KIND) is not None
+            else:
+                ours = isinstance(payload := json.loads(path.read_text()), dict) and "fit" in payload
+        except (OSError, ValueError):
+            ours = False
+        if not ours:
+            raise FileExistsError(
+                f"--out would replace {path}, which is not an earlier amortizer or fit; choose another --out"
+            )
+
+
 def _card(source: Path, record: dict) -> dict | None:
     """The source's JSON card (its human-readable record) with the fit added; None (the header as card) when
     the source has none or it does not parse."""
-    import json
-
     from ..evaluation.temperature_fit import CALIBRATION_KEY
 
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 import click
 
@@ -22,8 +23,15 @@ class UserError(Exception):
     """An error caused by bad input that the CLI reports as one line."""
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    # The library's warnings (an unreadable card, a deprecated option) read as the CLI's other messages:
+    # one line, no source excerpt.
+    return "warning: " + " ".join(str(message).split()) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     _register()
+    warnings.formatwarning = _one_line_warning
     try:
         cli.main(args=argv, standalone_mode=False)
     except click.exceptions.Abort:

@@ -243,14 +243,15 @@ def restore(
     from dataclasses import replace
 
     from .. import api
+    from ..data.folder import is_glob
     from ..imaging.io import load_image
     from ..priors.latent import image_shape
     from ..workflows.image import resolve_operator
 
-    folder = Path(observation).is_dir() or any(ch in str(observation) for ch in "*?[")
+    folder = Path(observation).is_dir() or is_glob(observation)  # an existing file is never a pattern
     no_operator = all(v is None for v in (source.spec, source.kernel, source.mask, source.operator_file))
     given_noise = sigma is not None or noise is not None
-    saved = _degrade_record(observation) if not folder else None
+    saved = _degrade_record(observation, needed=no_operator or not given_noise) if not folder else None
     if saved is not None:  # what the user left out, from `lavps degrade`'s record
         noise = saved["noise"] if not given_noise else noise
         source = replace(source, operator_file=saved["operator_file"]) if no_operator else source
@@ -358,9 +359,10 @@ def _recorded_prior(given, recorded, observation):
     return given
 
 
-def _degrade_record(observation) -> dict | None:
+def _degrade_record(observation, needed: bool = True) -> dict | None:
     """{"noise", "operator_file", "prior"} from the record <stem>.json that `lavps degrade` wrote beside a
-    <stem>.observation.pt (None for any other observation, or when there is no record)."""
+    <stem>.observation.pt (None for any other observation, or when there is no record). An unreadable record
+    is an error when it is `needed` (the noise or the operator not given), else a warning and None."""
     import json
 
     path = Path(observation)
@@ -372,7 +374,13 @@ def _degrade_record(observation) -> dict | None:
         saved = json.loads(record.read_text())
         operator = saved.get("operator_file")
         noise = saved.get("noise") or f"gaussian:{float(saved['sigma']):g}"  # records before --noise: Gaussian
+        if not isinstance(noise, str):  # a spec such as "poisson:20"; a bare number would pass for sigma
+            raise TypeError(f"noise {noise!r} is not a noise spec")
         prior = saved.get("prior")  # None: the shipped prior (or a record from before degrade kept it)
         return {"noise": noise, "operator_file": operator and str(record.parent / operator), "prior": prior}
     except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise ValueError(f"cannot read the degrade record {record} (give --sigma and the operator): {e}") from e
+        if needed:
+            raise ValueError(f"cannot read the degrade record {record} (give --sigma and the operator): {e}") from e
+        click.echo(f"warning: ignoring the unreadable degrade record {record} ({e}); --sigma and the operator given, "
+                   "the prior is --prior's or the shipped one", err=True)  # fmt: skip
+        return None

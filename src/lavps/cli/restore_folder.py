@@ -22,6 +22,8 @@ def restore_folder_command(source, operator_source, simulate, sigma, prior, prio
             "a folder is restored with one sample per image and resumed in --out: drop --samples/--overwrite"
         )
     shape = tuple(prior.shape)
+    if simulate is not None and output.reference is not None:  # accepted and ignored would mislead
+        raise ValueError("--reference is for observations; with --simulate the clean inputs are the references")
     if simulate is not None:
         given = [operator_source.spec, operator_source.kernel, operator_source.mask, operator_source.operator_file]
         if any(v is not None for v in given):

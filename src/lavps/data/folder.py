@@ -29,7 +29,17 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from ..imaging.fit import IMAGE_SUFFIXES, image_size, read_fitted
 from ..random import derive_seed
 
-__all__ = ["ImageList", "list_images", "check_images", "split_holdout", "ImageFolder", "StepSampler", "FolderData"]
+__all__ = [
+    "ImageList",
+    "list_images",
+    "is_glob",
+    "source_root",
+    "check_images",
+    "split_holdout",
+    "ImageFolder",
+    "StepSampler",
+    "FolderData",
+]
 
 
 @dataclass(frozen=True)
@@ -56,12 +66,10 @@ def list_images(source: str | Path, warn: bool = True) -> ImageList:
         ValueError: DIR is a file, or no image file found.
     """
     text = str(source)
-    if any(ch in text for ch in "*?["):
-        root = Path(text.split("*")[0].split("?")[0].split("[")[0] or ".")
-        root = root if root.is_dir() else root.parent
+    root = source_root(text)
+    if is_glob(text):
         candidates = [Path(p) for p in glob.glob(text, recursive=True)]
     else:
-        root = Path(text)
         if root.is_file():
             raise ValueError(
                 f"{root} is a file, not a folder of images; give a folder or a glob (e.g. '{root.parent}/*.png')"
@@ -78,6 +86,22 @@ def list_images(source: str | Path, warn: bool = True) -> ImageList:
     if not files:
         raise ValueError(f"no PNG/JPEG images in {source}")
     return ImageList(root=root, files=files, skipped=skipped)
+
+
+def is_glob(source: str | Path) -> bool:
+    """A pattern to expand: holds *, ? or [ and names no existing file or folder (`scan[1].png` is a file)."""
+    text = str(source)
+    return any(ch in text for ch in "*?[") and not Path(text).exists()
+
+
+def source_root(source: str | Path) -> Path:
+    """The folder an image list is named relative to: DIR itself, or a glob's deepest folder before its
+    first wildcard (`data/**/*.png` -> `data`)."""
+    text = str(source)
+    if not is_glob(text):
+        return Path(text)
+    root = Path(text.split("*")[0].split("?")[0].split("[")[0] or ".")
+    return root if root.is_dir() else root.parent
 
 
 def _hidden(path: Path, root: Path) -> bool:

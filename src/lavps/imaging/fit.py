@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from .io import from_unit
+from .io import convert_channels, decode_pixels, from_unit
 
 __all__ = ["IMAGE_SUFFIXES", "read_fitted", "image_size", "center_crop_box"]
 
@@ -44,8 +44,13 @@ def center_crop_box(width: int, height: int, target_h: int, target_w: int) -> tu
 def read_fitted(path: str | Path, shape: tuple[int, int, int]) -> torch.Tensor:
     """Read `path` as (C, H, W) in [-1, 1] fitted to shape = (C, H, W) (see the module docstring).
 
+    Pixels are decoded as every lavps image is (`lavps.imaging.io.decode_pixels`: 16-bit grey scaled, not
+    clipped; transparency refused), channels converted as `lavps.imaging.io.convert_channels` does
+    (luminance or replication), then cropped and resized in floating point.
+
     Raises:
-        ValueError: unreadable file, or an image smaller than H x W (the message names both sizes).
+        ValueError: unreadable file, transparent pixels, or an image smaller than H x W (the message names
+            both sizes).
     """
     c, h, w = shape
     try:
@@ -54,12 +59,14 @@ def read_fitted(path: str | Path, shape: tuple[int, int, int]) -> torch.Tensor:
                 raise ValueError(
                     f"image {path} is {img.size[0]}x{img.size[1]} pixels, smaller than the prior's {w}x{h}"
                 )
-            img = img.convert("L" if c == 1 else "RGB")
-            box = center_crop_box(img.size[0], img.size[1], h, w)
-            if img.size != (w, h):
-                img = img.crop(box).resize((w, h), Image.Resampling.LANCZOS)
-            arr = np.asarray(img, dtype=np.float32) / 255.0
+            arr = decode_pixels(img, Path(path))
     except (UnidentifiedImageError, OSError) as e:
         raise ValueError(f"cannot read image {path}: {e}") from None
     arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
-    return from_unit(torch.from_numpy(np.ascontiguousarray(arr)))
+    x = convert_channels(torch.from_numpy(np.ascontiguousarray(arr))[None], c)[0]
+    height, width = x.shape[1:]
+    if (width, height) != (w, h):
+        box = center_crop_box(width, height, h, w)
+        planes = [Image.fromarray(p.numpy()).crop(box).resize((w, h), Image.Resampling.LANCZOS) for p in x]
+        x = torch.from_numpy(np.stack([np.asarray(p, dtype=np.float32) for p in planes])).clamp(0, 1)
+    return from_unit(x)

@@ -28,6 +28,8 @@ __all__ = [
     "to_unit",
     "from_unit",
     "read_observation_file",
+    "decode_pixels",
+    "convert_channels",
 ]
 
 FIT_MODES = ("crop", "resize")
@@ -44,8 +46,9 @@ def from_unit(x: torch.Tensor) -> torch.Tensor:
     return x * 2 - 1
 
 
-def _as_array(img: Image.Image, path: Path) -> np.ndarray:
-    """(H, W) or (H, W, 3) float32 in [0, 1] from any Pillow mode; refuses transparency."""
+def decode_pixels(img: Image.Image, path: Path) -> np.ndarray:
+    """(H, W) or (H, W, 3) float32 in [0, 1] from any Pillow mode (16-bit grey scaled by 65535, never clipped);
+    refuses transparency. The one decoding rule of every image lavps reads."""
     if img.mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
     if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
@@ -75,7 +78,7 @@ def read_image(path: str | Path) -> torch.Tensor:
         raise FileNotFoundError(f"image {path} does not exist")
     try:
         with Image.open(path) as img:
-            arr = _as_array(img, path)
+            arr = decode_pixels(img, path)
     except (UnidentifiedImageError, OSError) as e:
         raise ValueError(f"cannot read image {path}: {e}") from None
     arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
@@ -87,7 +90,7 @@ def _shape_text(shape) -> str:
     return f"{c}x{h}x{w} (C x H x W)"
 
 
-def _convert_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
+def convert_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
     if x.shape[1] == channels:
         return x
     if x.shape[1] == 3 and channels == 1:
@@ -124,7 +127,7 @@ def fit_image(
         )
     if fit not in FIT_MODES:
         raise ValueError(f"unknown fit mode {fit!r}; allowed: {', '.join(FIT_MODES)}")
-    x = _convert_channels(x, c)
+    x = convert_channels(x, c)
     ih, iw = x.shape[-2:]
     if fit == "resize":
         if (ih, iw) != (h, w):
@@ -153,7 +156,7 @@ def read_png(path: str | Path, channels: int, size: tuple[int, int] | None = Non
 
     With `size`, an image of another size is an error (it does not fit the prior or the operator).
     """
-    x = _convert_channels(read_image(path), channels)
+    x = convert_channels(read_image(path), channels)
     if size is not None and tuple(x.shape[2:]) != tuple(size):
         raise ValueError(f"image {path} is {x.shape[3]}x{x.shape[2]} pixels, expected {size[1]}x{size[0]}")
     return x

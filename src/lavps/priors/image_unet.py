@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import torch
 from diffusers import UNet2DModel
 
 from ..diffusion import Schedule, Time
+from ..jsonfile import write_json
 from .base import PREDICTIONS, clean_at_zero, denoiser_from_output
 from .checkpoint import load_tensors, save_tensors
 
@@ -115,7 +117,7 @@ def save_image_prior(prior: ImagePrior, path: str | Path, card: dict) -> Path:
         "prediction": "epsilon",
     }
     save_tensors(path, prior.net.state_dict(), header)
-    path.with_suffix(".json").write_text(json.dumps(card, indent=2, sort_keys=True, default=str) + "\n")
+    write_json(path.with_suffix(".json"), card, sort_keys=True)  # whole or not at all
     return path
 
 
@@ -134,9 +136,20 @@ def load_image_prior(path: str | Path | None = None) -> ImagePrior:
         raise ValueError(f"{path}: invalid prior metadata ({type(e).__name__}: {e})") from None
     _load_weights(net, tensors, path)
     prior = ImagePrior(net, schedule, offset).eval().requires_grad_(False)
-    card_path = path.with_suffix(".json")
-    prior.card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+    prior.card = _read_card(path.with_suffix(".json"))
     return prior
+
+
+def _read_card(card_path: Path) -> dict:
+    """The prior's card (provenance only: sampling never reads it); an unreadable one is named in a warning."""
+    if not card_path.is_file():
+        return {}
+    try:
+        card = json.loads(card_path.read_text())
+    except (OSError, ValueError) as e:
+        warnings.warn(f"ignoring the unreadable prior card {card_path}: {e}", stacklevel=3)
+        return {}
+    return card if isinstance(card, dict) else {}
 
 
 def _plain_config(net: UNet2DModel) -> dict:

@@ -31,10 +31,10 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from ..data.folder import ImageList, list_images
+from ..data.folder import ImageList, list_images, source_root
 from ..distributed import World, barrier, current_world
 from ..imaging.fit import image_size, read_fitted
-from ..imaging.io import from_unit, read_png, to_unit, write_png
+from ..imaging.io import from_unit, read_image, to_unit, write_png
 from ..jsonfile import write_json
 from ..metrics import psnr, ssim
 from ..operators import GaussianNoise, InverseProblem, LinearOperator, OperatorFamily, save_operator
@@ -124,7 +124,7 @@ def restore_folder(job: FolderJob, prior, out_dir: str | Path, progress: bool = 
     images = list_images(job.source, warn=world.is_main)
     names = _names(images)
     _check_inputs(job, images, prior)
-    refs = _references(job, images, names)
+    refs = _references(job, images, names, prior.shape)
     family = job.family.spec if job.family is not None else getattr(job.operator, "family", None)
     resolved = resolve_settings(job.sampler, job.preset, job.settings, prior, family, job.amortizer)
     run = {
@@ -167,6 +167,9 @@ def restore_folder(job: FolderJob, prior, out_dir: str | Path, progress: bool = 
 
 
 def _names(images: ImageList) -> list[str]:
+    """Each image's output folder name (its relative path without suffix); two images may not share one, and
+    no image's folder may hold another's (`sub.png` -> `sub/`, `sub/b.png` -> `sub/b/`): a re-run would
+    take the first for unfinished and replace it, results of the second included."""
     names, seen = [], {}
     for p in images.files:
         name = images.name(p).rsplit(".", 1)[0]
@@ -174,11 +177,19 @@ def _names(images: ImageList) -> list[str]:
             raise ValueError(f"{seen[name]} and {p} have the same name {name!r}; rename one")
         seen[name] = p
         names.append(name)
+    for name, p in seen.items():
+        parts = name.split("/")
+        for k in range(1, len(parts)):
+            parent = "/".join(parts[:k])
+            if parent in seen:
+                raise ValueError(
+                    f"{seen[parent]} restores into {parent}/, the folder that holds the results of {p}; rename one"
+                )
     return names
 
 
 def _check_inputs(job: FolderJob, images: ImageList, prior) -> None:
-    """Header checks of every file before any work: readable, and of a usable size."""
+    """Checks of every file before any work: readable, of a usable size, an observation of the operator's channels."""
     _, h, w = prior.shape
     oh, ow = job.operator.out_shape[1:]
     for p in images.files:
@@ -187,9 +198,14 @@ def _check_inputs(job: FolderJob, images: ImageList, prior) -> None:
             raise ValueError(f"image {p} is {width}x{height} pixels, smaller than the prior's {w}x{h}")
         if not job.simulate and (width, height) != (ow, oh):
             raise ValueError(f"observation {p} is {width}x{height} pixels; the operator observes {ow}x{oh}")
+    if not job.simulate:  # an observation is data: its channels are never converted (as one image's are not)
+        for p in images.files:
+            _read_exact(p, tuple(job.operator.out_shape), "observation", "the operator observes")
 
 
-def _references(job: FolderJob, images: ImageList, names: list[str]) -> list[Path | None]:
+def _references(job: FolderJob, images: ImageList, names: list[str], prior_shape) -> list[Path | None]:
+    """Each observation's clean image (simulate: the input itself), matched by name; a reference must have the
+    prior's shape exactly (`lavps restore IMAGE --reference` without --fit): nothing is cropped to fit."""
     if job.simulate:
         return list(images.files)
     if job.references is None:
@@ -203,8 +219,19 @@ def _references(job: FolderJob, images: ImageList, names: list[str]) -> list[Pat
         hit = next((m for m in matches if m.is_file()), None)
         if hit is None:
             raise ValueError(f"no reference image {root / name}.png (or .jpg) for observation {name!r}")
+        _read_exact(hit, prior_shape, "reference image", "the prior has")  # checked before any work
         found.append(hit)
     return found
+
+
+def _read_exact(path, shape, what: str, by: str = "expected") -> torch.Tensor:
+    """(1, C, H, W) of an image that must be of `shape` as stored: a folder run converts no observation or
+    reference (no --fit there), so a grey/RGB or size mismatch is an error naming the file."""
+    x = read_image(path)
+    if tuple(x.shape[1:]) != tuple(shape):
+        have, want = "x".join(map(str, x.shape[1:])), "x".join(map(str, shape))
+        raise ValueError(f"{what} {path} is {have} (C x H x W); {by} {want}")
+    return x
 
 
 def _refuse_foreign(out: Path, source: str, world: World) -> None:
@@ -213,8 +240,9 @@ def _refuse_foreign(out: Path, source: str, world: World) -> None:
     input folder would be read back as inputs by a re-run."""
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"--out {out} is a file, not a folder")
-    if Path(source).is_dir() and out.resolve().is_relative_to(Path(source).resolve()):
-        raise ValueError(f"--out {out} is inside the input folder {source}; choose a folder outside it")
+    root = source_root(source)  # a glob's root too: `data/**/*.png` would read `data/out/` back
+    if root.is_dir() and out.resolve().is_relative_to(root.resolve()):
+        raise ValueError(f"--out {out} is inside the input folder {root}; choose a folder outside it")
     if world.is_main and out.is_dir() and not (out / "run.json").is_file():
         foreign = sorted(p.name for p in out.iterdir() if not p.name.startswith(".tmp-"))
         if foreign:
@@ -233,7 +261,12 @@ def _claim(out: Path, settings: dict, world: World) -> str | None:
     if world.is_main:
         settings = json.loads(json.dumps(settings, default=str))
         if run.is_file():
-            before = json.loads(run.read_text()).get("settings")
+            try:
+                before = json.loads(run.read_text())["settings"]
+            except (ValueError, KeyError, TypeError) as e:  # not lavps's record: never resumed into, never replaced
+                raise ValueError(
+                    f"{run} is not a folder run's record ({type(e).__name__}: {e}); use another --out"
+                ) from None
             if before != settings:
                 diff = sorted(k for k in set(before or {}) | set(settings) if (before or {}).get(k) != settings.get(k))
                 raise ValueError(f"{out} holds a run with other settings ({', '.join(diff)}); use another --out")
@@ -254,8 +287,7 @@ def _problem(job, prior, images, names, batch: list[int]):
         clean = [read_fitted(images.files[i], shape)[None] for i in batch]
         y = torch.cat([simulate(x, op, job.sigma, s) for x, op, s in zip(clean, ops, seeds, strict=True)])
     else:
-        obs_hw = tuple(job.operator.out_shape[1:])
-        y = torch.cat([read_png(images.files[i], shape[0], obs_hw) for i in batch])
+        y = torch.cat([_read_exact(images.files[i], tuple(job.operator.out_shape), "observation") for i in batch])
     operator = job.operator if job.family is None else StackedOperator(ops)
     return InverseProblem(y, operator, GaussianNoise(job.sigma)), ops, seeds
 
@@ -286,13 +318,15 @@ def _restore_batch(job, prior, sampler, images, names, refs, batch: list[int], o
         if job.family is not None:
             save_operator(ops[j], tmp / "operator.safetensors")
         if refs[i] is not None:
-            ref = read_fitted(refs[i], shape)[None]
+            ref = read_fitted(refs[i], shape)[None] if job.simulate else _read_exact(refs[i], shape, "reference image")
             row.update(psnr=float(psnr(x[j : j + 1], ref)[0]), ssim=float(ssim(x[j : j + 1], ref)[0]))
             write_png(ref[0], tmp / "reference.png")
         write_json(tmp / "restore.json", row)
         dest = out / names[i]
         dest.parent.mkdir(parents=True, exist_ok=True)
         if dest.exists():  # a folder left without restore.json: not finished, replace it
+            if any(dest.glob("**/restore.json")):  # _names rules this out; never delete finished results
+                raise RuntimeError(f"{dest} holds finished results of other images; not replacing it")
             shutil.rmtree(dest)
         os.replace(tmp, dest)
 
