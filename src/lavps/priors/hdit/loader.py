@@ -8,6 +8,7 @@ wrapped once more (".attn."). Also accepted: a plain state dict of that layout o
 
 from __future__ import annotations
 
+import pickle
 import re
 from pathlib import Path
 
@@ -46,9 +47,13 @@ def read_hdit_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             raise ValueError(f"{path} is not a readable safetensors file ({type(e).__name__}: {e})") from None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # an UnpicklingError for anything but plain tensors and containers
-        first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
-        raise ValueError(f"{path} is not a plain tensor checkpoint (weights-only load refused: {first})") from None
+    except pickle.UnpicklingError:  # anything but plain tensors and containers (torch's own text advises
+        # weights_only=False, i.e. running the file's code: never lavps's advice)
+        raise ValueError(
+            f"{path} is not a plain tensor checkpoint: it holds Python objects, which lavps never unpickles"
+        ) from None
+    except Exception as e:  # truncated or not a torch file at all
+        raise ValueError(f"{path} is not a readable torch checkpoint ({type(e).__name__}: {e})") from None
     if isinstance(state, dict) and isinstance(state.get("ema"), dict):
         state = state["ema"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
