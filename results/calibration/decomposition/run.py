@@ -15,11 +15,12 @@ import time
 import torch
 
 torch.set_num_threads(1)
+from rows import PRIOR_STEPS, SEED, SIGMA, row_of  # noqa: E402
+
 from lavps.api import load_prior, restore  # noqa: E402
 from lavps.evaluation.calibration import energy_score, spread_ratio  # noqa: E402
 from lavps.evaluation.calibration_bench import SAMPLE_STRIDE, calibration_problems, prior_draws  # noqa: E402
 from lavps.metrics import psnr  # noqa: E402
-from rows import PRIOR_STEPS, SEED, SIGMA, row_of  # noqa: E402
 
 spec, n, k, wanted = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
 cache = f"/work/scratch/decomp_truth_{n}.pt"

@@ -13,9 +13,10 @@ import time
 import torch
 
 torch.set_num_threads(1)
+from rows import row_of  # noqa: E402
+
 from lavps.api import load_prior, restore  # noqa: E402
 from lavps.evaluation.calibration_bench import calibration_problems, prior_draws  # noqa: E402
-from rows import row_of  # noqa: E402
 
 PROBLEMS, SAMPLES, REPEATS = 4, 4, 3
 rows = ["lavps", *sys.argv[1:]]
