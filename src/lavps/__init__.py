@@ -3,15 +3,25 @@
 Fast and Robust Likelihood-Guided Diffusion Posterior Sampling with Amortized Variational Inference
 (arXiv 2602.07102).
 
-The image API (`lavps.restore`, `lavps.degrade`, `lavps.load_prior`, `lavps.operator`) lives in
+The image API (`lavps.restore`, `lavps.degrade`, `lavps.load_prior`, `lavps.operator`, `lavps.noise_model`) lives in
 `lavps.api`; it is imported on first use so that `import lavps` stays light.
 """
 
 __version__ = "0.1.0"
 
-__all__ = ["restore", "degrade", "load_prior", "operator", "Observation", "RestoreResult", "RunOptions", "__version__"]
+__all__ = [
+    "restore",
+    "degrade",
+    "load_prior",
+    "operator",
+    "noise_model",
+    "Observation",
+    "RestoreResult",
+    "RunOptions",
+    "__version__",
+]
 
-_API = {"restore", "degrade", "load_prior", "operator", "Observation", "RestoreResult", "RunOptions"}
+_API = {"restore", "degrade", "load_prior", "operator", "noise_model", "Observation", "RestoreResult", "RunOptions"}
 
 
 def __getattr__(name: str):

@@ -174,8 +174,14 @@ def operator(
         image_shape: (C, H, W) the operator acts on (default: the shipped prior's shape).
         seed: draws a random kind (motion_blur, box, pixels); required for those, ignored otherwise.
     """
+    if seed is not None:
+        _check_seed(seed)
     if image_shape is None:
         image_shape = tuple(load_prior().shape)
+    if len(image_shape) != 3 or not all(
+        isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in image_shape
+    ):
+        raise ValueError(f"image_shape must be three integers (C, H, W), got {tuple(image_shape)!r}")
     text = str(spec_or_file)
     if text.endswith(".safetensors"):
         return resolve_operator(OperatorSource(operator_file=text), image_shape)
@@ -209,7 +215,11 @@ def degrade(
     clean = _image(x, shape, fit)
     _check_clean(clean)
     sigma_y = getattr(model, "sigma", None)
-    return Observation(simulate(clean, op, model, seed), op, sigma_y, int(seed), model)
+    y = simulate(clean, op, model, seed)
+    if not bool(torch.isfinite(y).all()):  # e.g. sigma 1e300: refuse here, not when the observation is restored
+        bad = int((~torch.isfinite(y)).sum())
+        raise ValueError(f"the observation drawn with noise {model.spec} holds {bad} non-finite value(s) (nan/inf)")
+    return Observation(y, op, sigma_y, int(seed), model)
 
 
 def _check_seed(seed) -> None:

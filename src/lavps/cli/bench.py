@@ -105,6 +105,10 @@ def bench_gmm(problem, samplers, networks, workers, json_path, quiet, settings):
         workers=workers,
     )
     partial = None if json_path is None else json_path.with_name(json_path.name + ".partial.jsonl")
+    if partial is not None and partial.exists():  # an interrupted run's rows, or a file of the user's: never wiped
+        raise FileExistsError(
+            f"{partial} exists (the rows of an interrupted run, or a file of yours); move it away to run again"
+        )
     out = run_gmm_benchmark(config, build_sampler, progress=not quiet, partial_path=partial)
     click.echo(format_table(out["results"]))
     if json_path is not None:

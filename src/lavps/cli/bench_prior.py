@@ -54,4 +54,5 @@ def bench_prior(prior_path, times, samples, steps, seed, json_path):
     )
     if json_path is not None:
         payload = {"prior": str(prior_path or "shipped"), "eps_loss": {t: list(v) for t, v in loss.items()}, **realism}
+        payload["config"] = {"times": ts, "samples": samples, "steps": steps, "seed": seed}
         write_bench_json(target, payload)

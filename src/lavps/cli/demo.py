@@ -58,8 +58,8 @@ _ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps lavps-fast lavps-fastest la
 @click.option("--samplers", cls=ListOption, default=None, show_default=_ROWS, help="Rows to run (a subset).")
 @click.option(
     "--mean-images",
-    default=1,
-    show_default=True,
+    default=None,
+    show_default="1; 0 with --quick",
     type=click.IntRange(0),
     help="Digits scored on several samples each: the PSNR of their mean, their energy score and spread ratio "
     "(a second frontier, by energy score; 0: skip).",
@@ -152,7 +152,7 @@ def demo(output, quick, digits, draws, tasks, samplers, paper_baselines, prior_s
         images=digits["images"] or (2 if quick else base.images),
         tasks=tasks,
         seed=seed,
-        mean_images=0 if quick else digits["mean_images"],
+        mean_images=(0 if quick else 1) if digits["mean_images"] is None else digits["mean_images"],
         mean_samples=digits["mean_samples"],
         digit_offset=digits["digit_offset"],
         samplers=rows,
@@ -204,12 +204,14 @@ def _demo_priors(specs, amortizer, tasks, placement) -> list:
         prior = load_prior(spec, **placement)  # an unavailable device is named before any work
         if image_shape(prior) != (1, 32, 32):
             raise ValueError(f"the demo restores 1x32x32 MNIST digits; prior {spec!r} has shape {image_shape(prior)}")
-        net = load_amortizer(amortizer or default_amortizer_path(prior), prior=prior)
+        files = [str(amortizer or default_amortizer_path(prior))]
+        net = load_amortizer(files[0], prior=prior)
         second = None
         if nonlinear and amortizer is None and not isinstance(prior, LatentPrior):
             try:
                 second = load_amortizer(default_amortizer_path(prior, linear=False), prior=prior)
+                files.append(str(default_amortizer_path(prior, linear=False)))
             except ValueError:  # made for the shipped MNIST prior only: another prior keeps its one amortizer
                 second = None
-        out.append(DemoPrior(spec, prior, net, second))
+        out.append(DemoPrior(spec, prior, net, second, tuple(files)))
     return out

@@ -175,6 +175,7 @@ def _train(kind: str, o: dict) -> None:
     from ..training.supervised import train_supervised
 
     _check_grid_or_iterations(o["steps"], o["iterations"])
+    _check_validation(o)
     if not o["resume"]:  # a new run never replaces a file (the inputs or another run's outputs)
         names = [f"{kind}{s}" for s in (".safetensors", ".json", "_checkpoint.safetensors", "_checkpoint.json")]
         hint = "resume it (--resume) or choose another folder"
@@ -293,6 +294,15 @@ def resolve_grad_accum(given: int | None, resume: bool, checkpoint_json: Path, w
     return world_size
 
 
+def _check_validation(o: dict) -> None:
+    """Validation runs on held-out images of --data only: --val-every / --patience without them would be recorded
+    in the card yet do nothing."""
+    if o.get("patience") and not o.get("val_every"):
+        raise ValueError("--patience counts validations: give --val-every N too")
+    if o.get("val_every") and not o.get("data"):
+        raise ValueError("--val-every validates on held-out images of --data DIR|GLOB; none given")
+
+
 def _folder(o: dict, config, preset, family):
     """The preset (its description names the data), the streamed training images of --data and the
     validation on the held-out ones (--val-count, at most a fifth of the images)."""
@@ -331,6 +341,11 @@ def _folder(o: dict, config, preset, family):
     preset = dataclasses.replace(
         preset, description=preset.description | {"data": data_text, "name": f"{name}; clean images: {data_text}"}
     )
+    if config.val_every and not held:  # asked for, but nothing to validate on: say so rather than skip it
+        raise ValueError(
+            f"--val-every needs held-out images: --val-count {o['val_count']} of {len(images.files)} images holds out "
+            "none (at most a fifth of them are held out; give --val-count >= 1 and at least 5 images)"
+        )
     validation = None
     if held and config.val_every:
         val = torch.stack([read_fitted(p, shape) for p in held])

@@ -203,6 +203,8 @@ def run_demo(config: DemoConfig, prior, amortizer, classifier, out_dir: Path, pr
         r, g, s, t = _run_prior(config, dp, classifier, digits, progress, first=dp is priors[0])
         rows, skipped, tuned_used = rows + r, skipped + s, tuned_used + t
         grids.update(g)
+    if not rows:  # every (task, sampler) pair was skipped: there is nothing to report
+        raise ValueError(f"no sampler could run on any task: {'; '.join(skipped)}")
     summary = summarise(rows)
     gaps = paired_gaps(rows, summary)
     draws = run_prior_draws(config, priors, summary, progress)

@@ -256,7 +256,8 @@ def _prior_line(dp) -> str:
         nets.append(getattr(dp.nonlinear_amortizer, "info", {}) or {})
     families = " | ".join(str(n.get("family", {}).get("name", "?")) for n in nets)
     extra = " (the second one on the non-linear tasks)" if dp.nonlinear_amortizer is not None else ""
-    return f"`{dp.name}`: LAVPS amortizer(s) trained on {families}{extra}"
+    files = f" ({' | '.join(dp.amortizer_files)})" if dp.amortizer_files else ""
+    return f"`{dp.name}`: LAVPS amortizer(s){files} trained on {families}{extra}"
 
 
 def _flat_pairs(pairs: list[dict]) -> list[dict]:

@@ -41,6 +41,7 @@ class DemoPrior:
     prior: object
     amortizer: object
     nonlinear_amortizer: object = None
+    amortizer_files: tuple[str, ...] = ()  # where the amortizer(s) came from, for the report
 
     def amortizer_for(self, linear: bool):
         latent = isinstance(self.prior, LatentPrior)

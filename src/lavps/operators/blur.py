@@ -126,7 +126,7 @@ def gaussian_kernel(size: int, std: float) -> torch.Tensor:
     if not (math.isfinite(std) and std > 0):
         raise ValueError(f"Gaussian std must be a finite number > 0, got {std!r}")
     r = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    g = torch.exp(-(r**2) / (2 * std**2))
+    g = torch.exp(-((r / std) ** 2) / 2)  # r / std first: std**2 overflows for std > 1e154
     k = g[:, None] * g[None, :]
     return k / k.sum()
 

@@ -25,6 +25,11 @@ __all__ = ["PoissonNoise", "SOFT_FLOOR"]
 SOFT_FLOOR = 0.01
 
 
+#: the largest photon count at white: torch.poisson draws int64 counts (about 9.2e18), and far below that the
+#: noise (relative std 1 / sqrt(peak)) is already under float32 resolution
+MAX_PEAK = 1e15
+
+
 @dataclass(frozen=True)
 class PoissonNoise:
     """k ~ Poisson(peak * (a + 1) / 2) per entry; y = 2 k / peak - 1.
@@ -36,8 +41,11 @@ class PoissonNoise:
     peak: float
 
     def __post_init__(self):
-        if not (isinstance(self.peak, (int, float)) and math.isfinite(self.peak) and self.peak > 0):
-            raise ValueError(f"Poisson peak (photons at white) must be a finite number > 0, got {self.peak!r}")
+        if not (isinstance(self.peak, (int, float)) and math.isfinite(self.peak) and 0 < self.peak <= MAX_PEAK):
+            raise ValueError(
+                f"Poisson peak (photons at white) must be a number in (0, {MAX_PEAK:g}], got {self.peak!r} "
+                "(counts above that overflow the sampler's integers; the noise is negligible long before)"
+            )
 
     @property
     def spec(self) -> str:

@@ -24,7 +24,7 @@ from ..amortize.checkpoint import AMORTIZER_KIND, SUPERVISED_KIND, load_network,
 from ..amortize.network import build_network
 from ..distributed import current_world
 from ..operators import GaussianNoise, OperatorFamily
-from ..priors.specs import PriorPreset
+from ..priors.specs import PriorPreset, prior_fingerprint
 from .loop import DataFactory, LoopSettings, LoopState, Validation, config_json, run_loop
 from .problems import family_description
 
@@ -154,8 +154,13 @@ def train_network(
         raise ValueError(
             f"network shape {network_config.get('shape')} does not match the prior's {list(preset.prior.shape)}"
         )
+    # every trained network names its prior's fingerprint, so a restore with another prior is refused (a network
+    # prior's preset leaves the hashing to training: seconds for a large network, paid once here)
+    prior = preset.description | {
+        "fingerprint": preset.description.get("fingerprint") or prior_fingerprint(preset.prior)
+    }
     info = {
-        "prior": preset.description,
+        "prior": prior,
         "family": family_description(family),
         **loss.times(config),
         "training": {"objective": loss.objective, **config_json(config)},
@@ -235,7 +240,8 @@ def _export(path: Path, name: str, s: LoopState) -> TrainResult:
         "seconds_per_step": round(s.wall_time / max(s.step, 1), 5),
         "final": {k: round(v, 5) for k, v in tail.items()},
         "final_note": "means over the last 100 training steps",
-        "validation": {"last": s.last_validation, "stopped_early": s.stopped_early},
+        # the weights are the last step's: after an early stop, `patience` validations past the best value
+        "validation": {"last": s.last_validation, "best": s.best, "stopped_early": s.stopped_early},
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "versions": {"torch": torch.__version__},
     }

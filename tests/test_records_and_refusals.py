@@ -1,0 +1,111 @@
+"""A second round of paths that produced silent garbage, lost a file, crashed or recorded too little: an
+amortizer trained on a network prior with --data names that prior's fingerprint; validation that cannot run is
+refused; extreme blur and noise parameters; a demo with nothing to run; a bench gmm's partial rows; what demo and
+bench prior record; `lavps.operator`'s seed and shape."""
+
+import json
+
+import pytest
+import torch
+
+import lavps
+from helpers import tiny_image_prior
+from lavps.imaging.io import write_png
+from lavps.operators import parse_noise_spec
+from lavps.operators.blur import gaussian_kernel
+from lavps.priors.image_unet import save_image_prior
+
+TRAIN = ["train-amortizer", "--operator", "denoise", "--iterations", "2", "--batch-size", "2", "--steps", "6"]
+TRAIN += ["--window", "3", "--loader-workers", "0", "--quiet"]
+
+
+def digits(folder, count: int):
+    g = torch.Generator().manual_seed(0)
+    for i in range(count):
+        write_png(torch.rand(1, 10, 10, generator=g) * 2 - 1, folder / f"img{i}.png")
+    return folder
+
+
+def test_an_amortizer_trained_on_a_network_prior_with_data_refuses_another_prior(tmp_path, _cli, tiny_prior):
+    other = tiny_image_prior(1, 8)
+    with torch.no_grad():
+        for p in other.parameters():
+            p.add_(0.01)  # same shape and schedule, other weights
+    other_path = save_image_prior(other, tmp_path / "other.safetensors", {})
+    done = _cli(*TRAIN, "--prior", tiny_prior, "--data", digits(tmp_path / "d", 6), "--val-count", "0",
+                "--out", tmp_path / "net")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    card = json.loads((tmp_path / "net" / "amortizer.json").read_text())
+    assert card["prior"]["fingerprint"] and "6 images" in card["prior"]["data"]
+    y = torch.zeros(1, 1, 8, 8)
+    net = tmp_path / "net" / "amortizer.safetensors"
+    lavps.restore(y, "denoise", 0.1, prior=tiny_prior, amortizer=net, preset="tiny")  # its own prior: fine
+    with pytest.raises(ValueError, match="trained on another prior"):
+        lavps.restore(y, "denoise", 0.1, prior=other_path, amortizer=net, preset="tiny")
+
+
+def test_validation_that_cannot_run_is_refused(tmp_path, _cli, tiny_prior):
+    cases = [
+        (["--prior", "gmm:2", "--val-every", "1"], "none given"),
+        (["--prior", "gmm:2", "--patience", "1"], "give --val-every N too"),
+        (["--prior", tiny_prior, "--data", digits(tmp_path / "four", 4), "--val-every", "1"], "holds out none"),
+    ]
+    for extra, message in cases:
+        done = _cli(*TRAIN, *extra, "--out", tmp_path / "o")
+        assert done.returncode == 2 and message in done.stderr, (extra, done.stderr)
+        assert not (tmp_path / "o").exists()
+
+
+def test_extreme_blur_and_noise_parameters_are_handled_or_refused(tmp_path, _cli):
+    k = gaussian_kernel(3, 1e300)  # std**2 overflowed: a traceback
+    torch.testing.assert_close(k, torch.full((3, 3), 1 / 9, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"in \(0, 1e\+15\]"):
+        parse_noise_spec("poisson:1e30")  # counts overflowed int64: an all-black observation, exit 0
+    with pytest.raises(ValueError, match="holds 256 non-finite value"):
+        lavps.degrade(torch.zeros(1, 32, 32), "sr:2", 1e300)  # inf written, refused only by a later restore
+    write_png(torch.zeros(1, 32, 32), tmp_path / "c.png")
+    done = _cli("degrade", tmp_path / "c.png", "--operator", "sr:2", "--sigma", "1e300", "--out", tmp_path / "o.png")
+    assert done.returncode == 2 and "non-finite" in done.stderr and not list(tmp_path.glob("o*"))
+
+
+def test_a_demo_with_nothing_to_run_fails_in_one_line(tmp_path, _cli):
+    done = _cli("demo", "--quick", "--images", "1", "--quiet", "--operator", "jpeg:10", "--samplers", "ddrm-20",
+                "--out", tmp_path / "d")  # fmt: skip
+    assert done.returncode == 2 and done.stderr.startswith("error: no sampler could run on any task: ddrm-20")
+    assert not (tmp_path / "d").exists()
+
+
+def test_demo_records_its_amortizer_and_honours_mean_images_under_quick(tmp_path, _cli):
+    done = _cli("demo", "--quick", "--images", "1", "--quiet", "--operator", "sr:2", "--samplers", "ddrm-20",
+                "--mean-images", "1", "--out", tmp_path / "d")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "d" / "summary.json").read_text())
+    assert summary["config"]["mean_images"] == 1  # was silently 0 under --quick
+    assert "mnist32_amortizer.safetensors" in summary["priors"][0]
+
+
+def test_bench_gmm_never_wipes_a_partial_file(tmp_path, _cli):
+    partial = tmp_path / "g.json.partial.jsonl"
+    partial.write_text("my notes\n")
+    done = _cli("bench", "gmm", "--dim", "2", "--obs-dim", "1", "--problems", "1", "--samples", "4", "--samplers",
+                "ddrm", "--workers", "1", "--quiet", "--json", tmp_path / "g.json")  # fmt: skip
+    assert done.returncode == 2 and "move it away" in done.stderr
+    assert partial.read_text() == "my notes\n" and not (tmp_path / "g.json").exists()
+
+
+def test_operator_seed_and_shape_must_be_integers():
+    assert lavps.noise_model(0.1).sigma == 0.1  # exported at the top level, as api.__all__ says
+    for bad in (1.5, True):
+        with pytest.raises(TypeError, match="seed must be an integer"):
+            lavps.operator("motion_blur:9:0.5", (1, 32, 32), seed=bad)
+    with pytest.raises(ValueError, match="three integers"):
+        lavps.operator("sr:2", (1, 32.7, 32))
+    assert lavps.operator("sr:2", torch.Size([1, 32, 32])).out_shape == (1, 16, 16)
+
+
+def test_bench_prior_records_its_settings(tmp_path, _cli):
+    done = _cli("bench", "prior", "--samples", "2", "--steps", "3", "--times", "10,500", "--seed", "4",
+                "--json", tmp_path / "p.json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    config = json.loads((tmp_path / "p.json").read_text())["config"]
+    assert config == {"times": [10, 500], "samples": 2, "steps": 3, "seed": 4}  # the seed was not recorded
