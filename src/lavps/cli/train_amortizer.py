@@ -9,6 +9,7 @@ import click
 
 from .group import cli
 from .options import OPTIONS, FiniteFloat, GridSize, option
+from .train_data import check_validation, training_folder
 
 __all__ = ["TRAINING_DEFAULTS", "train_amortizer_command", "train_supervised_command", "resolve_grad_accum"]
 
@@ -175,13 +176,13 @@ def _train(kind: str, o: dict) -> None:
     from ..training.supervised import train_supervised
 
     _check_grid_or_iterations(o["steps"], o["iterations"])
-    _check_validation(o)
+    check_validation(o)
     if not o["resume"]:  # a new run never replaces a file (the inputs or another run's outputs)
         names = [f"{kind}{s}" for s in (".safetensors", ".json", "_checkpoint.safetensors", "_checkpoint.json")]
         hint = "resume it (--resume) or choose another folder"
         refuse_existing(o["out_dir"], [*names, f"{kind}_metrics.jsonl"], hint)
     world = init_from_env()
-    preset = resolve_prior(o["prior_spec"], o["prior_seed"])  # --data is streamed, not loaded (see _folder)
+    preset = resolve_prior(o["prior_spec"], o["prior_seed"])  # --data is streamed, not loaded (see train_data)
     if o.get("data") and len(preset.prior.shape) != 3:
         raise ValueError(f"--data needs an image prior; {o['prior_spec']!r} has shape {list(preset.prior.shape)}")
     if kind != "amortizer" and len(preset.prior.shape) != 1:
@@ -226,7 +227,7 @@ def _train(kind: str, o: dict) -> None:
             network = UNetAmortizer(tuple(preset.prior.shape), channels=channels, input_kind=input_kind)
         data, validation = None, None
         if o.get("data"):
-            preset, data, validation = _folder(o, config, preset, family)
+            preset, data, validation = training_folder(o, config, preset, family)
         result = train_amortizer(
             config, network.config, preset, family, not o["quiet"], o["resume"], data=data, validation=validation
         )
@@ -292,65 +293,6 @@ def resolve_grad_accum(given: int | None, resume: bool, checkpoint_json: Path, w
         if isinstance(saved, int) and saved >= 1:
             return saved
     return world_size
-
-
-def _check_validation(o: dict) -> None:
-    """Validation runs on held-out images of --data only: --val-every / --patience without them would be recorded
-    in the card yet do nothing."""
-    if o.get("patience") and not o.get("val_every"):
-        raise ValueError("--patience counts validations: give --val-every N too")
-    if o.get("val_every") and not o.get("data"):
-        raise ValueError("--val-every validates on held-out images of --data DIR|GLOB; none given")
-
-
-def _folder(o: dict, config, preset, family):
-    """The preset (its description names the data), the streamed training images of --data and the
-    validation on the held-out ones (--val-count, at most a fifth of the images)."""
-    import dataclasses
-
-    import torch
-
-    from ..data.folder import FolderData, ImageFolder, check_images, list_images, split_holdout
-    from ..distributed import current_world
-    from ..evaluation.amortizer_validation import amortizer_validation
-    from ..imaging.fit import read_fitted
-
-    shape = tuple(preset.prior.shape)
-    images = list_images(o["data"], warn=current_world().is_main)
-    check_images(images.files, shape)
-    train, held = split_holdout(images, min(o["val_count"], len(images.files) // 5))
-    description = {
-        "source": str(o["data"]),
-        "images": len(images.files),
-        "train": len(train),
-        "held_out": len(held),
-        "fit": "center crop to the prior's aspect ratio, then Lanczos resize",
-        "held_out_rule": "lowest sha256 of the relative names",
-    }
-    data = FolderData(
-        ImageFolder(train, shape),
-        config.seed,
-        config.batch_size,
-        config.micro_batches,
-        config.steps,
-        o["loader_workers"],
-    )
-    data.description = description
-    data_text = f"{len(images.files)} images from {o['data']}"
-    name = str(preset.description.get("name", preset.spec)).split(";")[0]  # the prior, not its own data
-    preset = dataclasses.replace(
-        preset, description=preset.description | {"data": data_text, "name": f"{name}; clean images: {data_text}"}
-    )
-    if config.val_every and not held:  # asked for, but nothing to validate on: say so rather than skip it
-        raise ValueError(
-            f"--val-every needs held-out images: --val-count {o['val_count']} of {len(images.files)} images holds out "
-            "none (at most a fifth of them are held out; give --val-count >= 1 and at least 5 images)"
-        )
-    validation = None
-    if held and config.val_every:
-        val = torch.stack([read_fitted(p, shape) for p in held])
-        validation = amortizer_validation(config, preset, family, val, o["psnr_images"], config.seed)
-    return preset, data, validation
 
 
 @cli.command("train-amortizer", renamed=_RENAMED)
