@@ -109,3 +109,37 @@ def test_bench_prior_records_its_settings(tmp_path, _cli):
     assert done.returncode == 0, done.stderr
     config = json.loads((tmp_path / "p.json").read_text())["config"]
     assert config == {"times": [10, 500], "samples": 2, "steps": 3, "seed": 4}  # the seed was not recorded
+
+
+def test_sigterm_leaves_no_hidden_temporary_folder(tmp_path):
+    """A killed run unwinds like Ctrl-C: its half-written outputs go with it (was: a hidden .OUT.lavps-tmp-*
+    folder left beside --out)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+    cmd = [sys.executable, "-m", "lavps.cli", "demo", "--quick", "--images", "1", "--operator", "sr:2"]
+    cmd += ["--samplers", "dps", "--quiet", "--out", str(tmp_path / "d")]
+    run = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".d.lavps-tmp-*")) and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert run.poll() is None, "the demo ended before its outputs were begun"
+    run.send_signal(signal.SIGTERM)
+    assert run.wait(timeout=60) == 128 + signal.SIGTERM
+    assert not list(tmp_path.glob(".*")) and not (tmp_path / "d").exists()
+
+
+def test_a_new_output_folder_gets_a_plain_folders_mode(tmp_path):
+    import os
+
+    from lavps.outputs import OutputFolder
+
+    with OutputFolder(tmp_path / "new", "r.json") as tmp:  # written in a mkdtemp folder (0700), then moved
+        (tmp / "r.json").write_text("{}")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "new").stat().st_mode & 0o777 == 0o777 & ~mask

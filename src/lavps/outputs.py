@@ -21,7 +21,15 @@ import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["OutputFolder", "bench_output", "write_bench_json", "refuse_existing", "recorded_outputs", "TEMP_PREFIX"]
+__all__ = [
+    "OutputFolder",
+    "make_public",
+    "bench_output",
+    "write_bench_json",
+    "refuse_existing",
+    "recorded_outputs",
+    "TEMP_PREFIX",
+]
 
 TEMP_PREFIX = ".lavps-tmp-"
 
@@ -128,6 +136,7 @@ class OutputFolder:
             parent = self.path.absolute().parent
             parent.mkdir(parents=True, exist_ok=True)
             self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}{TEMP_PREFIX}", dir=parent))
+            make_public(self.tmp)  # it becomes the new folder: the mode of any folder the user makes
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> bool:
@@ -164,6 +173,13 @@ class OutputFolder:
         payload = json.loads(path.read_text())
         payload["outputs"] = sorted(written)
         write_json(path, payload)
+
+
+def make_public(folder: Path) -> None:
+    """Give a `tempfile.mkdtemp` folder (mode 0700) the mode a plain mkdir would: 0777 less the umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    folder.chmod(0o777 & ~mask)
 
 
 def bench_output(json_path: str | Path, extra=(), option: str = "--json") -> OutputFolder:

@@ -4,7 +4,9 @@ errors into one line."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import warnings
 
 import click
@@ -29,9 +31,25 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     return "warning: " + " ".join(str(message).split()) + "\n"
 
 
+def _exit_on_sigterm(signum, frame) -> None:
+    # SIGTERM (a scheduler, `kill`, torchrun stopping its workers) unwinds like Ctrl-C: every output folder's
+    # `with` block removes its hidden temporary folder instead of leaving it behind
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> None:
     _register()
     warnings.formatwarning = _one_line_warning
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm) if main_thread else None
+    try:
+        _run(argv)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(argv: list[str] | None) -> None:
     try:
         cli.main(args=argv, standalone_mode=False)
     except click.exceptions.Abort:

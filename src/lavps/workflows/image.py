@@ -3,12 +3,8 @@ and writing outputs atomically (PNG, JSON with settings, seeds, seconds, cost co
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 
@@ -16,7 +12,7 @@ from ..operators import Measurement, NoiseModel, parse_noise_spec
 from ..operators.files import load_operator
 from ..operators.spec import draw_operator, kernel_operator_from_file, mask_operator_from_file, parse_operator_spec
 
-__all__ = ["OperatorSource", "resolve_operator", "simulate", "atomic_dir", "timestamp"]
+__all__ = ["OperatorSource", "resolve_operator", "simulate", "timestamp"]
 
 
 @dataclass(frozen=True)
@@ -62,38 +58,6 @@ def simulate(clean: torch.Tensor, operator: Measurement, sigma: float | NoiseMod
     g = torch.Generator().manual_seed(int(seed) + 1)  # +1: not the stream that drew the operator
     with torch.no_grad():
         return noise.observe(clean, operator, g)
-
-
-class atomic_dir:
-    """Write into a temporary folder and move its files into `path` only on success: no half-written outputs.
-
-    With overwrite, an existing folder keeps every file this run does not write (inputs, notes)."""
-
-    def __init__(self, path: str | Path, overwrite: bool = False):
-        self.path = Path(path)
-        if self.path.exists() and any(self.path.iterdir()) and not overwrite:
-            raise FileExistsError(f"output folder {self.path} exists and is not empty (use --overwrite)")
-
-    def __enter__(self) -> Path:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            return False
-        if not self.path.exists():
-            os.replace(self.tmp, self.path)
-            return False
-        # an existing folder: replace only the names this run wrote, never the folder's other files
-        for item in self.tmp.iterdir():
-            target = self.path / item.name
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            os.replace(item, target)
-        self.tmp.rmdir()
-        return False
 
 
 def timestamp() -> str:
