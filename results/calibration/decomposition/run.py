@@ -22,7 +22,30 @@ from lavps.evaluation.calibration import energy_score, spread_ratio  # noqa: E40
 from lavps.evaluation.calibration_bench import SAMPLE_STRIDE, calibration_problems, prior_draws  # noqa: E402
 from lavps.metrics import psnr  # noqa: E402
 
+
+def inner_steps_only(side: str, threshold: float) -> None:
+    """Monkeypatch (no library setting): LAVPS's Adam steps after the network only at window iterations with
+    tau above (`above`) or below (`below`) the threshold; the others keep the network's proposal alone."""
+    from lavps.samplers.lavps import LAVPS
+
+    plain = LAVPS.variational_step
+
+    def step(self, ctx, bridge, x_t, x0, tau, t, index):
+        high = float(torch.as_tensor(tau).max()) >= threshold
+        keep, self.inner_steps = self.inner_steps, self.inner_steps if high == (side == "above") else 0
+        try:
+            return plain(self, ctx, bridge, x_t, x0, tau, t, index)
+        finally:
+            self.inner_steps = keep
+
+    LAVPS.variational_step = step
+
+
+if os.environ.get("INNER_ONLY"):  # e.g. INNER_ONLY=above:420
+    side, threshold = os.environ["INNER_ONLY"].split(":")
+    inner_steps_only(side, float(threshold))
 spec, n, k, wanted = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+suffix = f" [{os.environ['INNER_ONLY']}]" if os.environ.get("INNER_ONLY") else ""
 cache = f"/work/scratch/decomp_truth_{n}.pt"
 prior = load_prior()
 if os.path.exists(cache):
@@ -46,7 +69,7 @@ for name in wanted:
     es = energy_score(samples, truth)
     one = [psnr(samples[p, i : i + 1], truth[p : p + 1]).item() for p in range(n) for i in range(k)]
     print(json.dumps(dict(
-        operator=spec, row=name, problems=n, samples=k, energy=es.tolist(),
+        operator=spec, row=name + suffix, problems=n, samples=k, energy=es.tolist(),
         psnr_each=one, spread=spread_ratio(samples, truth),
         seconds_per_sample=sum(seconds) / (n * k), load=os.getloadavg()[0],
         forwards_per_path=forwards / n, backwards_per_path=backwards / n,  # Cost counts per sample path
