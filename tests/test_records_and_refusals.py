@@ -143,3 +143,51 @@ def test_a_new_output_folder_gets_a_plain_folders_mode(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert (tmp_path / "new").stat().st_mode & 0o777 == 0o777 & ~mask
+
+
+EDM = """
+import torch
+
+
+def frozen():
+    @torch.no_grad()
+    def d(x, sigma):
+        return x / (1 + sigma.view(-1, 1, 1, 1) ** 2)
+
+    d.shape = (1, 8, 8)
+    return d
+
+
+def as_numpy():
+    def d(x, sigma):
+        return x.detach().numpy()
+
+    d.shape = (1, 8, 8)
+    return d
+"""
+
+
+def test_a_users_denoiser_without_gradients_or_tensors_is_refused(tmp_path, _cli):
+    (tmp_path / "edm_user.py").write_text(EDM)
+    write_png(torch.zeros(1, 8, 8), tmp_path / "y.png")
+    run = ["restore", tmp_path / "y.png", "--operator", "denoise", "--sigma", "0.1", "--preset", "tiny", "--quiet"]
+    prior = f"edm:{tmp_path / 'edm_user.py'}:frozen"
+    done = _cli(*run, "--prior", prior, "--sampler", "mgdm", "--out", tmp_path / "m")  # was: y ignored, exit 0
+    assert done.returncode == 2 and "returns no gradient" in done.stderr and not (tmp_path / "m").exists()
+    assert _cli(*run, "--prior", prior, "--sampler", "ddrm", "--out", tmp_path / "d").returncode == 0  # no gradient
+    done = _cli(
+        *run, "--prior", f"edm:{tmp_path / 'edm_user.py'}:as_numpy", "--sampler", "ddrm", "--out", tmp_path / "n"
+    )
+    assert done.returncode == 2 and "must return a torch.Tensor, got ndarray" in done.stderr  # was: a traceback
+
+
+def test_references_off_the_scale_or_batched_are_refused(tiny_prior):
+    result = lavps.restore(torch.zeros(1, 1, 8, 8), "denoise", 0.1, prior=tiny_prior, sampler="ddrm", preset="tiny",
+                           samples=2)  # fmt: skip
+    assert len(result.scores(torch.zeros(1, 8, 8))) == 2
+    with pytest.raises(ValueError, match=r"the reference spans 0\.\.255"):
+        result.scores(torch.linspace(0, 255, 64).reshape(1, 8, 8))  # was: scored at ~4 dB
+    with pytest.raises(ValueError, match="the reference holds 64 non-finite"):
+        result.scores(torch.full((1, 8, 8), float("nan")))  # was: NaN scores, "psnr": null in restore.json
+    with pytest.raises(ValueError, match="a reference is one image; got a batch of 5"):
+        result.scores(torch.zeros(5, 1, 8, 8))  # was: torch's expand error

@@ -77,6 +77,9 @@ class RestoreResult:
     def scores(self, reference: ImageLike) -> list[dict]:
         """Per sample {"seed", "psnr", "ssim"} against a clean reference image (tensor or PNG)."""
         ref = _image(reference, tuple(self.samples.shape[1:]))
+        if ref.shape[0] != 1:  # one clean image scores every sample
+            raise ValueError(f"a reference is one image; got a batch of {ref.shape[0]}")
+        _check_clean(ref, "the reference")  # a NaN or a 0..255 reference would score silently (NaN, ~4 dB)
         x = self.samples
         pairs = zip(psnr(x, ref.expand_as(x)), ssim(x, ref.expand_as(x)), strict=True)
         return [{"seed": s, "psnr": float(p), "ssim": float(q)} for s, (p, q) in zip(self.seeds, pairs, strict=True)]
@@ -232,16 +235,16 @@ def _check_seed(seed) -> None:
 _LEVELS_ABOVE = 1.5
 
 
-def _check_clean(x: torch.Tensor) -> None:
-    """A clean image is finite and on the [-1, 1] scale of every prior: a NaN, or an image of 8-bit levels passed
-    as is, would otherwise be degraded into an observation no sampler can explain, without a word. (Values
-    beyond [-1, 1] on both sides are a prior's own draws, e.g. `lavps bench calibration`'s: allowed.)"""
+def _check_clean(x: torch.Tensor, what: str = "the clean image") -> None:
+    """A clean image (degrade's input, a reference) is finite and on the [-1, 1] scale of every prior: a NaN,
+    or 8-bit levels passed as is, would otherwise be degraded or scored without a word. (Values beyond
+    [-1, 1] on both sides are a prior's own draws, e.g. `lavps bench calibration`'s: allowed.)"""
     if not bool(torch.isfinite(x).all()):
-        raise ValueError(f"the clean image holds {int((~torch.isfinite(x)).sum())} non-finite value(s) (nan/inf)")
+        raise ValueError(f"{what} holds {int((~torch.isfinite(x)).sum())} non-finite value(s) (nan/inf)")
     low, high = float(x.min()), float(x.max())
     if low >= 0 and high > _LEVELS_ABOVE:
         raise ValueError(
-            f"the clean image spans {low:g}..{high:g}, which reads as pixel levels; lavps images lie in [-1, 1] "
+            f"{what} spans {low:g}..{high:g}, which reads as pixel levels; lavps images lie in [-1, 1] "
             "(from 0..255: x / 127.5 - 1)"
         )
 

@@ -41,6 +41,22 @@ class VEDenoiserPrior(torch.nn.Module):
         self.shape = tuple(int(s) for s in shape)
         self.schedule = schedule if schedule is not None else Schedule.linear()
 
+    def check_differentiable(self) -> None:
+        """ValueError unless D's output depends differentiably on x (one probe forward). Samplers that guide
+        by gradients through D (DPS, MGDM, LAVPS) need it; a D under no_grad or .detach() would leave MGDM's
+        samples blind to the observation without any error. DDRM and DiffPIR do not ask."""
+        x = torch.randn(1, *self.shape, generator=torch.Generator().manual_seed(0))
+        dtype = next((p.dtype for p in self.parameters() if p.is_floating_point()), x.dtype)
+        device = next((p.device for p in self.parameters()), x.device)
+        x = x.to(device=device, dtype=dtype).requires_grad_(True)
+        with torch.enable_grad():
+            out = self.denoise(x, self.schedule.num_steps // 2)
+        if not out.requires_grad:
+            raise ValueError(
+                "the prior's denoiser D(x, sigma) returns no gradient with respect to x (no_grad or .detach() in "
+                "it?): DPS, MGDM and LAVPS guide through it; use --sampler ddrm or diffpir, or make D differentiable"
+            )
+
     def denoise(self, x_t: torch.Tensor, t: Time) -> torch.Tensor:
         """D_VE(x_t / sqrt(abar_t), sigma_t) for x_t of shape (B, *shape); t an int or a (B,) LongTensor."""
         if tuple(x_t.shape[1:]) != self.shape:
@@ -53,7 +69,10 @@ class VEDenoiserPrior(torch.nn.Module):
         # the network's dtype (lavps.priors.placement may cast it); float64 is cast before it is moved
         dtype = next((p.dtype for p in self.parameters() if p.is_floating_point()), x_t.dtype)
         sigma = self.schedule.sigma(t_.clamp(min=1)).to(dtype).to(x_t.device)
-        out = self.denoiser((x_t / expand_time(a.sqrt(), x_t)).to(dtype), sigma).to(x_t.dtype)
+        out = self.denoiser((x_t / expand_time(a.sqrt(), x_t)).to(dtype), sigma)
+        if not isinstance(out, torch.Tensor):
+            raise TypeError(f"the VE denoiser must return a torch.Tensor, got {type(out).__name__}")
+        out = out.to(x_t.dtype)
         if out.shape != x_t.shape:
             raise ValueError(f"the VE denoiser returned shape {tuple(out.shape)}, expected {tuple(x_t.shape)}")
         return clean_at_zero(x_t, t_, out)

@@ -67,6 +67,10 @@ def make_settings(name: str, settings: SamplerConfig | Mapping | None = None) ->
     return make_config(config_class(name), settings)
 
 
+#: samplers that differentiate through the prior's denoiser
+GRADIENT_GUIDED = ("dps", "mgdm", "lavps", "amortized-only")
+
+
 def build_sampler(name: str, prior, settings: SamplerConfig | Mapping | None = None, **networks) -> Sampler:
     """Sampler `name` (see SAMPLERS) with `settings` (a config, or a dict of field names over its defaults).
 
@@ -84,6 +88,9 @@ def build_sampler(name: str, prior, settings: SamplerConfig | Mapping | None = N
         raise TypeError(f"build_sampler takes the networks {', '.join(NETWORKS)}, not {', '.join(unknown)}")
     sampler_class, _ = SAMPLERS.get(name, (None, None))
     config = make_settings(name, settings)
+    check = getattr(prior, "check_differentiable", None)  # a user's D(x, sigma) (edm:): probed once
+    if check is not None and name in GRADIENT_GUIDED:
+        check()
     loaded = {k: _network(k, v, prior) for k, v in networks.items() if v is not None}
     sampler = sampler_class.from_config(prior, config, **loaded)
     if getattr(config, "particles", 0):  # MGDM / LAVPS: K weighted particles around the sampler
