@@ -191,3 +191,15 @@ def test_references_off_the_scale_or_batched_are_refused(tiny_prior):
         result.scores(torch.full((1, 8, 8), float("nan")))  # was: NaN scores, "psnr": null in restore.json
     with pytest.raises(ValueError, match="a reference is one image; got a batch of 5"):
         result.scores(torch.zeros(5, 1, 8, 8))  # was: torch's expand error
+
+
+def test_degrade_says_when_its_png_preview_loses_the_measurement(tmp_path, _cli):
+    write_png(torch.full((1, 32, 32), 0.5), tmp_path / "c.png")
+    base = ["degrade", tmp_path / "c.png", "--sigma", "0.05", "--seed", "1", "--out"]
+    done = _cli(*base, tmp_path / "ph.png", "--operator", "phase:2")  # |F x| far above 1: the PNG clips y
+    assert (
+        done.returncode == 0 and "note: y spans" in done.stderr and "restore ph.observation.pt (exact)" in done.stderr
+    )
+    assert json.loads((tmp_path / "ph.json").read_text())["png_clipped_share"] > 0
+    done = _cli(*base, tmp_path / "sr.png", "--operator", "sr:2")  # within [-1, 1] up to the noise: no note
+    assert done.returncode == 0 and "note:" not in done.stderr
