@@ -10,106 +10,37 @@ from __future__ import annotations
 import copy
 import numbers
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from .device import prior_device, prior_precision, resolve_device
-from .imaging.io import fit_image, load_image, read_observation_file, write_png
-from .jsonfile import write_json
-from .metrics import psnr, ssim
+from .inputs import ImageLike, check_clean, check_observation_scale, check_seed, image_batch, observation_batch
 from .operators import InverseProblem, Measurement, NoiseModel, parse_noise_spec
-from .outputs import OutputFolder
 from .priors.latent import LatentMeasurement, LatentPrior
 from .priors.latent import image_shape as _user_shape
 from .priors.placement import place_prior
+from .restore_result import Observation, RestoreResult, restore_output
 from .samplers.budget import check_memory
 from .samplers.chunked import sample_in_chunks
 from .samplers.config import SamplerConfig
-from .samplers.cost import Cost
 from .samplers.estimate import announce_if_long
 from .samplers.registry import build_sampler, restoring_samplers
-from .workflows.image import OperatorSource, resolve_operator, simulate, timestamp
+from .workflows.image import OperatorSource, resolve_operator, simulate
 from .workflows.settings import check_overrides, resolve_settings
 
-__all__ = ["Observation", "RestoreResult", "RunOptions", "load_prior", "operator", "degrade", "restore", "noise_model"]
-
-ImageLike = torch.Tensor | str | Path
-
-
-@dataclass(frozen=True)
-class Observation:
-    """y = A x + sigma n: the observation (B, *A.out_shape), the operator A, sigma (None for non-Gaussian
-    noise), the seed used and the noise model (`lavps.operators.GaussianNoise` or `PoissonNoise`)."""
-
-    y: torch.Tensor
-    operator: Measurement
-    sigma: float | None
-    seed: int
-    noise: NoiseModel | None = None
-
-
-@dataclass
-class RestoreResult:
-    """Posterior samples of one observation.
-
-    Attributes:
-        samples: (N, C, H, W) in [-1, 1]; sample i was drawn with seed seeds[i] = seed + i.
-        mean, std: (C, H, W) pixelwise posterior mean and unbiased std (zeros for N = 1).
-        cost: seconds (all chunks) and denoiser / amortizer passes per sample path.
-        seeds: the per-sample seeds.
-        settings: what restore.json records of the sampler: {"sampler", "settings": asdict(its config),
-            "preset", ...} (`lavps.samplers.registry.settings_from_record` rebuilds the config).
-        observation: the observation y (1, *A.out_shape) the samples are conditioned on.
-        info: sampler diagnostics (e.g. LAVPS's per-iteration fraction of samples where the network won).
-    """
-
-    samples: torch.Tensor
-    mean: torch.Tensor
-    std: torch.Tensor
-    cost: Cost
-    seeds: list[int]
-    settings: dict
-    observation: torch.Tensor
-    info: dict = field(default_factory=dict)
-
-    def scores(self, reference: ImageLike) -> list[dict]:
-        """Per sample {"seed", "psnr", "ssim"} against a clean reference image (tensor or PNG)."""
-        ref = _image(reference, tuple(self.samples.shape[1:]))
-        if ref.shape[0] != 1:  # one clean image scores every sample
-            raise ValueError(f"a reference is one image; got a batch of {ref.shape[0]}")
-        _check_clean(ref, "the reference")  # a NaN or a 0..255 reference would score silently (NaN, ~4 dB)
-        x = self.samples
-        pairs = zip(psnr(x, ref.expand_as(x)), ssim(x, ref.expand_as(x)), strict=True)
-        return [{"seed": s, "psnr": float(p), "ssim": float(q)} for s, (p, q) in zip(self.seeds, pairs, strict=True)]
-
-    def save(
-        self, out_dir: str | Path, record: dict | None = None, reference=None, overwrite: bool = False, **where
-    ) -> Path:
-        """Write reconstruction_XXX.png, observation.png, posterior_mean/std.png (N > 1) and restore.json.
-
-        The folder appears only when complete. `record` adds entries to restore.json (e.g. where the
-        observation and operator came from); `reference` adds per-sample PSNR/SSIM. out_dir must be new,
-        empty or hold only an earlier restore's outputs (replaced with overwrite=True; lavps.outputs).
-        """
-        rows = [{"index": i, "seed": s} for i, s in enumerate(self.seeds)]
-        if reference is not None:
-            for row, score in zip(rows, self.scores(reference), strict=True):
-                row.update(psnr=score["psnr"], ssim=score["ssim"])
-        n = len(self.seeds)
-        where = {"option": "out_dir", "flag": "overwrite=True", **where}  # the CLI names its options
-        with restore_output(out_dir, overwrite, **where) as tmp:
-            for i in range(n):
-                write_png(self.samples[i], tmp / f"reconstruction_{i:03d}.png")
-            write_png(self.observation[0], tmp / "observation.png")
-            if n > 1:
-                write_png(self.mean, tmp / "posterior_mean.png")
-                write_png(self.std, tmp / "posterior_std.png", value_range=(0.0, max(float(self.std.max()), 1e-8)))
-            payload = {"date": timestamp(), **(record or {}), **self.settings, "samples": rows}
-            payload.update(cost=self.cost.to_dict(), seconds_per_sample=self.cost.seconds / n, info=self.info)
-            write_json(tmp / "restore.json", payload)
-        return Path(out_dir)
+__all__ = [
+    "Observation",
+    "RestoreResult",
+    "RunOptions",
+    "load_prior",
+    "operator",
+    "degrade",
+    "restore",
+    "noise_model",
+    "restore_output",
+]
 
 
 @dataclass(frozen=True)
@@ -125,6 +56,9 @@ class RunOptions:
         noise_on_device: draw the noise on the device instead of the CPU (faster on a GPU; other numbers).
         progress: show a progress bar.
         fit: "crop" or "resize" makes an observation image of another shape fit the operator's output.
+        check_scale: refuse a linear-Gaussian observation beyond what A x + noise can reach for x in [-1, 1]
+            (`lavps.inputs.check_observation_scale`: 0..255 levels, a scaled y). Off for observations of a
+            prior's own draws, which need not stay in [-1, 1] (`lavps bench calibration`).
     """
 
     batch_size: int | None = None
@@ -133,14 +67,7 @@ class RunOptions:
     noise_on_device: bool = False
     progress: bool = False
     fit: str | None = None
-
-
-RESTORE_OUTPUTS = r"reconstruction_\d{3}\.png|observation\.png|posterior_(mean|std)\.png|restore\.json"
-
-
-def restore_output(out_dir: str | Path, overwrite: bool = False, inputs=(), **where) -> OutputFolder:
-    """The output folder of one restore (see lavps.outputs): checked now, written on entering."""
-    return OutputFolder(out_dir, "restore.json", overwrite, inputs, legacy=RESTORE_OUTPUTS, **where)
+    check_scale: bool = True
 
 
 def load_prior(
@@ -178,7 +105,7 @@ def operator(
         seed: draws a random kind (motion_blur, box, pixels); required for those, ignored otherwise.
     """
     if seed is not None:
-        _check_seed(seed)
+        check_seed(seed)
     if image_shape is None:
         image_shape = tuple(load_prior().shape)
     if len(image_shape) != 3 or not all(
@@ -207,7 +134,7 @@ def degrade(
     noise: instead of sigma, a noise spec (`poisson:PEAK`, `gaussian:SIGMA`) or model.
     """
     model = noise_model(sigma, noise)
-    _check_seed(seed)
+    check_seed(seed)
     if isinstance(operator, Measurement):
         shape = tuple(operator.in_shape)
     elif isinstance(x, torch.Tensor):
@@ -215,38 +142,14 @@ def degrade(
     else:
         shape = tuple(load_prior().shape)
     op = operator if isinstance(operator, Measurement) else _operator_for(operator, shape, seed)
-    clean = _image(x, shape, fit)
-    _check_clean(clean)
+    clean = image_batch(x, shape, fit)
+    check_clean(clean)
     sigma_y = getattr(model, "sigma", None)
     y = simulate(clean, op, model, seed)
     if not bool(torch.isfinite(y).all()):  # e.g. sigma 1e300: refuse here, not when the observation is restored
         bad = int((~torch.isfinite(y)).sum())
         raise ValueError(f"the observation drawn with noise {model.spec} holds {bad} non-finite value(s) (nan/inf)")
     return Observation(y, op, sigma_y, int(seed), model)
-
-
-def _check_seed(seed) -> None:
-    """Seeds are integers: a float such as 1.5 would be truncated by the generators yet recorded as given."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an integer, got {seed!r}")
-
-
-#: a clean image with no negative value and a maximum above this reads as 0..255 (or 0..65535) levels
-_LEVELS_ABOVE = 1.5
-
-
-def _check_clean(x: torch.Tensor, what: str = "the clean image") -> None:
-    """A clean image (degrade's input, a reference) is finite and on the [-1, 1] scale of every prior: a NaN,
-    or 8-bit levels passed as is, would otherwise be degraded or scored without a word. (Values beyond
-    [-1, 1] on both sides are a prior's own draws, e.g. `lavps bench calibration`'s: allowed.)"""
-    if not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{what} holds {int((~torch.isfinite(x)).sum())} non-finite value(s) (nan/inf)")
-    low, high = float(x.min()), float(x.max())
-    if low >= 0 and high > _LEVELS_ABOVE:
-        raise ValueError(
-            f"{what} spans {low:g}..{high:g}, which reads as pixel levels; lavps images lie in [-1, 1] "
-            "(from 0..255: x / 127.5 - 1)"
-        )
 
 
 def noise_model(sigma: float | None = None, noise: str | NoiseModel | None = None) -> NoiseModel:
@@ -306,17 +209,20 @@ def restore(
     model = noise_model(sigma, noise)  # validates sigma / the noise spec before any work
     if not isinstance(samples, int) or samples < 1:
         raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
-    _check_seed(seed)
+    check_seed(seed)
     if not -(2**63) <= seed <= 2**63 - samples:  # torch's generators take signed 64-bit seeds; sample i: seed + i
         raise ValueError(f"seed must be in {-(2**63)}..{2**63 - samples} for {samples} sample(s), got {seed}")
     if sampler not in restoring_samplers():
         raise ValueError(f"unknown sampler {sampler!r}; allowed: {', '.join(restoring_samplers())}")
     given = prior is not None and not isinstance(prior, (str, Path))
+    described = _described(operator, model, prior)
     prior = prior if given else load_prior(prior)
     prior = _placed(prior, device, precision, copy_first=given)
     op = operator if isinstance(operator, Measurement) else _operator_for(operator, _user_shape(prior), None)
     check_overrides(sampler, settings)  # bad settings are named before the observation is read
-    obs = _observation(y, op, fit)
+    obs = observation_batch(y, op, fit)
+    if run.check_scale and getattr(model, "sigma", None) is not None:  # a 0..255 or scaled y: garbage
+        check_observation_scale(obs, op, model.sigma)
     latent = isinstance(prior, LatentPrior)
     problem = InverseProblem(obs, LatentMeasurement(op, prior) if latent else op, model)  # A(decode(z))
     problem.check_signal_shape(tuple(prior.shape))
@@ -335,8 +241,23 @@ def restore(
         with torch.no_grad():
             images = torch.cat([prior.decode(z) for z in drawn.samples.split(batch_size or samples)])
         std = images.std(0) if samples > 1 else torch.zeros_like(images[0])
-        return RestoreResult(images, images.mean(0), std, drawn.cost, drawn.seeds, record, obs, drawn.info)
-    return RestoreResult(drawn.samples, drawn.mean, drawn.std, drawn.cost, drawn.seeds, record, obs, drawn.info)
+        return RestoreResult(images, images.mean(0), std, drawn.cost, drawn.seeds, record, obs, drawn.info, described)
+    moments = drawn.mean, drawn.std
+    return RestoreResult(drawn.samples, *moments, drawn.cost, drawn.seeds, record, obs, drawn.info, described)
+
+
+def _described(operator, model: NoiseModel, prior) -> dict:
+    """What a restore is the posterior of, for restore.json: the operator, the noise and the prior as given."""
+    if isinstance(operator, Measurement):
+        op = {"class": type(operator).__name__, "family": getattr(operator, "family", None)}
+    else:
+        key = "operator_file" if str(operator).endswith(".safetensors") else "spec"
+        op = {key: str(operator)}
+    if prior is None or isinstance(prior, (str, Path)):
+        named = "shipped" if prior is None else str(prior)
+    else:
+        named = type(prior).__name__
+    return {"operator": op, "sigma": getattr(model, "sigma", None), "noise": model.spec, "prior": named}
 
 
 def _run_options(run: RunOptions | None, deprecated: dict) -> RunOptions:
@@ -370,31 +291,3 @@ def _placed(prior, device: torch.device | None, precision: str | None, copy_firs
 def _operator_for(spec_or_file, image_shape, seed) -> Measurement:
     """`operator` for use inside degrade/restore, whose parameter of that name shadows the function."""
     return operator(spec_or_file, image_shape, seed)
-
-
-def _image(x: ImageLike, shape: tuple[int, ...], fit: str | None = None, by: str = "the prior expects") -> torch.Tensor:
-    """(B, C, H, W) float32 from a tensor (C, H, W) / (B, C, H, W) or an image file, of `shape` or fitted
-    to it with fit = "crop" | "resize" (`lavps.imaging.io.fit_image`); `by` names who expects `shape`."""
-    if isinstance(x, (str, Path)):
-        return load_image(x, shape, fit, by=by)
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"expected an image tensor or a PNG path, got {type(x).__name__}")
-    x = x.float()
-    if x.ndim == len(shape):
-        x = x[None]
-    if fit is not None and x.ndim == 4:
-        x = fit_image(x, shape, fit, by=by)
-    if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != tuple(shape):
-        raise ValueError(f"{by} an image of shape {tuple(shape)} or a batch of them, got {tuple(x.shape)}")
-    return x
-
-
-def _observation(y: ImageLike, op: Measurement, fit: str | None = None) -> torch.Tensor:
-    """One observation (1, *out_shape) from a tensor, an image file or degrade's .observation.pt."""
-    if isinstance(y, (str, Path)) and str(y).endswith(".pt"):
-        y = read_observation_file(y)
-    named = getattr(op, "family", None) or type(op).__name__
-    y = _image(y, tuple(op.out_shape), fit, by=f"the operator {named} observes")
-    if y.shape[0] != 1:
-        raise ValueError(f"restore takes one observation at a time, got a batch of {y.shape[0]}")
-    return y

@@ -17,12 +17,16 @@ __all__ = ["LavpsCommand", "LavpsGroup", "first_paragraph", "DEFAULT_THREADS", "
 #: at most 1.8x slower than 2 in a single run on a free core.
 DEFAULT_THREADS = 1
 
+#: beyond this OpenMP fails to create its pool (100000 threads segfaulted in OpenBLAS on this machine)
+MAX_THREADS = max(1024, 8 * (os.cpu_count() or 1))
+
 _threads: dict[str, int | None] = {"n": None}
 
 
 def _env_threads() -> int | None:
     value = os.environ.get("OMP_NUM_THREADS", "")
-    return int(value) if value.isdigit() and int(value) > 0 else None
+    n = int(value) if value.isdigit() and int(value) > 0 else None
+    return None if n is None else min(n, MAX_THREADS)
 
 
 def threads_in_use() -> int:
@@ -37,6 +41,10 @@ def _set_threads(ctx: click.Context, param: click.Parameter, value: int | None) 
     # torch reads OMP_NUM_THREADS when it is first imported (commands import it after parsing), and worker
     # processes (DataLoader, spawn pools) inherit it; an explicit --threads wins over the environment
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        given = os.environ.get(name, "")
+        if given.isdigit() and int(given) > MAX_THREADS:  # would crash the pool: say so and use the cap
+            click.echo(f"warning: {name}={given} is more than {MAX_THREADS} threads; using {n}", err=True)
+            os.environ[name] = str(n)
         if value is not None or name not in os.environ:
             os.environ[name] = str(n)
     if "torch" in sys.modules:
@@ -47,7 +55,7 @@ def _set_threads(ctx: click.Context, param: click.Parameter, value: int | None) 
 def _threads_option() -> click.Option:
     return click.Option(
         ["--threads"],
-        type=click.IntRange(1),
+        type=click.IntRange(1, MAX_THREADS),
         default=None,
         expose_value=False,
         is_eager=True,

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..samplers.presets import describe_presets, preset_names
+from .degrade_records import degrade_record, recorded_prior, warn_if_clipped_preview, with_class
 from .group import cli
 from .options import OPTIONS, ImageSize, LazyChoice, grouped, option
 from .settings import sampler_settings
@@ -80,7 +81,7 @@ def degrade(clean, spec, sigma, seed, out, size, prior, overwrite, fit, noise):
     from ..priors.latent import image_shape
 
     model = api.noise_model(sigma, noise)  # exactly one of --sigma / --noise, checked before any loading
-    prior_path = _with_class(prior["prior_path"], prior["class_label"])
+    prior_path = with_class(prior["prior_path"], prior["class_label"])
     shape = size if size is not None and prior_path is None else image_shape(api.load_prior(prior_path))
     if size is not None and tuple(size) != shape:
         raise click.BadParameter(f"--size {size} differs from the prior's image size {shape}", param_hint="--size")
@@ -95,7 +96,7 @@ def degrade(clean, spec, sigma, seed, out, size, prior, overwrite, fit, noise):
         # the PNG holds [-1, 1] in 8 bits: a preview. Beyond 5 sigma of Gaussian noise past +-1 it loses the
         # measurement itself (phase retrieval's |F x| reaches 4.6 on a digit), not just noise
         lost = float((obs.y.abs() > 1 + 5 * (obs.sigma or 0.0)).float().mean())
-        record.update(png_clipped_share=float((obs.y.abs() > 1).float().mean()))
+        record.update(png_clipped_share=float((obs.y.abs() > 1).float().mean()), png_lost_share=lost)
         write_json(tmp / names[3], record)
     click.echo(f"wrote {', '.join(map(str, files))}")
     if lost > 0:
@@ -256,9 +257,11 @@ def restore(
     from ..workflows.image import resolve_operator
 
     folder = Path(observation).is_dir() or is_glob(observation)  # an existing file is never a pattern
+    if not folder:
+        warn_if_clipped_preview(observation)
     no_operator = all(v is None for v in (source.spec, source.kernel, source.mask, source.operator_file))
     given_noise = sigma is not None or noise is not None
-    saved = _degrade_record(observation, needed=no_operator or not given_noise) if not folder else None
+    saved = degrade_record(observation, needed=no_operator or not given_noise) if not folder else None
     if saved is not None:  # what the user left out, from `lavps degrade`'s record
         noise = saved["noise"] if not given_noise else noise
         source = replace(source, operator_file=saved["operator_file"]) if no_operator else source
@@ -284,9 +287,9 @@ def restore(
             raise click.BadParameter(f"File {str(observation)!r} does not exist.", param_hint="'OBSERVATION'")
         inputs = [p for p in (observation, source.operator_file, source.kernel, source.mask) if p is not None]
         api.restore_output(output.out_dir, output.overwrite, inputs)  # refuse an occupied folder before any work
-    prior_path = _with_class(prior_path, class_label)  # recorded with the spec
+    prior_path = with_class(prior_path, class_label)  # recorded with the spec
     if saved is not None:
-        prior_path = _recorded_prior(prior_path, saved["prior"], observation)
+        prior_path = recorded_prior(prior_path, saved["prior"], observation)
     # placed once, where it is loaded (an unavailable device is named before the prior is loaded)
     prior = api.load_prior(prior_path, device=placement.device, precision=placement.precision)
     if folder:
@@ -319,6 +322,7 @@ def restore(
         "noise": api.noise_model(sigma, noise).spec,
         "prior": str(prior_path or "shipped"),
         "fit": fit,
+        "reference": None if output.reference is None else str(output.reference),
     }
     result.save(output.out_dir, record, ref, output.overwrite, inputs=inputs, option="--out", flag="--overwrite")
     auto = result.settings.get("auto")
@@ -337,57 +341,3 @@ def restore(
             "against --reference: "
             + ", ".join(f"sample {i}: PSNR {s['psnr']:.2f} dB, SSIM {s['ssim']:.3f}" for i, s in enumerate(scores))
         )
-
-
-def _with_class(prior_path, class_label):
-    """The prior spec with `:class=N` appended (`--class-label`); None stays the shipped prior."""
-    if class_label is None:
-        return prior_path
-    from ..priors.hdit.loader import with_class_label  # imported here: `lavps --help` stays fast
-
-    return with_class_label(str(prior_path or "mnist"), class_label)
-
-
-def _class_of(spec) -> str | None:
-    head, sep, label = str(spec or "").rpartition(":class=")
-    return label.strip().lower() if sep else None
-
-
-def _recorded_prior(given, recorded, observation):
-    """The prior of a restore of degrade's observation: the one its record names when none is given; a
-    given one must be conditioned on the same class as the recorded one (the observation's class)."""
-    if given is None:
-        return recorded
-    if recorded is not None and _class_of(recorded) != _class_of(given):
-        raise ValueError(
-            f"{observation} was made with the prior {recorded!r} (class {_class_of(recorded) or 'none'}); restore "
-            f"it with the same class label, not {_class_of(given) or 'none'} (--class-label, or drop --prior)"
-        )
-    return given
-
-
-def _degrade_record(observation, needed: bool = True) -> dict | None:
-    """{"noise", "operator_file", "prior"} from the record <stem>.json that `lavps degrade` wrote beside a
-    <stem>.observation.pt (None for any other observation, or when there is no record). An unreadable record
-    is an error when it is `needed` (the noise or the operator not given), else a warning and None."""
-    import json
-
-    path = Path(observation)
-    suffix = ".observation.pt"
-    record = path.with_name(path.name[: -len(suffix)] + ".json") if path.name.endswith(suffix) else None
-    if record is None or not record.is_file():
-        return None
-    try:
-        saved = json.loads(record.read_text())
-        operator = saved.get("operator_file")
-        noise = saved.get("noise") or f"gaussian:{float(saved['sigma']):g}"  # records before --noise: Gaussian
-        if not isinstance(noise, str):  # a spec such as "poisson:20"; a bare number would pass for sigma
-            raise TypeError(f"noise {noise!r} is not a noise spec")
-        prior = saved.get("prior")  # None: the shipped prior (or a record from before degrade kept it)
-        return {"noise": noise, "operator_file": operator and str(record.parent / operator), "prior": prior}
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
-        if needed:
-            raise ValueError(f"cannot read the degrade record {record} (give --sigma and the operator): {e}") from e
-        click.echo(f"warning: ignoring the unreadable degrade record {record} ({e}); --sigma and the operator given, "
-                   "the prior is --prior's or the shipped one", err=True)  # fmt: skip
-        return None

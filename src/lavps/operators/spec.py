@@ -336,6 +336,8 @@ def mask_operator_from_file(path: str | Path, image_shape: tuple[int, int, int])
         raise ValueError(f"mask in {path} contains NaN or inf")
     shape = tuple(int(s) for s in image_shape)
     observed = torch.from_numpy(m != 0).float()
+    if not bool(observed.any()):  # would "restore" into unconditional prior draws without a word
+        raise ValueError(f"mask in {path} observes no pixel (all zero); nonzero = observed")
     if m.ndim == 3 and tuple(m.shape) == shape:
         return Mask(observed, shape)
     if m.ndim == 2 and tuple(m.shape) == shape[1:]:

@@ -47,9 +47,29 @@ def place_prior(prior, device: str | torch.device | None = "cpu", precision: str
     dev = resolve_device(device)
     dtype = precision_dtype(precision)
     if isinstance(prior, nn.Module):
+        _check_movable(prior, dev, dtype)
         if dtype != torch.float32 and getattr(prior, FINGERPRINT_ATTR, None) is None:
             setattr(prior, FINGERPRINT_ATTR, prior_fingerprint(prior))  # of the weights as trained
         return prior.to(device=dev, dtype=dtype)
     if dev.type != "cpu":
         raise ValueError(f"the {type(prior).__name__} prior has no network and runs on the CPU only, not {dev}")
     return prior if dtype == torch.float32 else QuantizedPrior(prior, dtype)
+
+
+def _check_movable(prior: nn.Module, device: torch.device, dtype: torch.dtype) -> None:
+    """A module prior without floating-point weights (e.g. `edm:` over a plain function that captures its
+    network) cannot be moved or cast by lavps: asked to, it would silently stay fp32 on the CPU."""
+    if device.type == "cpu" and dtype == torch.float32:
+        return
+    if any(t.is_floating_point() for t in [*prior.parameters(), *prior.buffers()]):
+        return
+    asked = ", ".join(x for x in (None if device.type == "cpu" else str(device), _name(dtype)) if x)
+    raise ValueError(
+        f"the {type(prior).__name__} prior registers no weights, so lavps cannot put it on {asked}: "
+        "return a torch.nn.Module from the factory (its weights then move and cast), or place its network "
+        "yourself and keep the defaults (cpu, fp32)"
+    )
+
+
+def _name(dtype: torch.dtype) -> str | None:
+    return None if dtype == torch.float32 else str(dtype).removeprefix("torch.")

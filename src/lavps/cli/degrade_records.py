@@ -1,0 +1,87 @@
+"""The records `lavps degrade` writes beside an observation, as `lavps restore` reads them: which prior and
+class the observation was made with, its noise and operator, and whether its PNG preview clipped y."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+__all__ = ["with_class", "recorded_prior", "degrade_record", "warn_if_clipped_preview"]
+
+
+def with_class(prior_path, class_label):
+    """The prior spec with `:class=N` appended (`--class-label`); None stays the shipped prior."""
+    if class_label is None:
+        return prior_path
+    from ..priors.hdit.loader import with_class_label  # imported here: `lavps --help` stays fast
+
+    return with_class_label(str(prior_path or "mnist"), class_label)
+
+
+def _class_of(spec) -> str | None:
+    head, sep, label = str(spec or "").rpartition(":class=")
+    return label.strip().lower() if sep else None
+
+
+def recorded_prior(given, recorded, observation):
+    """The prior of a restore of degrade's observation: the one its record names when none is given; a
+    given one must be conditioned on the same class as the recorded one (the observation's class)."""
+    if given is None:
+        return recorded
+    if recorded is not None and _class_of(recorded) != _class_of(given):
+        raise ValueError(
+            f"{observation} was made with the prior {recorded!r} (class {_class_of(recorded) or 'none'}); restore "
+            f"it with the same class label, not {_class_of(given) or 'none'} (--class-label, or drop --prior)"
+        )
+    return given
+
+
+def degrade_record(observation, needed: bool = True) -> dict | None:
+    """{"noise", "operator_file", "prior"} from the record <stem>.json that `lavps degrade` wrote beside a
+    <stem>.observation.pt (None for any other observation, or when there is no record). An unreadable record
+    is an error when it is `needed` (the noise or the operator not given), else a warning and None."""
+    import json
+
+    path = Path(observation)
+    suffix = ".observation.pt"
+    record = path.with_name(path.name[: -len(suffix)] + ".json") if path.name.endswith(suffix) else None
+    if record is None or not record.is_file():
+        return None
+    try:
+        saved = json.loads(record.read_text())
+        operator = saved.get("operator_file")
+        noise = saved.get("noise") or f"gaussian:{float(saved['sigma']):g}"  # records before --noise: Gaussian
+        if not isinstance(noise, str):  # a spec such as "poisson:20"; a bare number would pass for sigma
+            raise TypeError(f"noise {noise!r} is not a noise spec")
+        prior = saved.get("prior")  # None: the shipped prior (or a record from before degrade kept it)
+        return {"noise": noise, "operator_file": operator and str(record.parent / operator), "prior": prior}
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        if needed:
+            raise ValueError(f"cannot read the degrade record {record} (give --sigma and the operator): {e}") from e
+        click.echo(f"warning: ignoring the unreadable degrade record {record} ({e}); --sigma and the operator given, "
+                   "the prior is --prior's or the shipped one", err=True)  # fmt: skip
+        return None
+
+
+def warn_if_clipped_preview(observation) -> None:
+    """Restoring the 8-bit PNG preview that `lavps degrade` wrote, when its record says the PNG clipped the
+    measurement beyond the noise (phase retrieval, low-peak Poisson): conditioning on it is conditioning on
+    a different y. Said on stderr, with the exact file to use instead."""
+    import json
+
+    path = Path(observation)
+    record = path.with_suffix(".json")
+    if path.suffix.lower() != ".png" or not record.is_file():
+        return
+    try:
+        saved = json.loads(record.read_text())
+        lost, exact = float(saved.get("png_lost_share") or 0.0), saved.get("observation_file")
+    except (ValueError, TypeError, AttributeError):
+        return  # not a degrade record: nothing to say
+    if lost > 0 and isinstance(exact, str):
+        click.echo(
+            f"warning: {path.name} is degrade's 8-bit preview and clips {lost:.1%} of the measurement beyond the "
+            f"noise; restore {path.with_name(exact)} for the exact observation",
+            err=True,
+        )

@@ -1,0 +1,101 @@
+"""What the image API accepts: images, observations and seeds, read and checked before any work.
+
+Images are tensors in [-1, 1], one (C, H, W) or a batch (B, C, H, W), or an image file; observations may also
+be the `.observation.pt` that `lavps degrade` writes. Each check names what is wrong in one sentence.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from pathlib import Path
+
+import torch
+
+from .imaging.io import fit_image, load_image, read_observation_file
+from .operators import LinearOperator, Measurement
+
+__all__ = ["ImageLike", "image_batch", "observation_batch", "check_clean", "check_seed", "check_observation_scale"]
+
+ImageLike = torch.Tensor | str | Path
+
+#: a clean image with no negative value and a maximum above this reads as 0..255 (or 0..65535) levels
+LEVELS_ABOVE = 1.5
+
+
+def check_seed(seed) -> None:
+    """Seeds are integers: a float such as 1.5 would be truncated by the generators yet recorded as given."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an integer, got {seed!r}")
+
+
+def check_clean(x: torch.Tensor, what: str = "the clean image") -> None:
+    """A clean image (degrade's input, a reference) is finite and on the [-1, 1] scale of every prior: a NaN,
+    or 8-bit levels passed as is, would otherwise be degraded or scored without a word. (Values beyond
+    [-1, 1] on both sides are a prior's own draws, e.g. `lavps bench calibration`'s: allowed.)"""
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{what} holds {int((~torch.isfinite(x)).sum())} non-finite value(s) (nan/inf)")
+    low, high = float(x.min()), float(x.max())
+    if low >= 0 and high > LEVELS_ABOVE:
+        raise ValueError(
+            f"{what} spans {low:g}..{high:g}, which reads as pixel levels; lavps images lie in [-1, 1] "
+            "(from 0..255: x / 127.5 - 1)"
+        )
+
+
+def image_batch(
+    x: ImageLike, shape: tuple[int, ...], fit: str | None = None, by: str = "the prior expects"
+) -> torch.Tensor:
+    """(B, C, H, W) float32 from a tensor (C, H, W) / (B, C, H, W) or an image file, of `shape` or fitted
+    to it with fit = "crop" | "resize" (`lavps.imaging.io.fit_image`); `by` names who expects `shape`."""
+    if isinstance(x, (str, Path)):
+        return load_image(x, shape, fit, by=by)
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"expected an image tensor or a PNG path, got {type(x).__name__}")
+    x = x.float()
+    if x.ndim == len(shape):
+        x = x[None]
+    if fit is not None and x.ndim == 4:
+        x = fit_image(x, shape, fit, by=by)
+    if x.ndim != len(shape) + 1 or tuple(x.shape[1:]) != tuple(shape):
+        raise ValueError(f"{by} an image of shape {tuple(shape)} or a batch of them, got {tuple(x.shape)}")
+    return x
+
+
+def observation_batch(y: ImageLike, op: Measurement, fit: str | None = None) -> torch.Tensor:
+    """One observation (1, *out_shape) from a tensor, an image file or degrade's .observation.pt."""
+    if isinstance(y, (str, Path)) and str(y).endswith(".pt"):
+        y = read_observation_file(y)
+    named = getattr(op, "family", None) or type(op).__name__
+    y = image_batch(y, tuple(op.out_shape), fit, by=f"the operator {named} observes")
+    if y.shape[0] != 1:
+        raise ValueError(f"restore takes one observation at a time, got a batch of {y.shape[0]}")
+    return y
+
+
+#: how far beyond the reachable norm an observation may lie before it is refused (the norm estimate is a
+#: lower bound of ||A|| and prior draws leave [-1, 1] a little: a wide margin, for gross scale errors only)
+SCALE_MARGIN = 3.0
+
+
+def check_observation_scale(y: torch.Tensor, op: Measurement, sigma: float, iterations: int = 20) -> None:
+    """Refuse a linear-Gaussian observation on the wrong scale (0..255 levels, x100): ||y|| can be at most
+    about ||A||_2 sqrt(d) (images in [-1, 1]) plus the noise's sigma sqrt(m). Any such y would otherwise be
+    restored without a word into saturated garbage. ||A||_2 by power iteration on A^T A from a fixed start."""
+    if not isinstance(op, LinearOperator) or getattr(op, "batch_size", None) is not None:
+        return  # non-linear measurements have their own scales; per-sample operators serve batches only
+    v = torch.randn(1, *op.in_shape, generator=torch.Generator().manual_seed(0), dtype=y.dtype).to(y.device)
+    norm_a = 0.0
+    for _ in range(iterations):
+        v = v / v.norm().clamp_min(1e-30)
+        w = op.adjoint(op.forward(v))
+        norm_a = math.sqrt(max(float((v * w).sum()), 0.0))  # sqrt(v^T A^T A v) with ||v|| = 1
+        v = w
+    reachable = norm_a * math.sqrt(math.prod(op.in_shape)) + sigma * math.sqrt(y.numel())
+    found = float(y.norm())
+    if found > SCALE_MARGIN * reachable:
+        raise ValueError(
+            f"the observation's norm {found:.4g} is {found / reachable:.0f}x what A x + noise can reach for images "
+            f"in [-1, 1] (about {reachable:.4g} with sigma {sigma:g}): is it on a 0..255 scale or scaled? lavps "
+            "observes y = A x + sigma n with x in [-1, 1]"
+        )
