@@ -278,7 +278,7 @@ def test_the_command_writes_a_card_that_restore_then_uses(tmp_path, _cli):
     [
         (["--operator", "jpeg:10"], "not a linear operator family"),
         (["--operator", "warp:3"], "operator"),
-        (["--temperatures", "2", "2"], "two distinct temperatures"),
+        (["--temperatures", "2", "2"], "given more than once"),  # a repeated list value: refused by the option
         (["--amortizer", "missing.safetensors"], "does not exist"),
     ],
 )

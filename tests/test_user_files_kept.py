@@ -43,7 +43,7 @@ def test_calibrate_amortizer_never_replaces_a_users_file(tmp_path, _cli):
     done = _cli(*base, notes, "--overwrite")  # was: written as notes.safetensors, its card over notes.json
     assert done.returncode == 2 and "NAME.safetensors" in done.stderr, done.stderr
     done = _cli(*base, tmp_path / "notes", "--overwrite")  # the card's name is the user's file
-    assert done.returncode == 2 and "not an earlier amortizer" in done.stderr and str(notes) in done.stderr
+    assert done.returncode == 2 and "not an earlier output" in done.stderr and str(notes) in done.stderr
     assert notes.read_text() == '{"my": "notes"}' and not (tmp_path / "notes.safetensors").exists()
     report = tmp_path / "net.calibration.json"
     report.write_text("[1, 2]")

@@ -16,8 +16,16 @@ from pathlib import Path
 import torch
 
 from .device import prior_device, prior_precision, resolve_device
-from .inputs import ImageLike, check_clean, check_observation_scale, check_seed, image_batch, observation_batch
-from .operators import InverseProblem, Measurement, NoiseModel, parse_noise_spec
+from .inputs import (
+    ImageLike,
+    check_clean,
+    check_observation_scale,
+    check_poisson_counts,
+    check_seed,
+    image_batch,
+    observation_batch,
+)
+from .operators import InverseProblem, Measurement, NoiseModel, PoissonNoise, parse_noise_spec
 from .priors.latent import LatentMeasurement, LatentPrior
 from .priors.latent import image_shape as _user_shape
 from .priors.placement import place_prior
@@ -57,8 +65,9 @@ class RunOptions:
         progress: show a progress bar.
         fit: "crop" or "resize" makes an observation image of another shape fit the operator's output.
         check_scale: refuse a linear-Gaussian observation beyond what A x + noise can reach for x in [-1, 1]
-            (`lavps.inputs.check_observation_scale`: 0..255 levels, a scaled y). Off for observations of a
-            prior's own draws, which need not stay in [-1, 1] (`lavps bench calibration`).
+            (`lavps.inputs.check_observation_scale`: 0..255 levels, a scaled y) and a Poisson one that is not
+            2 k / peak - 1 for whole counts k; warn when the samples leave [-1, 1] by far (a diverged sampler).
+            Off for observations of a prior's own draws, which need not stay in [-1, 1] (`lavps bench calibration`).
     """
 
     batch_size: int | None = None
@@ -223,6 +232,8 @@ def restore(
     obs = observation_batch(y, op, fit)
     if run.check_scale and getattr(model, "sigma", None) is not None:  # a 0..255 or scaled y: garbage
         check_observation_scale(obs, op, model.sigma)
+    elif run.check_scale and isinstance(model, PoissonNoise):
+        check_poisson_counts(obs, model)
     latent = isinstance(prior, LatentPrior)
     problem = InverseProblem(obs, LatentMeasurement(op, prior) if latent else op, model)  # A(decode(z))
     problem.check_signal_shape(tuple(prior.shape))
@@ -240,8 +251,12 @@ def restore(
     if latent:  # the user sees images: decode the latent samples, the moments are the images'
         with torch.no_grad():
             images = torch.cat([prior.decode(z) for z in drawn.samples.split(batch_size or samples)])
+        if run.check_scale:
+            _warn_if_diverged(images, sampler)
         std = images.std(0) if samples > 1 else torch.zeros_like(images[0])
         return RestoreResult(images, images.mean(0), std, drawn.cost, drawn.seeds, record, obs, drawn.info, described)
+    if run.check_scale:
+        _warn_if_diverged(drawn.samples, sampler)
     moments = drawn.mean, drawn.std
     return RestoreResult(drawn.samples, *moments, drawn.cost, drawn.seeds, record, obs, drawn.info, described)
 
@@ -291,3 +306,20 @@ def _placed(prior, device: torch.device | None, precision: str | None, copy_firs
 def _operator_for(spec_or_file, image_shape, seed) -> Measurement:
     """`operator` for use inside degrade/restore, whose parameter of that name shadows the function."""
     return operator(spec_or_file, image_shape, seed)
+
+
+#: samples beyond this magnitude did not come from an image prior in [-1, 1]: the sampler diverged
+DIVERGED_ABOVE = 10.0
+
+
+def _warn_if_diverged(samples: torch.Tensor, sampler: str) -> None:
+    """Settings far outside their tuned range (lr, temperature, dps_zeta x 1000) return finite noise of huge
+    magnitude that the PNGs clip without a word: say so (the samples themselves are returned as drawn)."""
+    reach = float(samples.abs().max())
+    if reach > DIVERGED_ABOVE:
+        warnings.warn(
+            f"{sampler}'s samples reach |x| = {reach:.3g}, far outside the images' [-1, 1]: the sampler diverged "
+            "(a step size, temperature or guidance weight too large?); PNGs clip them to [-1, 1]",
+            RuntimeWarning,
+            2,
+        )

@@ -15,7 +15,15 @@ import torch
 from .imaging.io import fit_image, load_image, read_observation_file
 from .operators import LinearOperator, Measurement
 
-__all__ = ["ImageLike", "image_batch", "observation_batch", "check_clean", "check_seed", "check_observation_scale"]
+__all__ = [
+    "ImageLike",
+    "image_batch",
+    "observation_batch",
+    "check_clean",
+    "check_seed",
+    "check_observation_scale",
+    "check_poisson_counts",
+]
 
 ImageLike = torch.Tensor | str | Path
 
@@ -24,9 +32,12 @@ LEVELS_ABOVE = 1.5
 
 
 def check_seed(seed) -> None:
-    """Seeds are integers: a float such as 1.5 would be truncated by the generators yet recorded as given."""
+    """Seeds are integers: a float such as 1.5 would be truncated by the generators yet recorded as given;
+    torch's generators take signed 64-bit ones."""
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"seed must be an integer, got {seed!r}")
+    if not -(2**63) <= seed < 2**63:
+        raise ValueError(f"seed must be in {-(2**63)}..{2**63 - 1} (signed 64-bit), got {seed}")
 
 
 def check_clean(x: torch.Tensor, what: str = "the clean image") -> None:
@@ -52,6 +63,9 @@ def image_batch(
         return load_image(x, shape, fit, by=by)
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"expected an image tensor or a PNG path, got {type(x).__name__}")
+    if x.layout != torch.strided or not (x.is_floating_point() and not x.is_complex()):  # else cast without a word
+        kind = "sparse" if x.layout != torch.strided else str(x.dtype).removeprefix("torch.")
+        raise TypeError(f"an image or observation is a dense real float tensor, got {kind}")
     x = x.float()
     if x.ndim == len(shape):
         x = x[None]
@@ -70,6 +84,8 @@ def observation_batch(y: ImageLike, op: Measurement, fit: str | None = None) -> 
     y = image_batch(y, tuple(op.out_shape), fit, by=f"the operator {named} observes")
     if y.shape[0] != 1:
         raise ValueError(f"restore takes one observation at a time, got a batch of {y.shape[0]}")
+    if not bool(torch.isfinite(y).all()):  # named before any check of its scale
+        raise ValueError(f"observation y contains {int((~torch.isfinite(y)).sum())} NaN or inf entries")
     return y
 
 
@@ -98,4 +114,26 @@ def check_observation_scale(y: torch.Tensor, op: Measurement, sigma: float, iter
             f"the observation's norm {found:.4g} is {found / reachable:.0f}x what A x + noise can reach for images "
             f"in [-1, 1] (about {reachable:.4g} with sigma {sigma:g}): is it on a 0..255 scale or scaled? lavps "
             "observes y = A x + sigma n with x in [-1, 1]"
+        )
+
+
+#: above this peak float32 cannot hold y = 2 k / peak - 1 to a count's precision: only the sign is checked
+COUNTS_CHECKED_UP_TO = 1e5
+
+
+def check_poisson_counts(y: torch.Tensor, noise) -> None:
+    """A Poisson observation is y = 2 k / peak - 1 for photon counts k = 0, 1, 2, ...: never below -1, and k a
+    whole number. A Gaussian y, or one on another scale, would be restored under the wrong likelihood silently.
+    (Raw counts passed as y are integers too: that mistake shows only in the image.)"""
+    k = noise.counts(y.double())
+    if float(k.min()) < -1e-3:
+        raise ValueError(
+            f"a Poisson observation is y = 2 k / peak - 1 >= -1 (k photon counts), got y down to {float(y.min()):.4g}: "
+            "is it a Gaussian observation (then --sigma) or on another scale?"
+        )
+    off = float((k - k.round()).abs().max())
+    if noise.peak <= COUNTS_CHECKED_UP_TO and off > 1e-2:
+        raise ValueError(
+            f"a Poisson observation is y = 2 k / peak - 1 with whole photon counts k; with {noise.spec} this y "
+            f"gives counts up to {off:.2f} from a whole number: is the peak right, or is it a Gaussian observation?"
         )

@@ -177,6 +177,8 @@ def bench_pareto(
     from ..samplers.registry import build_sampler
 
     png = png_path or json_path.with_suffix(".png")
+    if png.suffix.lower() != ".png" or png.resolve() == json_path.resolve():  # else it fails after the sweep
+        raise click.BadParameter(f"{png} is not a .png path apart from --json {json_path}", param_hint="--png")
     target = bench_output(json_path, [png])  # refused before any work
     if id_spec is not None or ood_specs is not None:
         click.echo("warning: --id/--ood are deprecated and will be removed; use --operator ID [OOD ...]", err=True)

@@ -29,6 +29,8 @@ __all__ = ["bench_prior"]
 def bench_prior(prior_path, times, samples, steps, seed, json_path):
     """Prior quality: epsilon loss on the 500 held-out test digits at each t, and the share of
     unconditional samples the shipped digit classifier labels with confidence >= 0.9."""
+    import time
+
     from ..data.mnist import mnist_split
     from ..evaluation.classifier import load_classifier
     from ..evaluation.prior_quality import denoising_loss, sample_confidence
@@ -40,6 +42,12 @@ def bench_prior(prior_path, times, samples, steps, seed, json_path):
         ts = [int(t) for t in times.split(",")]
     except ValueError:
         raise ValueError(f"--times must be comma-separated integers, got {times!r}") from None
+    if prior_path is not None and not str(prior_path).endswith(".safetensors"):  # a spec reads as a missing file
+        raise click.BadParameter(
+            f"{prior_path!r}: bench prior measures a lavps image prior file (.safetensors, MNIST-shaped), not a spec",
+            param_hint="--prior",
+        )
+    start = time.perf_counter()
     prior = load_image_prior(prior_path)
     if any(not 1 <= t <= prior.schedule.num_steps for t in ts):
         raise ValueError(f"--times must lie in [1, {prior.schedule.num_steps}], got {times!r}")
@@ -55,4 +63,5 @@ def bench_prior(prior_path, times, samples, steps, seed, json_path):
     if json_path is not None:
         payload = {"prior": str(prior_path or "shipped"), "eps_loss": {t: list(v) for t, v in loss.items()}, **realism}
         payload["config"] = {"times": ts, "samples": samples, "steps": steps, "seed": seed}
+        payload["seconds"] = time.perf_counter() - start
         write_bench_json(target, payload)

@@ -146,17 +146,28 @@ def _refuse_replacing(targets: list[Path], overwrite: bool) -> None:
     present = [p for p in targets if p.exists()]
     if present and not overwrite:
         raise FileExistsError(f"{present[0]} exists (use --overwrite)")
+
+    def is_fit_report(path: Path) -> bool:
+        try:
+            return isinstance(payload := json.loads(path.read_text()), dict) and "fit" in payload
+        except (OSError, ValueError):
+            return False
+
+    # an amortizer is this command's own output only beside the fit report it wrote: a network that
+    # train-amortizer wrote (or the shipped one) has none, and is never replaced by a calibrated copy
+    fitted_here = is_fit_report(report)
     for path in present:
         try:
             if path == weights or path == card:  # the card belongs to the amortizer beside it
-                ours = weights.is_file() and read_header(weights, AMORTIZER_KIND) is not None
+                ours = fitted_here and weights.is_file() and read_header(weights, AMORTIZER_KIND) is not None
             else:
-                ours = isinstance(payload := json.loads(path.read_text()), dict) and "fit" in payload
+                ours = fitted_here
         except (OSError, ValueError):
             ours = False
         if not ours:
             raise FileExistsError(
-                f"--out would replace {path}, which is not an earlier amortizer or fit; choose another --out"
+                f"--out would replace {path}, which is not an earlier output of calibrate-amortizer (an amortizer "
+                f"beside its report {report.name}); choose another --out"
             )
 
 

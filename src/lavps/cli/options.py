@@ -150,8 +150,14 @@ class ListOption(click.Option):
             value = value.split(",") if "," in value else [value]
         items = []
         for v in value:
-            items.extend(p for p in str(v).split(",") if p)
-        return tuple(self.item_type.convert(v, self, ctx) for v in items)
+            items.extend(p for p in str(v).split(",") if p.strip())
+        if not items:  # '' would run nothing, or silently the defaults
+            raise click.BadParameter("empty list; give at least one value", ctx, self)
+        converted = tuple(self.item_type.convert(v, self, ctx) for v in items)
+        repeated = sorted({str(v) for v in converted if converted.count(v) > 1})
+        if repeated:  # a value given twice would be pooled as if it were independent problems
+            raise click.BadParameter(f"{', '.join(repeated)} given more than once", ctx, self)
+        return converted
 
 
 _POSITIVE = FiniteFloat(min=0.0, min_open=True)

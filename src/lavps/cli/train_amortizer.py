@@ -289,10 +289,30 @@ def resolve_grad_accum(given: int | None, resume: bool, checkpoint_json: Path, w
     if given is not None:
         return given
     if resume and checkpoint_json.is_file():
-        saved = json.loads(checkpoint_json.read_text()).get("config", {}).get("micro_batches")
+        saved = _saved_micro_batches(checkpoint_json)
         if isinstance(saved, int) and saved >= 1:
             return saved
     return world_size
+
+
+def _saved_micro_batches(checkpoint_json: Path):
+    """The checkpoint's micro_batches: from its JSON sidecar, else (a damaged sidecar) from the safetensors
+    checkpoint's own header, which holds the same record; a valid checkpoint is never blocked by its sidecar."""
+    from ..priors.checkpoint import read_header
+
+    try:
+        payload = json.loads(checkpoint_json.read_text())
+        return payload["config"]["micro_batches"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    weights = checkpoint_json.with_suffix(".safetensors")
+    try:
+        return read_header(weights).get("config", {}).get("micro_batches")
+    except (OSError, ValueError, AttributeError):
+        click.echo(
+            f"warning: cannot read --grad-accum from {checkpoint_json} or {weights}; using the default", err=True
+        )
+        return None
 
 
 @cli.command("train-amortizer", renamed=_RENAMED)

@@ -124,6 +124,8 @@ class Mask(LinearOperator):
             raise ValueError(f"mask of shape {tuple(mask.shape)} does not fit signals of shape {signal_shape}")
         if not bool(((mask == 0) | (mask == 1)).all()):
             raise ValueError("mask entries must be 0 or 1")
+        if self.batch_size is None and not bool(mask.any()):  # e.g. a box on a one-pixel-high image
+            raise ValueError(f"the mask observes no entry of the {signal_shape} signal: y would carry nothing")
         self.mask = mask.to(torch.float32)
         self.in_shape = self.out_shape = signal_shape
 

@@ -232,9 +232,17 @@ NAMED_KINDS: dict[str, Callable[[list[str], tuple[int, int, int]], ImageOperator
 _ARG_TYPES = {"int": int, "float": float, int: int, float: float}  # field annotations, as strings or types
 
 
+class _SpecError(ValueError):
+    """An invalid spec; `problem` is the reason alone (a named kind's inner spec error is not listed twice)."""
+
+    def __init__(self, spec: str, problem: str):
+        allowed = "\n  ".join(spec_kinds().values())
+        super().__init__(f"invalid operator spec {spec!r}: {problem}. Allowed specs:\n  {allowed}")
+        self.spec, self.problem = spec, problem
+
+
 def _spec_error(spec: str, problem: str) -> ValueError:
-    allowed = "\n  ".join(spec_kinds().values())
-    return ValueError(f"invalid operator spec {spec!r}: {problem}. Allowed specs:\n  {allowed}")
+    return _SpecError(spec, problem)
 
 
 def _convert(text: str, kind: type) -> int | float:
@@ -256,6 +264,8 @@ def parse_operator_spec(spec: str, image_shape: tuple[int, int, int]) -> ImageOp
     if kind.lower() in NAMED_KINDS:  # e.g. paper:NAME (registered by lavps.operators.paper_tasks)
         try:
             return NAMED_KINDS[kind.lower()](args, image_shape)
+        except _SpecError as err:  # the task's own spec is invalid here (e.g. a kernel larger than the image)
+            raise _spec_error(spec, f"{err.spec}: {err.problem}") from None
         except ValueError as err:
             raise _spec_error(spec, str(err)) from None
     cls = {c.kind: c for c in _family_classes()}.get(kind.lower())
@@ -326,6 +336,11 @@ def kernel_operator_from_file(path: str | Path, image_shape: tuple[int, int, int
         raise ValueError(f"blur kernel in {path} contains NaN or inf")
     if not k.sum() > 0:
         raise ValueError(f"blur kernel in {path} must have a positive sum to be normalised, got {k.sum():g}")
+    if k.sum() < 0.01 * np.abs(k).sum():  # normalising would amplify by 1 / sum: a gain of 1e7 for [1, -0.9999999]
+        raise ValueError(
+            f"blur kernel in {path} nearly cancels (sum {k.sum():g} against {np.abs(k).sum():g} in absolute value): "
+            "normalised to sum 1 it would amplify the image; is it a blur kernel?"
+        )
     return CircularBlur(torch.from_numpy(k / k.sum()), image_shape)
 
 

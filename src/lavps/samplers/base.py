@@ -109,6 +109,7 @@ class Sampler:
         device = prior_device(self.prior)
         if problem is not None:
             problem.check_signal_shape(self.prior.shape)
+            self.check_problem(problem)
             problem = problem.expand(batch_size)
             if problem.y.device != device:
                 problem = InverseProblem(problem.y.to(device), problem.operator, problem.noise)
@@ -139,6 +140,9 @@ class Sampler:
 
     def _cost(self, ctx: Context) -> Cost:
         return ctx.denoise.cost()
+
+    def check_problem(self, problem: InverseProblem) -> None:
+        """ValueError for a problem this sampler would return garbage on (none here; LAVPS has a noise floor)."""
 
 
 def output_seeds(problem, batch_size: int, seed: int | Sequence[int], who: str) -> list[int]:

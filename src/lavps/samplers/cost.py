@@ -51,7 +51,7 @@ class CountingDenoiser:
 
     def __call__(self, x: torch.Tensor, t: Time) -> torch.Tensor:
         self.forwards += 1
-        out = x * 0.5 if STAND_IN.get() else check_finite(self.prior.denoise(x, t), "the prior's denoiser")
+        out = x * 0.5 if STAND_IN.get() else check_finite(self.prior.denoise(x, t), "the prior's denoiser", x)
         if out.requires_grad:
             out.register_hook(self._count_backward)
         return out

@@ -15,7 +15,7 @@ from ..objective import BridgePrior, bridge_prior, likelihood_precision, lineari
 from .base import Context, Sampler
 from .config import setting
 from .gauss_vi import draw_from, fit_gauss_vi
-from .settings import VIConfig, VISettings
+from .settings import MAX_ADAM_STEPS, VIConfig, VISettings
 
 __all__ = ["MGDM", "MGDMConfig", "check_final_tau"]
 
@@ -26,11 +26,11 @@ class MGDMConfig(VIConfig):
 
     label = "mgdm"
 
-    adam_in: int = setting(20, "Adam steps per iteration inside the window (>= 0).")
+    adam_in: int = setting(20, f"Adam steps per iteration inside the window (0..{MAX_ADAM_STEPS}).")
 
     def check(self) -> None:
         super().check()
-        self.require("adam_in", self.adam_in >= 0, ">= 0")
+        self.require("adam_in", 0 <= self.adam_in <= MAX_ADAM_STEPS, f"in 0..{MAX_ADAM_STEPS}")
 
 
 def check_final_tau(config: VIConfig, schedule) -> None:

@@ -16,6 +16,11 @@ __all__ = ["WindowSchedule", "TauRule", "VISettings", "VIConfig", "MAX_STEPS"]
 
 #: Diffusion steps K of the shipped schedules: a grid has at most K points
 MAX_STEPS = 1000
+#: upper bounds of the loop budgets: beyond them a run (and its duration estimate, which runs the loop with a
+#: stand-in network) would take hours to days on any machine; --adam-out 1e9 hung before its first line
+MAX_ADAM_STEPS = 1000
+MAX_PARTICLES = 1024
+MAX_RESTARTS = 100
 
 
 @dataclass(frozen=True)
@@ -176,7 +181,7 @@ class VIConfig(SamplerConfig):
     window: int = setting(30, "Final window: the last W iterations of the grid (0..N-3).")
     lr: float = setting(0.1, "Adam learning rate of the inner problem (> 0).")
     lr_inside: float | None = setting(None, "Adam learning rate inside the window (> 0; none: lr).")
-    adam_out: int = setting(5, "Adam steps per iteration outside the window (>= 0).")
+    adam_out: int = setting(5, f"Adam steps per iteration outside the window (0..{MAX_ADAM_STEPS}).")
     n_reps: int = setting(1, "Gibbs repetitions per iteration (>= 1).")
     tau: Literal["deterministic", "mix"] = setting(
         "deterministic", "How tau < t is chosen: the next grid point, or uniform per sample early on (mix)."
@@ -217,20 +222,21 @@ class VIConfig(SamplerConfig):
     whiten: bool = setting(False, "Run Adam in coordinates whitened by the bridge prior.")
     particles: int = setting(
         0,
-        "Weighted particles per output (0: none; K >= 1: sequential Monte Carlo with the explicit likelihood, "
-        "exact as K grows up to the grid; K times the passes; lavps.samplers.particles).",
+        f"Weighted particles per output (0..{MAX_PARTICLES}; 0: none; K >= 1: sequential Monte Carlo with the "
+        "explicit likelihood, exact as K grows up to the grid; K times the passes; lavps.samplers.particles).",
     )
     restarts: int = setting(
         0,
         "Redraw an output whose discrepancy (noise-normalised mean squared residual, ~1 for the truth) exceeds "
-        "`discrepancy`, up to this many times (0: never; only the failing outputs pay; lavps.samplers.restarts).",
+        f"`discrepancy`, up to this many times (0..{MAX_RESTARTS}; 0: never; only the failing outputs pay; "
+        "lavps.samplers.restarts).",
     )
     discrepancy: float = setting(1.1, "The restarts' threshold on an output's discrepancy (> 0).")
 
     def check(self) -> None:
         self.require("steps", 4 <= self.steps <= MAX_STEPS, f"an integer in 4..{MAX_STEPS}")
-        self.require("particles", self.particles >= 0, ">= 0")
-        self.require("restarts", self.restarts >= 0, ">= 0")
+        self.require("particles", 0 <= self.particles <= MAX_PARTICLES, f"in 0..{MAX_PARTICLES}")
+        self.require("restarts", 0 <= self.restarts <= MAX_RESTARTS, f"in 0..{MAX_RESTARTS}")
         self.require("discrepancy", self.discrepancy > 0, "> 0")
         iterations = self.steps - 3
         rule = f"in 0..{iterations} (the N - 3 iterations of a grid of N = {self.steps} points)"
@@ -238,7 +244,7 @@ class VIConfig(SamplerConfig):
         self.require("tau_threshold", 0 <= self.tau_threshold <= iterations, rule)
         self.require("lr", self.lr > 0, "> 0")
         self.require("lr_inside", self.lr_inside is None or self.lr_inside > 0, "> 0 or None")
-        self.require("adam_out", self.adam_out >= 0, ">= 0")
+        self.require("adam_out", 0 <= self.adam_out <= MAX_ADAM_STEPS, f"in 0..{MAX_ADAM_STEPS}")
         self.require("n_reps", self.n_reps >= 1, ">= 1")
         self.require("min_tau", 1 <= self.min_tau < MAX_STEPS, f"in 1..{MAX_STEPS - 1}")
         zeta = self.restart_zeta

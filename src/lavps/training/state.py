@@ -72,6 +72,21 @@ def save_state(path: Path, identity: dict, settings, s: LoopState) -> None:
     write_json(path.with_suffix(".json"), {k: v for k, v in header.items() if k != "param_groups"}, sort_keys=True)
 
 
+def _differences(key: str, then, now) -> list[str]:
+    """`key: checkpoint A vs now B` for each differing leaf of two records (nested dicts by dotted key; long
+    values cut), so that a refused resume names what changed instead of dumping both records."""
+    if isinstance(then, dict) and isinstance(now, dict):
+        return [d for k in dict.fromkeys([*then, *now]) for d in _differences(f"{key}.{k}", then.get(k), now.get(k))]
+    if then == now:
+        return []
+
+    def cut(value) -> str:
+        text = repr(value)
+        return text if len(text) <= 80 else text[:77] + "..."
+
+    return [f"{key}: checkpoint {cut(then)} vs now {cut(now)}"]
+
+
 def restore_state(path: Path, settings, identity: dict, resumable: set[str], s: LoopState) -> LoopState:
     """Fill the fresh state `s` from the checkpoint at `path`; ValueError if the run's identity differs."""
     tensors, header = load_tensors(path, kind=CHECKPOINT_KIND)
@@ -87,7 +102,7 @@ def restore_state(path: Path, settings, identity: dict, resumable: set[str], s: 
                 if k not in resumable and then.get(k, defaults.get(k)) != v
             ]
         elif then != now:
-            diff.append(f"{key}: checkpoint {then!r} vs now {now!r}")
+            diff += _differences(key, then, now)
     if diff:
         raise ValueError(f"cannot resume from {path}: settings differ ({'; '.join(diff)})")
     _load_module(s.net, {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}, path)

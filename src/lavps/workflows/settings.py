@@ -104,6 +104,10 @@ def check_overrides(sampler: str, overrides: SamplerConfig | Mapping | None) -> 
     if overrides is None or isinstance(overrides, SamplerConfig):
         make_config(cls, overrides)
         return
+    if not isinstance(overrides, Mapping):
+        raise TypeError(
+            f"settings must be a dict of {cls.__name__}'s fields or a {cls.__name__}, got {type(overrides).__name__}"
+        )
     given = canonical_names(cls, {k: v for k, v in overrides.items() if k != "amortizer"})
     defaults = {k: getattr(cls(), k) for k in ("window", "final_tau") if k in setting_names(cls)}
     make_config(cls, {**fit_to_grid(defaults, given), **given})

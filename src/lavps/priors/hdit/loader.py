@@ -125,6 +125,9 @@ def load_hdit_spec(rest: str) -> VEDenoiserPrior:
     if sep:
         rest, label_text = head, tail
     path, _, config_name = rest.rpartition(":")
+    known = config_name.lower() in HDIT_PRESETS or config_name.endswith(".json")
+    if path and not known and not Path(rest).is_file() and (path == "random" or Path(path).is_file()):
+        raise ValueError(f"unknown HDiT preset {config_name!r}; allowed: {', '.join(HDIT_PRESETS)} or a CONFIG.json")
     if Path(rest).is_file() or not path or not (config_name.lower() in HDIT_PRESETS or config_name.endswith(".json")):
         path, config_name = rest, "ffhq"
     config = hdit_config(config_name)
