@@ -71,6 +71,7 @@ _OTHER = {
     "temperature_below": 1.3,
     "temperature_prior_only": True,
     "draw": "diagonal",  # the default: "linearised" cannot go with particles or temperature_prior_only
+    "inner_taus": (200, 600),
 }
 
 
