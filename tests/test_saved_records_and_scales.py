@@ -16,6 +16,7 @@ from lavps.imaging.io import write_png
 from lavps.inputs import check_observation_scale
 from lavps.priors.edm import VEDenoiserPrior
 from lavps.priors.placement import place_prior
+from lavps.priors.specs import prior_fingerprint
 
 RUN = lavps.RunOptions()
 
@@ -34,6 +35,8 @@ def test_save_records_the_problem_the_reference_and_the_std_scale(tmp_path, tiny
     assert record["operator"] == {"spec": "sr:2"} and record["sigma"] == 0.1 and record["noise"] == "gaussian:0.1"
     assert record["prior"] == str(tiny_prior) and record["reference"] == str(tmp_path / "ref.png")
     assert record["posterior_std_white"] == pytest.approx(float(result.std.max()))
+    assert record["batch_size"] is None and record["lavps_version"] == lavps.__version__
+    assert record["prior_fingerprint"] == prior_fingerprint(lavps.load_prior(tiny_prior))
     assert record["posterior_std_mean"] == pytest.approx(float(result.std.mean()))
     white = np.asarray(Image.open(tmp_path / "out" / "posterior_std.png"))
     assert white.max() == 255  # the std image is stretched to posterior_std_white: the record holds its scale
@@ -106,3 +109,10 @@ def test_restoring_a_preview_png_that_clipped_the_measurement_says_so(tmp_path, 
     assert "8-bit preview" in done.stderr and "o.observation.pt" in done.stderr
     done = _cli(*run[:1], tmp_path / "o.observation.pt", *run[1:], tmp_path / "r2")
     assert done.returncode == 0 and "preview" not in done.stderr, done.stderr
+
+
+def test_bench_records_carry_the_version(tmp_path, _cli):
+    done = _cli("bench", "gmm", "--dim", "8", "--obs-dim", "1", "--problems", "1", "--samples", "8",
+                "--samplers", "dps", "--steps", "5", "--json", tmp_path / "g.json", "--quiet")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "g.json").read_text())["lavps_version"] == lavps.__version__

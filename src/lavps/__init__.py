@@ -7,7 +7,7 @@ The image API (`lavps.restore`, `lavps.degrade`, `lavps.load_prior`, `lavps.oper
 `lavps.api`; it is imported on first use so that `import lavps` stays light.
 """
 
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "restore",

@@ -29,12 +29,14 @@ from .operators import InverseProblem, Measurement, NoiseModel, PoissonNoise, pa
 from .priors.latent import LatentMeasurement, LatentPrior
 from .priors.latent import image_shape as _user_shape
 from .priors.placement import place_prior
+from .priors.specs import prior_fingerprint
 from .restore_result import Observation, RestoreResult, restore_output
 from .samplers.budget import check_memory
 from .samplers.chunked import sample_in_chunks
 from .samplers.config import SamplerConfig
 from .samplers.estimate import announce_if_long
 from .samplers.registry import build_sampler, restoring_samplers
+from .version import __version__
 from .workflows.image import OperatorSource, resolve_operator, simulate
 from .workflows.settings import check_overrides, resolve_settings
 
@@ -245,6 +247,9 @@ def restore(
     record.update(
         device=str(prior_device(prior)), precision=prior_precision(prior), noise_on_device=run.noise_on_device
     )
+    # across batch sizes a sample agrees only to float rounding (docs/python_api.md): the batch size is part of
+    # what reproduces it exactly, as the prior's fingerprint and the version are
+    record.update(batch_size=batch_size, prior_fingerprint=prior_fingerprint(prior), lavps_version=__version__)
     if run.progress:  # a long run says what it will cost before it starts (quiet runs skip the estimate)
         announce_if_long(built, problem, samples, batch_size)
     drawn = sample_in_chunks(built, problem, samples, seed, batch_size, run.progress, run.noise_on_device)

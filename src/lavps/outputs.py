@@ -206,9 +206,10 @@ def bench_output(json_path: str | Path, extra=(), option: str = "--json") -> Out
 def write_bench_json(target: OutputFolder, payload: dict, plot=None) -> None:
     """Write a benchmark's JSON (and its plot: plot(folder) writes it there) through `target` (bench_output)."""
     from .jsonfile import write_json
+    from .version import __version__
 
     with target as tmp:
-        write_json(tmp / target.record, payload)
+        write_json(tmp / target.record, {**payload, "lavps_version": payload.get("lavps_version", __version__)})
         if plot is not None:
             plot(tmp)
 

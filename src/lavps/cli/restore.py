@@ -79,6 +79,7 @@ def degrade(clean, spec, sigma, seed, out, size, prior, overwrite, fit, noise):
     from ..jsonfile import write_json
     from ..operators.files import save_operator
     from ..priors.latent import image_shape
+    from ..version import __version__
 
     model = api.noise_model(sigma, noise)  # exactly one of --sigma / --noise, checked before any loading
     prior_path = with_class(prior["prior_path"], prior["class_label"])
@@ -92,6 +93,7 @@ def degrade(clean, spec, sigma, seed, out, size, prior, overwrite, fit, noise):
         torch.save({"y": obs.y.clone()}, tmp / names[2])
         record = {"clean": str(clean), "operator": spec, "sigma": obs.sigma, "noise": model.spec, "seed": seed}
         record.update(fit=fit, prior=None if prior_path is None else str(prior_path), size=list(shape))
+        record.update(lavps_version=__version__)
         record.update(observation_shape=list(obs.y.shape[1:]), operator_file=names[1], observation_file=names[2])
         # the PNG holds [-1, 1] in 8 bits: a preview. Beyond 5 sigma of Gaussian noise past +-1 it loses the
         # measurement itself (phase retrieval's |F x| reaches 4.6 on a digit), not just noise

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from ..version import __version__
 from .demo_targets import gaps_section
 from .phase_modes import MODE_CLASSES
 from .stats import format_interval, mean_ci95
@@ -195,7 +196,7 @@ def write_report(
     frontiers = all_frontiers(rows, summary)
     payload = {"config": asdict(config), "priors": [_prior_line(p) for p in priors], "summary": summary}
     payload.update(targets=list(gaps), frontier=frontiers, prior_draws=draws or [], prior_pairs=_flat_pairs(pairs))
-    payload["skipped"] = skipped
+    payload.update(skipped=skipped, lavps_version=__version__)
     write_json(out / "summary.json", payload)
     for name, g in grids.items():
         plot_demo_grid(g, f"{name} (sigma_y = {config.sigma})", out / _grid_file(name))

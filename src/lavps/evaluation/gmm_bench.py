@@ -172,7 +172,11 @@ def check_samplers(config: GMMBenchConfig, build: Callable) -> None:
 
 
 def run_gmm_benchmark(
-    config: GMMBenchConfig, build: Callable, progress: bool = True, partial_path: Path | None = None
+    config: GMMBenchConfig,
+    build: Callable,
+    progress: bool = True,
+    partial_path: Path | None = None,
+    desc: str = "bench gmm",
 ) -> dict:
     """Run every problem and return {"config", "results", "per_problem"}.
 
@@ -193,7 +197,7 @@ def run_gmm_benchmark(
     if partial_path is not None:
         partial_path.parent.mkdir(parents=True, exist_ok=True)
         partial_path.write_text("")
-    bar = tqdm(total=len(tasks), desc="bench gmm", disable=not progress)
+    bar = tqdm(total=len(tasks), desc=desc, disable=not progress)
 
     def keep(rows: list[dict]) -> None:
         per_problem.extend(rows)
@@ -223,6 +227,9 @@ def run_gmm_benchmark(
         finally:
             torch.set_num_threads(threads)
     bar.close()
+    # workers finish in any order: the rows are kept in the order a single process writes them (stable sort)
+    order = {(t[1], t[2], t[3]): i for i, t in enumerate(tasks)}
+    per_problem.sort(key=lambda r: order[(r["dim"], r["obs_dim"], r["seed"])])
     record = {**asdict(config), "settings": config.settings_record()}
     return {"config": record, "results": summarise(per_problem, config), "per_problem": per_problem}
 

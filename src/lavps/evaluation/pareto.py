@@ -78,7 +78,7 @@ def run_pareto(base: GMMBenchConfig, panels: dict[str, Panel], build, progress: 
     }
     for key, panel in panels.items():
         cfg = replace(base, obs_dims=(panel.obs_dim,), family=panel.family, sigma=panel.sigma)
-        res = run_gmm_benchmark(cfg, build, progress=progress)
+        res = run_gmm_benchmark(cfg, build, progress=progress, desc=f"bench pareto ({key})")
         out["panels"][key] = {
             "spec": panel.spec,
             "results": res["results"],

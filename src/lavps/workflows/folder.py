@@ -42,6 +42,7 @@ from ..operators.stack import StackedOperator
 from ..random import name_seed
 from ..samplers.estimate import announce_if_long
 from ..samplers.registry import build_sampler
+from ..version import __version__
 from .image import simulate
 from .settings import resolve_settings
 
@@ -271,7 +272,7 @@ def _claim(out: Path, settings: dict, world: World) -> str | None:
                 diff = sorted(k for k in set(before or {}) | set(settings) if (before or {}).get(k) != settings.get(k))
                 raise ValueError(f"{out} holds a run with other settings ({', '.join(diff)}); use another --out")
         else:
-            write_json(run, {"settings": settings}, sort_keys=True)
+            write_json(run, {"settings": settings, "lavps_version": __version__}, sort_keys=True)
     barrier(world)
     return new
 
