@@ -22,6 +22,8 @@ def test_image_calibration_writes_table_json_and_plots(tmp_path, capsys):
     assert payload["config"]["rows"][0]["settings"] == {"steps": 4}  # the generated --steps reached the row
     (row,) = payload["results"]
     assert row["report"]["problems"] == 3 and row["report"]["samples"] == 3
+    assert row["settings"]["sampler"] == "ddrm" and row["settings"]["settings"]["steps"] == 4  # every field that ran
+    assert row["passes_per_sample"]["denoiser_forwards"] > 0 and row["amortizer"] is None
     assert sum(row["report"]["statistics"]["distance"]["rank_histogram"]) == 3
     assert len(row["report"]["energy_score_per_problem"]) == 3 and row["report"]["energy_score"] > 0
     assert (out / "coverage.png").stat().st_size > 0 and (out / "rank_histograms.png").stat().st_size > 0

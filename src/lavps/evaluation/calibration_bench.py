@@ -120,7 +120,7 @@ def run_image_calibration(
     for spec in config.operators:
         problems = calibration_problems(truth, spec, sigma, config.seed, config.noise)
         for row in config.rows:
-            draws, seconds = [], 0.0
+            draws, seconds, passes = [], 0.0, [0, 0, 0]
             for p, (op, obs) in enumerate(problems):
                 out = restore(
                     obs.y, op, sigma, prior=prior, sampler=row.sampler, samples=config.samples,
@@ -130,6 +130,9 @@ def run_image_calibration(
                 )  # fmt: skip
                 draws.append(out.samples.float())
                 seconds += out.cost.seconds
+                c = out.cost  # per sample path, the same on every problem of a row but for data-dependent budgets
+                counted = (c.denoiser_forwards, c.denoiser_backwards, c.amortizer_forwards)
+                passes = [a + b for a, b in zip(passes, counted, strict=True)]
                 bar.update()
             samples = torch.stack(draws)  # (P, K, C, H, W)
             fit = torch.cat([
@@ -150,6 +153,15 @@ def run_image_calibration(
                 ssim_one=one_ssim,
                 ssim_one_ci95=one_ssim_ci,
                 seconds_per_sample=seconds / (config.problems * config.samples),
+                passes_per_sample=dict(
+                    zip(
+                        ("denoiser_forwards", "denoiser_backwards", "amortizer_forwards"),
+                        [v / config.problems for v in passes],
+                        strict=True,
+                    )
+                ),  # fmt: skip
+                settings=out.settings,  # every field that ran (the card's temperature and draw, tuned values)
+                amortizer=None if row.sampler != "lavps" else str(amortizer or "shipped"),
                 report=calibration_report(samples, truth, config.calibration, data_fit=fit),
             )
             results.append(entry)

@@ -306,7 +306,10 @@ def _restore_batch(job, prior, sampler, images, names, refs, batch: list[int], o
             "file": str(images.files[i]),
             "status": "ok",
             "seed": seeds[j],
-            "seconds": cost.seconds / len(batch),
+            "seconds": cost.seconds / len(batch),  # its share of the batch it was restored in
+            "batch": len(batch),
+            "sigma": job.sigma,
+            "run": os.path.relpath(out / "run.json", out / names[i]),  # the sampler, operator and prior settings
             "denoiser_forwards": cost.denoiser_forwards,
             "denoiser_backwards": cost.denoiser_backwards,
             "amortizer_forwards": cost.amortizer_forwards,
