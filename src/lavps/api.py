@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from .device import prior_device, prior_precision, resolve_device
+from .finite import DIVERGED_ABOVE
 from .inputs import (
     ImageLike,
     check_clean,
@@ -237,6 +238,11 @@ def restore(
     elif run.check_scale and isinstance(model, PoissonNoise):
         check_poisson_counts(obs, model)
     latent = isinstance(prior, LatentPrior)
+    if latent and sampler in ("ddrm", "diffpir"):  # else: "mask of decode is non-linear", which names no remedy
+        raise ValueError(
+            f"{sampler} needs a linear operator on the prior's space; a latent prior observes A(decode(z)): "
+            "use --sampler lavps, mgdm or dps"
+        )
     problem = InverseProblem(obs, LatentMeasurement(op, prior) if latent else op, model)  # A(decode(z))
     problem.check_signal_shape(tuple(prior.shape))
     check_memory(sampler, tuple(prior.shape), samples, batch_size, prior_device(prior))  # before any work
@@ -250,6 +256,7 @@ def restore(
     # across batch sizes a sample agrees only to float rounding (docs/python_api.md): the batch size is part of
     # what reproduces it exactly, as the prior's fingerprint and the version are
     record.update(batch_size=batch_size, prior_fingerprint=prior_fingerprint(prior), lavps_version=__version__)
+    record.update(torch_version=torch.__version__, operator_family=getattr(op, "family", None))
     if run.progress:  # a long run says what it will cost before it starts (quiet runs skip the estimate)
         announce_if_long(built, problem, samples, batch_size)
     drawn = sample_in_chunks(built, problem, samples, seed, batch_size, run.progress, run.noise_on_device)
@@ -311,10 +318,6 @@ def _placed(prior, device: torch.device | None, precision: str | None, copy_firs
 def _operator_for(spec_or_file, image_shape, seed) -> Measurement:
     """`operator` for use inside degrade/restore, whose parameter of that name shadows the function."""
     return operator(spec_or_file, image_shape, seed)
-
-
-#: samples beyond this magnitude did not come from an image prior in [-1, 1]: the sampler diverged
-DIVERGED_ABOVE = 10.0
 
 
 def _warn_if_diverged(samples: torch.Tensor, sampler: str) -> None:

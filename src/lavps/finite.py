@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["NonFiniteError", "check_finite"]
+__all__ = ["NonFiniteError", "check_finite", "DIVERGED_ABOVE"]
+
+#: a sample beyond this magnitude did not come from an image prior in [-1, 1]: the sampler diverged (settings far
+#: outside their range return finite noise of huge magnitude, which PNGs clip without a word)
+DIVERGED_ABOVE = 10.0
 
 
 class NonFiniteError(RuntimeError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from pathlib import Path
 
 import torch
@@ -98,8 +99,19 @@ def check_observation_scale(y: torch.Tensor, op: Measurement, sigma: float, iter
     """Refuse a linear-Gaussian observation on the wrong scale (0..255 levels, x100): ||y|| can be at most
     about ||A||_2 sqrt(d) (images in [-1, 1]) plus the noise's sigma sqrt(m). Any such y would otherwise be
     restored without a word into saturated garbage. ||A||_2 by power iteration on A^T A from a fixed start."""
+    bounds = op.output_bounds() if hasattr(op, "output_bounds") else None
+    if bounds is not None:  # a bounded non-linear measurement (JPEG, clip, Fourier magnitudes)
+        low, high = bounds
+        margin = 8 * sigma + 0.02  # the noise's reach over any image size, plus the codec's rounding
+        found_low, found_high = float(y.min()), float(y.max())
+        if found_low < low - margin or found_high > high + margin:
+            raise ValueError(
+                f"the observation spans {found_low:.4g}..{found_high:.4g}, but {op.name} maps images in [-1, 1] "
+                f"into {low:g}..{high:.4g} (plus noise of sigma {sigma:g}): is it on a 0..255 scale or scaled?"
+            )
+        return
     if not isinstance(op, LinearOperator) or getattr(op, "batch_size", None) is not None:
-        return  # non-linear measurements have their own scales; per-sample operators serve batches only
+        return  # other measurements have their own scales; per-sample operators serve batches only
     v = torch.randn(1, *op.in_shape, generator=torch.Generator().manual_seed(0), dtype=y.dtype).to(y.device)
     norm_a = 0.0
     for _ in range(iterations):
@@ -131,9 +143,13 @@ def check_poisson_counts(y: torch.Tensor, noise) -> None:
             f"a Poisson observation is y = 2 k / peak - 1 >= -1 (k photon counts), got y down to {float(y.min()):.4g}: "
             "is it a Gaussian observation (then --sigma) or on another scale?"
         )
+    if float(k.max()) < 0.5:  # not an error (a dark scene), but the posterior is then the prior: say so
+        warnings.warn(f"the observation holds no photon (every count 0 at {noise.spec}): the samples are prior draws",
+                      RuntimeWarning, 3)  # fmt: skip
     off = float((k - k.round()).abs().max())
     if noise.peak <= COUNTS_CHECKED_UP_TO and off > 1e-2:
         raise ValueError(
             f"a Poisson observation is y = 2 k / peak - 1 with whole photon counts k; with {noise.spec} this y "
-            f"gives counts up to {off:.2f} from a whole number: is the peak right, or is it a Gaussian observation?"
+            f"gives counts up to {off:.2f} from a whole number: is the peak right, is it a Gaussian observation, or an "
+            "8-bit PNG preview (restore degrade's .observation.pt)?"
         )

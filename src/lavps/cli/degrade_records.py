@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-__all__ = ["with_class", "recorded_prior", "degrade_record", "warn_if_clipped_preview"]
+__all__ = ["with_class", "recorded_prior", "degrade_record", "warn_if_clipped_preview", "warn_if_other_operator"]
 
 
 def with_class(prior_path, class_label):
@@ -55,7 +55,9 @@ def degrade_record(observation, needed: bool = True) -> dict | None:
         if not isinstance(noise, str):  # a spec such as "poisson:20"; a bare number would pass for sigma
             raise TypeError(f"noise {noise!r} is not a noise spec")
         prior = saved.get("prior")  # None: the shipped prior (or a record from before degrade kept it)
-        return {"noise": noise, "operator_file": operator and str(record.parent / operator), "prior": prior}
+        spec = saved.get("operator")
+        operator_file = operator and str(record.parent / operator)
+        return {"noise": noise, "operator_file": operator_file, "prior": prior, "operator": spec}
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         if needed:
             raise ValueError(f"cannot read the degrade record {record} (give --sigma and the operator): {e}") from e
@@ -85,3 +87,30 @@ def warn_if_clipped_preview(observation) -> None:
             f"noise; restore {path.with_name(exact)} for the exact observation",
             err=True,
         )
+
+
+def warn_if_other_operator(source, saved: dict, observation) -> None:
+    """An operator given for degrade's observation that is not the one its record names (another spec, another
+    operator file, a kernel or a mask): used, as asked, with one warning line; the likelihood would otherwise be
+    wrong without a word (hdr:2 data restored as jpeg:10 ran with exit 0)."""
+    recorded_spec, recorded_file = saved.get("operator"), saved.get("operator_file")
+    if source.spec is not None and recorded_spec is not None and source.spec != recorded_spec:
+        other = f"--operator {source.spec}"
+    elif (
+        source.operator_file is not None
+        and recorded_file is not None
+        and not _same_bytes(source.operator_file, recorded_file)
+    ):
+        other = f"--operator-file {source.operator_file}"
+    elif source.kernel is not None or source.mask is not None:
+        other = "--kernel" if source.kernel is not None else "--mask"
+    else:
+        return
+    click.echo(f"warning: restoring with {other}; {observation} was made with {recorded_spec}", err=True)
+
+
+def _same_bytes(a, b) -> bool:
+    try:
+        return Path(a).read_bytes() == Path(b).read_bytes()
+    except OSError:
+        return False

@@ -10,7 +10,13 @@ from pathlib import Path
 import click
 
 from ..samplers.presets import describe_presets, preset_names
-from .degrade_records import degrade_record, recorded_prior, warn_if_clipped_preview, with_class
+from .degrade_records import (
+    degrade_record,
+    recorded_prior,
+    warn_if_clipped_preview,
+    warn_if_other_operator,
+    with_class,
+)
 from .group import cli
 from .options import OPTIONS, ImageSize, LazyChoice, grouped, option
 from .settings import sampler_settings
@@ -268,6 +274,8 @@ def restore(
     if saved is not None and one_noise and api.noise_model(sigma, noise).spec != saved["noise"]:
         asked = api.noise_model(sigma, noise).spec  # the user's option wins; a contradiction is said, not hidden
         click.echo(f"warning: restoring with {asked}; {observation} was made with {saved['noise']}", err=True)
+    if saved is not None and not no_operator:
+        warn_if_other_operator(source, saved, observation)
     if saved is not None:  # what the user left out, from `lavps degrade`'s record
         noise = saved["noise"] if not given_noise else noise
         source = replace(source, operator_file=saved["operator_file"]) if no_operator else source

@@ -261,6 +261,7 @@ def _run_prior(config: DemoConfig, dp: DemoPrior, classifier, digits, progress: 
                         seed=seeds[i],
                         psnr=float(p[i]),
                         ssim=float(s[i]),
+                        max_abs=float(x[i].abs().max()),  # far beyond 1: a diverged sample (the report says so)
                         label_kept=float(kept[i]),
                         label_clean=float(clean_ok[i]),
                         mean_psnr=means[i] if i < len(means) else None,

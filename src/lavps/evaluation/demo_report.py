@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from ..finite import DIVERGED_ABOVE
 from ..version import __version__
 from .demo_targets import gaps_section
 from .phase_modes import MODE_CLASSES
@@ -196,7 +197,8 @@ def write_report(
     frontiers = all_frontiers(rows, summary)
     payload = {"config": asdict(config), "priors": [_prior_line(p) for p in priors], "summary": summary}
     payload.update(targets=list(gaps), frontier=frontiers, prior_draws=draws or [], prior_pairs=_flat_pairs(pairs))
-    payload.update(skipped=skipped, lavps_version=__version__)
+    diverged = diverged_rows(rows)
+    payload.update(skipped=skipped, diverged=diverged, lavps_version=__version__)
     write_json(out / "summary.json", payload)
     for name, g in grids.items():
         plot_demo_grid(g, f"{name} (sigma_y = {config.sigma})", out / _grid_file(name))
@@ -241,10 +243,26 @@ def write_report(
         lines += gaps_section(gaps)
     if skipped:
         lines += ["Not run (the sampler does not apply):", "", *[f"- {s}" for s in skipped], ""]
+    if diverged:
+        lines += ["Diverged (samples far outside [-1, 1]: their PSNR is of clipped noise, not of a posterior):", ""]
+        lines += [f"- {d}" for d in diverged] + [""]
     lines += ["Grids (rows: reference, observation, then one row per sampler; columns: digits):", ""]
     lines += [f"- `{name}`: ![]({_grid_file(name)})" for name in grids]
     lines += ["", "Per-image metrics: `metrics.csv`; plot: `quality_vs_seconds.png`."]
     (out / "report.md").write_text("\n".join(lines) + "\n")
+
+
+def diverged_rows(rows: list[dict]) -> list[str]:
+    """'SAMPLER on TASK: n of N digits, |x| up to M' for every (prior, task, sampler) with a diverged sample."""
+    groups: dict[tuple, list[float]] = {}
+    for r in rows:
+        groups.setdefault((r["prior"], r["task"], r["sampler"]), []).append(r.get("max_abs") or 0.0)
+    out = []
+    for (prior, task, sampler), reach in groups.items():
+        bad = [m for m in reach if m > DIVERGED_ABOVE]
+        if bad:
+            out.append(f"{sampler} on {task} ({prior}): {len(bad)} of {len(reach)} digits, |x| up to {max(bad):.3g}")
+    return out
 
 
 def _grid_file(name: str) -> str:

@@ -67,6 +67,11 @@ class Measurement:
         """Zero the observation entries that carry no measurement (masks); identity otherwise."""
         return y
 
+    def output_bounds(self) -> tuple[float, float] | None:
+        """(low, high) that A(x) cannot leave for any image x in [-1, 1] (None: not known). A noise-free y
+        beyond them, by more than the noise, is on another scale (`lavps.inputs.check_observation_scale`)."""
+        return None
+
     def consistent_point(self, x: torch.Tensor, y: torch.Tensor, sigma: float) -> torch.Tensor:
         """x moved to agree with y (Gaussian noise of std sigma) where the measurement alone pins a coordinate
         down and x's Jacobian is blind to the disagreement; LAVPS linearises its Gauss-Newton start there

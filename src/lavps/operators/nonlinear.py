@@ -6,6 +6,7 @@ parameters (JPEG quality, HDR scale) are (B,) tensors, shared parameters are sca
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -68,6 +69,9 @@ class JpegCompression(_ImageMeasurement):
         self.check_input(x)
         return jpeg_codec(x, self._qualities(x))
 
+    def output_bounds(self) -> tuple[float, float]:
+        return (-1.0, 1.0)  # a decoded 8-bit image
+
 
 class PhaseRetrieval(_ImageMeasurement):
     """y = |F pad(u)|, u = (x + 1) / 2: the magnitude of the orthonormal 2-D DFT of the [0, 1] image zero-
@@ -95,6 +99,11 @@ class PhaseRetrieval(_ImageMeasurement):
         # |z| with a floor inside the square root: |.| has no gradient at 0 (DC-free blocks of a flat image)
         return (spectrum.real.square() + spectrum.imag.square() + 1e-12).sqrt()
 
+    def output_bounds(self) -> tuple[float, float]:
+        """|F u|_k <= sum(u) / sqrt(padded size) <= H W / sqrt(Hp Wp) for u in [0, 1]; magnitudes are >= 0."""
+        _, h, w = self.in_shape
+        return (0.0, h * w / math.sqrt(self.out_shape[1] * self.out_shape[2]))
+
 
 class HighDynamicRange(_ImageMeasurement):
     """y = clip(s x, -1, 1): a sensor that saturates, scale s > 0 per sample or shared (DAPS: s = 2)."""
@@ -106,13 +115,17 @@ class HighDynamicRange(_ImageMeasurement):
 
     def __init__(self, image_shape, scale):
         self.in_shape = self.out_shape = _image_shape(image_shape)
-        self.scale = _per_sample(scale, "HDR scale", lambda s: s > 0, "a number > 0")
+        # beyond these the scale rounds to 0 (nothing observed) or to inf in float32
+        self.scale = _per_sample(scale, "HDR scale", lambda s: (s >= 1e-3) & (s <= 1e3), "a number in [0.001, 1000]")
         self._set_batch(self.scale)
         self.name = f"hdr:{self.scale.reshape(-1)[0]:g}" if self.batch_size is None else "hdr"
 
     def forward(self, x):
         self.check_input(x)
         return (self._param(self.scale, x) * x).clamp(-1.0, 1.0)
+
+    def output_bounds(self) -> tuple[float, float]:
+        return (-1.0, 1.0)  # the clip
 
     def consistent_point(self, x, y, sigma):
         """Only where |A(x) - y| > 3 sigma (a disagreement the noise does not explain): y / s if y is inside

@@ -47,6 +47,9 @@ class LatentPrior(torch.nn.Module):
         autoencoder_kind: "VQModel" or "AutoencoderKL".
     """
 
+    #: submodules `place_prior` keeps in float32 whatever the precision: only the denoiser runs in bf16 / fp16
+    fp32_parts = ("autoencoder",)
+
     def __init__(self, latent: ImagePrior, autoencoder: torch.nn.Module, scaling_factor: float = 1.0):
         super().__init__()
         self.latent, self.autoencoder = latent, autoencoder
