@@ -381,11 +381,12 @@ def test_new_user_path_reproduces_the_demo_code_path(tmp_path, prior, digit, _cl
 
 
 def test_tuned_baseline_settings_are_canonical_and_valid():
-    """Every tuned DDRM / DiffPIR / LAVPS entry names a canonical operator spec and only keys its sampler reads."""
+    """Every tuned entry (DDRM, DiffPIR, DPS, LAVPS) names a canonical operator spec and only keys its sampler
+    reads."""
     from lavps.operators.spec import parse_operator_spec
     from lavps.samplers.presets import TUNED, tuned_options
 
-    assert set(TUNED) == {"ddrm", "diffpir", "lavps"}
+    assert set(TUNED) == {"ddrm", "diffpir", "dps", "lavps"}
     for sampler, table in TUNED.items():
         for spec, options in table.items():
             assert parse_operator_spec(spec, (1, 32, 32)).spec == spec

@@ -144,8 +144,10 @@ PRESETS: dict[str, dict[str, dict]] = {
 #: demo's digit offset 30, 10 digits, sigma_y 0.05, the MNIST prior v1 -- the shipped one before its
 #: fine-tuning; PSNR of one sample): DDRM at 20 steps
 #: over eta x eta_b in {0.5, 0.7, 0.85, 1} x {0.4, 0.7, 1}, DiffPIR at 100 steps over lambda x zeta in
-#: {0.1, 0.2, 0.5, 1.75, 5, 15} x {0.1, 0.3, 0.6, 0.9, 1} (searched in three passes, docs/baselines.md).
-#: Keys are canonical specs (`family.spec`); a family without an entry runs the papers' defaults.
+#: {0.1, 0.2, 0.5, 1.75, 5, 15} x {0.1, 0.3, 0.6, 0.9, 1} (searched in three passes, docs/baselines.md);
+#: DPS-250's step zeta on the non-linear tasks (the shipped prior, 3 digits at offset 30; below).
+#: The demo applies them (`lavps.restore` does not). Keys are canonical specs (`family.spec`); a family
+#: without an entry runs the papers' defaults.
 TUNED: dict[str, dict[str, dict]] = {
     "ddrm": {
         "motion_blur:9:0.5": {"ddrm_eta": 0.5, "ddrm_eta_b": 1.0},
@@ -162,6 +164,16 @@ TUNED: dict[str, dict[str, dict]] = {
         "sr:4": {"diffpir_lambda": 0.1, "diffpir_zeta": 1.0},
         "box:0.3:0.5": {"diffpir_lambda": 1.75, "diffpir_zeta": 1.0},
         "pixels:0.2": {"diffpir_lambda": 0.1, "diffpir_zeta": 1.0},
+    },
+    # DPS at its default step (zeta 1) diverges on JPEG (|x| 1.2e4-1.5e4 on every tuning digit: 16.8 / 21.9 dB of
+    # clipped noise on jpeg:10 / jpeg:25) and loses 2.7 dB on hdr:2. On 3 tuning digits (offset 30), zeta in
+    # {1, 0.5, 0.3, 0.2, 0.1}: jpeg:10 16.79 / 19.87 (2 of 3 diverged) / 26.13 / 26.29 / 25.31 dB, jpeg:25 21.94 /
+    # 24.12 / 29.04 / 29.33 / 27.52, hdr:2 26.20 / 28.92 / 28.45 / 27.83 / 26.90; phase:2 keeps zeta 1 (13.16 /
+    # 12.83 at 0.3 / 10.88 at 0.1). The demo's DPS rows on these tasks before this entry were diverged.
+    "dps": {
+        "jpeg:10": {"dps_zeta": 0.2},
+        "jpeg:25": {"dps_zeta": 0.2},
+        "hdr:2": {"dps_zeta": 0.5},
     },
     # LAVPS: none. restart_zeta = 1 on box inpainting was one (+0.8 dB with amortizer v2); with amortizer v3
     # and final_tau it gained -0.01 dB on 20 tuning digits, so it was dropped (docs/lavps_settings.md)
