@@ -75,3 +75,9 @@ def test_the_demo_flags_rows_whose_samples_diverged():
         for s, m in (("dps", 2e4), ("dps", 0.9), ("lavps", 1.2), ("lavps", 1.0))
     ]
     assert diverged_rows(rows) == ["dps on jpeg:10 (p): 1 of 2 digits, |x| up to 2e+04"]
+
+
+def test_fit_is_refused_for_an_observation_that_is_no_image():
+    y = torch.ones(1, 1, 12, 12)  # e.g. phase:4 magnitudes given for phase:2 (6x6)
+    with pytest.raises(ValueError, match="observes no image"):
+        lavps.restore(y, lavps.operator("phase:2", (1, 3, 3)), 0.05, prior=None, run=lavps.RunOptions(fit="crop"))

@@ -82,6 +82,8 @@ def observation_batch(y: ImageLike, op: Measurement, fit: str | None = None) -> 
     if isinstance(y, (str, Path)) and str(y).endswith(".pt"):
         y = read_observation_file(y)
     named = getattr(op, "family", None) or type(op).__name__
+    if fit is not None and not getattr(op, "image_output", True):
+        raise ValueError(f"--fit {fit} crops or resizes images; {named} observes no image (its y would change)")
     y = image_batch(y, tuple(op.out_shape), fit, by=f"the operator {named} observes")
     if y.shape[0] != 1:
         raise ValueError(f"restore takes one observation at a time, got a batch of {y.shape[0]}")

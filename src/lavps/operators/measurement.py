@@ -55,6 +55,8 @@ class Measurement:
     family: str | None = None
     #: True for linear operators: exact Jacobian products, closed-form samplers (DDRM, DiffPIR) apply
     is_linear: bool = False
+    #: False where y is not an image (Fourier magnitudes): cropping or resizing it (--fit) would make another y
+    image_output: bool = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

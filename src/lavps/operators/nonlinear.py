@@ -81,6 +81,8 @@ class PhaseRetrieval(_ImageMeasurement):
     complex conjugate), so the posterior has those modes (docs/measurements.md classifies samples).
     """
 
+    image_output = False  # a spectrum's magnitudes: never cropped or resized to fit
+
     def __init__(self, image_shape, oversampling: float = 2.0):
         self.in_shape = _image_shape(image_shape)
         s = float(oversampling)
