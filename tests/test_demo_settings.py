@@ -1,9 +1,11 @@
 """The demo's non-linear rows, its prior-draw setting and priors side by side (tiny budgets, 32 px)."""
 
+import json
 import math
 
 import pytest
 
+import lavps
 from lavps.amortize.defaults import default_amortizer_path, nonlinear_amortizer_path
 from lavps.evaluation.demo_report import format_prior_pairs, prior_pairs
 
@@ -65,6 +67,12 @@ def test_demo_nonlinear_rows_and_prior_draws(tmp_path):
         assert d["energy_score"] > 0 and d["spread_ratio"] > 0
     report = (tmp_path / "r" / "report.md").read_text()
     assert "Prior draws" in report and "Phase retrieval" in report and "distance" in report
+    # every setting that ran, per task and row, with its seeds (the card's temperature, generated overrides)
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    that_ran = {(r["task"], r["row"]): r for r in summary["settings_that_ran"]}
+    assert set(that_ran) == set(ran) and that_ran[("sr:2", "ddrm-8")]["settings"]["steps"] == 8
+    assert that_ran[("sr:2", "lavps")]["sampler"] == "lavps" and len(that_ran[("sr:2", "lavps")]["seeds"]) == 2
+    assert summary["lavps_version"] == lavps.__version__ and summary["diverged"] == []
     assert "energy score" in report
 
 

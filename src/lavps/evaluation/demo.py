@@ -28,7 +28,7 @@ from ..operators import GaussianNoise, InverseProblem
 from ..operators.spec import parse_operator_spec
 from ..priors.latent import LatentMeasurement, LatentPrior, image_shape
 from ..samplers.lavps import WINS_KEY
-from ..samplers.registry import build_sampler
+from ..samplers.registry import NETWORKS, build_sampler, make_settings, settings_record
 from .calibration import energy_score, spread_ratio
 from .classifier import label_agreement
 from .demo_draws import run_prior_draws
@@ -198,9 +198,9 @@ def run_demo(config: DemoConfig, prior, amortizer, classifier, out_dir: Path, pr
     # the label column's ceiling: a digit the classifier mislabels clean is no sampler's failure
     clean_ok = label_agreement(classifier, clean, labels)
     digits = (clean, labels, indices, clean_ok)
-    rows, grids, skipped, tuned_used = [], {}, [], []
+    rows, grids, skipped, tuned_used, ran = [], {}, [], [], []
     for dp in priors:
-        r, g, s, t = _run_prior(config, dp, classifier, digits, progress, first=dp is priors[0])
+        r, g, s, t = _run_prior(config, dp, classifier, digits, progress, first=dp is priors[0], ran=ran)
         rows, skipped, tuned_used = rows + r, skipped + s, tuned_used + t
         grids.update(g)
     if not rows:  # every (task, sampler) pair was skipped: there is nothing to report
@@ -208,12 +208,13 @@ def run_demo(config: DemoConfig, prior, amortizer, classifier, out_dir: Path, pr
     summary = summarise(rows)
     gaps = paired_gaps(rows, summary)
     draws = run_prior_draws(config, priors, summary, progress)
-    write_report(config, rows, summary, grids, skipped, out_dir, tuned_used, gaps, priors, draws)
+    write_report(config, rows, summary, grids, skipped, out_dir, tuned_used, gaps, priors, draws, ran)
     return {"rows": rows, "summary": summary, "skipped": skipped, "targets": gaps, "prior_draws": draws}
 
 
-def _run_prior(config: DemoConfig, dp: DemoPrior, classifier, digits, progress: bool, first: bool):
-    """(rows, grids, skipped, tuned_used) of every (task, sampler) on one prior."""
+def _run_prior(config: DemoConfig, dp: DemoPrior, classifier, digits, progress: bool, first: bool, ran: list):
+    """(rows, grids, skipped, tuned_used) of every (task, sampler) on one prior; `ran` gets every setting of
+    each row that ran (preset, tuned values, the card's temperature and draw, generated overrides)."""
     clean, labels, indices, clean_ok = digits
     shape, latent = image_shape(dp.prior), isinstance(dp.prior, LatentPrior)
     rows, grids, skipped, tuned_used = [], {}, [], []
@@ -240,6 +241,9 @@ def _run_prior(config: DemoConfig, dp: DemoPrior, classifier, digits, progress: 
                 skipped.append(f"{label} on {grid_name}: {e}")
                 continue
             grids[grid_name][label] = x
+            fields = {k: v for k, v in opts.items() if k not in NETWORKS}
+            ran.append({"prior": dp.name, "task": spec, "row": label, "seeds": list(seeds),
+                        **settings_record(name, make_settings(name, fields))})  # fmt: skip
             p, s = psnr(x, clean), ssim(x, clean)
             kept = label_agreement(classifier, x, labels)
             scores = _posterior_scores(config, dp.prior, name, opts, spec, t_index, clean)

@@ -179,7 +179,7 @@ def format_prior_pairs(pairs: list[dict]) -> str:
 
 
 def write_report(
-    config, rows, summary, grids: dict, skipped, out: Path, tuned_used=(), gaps=(), priors=(), draws=None
+    config, rows, summary, grids: dict, skipped, out: Path, tuned_used=(), gaps=(), priors=(), draws=None, ran=()
 ) -> None:
     """report.md, metrics.csv, summary.json, one grid per task and the PSNR-vs-seconds plot into `out`.
     `draws`: the prior-draw setting's entries (`lavps.evaluation.demo_draws`), reported beside the digits."""
@@ -198,7 +198,7 @@ def write_report(
     payload = {"config": asdict(config), "priors": [_prior_line(p) for p in priors], "summary": summary}
     payload.update(targets=list(gaps), frontier=frontiers, prior_draws=draws or [], prior_pairs=_flat_pairs(pairs))
     diverged = diverged_rows(rows)
-    payload.update(skipped=skipped, diverged=diverged, lavps_version=__version__)
+    payload.update(skipped=skipped, diverged=diverged, settings_that_ran=list(ran), lavps_version=__version__)
     write_json(out / "summary.json", payload)
     for name, g in grids.items():
         plot_demo_grid(g, f"{name} (sigma_y = {config.sigma})", out / _grid_file(name))
@@ -213,7 +213,8 @@ def write_report(
         f"torch threads {torch.get_num_threads()}.",
         "",
         *([f"- prior {_prior_line(p)}" for p in priors] + ([""] if priors else [])),
-        "Samplers and their settings:",
+        "Samplers and their presets (every setting that ran, per task and row, with its seeds: summary.json "
+        "`settings_that_ran`):",
         "",
         *[f"- `{k}`: {v[0]} {v[1]}" for k, v in config.samplers.items()],
         "",
