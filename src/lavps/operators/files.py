@@ -1,10 +1,13 @@
 """Operator files: one operator as a safetensors file (`lavps degrade` writes them, `--operator-file` reads them).
 
-The metadata holds {format: "lavps-operator", version: "1", image_shape, kind, family (when known)} plus
-the class's own strings; the tensors are the class's. What a linear operator stores is up to its class
-(`saved_kind`, `saved_state`, `from_saved` on `lavps.operators.base.LinearOperator`), so a new saveable
-operator changes only its own module. A deterministic non-linear measurement drawn from a spec (jpeg,
-phase, hdr) is its spec: kind "family", rebuilt by `draw_operator`. Loading never executes code.
+The metadata holds {format: "lavps-operator", version, image_shape, kind, family (when known)} plus the
+class's own strings; the tensors are the class's. Version 2 stores them as one sorted JSON string under the key
+"lavps-operator" (safetensors keeps metadata in a hash map: several keys came out in another order on every run,
+so identical operators gave different files); version 1 files (one key per entry) still load. What a linear
+operator stores is up to its class (`saved_kind`, `saved_state`, `from_saved` on
+`lavps.operators.base.LinearOperator`), so a new saveable operator changes only its own module. A deterministic
+non-linear measurement drawn from a spec (jpeg, phase, hdr) is its spec: kind "family", rebuilt by
+`draw_operator`. Loading never executes code.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from .spec import draw_operator
 
 __all__ = ["save_operator", "load_operator"]
 
+#: the one metadata key of a version-2 operator file
+FORMAT_KEY = "lavps-operator"
+
 
 def save_operator(op: Measurement, path: str | Path) -> None:
     """Save an operator whose class has a file kind (blur, mask, sr, identity), or a shared non-linear
@@ -36,11 +42,11 @@ def save_operator(op: Measurement, path: str | Path) -> None:
             f"cannot save operators of type {type(op).__name__} ({', '.join(SAVED_KINDS)}, or a shared map drawn "
             "from a jpeg / phase / hdr spec)"
         )
-    meta = {"format": "lavps-operator", "version": "1", "image_shape": json.dumps(list(op.in_shape))}
+    meta = {"format": "lavps-operator", "version": "2", "image_shape": json.dumps(list(op.in_shape))}
     meta.update(kind=kind, **extra)
     if op.family is not None:
         meta["family"] = op.family
-    save_file(tensors, str(path), metadata=meta)
+    save_file(tensors, str(path), metadata={FORMAT_KEY: json.dumps(meta, sort_keys=True)})  # one key: same bytes
 
 
 def load_operator(path: str | Path) -> Measurement:
@@ -51,6 +57,7 @@ def load_operator(path: str | Path) -> Measurement:
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
+            meta = json.loads(meta[FORMAT_KEY]) if FORMAT_KEY in meta else meta  # version 2, else version 1
             tensors: dict[str, torch.Tensor] = {key: f.get_tensor(key) for key in f.keys()}
         if meta.get("format") != "lavps-operator":
             raise ValueError("not a lavps operator file")
