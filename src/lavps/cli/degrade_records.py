@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-__all__ = ["with_class", "recorded_prior", "degrade_record", "warn_if_clipped_preview", "warn_if_other_operator"]
+__all__ = ["with_class", "recorded_prior", "degrade_record", "warn_if_clipped_preview", "warn_if_contradicting"]
 
 
 def with_class(prior_path, class_label):
@@ -89,24 +89,22 @@ def warn_if_clipped_preview(observation) -> None:
         )
 
 
-def warn_if_other_operator(source, saved: dict, observation) -> None:
-    """An operator given for degrade's observation that is not the one its record names (another spec, another
-    operator file, a kernel or a mask): used, as asked, with one warning line; the likelihood would otherwise be
-    wrong without a word (hdr:2 data restored as jpeg:10 ran with exit 0)."""
+def warn_if_contradicting(source, noise_spec: str | None, saved: dict, observation) -> None:
+    """A noise or operator given for degrade's observation that is not the one its record names (another noise
+    spec; another operator spec or file, a kernel or a mask): used, as asked, with one warning line each; the
+    likelihood would otherwise be wrong without a word (hdr:2 data restored as jpeg:10 ran with exit 0)."""
+    if noise_spec is not None and noise_spec != saved["noise"]:
+        click.echo(f"warning: restoring with {noise_spec}; {observation} was made with {saved['noise']}", err=True)
     recorded_spec, recorded_file = saved.get("operator"), saved.get("operator_file")
     if source.spec is not None and recorded_spec is not None and source.spec != recorded_spec:
         other = f"--operator {source.spec}"
-    elif (
-        source.operator_file is not None
-        and recorded_file is not None
-        and not _same_bytes(source.operator_file, recorded_file)
-    ):
-        other = f"--operator-file {source.operator_file}"
-    elif source.kernel is not None or source.mask is not None:
-        other = "--kernel" if source.kernel is not None else "--mask"
+    elif source.operator_file is not None and recorded_file is not None:
+        other = None if _same_bytes(source.operator_file, recorded_file) else f"--operator-file {source.operator_file}"
     else:
-        return
-    click.echo(f"warning: restoring with {other}; {observation} was made with {recorded_spec}", err=True)
+        other = "--kernel" if source.kernel is not None else "--mask" if source.mask is not None else None
+    if other is not None:
+        made = recorded_spec or recorded_file
+        click.echo(f"warning: restoring with {other}; {observation} was made with {made}", err=True)
 
 
 def _same_bytes(a, b) -> bool:

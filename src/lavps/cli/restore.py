@@ -14,7 +14,7 @@ from .degrade_records import (
     degrade_record,
     recorded_prior,
     warn_if_clipped_preview,
-    warn_if_other_operator,
+    warn_if_contradicting,
     with_class,
 )
 from .group import cli
@@ -270,12 +270,9 @@ def restore(
     no_operator = all(v is None for v in (source.spec, source.kernel, source.mask, source.operator_file))
     given_noise = sigma is not None or noise is not None
     saved = degrade_record(observation, needed=no_operator or not given_noise) if not folder else None
-    one_noise = (sigma is None) != (noise is None)
-    if saved is not None and one_noise and api.noise_model(sigma, noise).spec != saved["noise"]:
-        asked = api.noise_model(sigma, noise).spec  # the user's option wins; a contradiction is said, not hidden
-        click.echo(f"warning: restoring with {asked}; {observation} was made with {saved['noise']}", err=True)
-    if saved is not None and not no_operator:
-        warn_if_other_operator(source, saved, observation)
+    if saved is not None:  # the user's options win over the record; a contradiction is said, not hidden
+        one_noise = (sigma is None) != (noise is None)
+        warn_if_contradicting(source, api.noise_model(sigma, noise).spec if one_noise else None, saved, observation)
     if saved is not None:  # what the user left out, from `lavps degrade`'s record
         noise = saved["noise"] if not given_noise else noise
         source = replace(source, operator_file=saved["operator_file"]) if no_operator else source
