@@ -307,9 +307,12 @@ def test_auto_preset_follows_the_operators_family(tmp_path, prior, digit, _cli):
         "ran": "fastest",
     }
     assert trained.cost.denoiser_backwards == 0  # fastest: no Adam step
-    unseen = lavps.restore(lavps.degrade(digit, "center:0.35", 0.05).y, "center:0.35", 0.05, prior=prior)
+    unseen = lavps.restore(lavps.degrade(digit, "center:0.6", 0.05).y, "center:0.6", 0.05, prior=prior)
     assert unseen.settings["auto"]["ran"] == "reference" and unseen.settings["auto"]["trained_family"] is False
     assert unseen.cost.denoiser_backwards > 0  # reference: one Adam step per window iteration
+    inside = lavps.restore(lavps.degrade(digit, "center:0.35", 0.05).y, "center:0.35", 0.05, prior=prior)
+    assert inside.settings["auto"]["ran"] == "fastest"  # a centred box the box family draws
+    assert inside.settings["auto"]["inside_trained_family"] == "box:0.3:0.5"
     # a hand-built operator (no family): unknown counts as unseen, the robust budget
     bare = lavps.operator("sr:2")
     bare.family = None
@@ -320,13 +323,13 @@ def test_auto_preset_follows_the_operators_family(tmp_path, prior, digit, _cli):
     save_operator(obs.operator, tmp_path / "op.safetensors")
     assert load_operator(tmp_path / "op.safetensors").family == "motion_blur:9:0.5"
     clean = write_png(digit, tmp_path / "digit.png")
-    r = _cli("degrade", clean, "--operator", "center:0.35", "--sigma", "0.05", "--out", tmp_path / "o.png")
+    r = _cli("degrade", clean, "--operator", "center:0.6", "--sigma", "0.05", "--out", tmp_path / "o.png")
     assert r.returncode == 0, r.stderr
     r = _cli("restore", tmp_path / "o.observation.pt", "--quiet", "--out", tmp_path / "r")
     assert r.returncode == 0, r.stderr
-    assert "preset auto ran reference: operator family center:0.35 is not a training family" in r.stdout
+    assert "preset auto ran reference: operator family center:0.6 is not a training family" in r.stdout
     meta = json.loads((tmp_path / "r" / "restore.json").read_text())
-    assert meta["preset"] == "auto" and meta["auto"]["operator_family"] == "center:0.35"
+    assert meta["preset"] == "auto" and meta["auto"]["operator_family"] == "center:0.6"
     assert meta["auto"]["ran"] == "reference" and meta["settings"]["inner_steps"] == 1
     folder = tmp_path / "clean"
     folder.mkdir()

@@ -37,6 +37,7 @@ __all__ = [
     "register_architecture",
     "check_compatible",
     "trained_families",
+    "trained_family_for",
     "calibrated_temperature",
     "calibrated_draw",
 ]
@@ -191,6 +192,24 @@ def trained_families(amortizer, shape: tuple[int, ...]) -> set[str]:
     return out
 
 
+def trained_family_for(amortizer, family: str | None, shape: tuple[int, ...] | None = None) -> str | None:
+    """The amortizer's trained family (a canonical spec) that the operator family `family` (a canonical spec)
+    belongs to: itself, or a trained family whose draws include every operator it draws (`covers`: box:0.3:0.5
+    includes center:0.35), or None: an unseen family. `shape`: the image shape, else the card's."""
+    shape = shape or getattr(amortizer, "shape", None)
+    if family is None or not shape:
+        return None
+    shape = tuple(int(s) for s in shape)
+    trained = trained_families(amortizer, shape)
+    if family in trained:
+        return family
+    try:
+        target = parse_operator_spec(family, shape)
+    except ValueError:
+        return None
+    return next((name for name in sorted(trained) if parse_operator_spec(name, shape).covers(target)), None)
+
+
 def calibrated_temperature(amortizer, family: str | None, shape: tuple[int, ...] | None = None) -> float | None:
     """The variance temperature fitted for this operator family (a canonical spec) by `lavps
     calibrate-amortizer` (the card's info["calibration"]["temperature"], keyed by canonical specs), or None:
@@ -232,6 +251,9 @@ def _calibration_entry(amortizer, table_name: str, family: str | None, shape: tu
                     return entry
             except ValueError:
                 continue
+    covering = trained_family_for(amortizer, family, shape) if value is None else None
+    if covering not in (None, family):  # a family inside a trained one takes that one's fit
+        return _calibration_entry(amortizer, table_name, covering, shape)
     return value
 
 

@@ -20,7 +20,7 @@ def row_samplers() -> tuple[str, ...]:
     return tuple(dict.fromkeys(name for name, _ in DEMO_ROWS.values()))
 
 
-_QUICK_TASKS = ("motion_blur:9:0.5", "sr:2", "center:0.35")
+_QUICK_TASKS = ("motion_blur:9:0.5", "sr:2", "gaussian_blur:13:3.0")  # two trained families, one unseen
 DEMO_OUTPUTS = r"report\.md|summary\.json|metrics\.csv|quality_vs_seconds\.png|grid_.+\.png"
 _DRAW_PROBLEMS = 8
 _ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps lavps-fast lavps-fastest lavps-ref"
@@ -49,11 +49,12 @@ _ROWS = "ddrm-20 ddrm-100 diffpir-100 dps mgdm lavps lavps-fast lavps-fastest la
     "tasks",
     cls=ListOption,
     default=None,
-    show_default="the shipped amortizer's six training families, center:0.35 gaussian_blur:13:3.0, then the "
+    show_default="the shipped amortizer's six training families, center:0.35 (a draw of its box family), "
+    "gaussian_blur:13:3.0 (unseen), then the "
     "non-linear jpeg:10 phase:2 (trained) jpeg:25 hdr:2 (unseen)",
-    help="Operator specs of the tasks (space-separated). A task among the amortizer's training families (read "
-    "from its card) is reported as in-distribution, every other one as unseen. Non-linear tasks run DPS, MGDM "
-    "and LAVPS (with the shipped non-linear amortizer unless --amortizer is given).",
+    help="Operator specs of the tasks (space-separated). A task among the amortizer's training families or "
+    "inside one (read from its card) is reported as in-distribution, every other one as unseen. Non-linear tasks "
+    "run DPS, MGDM and LAVPS (with the shipped non-linear amortizer unless --amortizer is given).",
 )
 @click.option("--samplers", cls=ListOption, default=None, show_default=_ROWS, help="Rows to run (a subset).")
 @click.option(

@@ -339,6 +339,8 @@ def restore(
     auto = result.settings.get("auto")
     if auto is not None:  # say what the default preset chose, and why
         why = ("" if auto["trained_family"] else "not ") + "a training family of the amortizer"
+        inside = auto.get("inside_trained_family")
+        why = f"inside the amortizer's training family {inside}" if inside else why
         why += "" if auto.get("linear", True) else " and non-linear"
         why += " with several exact modes of its likelihood" if auto.get("multimodal") else ""
         click.echo(f"preset auto ran {auto['ran']}: operator family {auto['operator_family'] or 'unknown'} is {why}")

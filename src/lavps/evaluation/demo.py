@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from ..amortize.network import trained_families
+from ..amortize.network import trained_families, trained_family_for
 from ..data.mnist import mnist_split
 from ..metrics import psnr, ssim
 from ..operators import GaussianNoise, InverseProblem
@@ -56,7 +56,8 @@ __all__ = [
     "trained_families",
 ]
 
-#: the default tasks: the shipped amortizer's six training families and two unseen ones, then non-linear
+#: the default tasks: the shipped amortizer's six training families, a centred box inside its box family
+#: (`ImageOperatorFamily.covers`) and an unseen blur, then non-linear
 #: measurements (jpeg:10 and phase:2 are in the non-linear amortizer's card, jpeg:25 and hdr:2 are not)
 LINEAR_TASKS = (
     "motion_blur:9:0.5",
@@ -222,7 +223,7 @@ def _run_prior(config: DemoConfig, dp: DemoPrior, classifier, digits, progress: 
         family, problem = task_problem(config, t_index, spec, shape, clean)
         linear = problem.operator.is_linear
         net = dp.amortizer_for(linear)
-        in_distribution = family.spec in trained_families(net, shape)
+        in_distribution = trained_family_for(net, family.spec, shape) is not None
         grid_name = spec if first else f"{dp.name} {spec}"
         grids[grid_name] = {"reference": clean, "observation": _observation_image(problem, clean)}
         seeds = sample_seeds(config, t_index)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from ..amortize.network import trained_families
+from ..amortize.network import trained_family_for
 from ..operators.spec import parse_operator_spec
 from ..priors.latent import LatentPrior
 from .calibration_bench import CalibrationRow, ImageCalibrationConfig, run_image_calibration
@@ -57,7 +57,7 @@ def run_prior_draws(config, priors: list, summary: list[dict], progress: bool = 
             family = parse_operator_spec(spec, shape)
             linear = family.sample_one(torch.Generator().manual_seed(0)).is_linear
             net = dp.amortizer_for(linear)
-            trained = family.spec in trained_families(net, shape)
+            trained = trained_family_for(net, family.spec, shape) is not None
             rows = []
             for label, (name, options) in config.samplers.items():
                 if name in LINEAR_ONLY and not linear:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from ..amortize.network import trained_families
+from ..amortize.network import trained_family_for
 from ..metrics import psnr
 from ..samplers.registry import build_sampler
 from .demo import LINEAR_TASKS, DemoConfig, held_out_digits, row_options, sample_seeds, task_problem
@@ -51,14 +51,14 @@ def run_spread(config: SpreadConfig, prior, amortizer, progress: bool = True) ->
     "skipped": rows that cannot run on a task, with the reason}."""
     demo, k = config.demo, config.samples
     clean, _, indices = held_out_digits(demo.images, demo.digit_offset)
-    trained = trained_families(amortizer, tuple(prior.shape))
     rows, skipped = [], []
     bar = tqdm(total=len(demo.tasks) * len(demo.samplers) * k, desc="bench spread", disable=not progress)
     for t_index, spec in enumerate(demo.tasks):
         family, problem = task_problem(demo, t_index, spec, tuple(prior.shape), clean)
         seeds = sample_seeds(demo, t_index)
+        trained = trained_family_for(amortizer, family.spec, tuple(prior.shape)) is not None
         for label, (name, options) in demo.samplers.items():
-            opts, _ = row_options(demo, name, options, amortizer, family.spec, family.spec in trained)
+            opts, _ = row_options(demo, name, options, amortizer, family.spec, trained)
             sampler = build_sampler(name, prior, opts)
             draws, seconds = [], 0.0
             try:

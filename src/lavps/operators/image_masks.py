@@ -87,12 +87,23 @@ def pixel_mask(
     return mask_from_spatial(spatial[0] if batch_size is None else spatial, (c, h, w))
 
 
+def _box_side(fraction: float, size: int) -> int:
+    """The side in pixels of a box of side FRACTION on an axis of SIZE pixels: rounded half to even, as
+    `box_mask`'s torch.round, and clipped to [1, size - 1]."""
+    return min(max(round(fraction * size), 1), max(size - 1, 1))
+
+
+def box_side_range(size: int, lo: float, hi: float) -> tuple[int, int]:
+    """(smallest, largest) side in pixels that `box_mask` draws on an axis of SIZE pixels for side fractions in
+    [lo, hi]; it draws every side in between too (rounding is monotone and the fraction continuous)."""
+    return _box_side(lo, size), _box_side(hi, size)
+
+
 def center_mask(image_shape: tuple[int, int, int], fraction: float, batch_size: int | None = None) -> Mask:
     """Hide the centred box whose sides are round(fraction * H) x round(fraction * W) (clipped to [1, size-1])."""
     c, h, w = _check_shape(image_shape)
     _check_fraction(fraction, "centre box side fraction", allow_one=False)
-    bh = min(max(round(fraction * h), 1), max(h - 1, 1))
-    bw = min(max(round(fraction * w), 1), max(w - 1, 1))
+    bh, bw = _box_side(fraction, h), _box_side(fraction, w)
     top, left = (h - bh) // 2, (w - bw) // 2
     spatial = torch.ones(h, w)
     spatial[top : top + bh, left : left + bw] = 0.0

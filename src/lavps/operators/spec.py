@@ -21,7 +21,7 @@ from .base import LinearOperator
 from .basic import Identity, Mask
 from .blur import CircularBlur, gaussian_kernel, motion_kernel
 from .families import OperatorFamily
-from .image_masks import box_mask, center_mask, mask_from_spatial, pixel_mask
+from .image_masks import box_mask, box_side_range, center_mask, mask_from_spatial, pixel_mask
 from .resize import AveragePool
 
 __all__ = [
@@ -89,6 +89,12 @@ class ImageOperatorFamily(OperatorFamily):
     def _draw(self, batch_size: int | None, generator: torch.Generator) -> LinearOperator:
         raise NotImplementedError
 
+    def covers(self, other: ImageOperatorFamily) -> bool:
+        """Whether this family can draw every operator `other` draws, so that an amortizer trained on this
+        family has seen them all (`lavps.amortize.network.trained_family_for`). Here: the same spec on the
+        same image shape; a family whose draws include other kinds' says so by overriding this."""
+        return other.spec == self.spec and other.image_shape == self.image_shape
+
     def _check_kernel_size(self, size: int, minimum: int) -> None:
         if not (isinstance(size, int) and size >= minimum and size % 2 == 1):
             raise ValueError(f"kernel SIZE must be an odd integer >= {minimum}, got {size!r}")
@@ -153,6 +159,25 @@ class BoxMaskFamily(ImageOperatorFamily):
     def _draw(self, batch_size, generator):
         return box_mask(self.image_shape, self.lo, self.hi, generator, batch_size)
 
+    def covers(self, other: ImageOperatorFamily) -> bool:
+        """Also a box family of sides within these and a centred box of a side this family draws: box_mask
+        places its box anywhere it fits, the centre included (center:0.35 on 32 x 32 is an 11-pixel box,
+        a draw of box:0.3:0.5, whose sides are 10 to 16 pixels)."""
+        if isinstance(other, CenterMaskFamily):
+            sides = (other.fraction, other.fraction)
+        elif isinstance(other, BoxMaskFamily):
+            sides = (other.lo, other.hi)
+        else:
+            return super().covers(other)
+        if other.image_shape != self.image_shape:
+            return False
+        for size in self.image_shape[1:]:
+            low, high = box_side_range(size, self.lo, self.hi)
+            a, b = box_side_range(size, *sides)
+            if not low <= a <= b <= high:
+                return False
+        return True
+
 
 @dataclass(frozen=True)
 class PixelMaskFamily(ImageOperatorFamily):
@@ -182,6 +207,16 @@ class PixelRangeMaskFamily(ImageOperatorFamily):
         fractions = self.lo + (self.hi - self.lo) * torch.rand(n, generator=generator, dtype=torch.float64)
         masks = [pixel_mask(self.image_shape, float(f), generator).mask for f in fractions]
         return Mask(masks[0] if batch_size is None else torch.stack(masks), self.image_shape)
+
+    def covers(self, other: ImageOperatorFamily) -> bool:
+        """Also `pixels:F` with F in [LO, HI] and a `pixels_range` within this one."""
+        if isinstance(other, PixelMaskFamily):
+            low, high = other.fraction, other.fraction
+        elif isinstance(other, PixelRangeMaskFamily):
+            low, high = other.lo, other.hi
+        else:
+            return super().covers(other)
+        return other.image_shape == self.image_shape and self.lo <= low <= high <= self.hi
 
 
 @dataclass(frozen=True)

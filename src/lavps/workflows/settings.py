@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..amortize.checkpoint import load_amortizer
 from ..amortize.defaults import default_amortizer_path
-from ..amortize.network import trained_families
+from ..amortize.network import trained_family_for
 from ..operators.spec import parse_operator_spec
 from ..priors.latent import LatentPrior, image_shape
 from ..samplers.config import SamplerConfig, canonical_names, make_config, setting_names
@@ -130,7 +130,8 @@ def _preset_values(sampler, preset, net, prior, operator_family, flags, chosen: 
     amortizer card's grid."""
     if sampler != "lavps":
         return preset_options(sampler, preset)
-    known = operator_family is not None and operator_family in trained_families(net, image_shape(prior))
+    trained_as = trained_family_for(net, operator_family, image_shape(prior))  # itself, or a family holding it
+    known = trained_as is not None
     linear, multimodal = flags
     latent = isinstance(prior, LatentPrior)
     name, values = preset_options(sampler, preset, known, linear, latent, multimodal)
@@ -143,6 +144,7 @@ def _preset_values(sampler, preset, net, prior, operator_family, flags, chosen: 
         chosen["auto"] = {
             "operator_family": operator_family,
             "trained_family": known,
+            **({"inside_trained_family": trained_as} if known and trained_as != operator_family else {}),
             "linear": linear,
             "multimodal": multimodal,
             "ran": ran,
