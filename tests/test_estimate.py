@@ -96,3 +96,29 @@ def test_memory_is_refused_before_any_work_with_the_batch_size_that_fits(monkeyp
     check_memory("dps", (1, 32, 32), 1000, fits)  # the suggested batch size passes
     with pytest.raises(ValueError):
         check_memory("dps", (1, 32, 32), 1000, fits + 200)
+
+
+def test_particles_multiply_the_memory_of_a_batch(monkeypatch):
+    import lavps.samplers.budget as budget
+
+    monkeypatch.setattr(budget, "available_bytes", lambda device="cpu": 2**30)  # 1 GiB free
+    with pytest.raises(ValueError, match=r"use --batch-size (\d+)") as plain:
+        check_memory("lavps", (1, 32, 32), 1000, None)
+    with pytest.raises(ValueError, match=r"1000 outputs of 16 particles at once .* use --batch-size (\d+)") as swarm:
+        check_memory("lavps", (1, 32, 32), 1000, None, particles=16)
+    alone, with_particles = (int(e.value.args[0].split("--batch-size ")[1].split()[0]) for e in (plain, swarm))
+    assert with_particles == alone // 16  # each output carries 16 paths
+    check_memory("lavps", (1, 32, 32), 1000, with_particles, particles=16)  # the suggested size passes
+    with pytest.raises(ValueError, match="use fewer --particles"):  # not even one output fits
+        check_memory("lavps", (1, 32, 32), 10, 1, particles=10**6)
+
+
+def test_restore_refuses_particles_that_cannot_fit_before_any_work(monkeypatch):
+    import lavps
+    import lavps.samplers.budget as budget
+
+    monkeypatch.setattr(budget, "available_bytes", lambda device="cpu": 2**28)  # 256 MiB free
+    y = torch.zeros(1, 1, 16, 16)
+    lavps.restore(y, "sr:2", 0.1, sampler="lavps", preset="tiny", samples=1, settings={"particles": 2})  # fits
+    with pytest.raises(ValueError, match="particles at once"):
+        lavps.restore(y, "sr:2", 0.1, sampler="lavps", preset="tiny", samples=64, settings={"particles": 64})

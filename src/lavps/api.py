@@ -245,9 +245,10 @@ def restore(
         )
     problem = InverseProblem(obs, LatentMeasurement(op, prior) if latent else op, model)  # A(decode(z))
     problem.check_signal_shape(tuple(prior.shape))
-    check_memory(sampler, tuple(prior.shape), samples, batch_size, prior_device(prior))  # before any work
     family = getattr(op, "family", None)  # the family that drew it (auto preset); None for a hand-built operator
     resolved = resolve_settings(sampler, preset, settings, prior, family, amortizer)
+    particles = getattr(resolved.config, "particles", 0) or 0
+    check_memory(sampler, tuple(prior.shape), samples, batch_size, prior_device(prior), particles)  # before any work
     built = build_sampler(sampler, prior, resolved.config, **resolved.networks)
     record = {**resolved.record}
     record.update(

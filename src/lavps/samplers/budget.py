@@ -40,8 +40,11 @@ def available_bytes(device: torch.device | str = "cpu") -> int | None:
     return None
 
 
-def check_memory(sampler: str, shape: tuple[int, ...], samples: int, batch_size: int | None, device="cpu") -> None:
-    """ValueError (one line) when the N samples themselves, or one batch of sample paths, cannot fit."""
+def check_memory(
+    sampler: str, shape: tuple[int, ...], samples: int, batch_size: int | None, device="cpu", particles: int = 0
+) -> None:
+    """ValueError (one line) when the N samples themselves, or one batch of sample paths, cannot fit; with
+    `particles` K each output carries K paths of its own (`--particles`), so a batch costs K times as much."""
     free = available_bytes(device)
     if free is None:
         return
@@ -53,10 +56,12 @@ def check_memory(sampler: str, shape: tuple[int, ...], samples: int, batch_size:
             f"is free; draw fewer (e.g. in several runs with different --seed)"
         )
     batch = min(samples, batch_size or samples)
-    per_path = bytes_per_sample(sampler, shape)
-    if kept + batch * per_path > free:
-        fits = max(1, int((free - kept) // per_path))
+    paths = max(1, int(particles))
+    per_output = bytes_per_sample(sampler, shape) * paths
+    if kept + batch * per_output > free:
+        fits = int((free - kept) // per_output)
+        what = f"{batch} sample paths at once" if paths == 1 else f"{batch} outputs of {paths} particles at once"
+        remedy = f"use --batch-size {fits} (or fewer)" if fits >= 1 else "use fewer --particles"
         raise ValueError(
-            f"{batch} sample paths at once need about {(kept + batch * per_path) / gb:.3g} GB, {free / gb:.3g} GB "
-            f"is free; use --batch-size {fits} (or fewer)"
+            f"{what} need about {(kept + batch * per_output) / gb:.3g} GB, {free / gb:.3g} GB is free; {remedy}"
         )
