@@ -46,6 +46,23 @@ def test_save_records_the_problem_the_reference_and_the_std_scale(tmp_path, tiny
     assert by_object.problem["prior"] == "ImagePrior"
 
 
+def test_save_records_the_digest_of_every_input_file(tmp_path, tiny_prior):
+    import hashlib
+
+    obs = lavps.degrade(_digit_like(0), lavps.operator("sr:2", (1, 8, 8)), sigma=0.1, seed=3)
+    write_png(_digit_like(1)[0], tmp_path / "ref.png")
+    result = lavps.restore(obs.y, "sr:2", 0.1, prior=tiny_prior, sampler="ddrm", preset="tiny", samples=1)
+    result.save(tmp_path / "out", reference=tmp_path / "ref.png")
+    digests = json.loads((tmp_path / "out" / "restore.json").read_text())["input_sha256"]
+
+    def sha(path):
+        return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+    assert digests == {str(tmp_path / "ref.png"): sha(tmp_path / "ref.png"), str(tiny_prior): sha(tiny_prior)}
+    write_png(_digit_like(2)[0], tmp_path / "ref.png")  # the file changed: its digest tells
+    assert sha(tmp_path / "ref.png") != digests[str(tmp_path / "ref.png")]
+
+
 def test_an_observation_on_the_wrong_scale_is_refused(tiny_prior):
     op = lavps.operator("gaussian_blur:3:1", (1, 8, 8))
     obs = lavps.degrade(_digit_like(2), op, sigma=0.05, seed=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,5 +107,28 @@ class RestoreResult:
             if n > 1:  # images in [-1, 1]: a std of 1 is half the data range
                 payload.update(posterior_std_white=std_white, posterior_std_mean=float(self.std.mean()))
             payload.update(cost=self.cost.to_dict(), seconds_per_sample=self.cost.seconds / n, info=self.info)
+            payload["input_sha256"] = input_digests(payload)
             write_json(tmp / "restore.json", payload)
         return Path(out_dir)
+
+
+_INPUT_KEYS = ("observation", "operator", "reference", "amortizer", "prior")
+
+
+def input_digests(record: dict) -> dict[str, str]:
+    """sha256 of every input file the record names (observation, operator / kernel / mask file, reference,
+    amortizer, prior checkpoint), by the path as recorded: a later reader can tell whether the files at those
+    paths are still the ones this run read. Entries that are not files (a spec, "shipped") are skipped."""
+    names = []
+    for key in _INPUT_KEYS:
+        value = record.get(key)
+        names += list(value.values()) if isinstance(value, dict) else [value]
+    digests = {}
+    for name in names:
+        if isinstance(name, (str, Path)) and Path(name).is_file():
+            digest = hashlib.sha256()
+            with open(name, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+            digests[str(name)] = digest.hexdigest()
+    return digests
