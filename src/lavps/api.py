@@ -236,7 +236,7 @@ def restore(
     if run.check_scale and getattr(model, "sigma", None) is not None:  # a 0..255 or scaled y: garbage
         check_observation_scale(obs, op, model.sigma)
     elif run.check_scale and isinstance(model, PoissonNoise):
-        check_poisson_counts(obs, model)
+        check_poisson_counts(obs, model, op)
     latent = isinstance(prior, LatentPrior)
     if latent and sampler in ("ddrm", "diffpir"):  # else: "mask of decode is non-linear", which names no remedy
         raise ValueError(

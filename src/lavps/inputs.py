@@ -112,18 +112,9 @@ def check_observation_scale(y: torch.Tensor, op: Measurement, sigma: float, iter
                 f"into {low:g}..{high:.4g} (plus noise of sigma {sigma:g}): is it on a 0..255 scale or scaled?"
             )
         return
-    if not isinstance(op, LinearOperator) or getattr(op, "batch_size", None) is not None:
-        return  # other measurements have their own scales; per-sample operators serve batches only
-    v = torch.randn(1, *op.in_shape, generator=torch.Generator().manual_seed(0), dtype=y.dtype).to(y.device)
-    norm_a = 0.0
-    for _ in range(iterations):
-        v = v / v.norm().clamp_min(1e-30)
-        w = op.adjoint(op.forward(v))
-        norm_a = math.sqrt(max(float((v * w).sum()), 0.0))  # sqrt(v^T A^T A v) with ||v|| = 1
-        v = w
-    reachable = norm_a * math.sqrt(math.prod(op.in_shape)) + sigma * math.sqrt(y.numel())
+    reachable = _reachable_norm(y, op, sigma, iterations)
     found = float(y.norm())
-    if found > SCALE_MARGIN * reachable:
+    if reachable is not None and found > SCALE_MARGIN * reachable:
         raise ValueError(
             f"the observation's norm {found:.4g} is {found / reachable:.0f}x what A x + noise can reach for images "
             f"in [-1, 1] (about {reachable:.4g} with sigma {sigma:g}): is it on a 0..255 scale or scaled? lavps "
@@ -131,14 +122,37 @@ def check_observation_scale(y: torch.Tensor, op: Measurement, sigma: float, iter
         )
 
 
+def _reachable_norm(y: torch.Tensor, op: Measurement, sigma: float, iterations: int = 20) -> float | None:
+    """About the largest ||A x + noise|| for images x in [-1, 1]: ||A||_2 sqrt(d) + sigma sqrt(m), ||A||_2 by
+    power iteration on A^T A from a fixed start; None for a non-linear or per-sample operator (no bound)."""
+    if not isinstance(op, LinearOperator) or getattr(op, "batch_size", None) is not None:
+        return None  # other measurements have their own scales; per-sample operators serve batches only
+    v = torch.randn(1, *op.in_shape, generator=torch.Generator().manual_seed(0), dtype=y.dtype).to(y.device)
+    norm_a = 0.0
+    for _ in range(iterations):
+        v = v / v.norm().clamp_min(1e-30)
+        w = op.adjoint(op.forward(v))
+        norm_a = math.sqrt(max(float((v * w).sum()), 0.0))  # sqrt(v^T A^T A v) with ||v|| = 1
+        v = w
+    return norm_a * math.sqrt(math.prod(op.in_shape)) + sigma * math.sqrt(y.numel())
+
+
 #: above this peak float32 cannot hold y = 2 k / peak - 1 to a count's precision: only the sign is checked
 COUNTS_CHECKED_UP_TO = 1e5
 
 
-def check_poisson_counts(y: torch.Tensor, noise) -> None:
+def check_poisson_counts(y: torch.Tensor, noise, op: Measurement | None = None) -> None:
     """A Poisson observation is y = 2 k / peak - 1 for photon counts k = 0, 1, 2, ...: never below -1, and k a
     whole number. A Gaussian y, or one on another scale, would be restored under the wrong likelihood silently.
-    (Raw counts passed as y are integers too: that mistake shows only in the image.)"""
+    With a linear `op`, raw counts passed as y (whole numbers too) are caught by their norm: y's std is at most
+    2 / sqrt(peak), so ||y|| stays near what A x reaches for x in [-1, 1], while counts reach about peak."""
+    reachable = None if op is None else _reachable_norm(y, op, 2 / math.sqrt(noise.peak))
+    if reachable is not None and float(y.norm()) > SCALE_MARGIN * reachable:
+        raise ValueError(
+            f"the observation's norm {float(y.norm()):.4g} is {float(y.norm()) / reachable:.0f}x what a Poisson "
+            f"observation y = 2 k / peak - 1 reaches at {noise.spec} (about {reachable:.4g}): raw photon counts k? "
+            "pass y = 2 k / peak - 1 (lavps degrade's .observation.pt holds it)"
+        )
     k = noise.counts(y.double())
     if float(k.min()) < -1e-3:
         raise ValueError(
