@@ -257,3 +257,30 @@ def test_restore_takes_a_config_object_or_a_dict_and_keywords_only():
         lavps.restore(obs.y, "sr:2", 0.05, None, "mgdm", 2)  # samples is keyword-only
     with pytest.raises(ValueError, match="complete config without one"):
         lavps.restore(obs.y, "sr:2", 0.05, sampler="mgdm", settings=config, preset="tiny")
+
+
+def test_a_samplers_kind_default_applies_wherever_it_runs_and_the_users_value_wins():
+    """DPS's step on JPEG / HDR (where its paper default diverges) is the same in lavps.restore and the demo."""
+    from lavps.api import load_prior
+    from lavps.samplers.presets import KIND_DEFAULTS, kind_defaults, tuned_options
+    from lavps.workflows.settings import resolve_settings
+
+    for sampler, kinds in KIND_DEFAULTS.items():
+        for values in kinds.values():
+            make_settings(sampler, values)  # valid fields and values
+    prior = load_prior()
+    for spec, zeta in (
+        ("jpeg:10", 0.2),
+        ("jpeg:50", 0.2),
+        ("hdr:2", 0.5),
+        ("phase:2", 1.0),
+        ("sr:2", 1.0),
+        (None, 1.0),
+    ):
+        resolved = resolve_settings("dps", None, {}, prior, spec)
+        assert resolved.config.dps_zeta == zeta
+        assert ("kind_default" in resolved.record) is (zeta != 1.0)
+        assert tuned_options("dps", spec or "") == kind_defaults("dps", spec)  # the demo's rows: the same
+    mine = resolve_settings("dps", None, {"dps_zeta": 0.7}, prior, "jpeg:10")
+    assert mine.config.dps_zeta == 0.7 and "kind_default" not in mine.record
+    assert kind_defaults("mgdm", "jpeg:10") == {}

@@ -33,6 +33,8 @@ __all__ = [
     "describe_presets",
     "TUNED",
     "tuned_options",
+    "KIND_DEFAULTS",
+    "kind_defaults",
     "fit_to_grid",
 ]
 
@@ -165,25 +167,36 @@ TUNED: dict[str, dict[str, dict]] = {
         "box:0.3:0.5": {"diffpir_lambda": 1.75, "diffpir_zeta": 1.0},
         "pixels:0.2": {"diffpir_lambda": 0.1, "diffpir_zeta": 1.0},
     },
-    # DPS at its default step (zeta 1) diverges on JPEG (|x| 1.2e4-1.5e4 on every tuning digit: 16.8 / 21.9 dB of
-    # clipped noise on jpeg:10 / jpeg:25) and loses 2.7 dB on hdr:2. On 3 tuning digits (offset 30), zeta in
-    # {1, 0.5, 0.3, 0.2, 0.1}: jpeg:10 16.79 / 19.87 (2 of 3 diverged) / 26.13 / 26.29 / 25.31 dB, jpeg:25 21.94 /
-    # 24.12 / 29.04 / 29.33 / 27.52, hdr:2 26.20 / 28.92 / 28.45 / 27.83 / 26.90; phase:2 keeps zeta 1 (13.16 /
-    # 12.83 at 0.3 / 10.88 at 0.1). The demo's DPS rows on these tasks before this entry were diverged.
-    "dps": {
-        "jpeg:10": {"dps_zeta": 0.2},
-        "jpeg:25": {"dps_zeta": 0.2},
-        "hdr:2": {"dps_zeta": 0.5},
-    },
+    # DPS: its step on JPEG and HDR is a default of those kinds (KIND_DEFAULTS), for `lavps.restore` too
+    "dps": {},
     # LAVPS: none. restart_zeta = 1 on box inpainting was one (+0.8 dB with amortizer v2); with amortizer v3
     # and final_tau it gained -0.01 dB on 20 tuning digits, so it was dropped (docs/lavps_settings.md)
     "lavps": {},
 }
 
 
+#: Defaults a sampler needs on an operator kind where the paper's own default fails, applied wherever it runs
+#: (`lavps.restore`, the demo, bench; a setting the user gives wins): sampler -> kind -> settings.
+#: DPS at its default step (zeta 1) diverges on JPEG (|x| 1.2e4-1.5e4 on every tuning digit: 16.8 / 21.9 dB of
+#: clipped noise on jpeg:10 / jpeg:25) and loses 2.7 dB on hdr:2. On 3 tuning digits (offset 30), zeta in
+#: {1, 0.5, 0.3, 0.2, 0.1}: jpeg:10 16.79 / 19.87 (2 of 3 diverged) / 26.13 / 26.29 / 25.31 dB, jpeg:25 21.94 /
+#: 24.12 / 29.04 / 29.33 / 27.52, hdr:2 26.20 / 28.92 / 28.45 / 27.83 / 26.90; phase:2 keeps zeta 1 (13.16 /
+#: 12.83 at 0.3 / 10.88 at 0.1). Measured at jpeg:10 / jpeg:25 and hdr:2, applied to every quality and scale.
+KIND_DEFAULTS: dict[str, dict[str, dict]] = {
+    "dps": {"jpeg": {"dps_zeta": 0.2}, "hdr": {"dps_zeta": 0.5}},
+}
+
+
+def kind_defaults(sampler: str, spec: str | None) -> dict:
+    """The settings `sampler` needs on the kind of this operator spec (KIND_DEFAULTS; {} if none or no spec)."""
+    kind = (spec or "").split(":")[0]
+    return dict(KIND_DEFAULTS.get(sampler, {}).get(kind, {}))
+
+
 def tuned_options(sampler: str, spec: str) -> dict:
-    """The tuned settings of `sampler` for a canonical operator spec ({} if none: the papers' defaults)."""
-    return dict(TUNED.get(sampler, {}).get(spec, {}))
+    """The tuned settings of `sampler` for a canonical operator spec over its kind's defaults ({} if none: the
+    papers' defaults)."""
+    return {**kind_defaults(sampler, spec), **TUNED.get(sampler, {}).get(spec, {})}
 
 
 #: LAVPS's `auto` preset: the budget it picks for an operator family the amortizer was trained on (its card

@@ -13,7 +13,7 @@ from ..amortize.network import trained_family_for
 from ..operators.spec import parse_operator_spec
 from ..priors.latent import LatentPrior, image_shape
 from ..samplers.config import SamplerConfig, canonical_names, make_config, setting_names
-from ..samplers.presets import auto_budget, calibrated_fields, fit_to_grid, preset_options
+from ..samplers.presets import auto_budget, calibrated_fields, fit_to_grid, kind_defaults, preset_options
 from ..samplers.registry import config_class, settings_record
 
 __all__ = ["Resolved", "resolve_settings", "check_overrides"]
@@ -87,6 +87,11 @@ def resolve_settings(
             values.pop("draw")
         if fitted and set(fitted) == {"operator_family"}:
             chosen.pop("calibrated_temperature")
+        kind = chosen.get("kind_default", {})
+        for key in set(kind) & set(given):  # the user's value wins: not recorded as the kind's default
+            kind.pop(key)
+        if kind and set(kind) == {"operator_family"}:
+            chosen.pop("kind_default")
         unknown = sorted(set(given) - set(setting_names(cls)))
         if unknown:  # named before the preset is merged (make_config would say the same)
             make_config(cls, {k: given[k] for k in unknown})
@@ -129,7 +134,12 @@ def _preset_values(sampler, preset, net, prior, operator_family, flags, chosen: 
     """(preset name, its fields): LAVPS's `auto` by the operator's family (`flags`: its `family_flags`), the
     amortizer card's grid."""
     if sampler != "lavps":
-        return preset_options(sampler, preset)
+        name, values = preset_options(sampler, preset)
+        needed = kind_defaults(sampler, operator_family)  # e.g. DPS's step on JPEG, where its default diverges
+        if needed:
+            values.update(needed)
+            chosen["kind_default"] = {"operator_family": operator_family, **needed}
+        return name, values
     trained_as = trained_family_for(net, operator_family, image_shape(prior))  # itself, or a family holding it
     known = trained_as is not None
     linear, multimodal = flags
