@@ -63,6 +63,15 @@ def test_save_records_the_digest_of_every_input_file(tmp_path, tiny_prior):
     assert sha(tmp_path / "ref.png") != digests[str(tmp_path / "ref.png")]
 
 
+def test_the_files_inside_a_prior_spec_are_digested_too(tmp_path):
+    from lavps.restore_result import input_digests
+
+    (tmp_path / "w.pt").write_bytes(b"weights"), (tmp_path / "flags.json").write_text("{}")
+    spec = f"adm:{tmp_path / 'w.pt'}:{tmp_path / 'flags.json'}"
+    digests = input_digests({"prior": spec, "operator": {"spec": "sr:2"}, "reference": None})
+    assert set(digests) == {str(tmp_path / "w.pt"), str(tmp_path / "flags.json")}
+
+
 def test_an_observation_on_the_wrong_scale_is_refused(tiny_prior):
     op = lavps.operator("gaussian_blur:3:1", (1, 8, 8))
     obs = lavps.degrade(_digit_like(2), op, sigma=0.05, seed=0)
@@ -126,6 +135,35 @@ def test_restoring_a_preview_png_that_clipped_the_measurement_says_so(tmp_path, 
     assert "8-bit preview" in done.stderr and "o.observation.pt" in done.stderr
     done = _cli(*run[:1], tmp_path / "o.observation.pt", *run[1:], tmp_path / "r2")
     assert done.returncode == 0 and "preview" not in done.stderr, done.stderr
+
+
+def test_a_recorded_prior_that_now_loads_other_weights_is_refused(tmp_path, _cli, monkeypatch):
+    """degrade records the prior spec as typed (a relative path) and its fingerprint; restored from another
+    folder, where that path names another prior, the run is refused instead of using it silently."""
+    from helpers import tiny_image_prior
+    from lavps.priors.image_unet import save_image_prior
+
+    made_in, elsewhere = tmp_path / "made", tmp_path / "elsewhere"
+    made_in.mkdir(), elsewhere.mkdir()
+    save_image_prior(tiny_image_prior(1, 8), made_in / "p.safetensors", {})
+    other_weights = tiny_image_prior(1, 8)
+    next(other_weights.parameters()).data.add_(0.1)
+    save_image_prior(other_weights, elsewhere / "p.safetensors", {})  # the same name, other weights
+    write_png(_digit_like(7)[0], made_in / "clean.png")
+    monkeypatch.chdir(made_in)
+    made = _cli("degrade", "clean.png", "--operator", "sr:2", "--sigma", "0.1", "--prior", "p.safetensors",
+                "--out", "o.png")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert json.loads((made_in / "o.json").read_text())["prior_fingerprint"]
+    run = ["--sampler", "ddrm", "--preset", "tiny", "--quiet", "--out"]
+    same = _cli("restore", "o.observation.pt", *run, made_in / "r1")  # the prior it was made with: runs
+    assert same.returncode == 0, same.stderr
+    monkeypatch.chdir(elsewhere)
+    other = _cli("restore", made_in / "o.observation.pt", *run, elsewhere / "r2")
+    assert other.returncode != 0 and "give --prior with the file degrade used" in other.stderr
+    assert not (elsewhere / "r2").exists()
+    mine = _cli("restore", made_in / "o.observation.pt", "--prior", "p.safetensors", *run, elsewhere / "r3")
+    assert mine.returncode == 0 and "was made with another prior" in mine.stderr, mine.stderr  # the user's wins
 
 
 def test_bench_records_carry_the_version(tmp_path, _cli):

@@ -117,15 +117,18 @@ _INPUT_KEYS = ("observation", "operator", "reference", "amortizer", "prior")
 
 def input_digests(record: dict) -> dict[str, str]:
     """sha256 of every input file the record names (observation, operator / kernel / mask file, reference,
-    amortizer, prior checkpoint), by the path as recorded: a later reader can tell whether the files at those
-    paths are still the ones this run read. Entries that are not files (a spec, "shipped") are skipped."""
+    amortizer, prior checkpoint, the files inside a prior spec), by the path as recorded: a later reader can
+    tell whether the files at those paths are still the ones this run read. Entries that are not files (a
+    spec, "shipped", a folder) are skipped."""
     names = []
     for key in _INPUT_KEYS:
         value = record.get(key)
         names += list(value.values()) if isinstance(value, dict) else [value]
+    # a spec names its files between colons (adm:W.pt:FLAGS.json, hdit:W.safetensors:CONFIG.json:class=3)
+    names += [part for name in names if isinstance(name, str) and ":" in name for part in name.split(":")]
     digests = {}
     for name in names:
-        if isinstance(name, (str, Path)) and Path(name).is_file():
+        if isinstance(name, (str, Path)) and str(name) and Path(name).is_file():
             digest = hashlib.sha256()
             with open(name, "rb") as f:
                 for block in iter(lambda: f.read(1 << 20), b""):

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-__all__ = ["with_class", "recorded_prior", "degrade_record", "warn_if_clipped_preview", "warn_if_contradicting"]
+__all__ = [
+    "with_class",
+    "recorded_prior",
+    "check_recorded_prior",
+    "degrade_record",
+    "warn_if_clipped_preview",
+    "warn_if_contradicting",
+]
 
 
 def with_class(prior_path, class_label):
@@ -37,6 +44,26 @@ def recorded_prior(given, recorded, observation):
     return given
 
 
+def check_recorded_prior(prior, saved: dict, given: bool, observation) -> None:
+    """The prior a restore loaded against the fingerprint degrade recorded: a recorded spec that now loads other
+    weights (a relative path read from another folder, a file replaced) is refused; a --prior the user gave
+    that differs is said in a warning (the user's choice wins)."""
+    from ..priors.specs import prior_fingerprint
+
+    recorded = saved.get("prior_fingerprint")
+    if recorded is None or prior_fingerprint(prior) == recorded:
+        return
+    if given:
+        click.echo(f"warning: {observation} was made with another prior ({saved['prior'] or 'shipped'}, fingerprint "
+                   f"{recorded}); restoring with the --prior given", err=True)  # fmt: skip
+        return
+    raise ValueError(
+        f"{observation} was made with the prior {saved['prior'] or 'shipped'!r} of fingerprint {recorded}, but that "
+        f"spec loads a prior of fingerprint {prior_fingerprint(prior)} here (a relative path is read from the "
+        "current folder): give --prior with the file degrade used"
+    )
+
+
 def degrade_record(observation, needed: bool = True) -> dict | None:
     """{"noise", "operator_file", "prior"} from the record <stem>.json that `lavps degrade` wrote beside a
     <stem>.observation.pt (None for any other observation, or when there is no record). An unreadable record
@@ -57,7 +84,9 @@ def degrade_record(observation, needed: bool = True) -> dict | None:
         prior = saved.get("prior")  # None: the shipped prior (or a record from before degrade kept it)
         spec = saved.get("operator")
         operator_file = operator and str(record.parent / operator)
-        return {"noise": noise, "operator_file": operator_file, "prior": prior, "operator": spec}
+        fingerprint = saved.get("prior_fingerprint")  # None: the shipped prior at --size, or an older record
+        return {"noise": noise, "operator_file": operator_file, "prior": prior, "operator": spec,
+                "prior_fingerprint": fingerprint}  # fmt: skip
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         if needed:
             raise ValueError(f"cannot read the degrade record {record} (give --sigma and the operator): {e}") from e

@@ -11,6 +11,7 @@ import click
 
 from ..samplers.presets import describe_presets, preset_names
 from .degrade_records import (
+    check_recorded_prior,
     degrade_record,
     recorded_prior,
     warn_if_clipped_preview,
@@ -85,11 +86,13 @@ def degrade(clean, spec, sigma, seed, out, size, prior, overwrite, fit, noise):
     from ..jsonfile import write_json
     from ..operators.files import save_operator
     from ..priors.latent import image_shape
+    from ..priors.specs import prior_fingerprint
     from ..version import __version__
 
     model = api.noise_model(sigma, noise)  # exactly one of --sigma / --noise, checked before any loading
     prior_path = with_class(prior["prior_path"], prior["class_label"])
-    shape = size if size is not None and prior_path is None else image_shape(api.load_prior(prior_path))
+    loaded = None if size is not None and prior_path is None else api.load_prior(prior_path)
+    shape = size if loaded is None else image_shape(loaded)
     if size is not None and tuple(size) != shape:
         raise click.BadParameter(f"--size {size} differs from the prior's image size {shape}", param_hint="--size")
     obs = api.degrade(clean, api.operator(spec, shape, seed), seed=seed, fit=fit, noise=model)
@@ -99,6 +102,8 @@ def degrade(clean, spec, sigma, seed, out, size, prior, overwrite, fit, noise):
         torch.save({"y": obs.y.clone()}, tmp / names[2])
         record = {"clean": str(clean), "operator": spec, "sigma": obs.sigma, "noise": model.spec, "seed": seed}
         record.update(fit=fit, prior=None if prior_path is None else str(prior_path), size=list(shape))
+        # restore loads the recorded prior spec again, perhaps elsewhere: the fingerprint tells it the same prior
+        record.update(prior_fingerprint=None if loaded is None else prior_fingerprint(loaded))
         record.update(lavps_version=__version__)
         record.update(observation_shape=list(obs.y.shape[1:]), operator_file=names[1], observation_file=names[2])
         # the PNG holds [-1, 1] in 8 bits: a preview. Beyond 5 sigma of Gaussian noise past +-1 it loses the
@@ -268,7 +273,7 @@ def restore(
     if not folder:
         warn_if_clipped_preview(observation)
     no_operator = all(v is None for v in (source.spec, source.kernel, source.mask, source.operator_file))
-    given_noise = sigma is not None or noise is not None
+    given_noise, given_prior = sigma is not None or noise is not None, prior_path is not None
     saved = degrade_record(observation, needed=no_operator or not given_noise) if not folder else None
     if saved is not None:  # the user's options win over the record; a contradiction is said, not hidden
         one_noise = (sigma is None) != (noise is None)
@@ -303,6 +308,8 @@ def restore(
         prior_path = recorded_prior(prior_path, saved["prior"], observation)
     # placed once, where it is loaded (an unavailable device is named before the prior is loaded)
     prior = api.load_prior(prior_path, device=placement.device, precision=placement.precision)
+    if saved is not None:
+        check_recorded_prior(prior, saved, given_prior, observation)
     if folder:
         from .restore_folder import restore_folder_command
 
