@@ -39,7 +39,7 @@ from .samplers.estimate import announce_if_long
 from .samplers.registry import build_sampler, restoring_samplers
 from .version import __version__
 from .workflows.image import OperatorSource, resolve_operator, simulate
-from .workflows.settings import check_overrides, resolve_settings
+from .workflows.settings import check_latent_sampler, check_overrides, resolve_settings
 
 __all__ = [
     "Observation",
@@ -238,11 +238,7 @@ def restore(
     elif run.check_scale and isinstance(model, PoissonNoise):
         check_poisson_counts(obs, model, op)
     latent = isinstance(prior, LatentPrior)
-    if latent and sampler in ("ddrm", "diffpir"):  # else: "mask of decode is non-linear", which names no remedy
-        raise ValueError(
-            f"{sampler} needs a linear operator on the prior's space; a latent prior observes A(decode(z)): "
-            "use --sampler lavps, mgdm or dps"
-        )
+    check_latent_sampler(sampler, prior)
     problem = InverseProblem(obs, LatentMeasurement(op, prior) if latent else op, model)  # A(decode(z))
     problem.check_signal_shape(tuple(prior.shape))
     family = getattr(op, "family", None)  # the family that drew it (auto preset); None for a hand-built operator

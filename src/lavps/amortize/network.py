@@ -263,7 +263,13 @@ def check_compatible(net: nn.Module, prior, source: str = "the network") -> None
     Checks the signal shape, then the prior fingerprint recorded at training time (when there is one).
     """
     shape = tuple(int(s) for s in net.config["shape"])
-    hint = AMORTIZER_HINT if isinstance(net, Amortizer) else ""
+    hint = ""
+    if isinstance(net, Amortizer):  # a latent prior's amortizer is not trained from images: say what runs instead
+        hint = AMORTIZER_HINT
+        if hasattr(prior, "image_shape"):  # a LatentPrior: diffusers is loaded already, importing it costs nothing
+            from ..priors.latent import LATENT_AMORTIZER_HINT
+
+            hint = f"; {LATENT_AMORTIZER_HINT}"
     if shape != tuple(prior.shape):
         raise ValueError(
             f"{source} was trained for signals of shape {shape}, but the prior has shape {tuple(prior.shape)}{hint}"
@@ -277,7 +283,8 @@ def check_compatible(net: nn.Module, prior, source: str = "the network") -> None
         )
 
 
-#: What to run when LAVPS has no amortizer for the prior (appended to the refusal).
+#: What to run when LAVPS has no amortizer for the prior (appended to the refusal; a latent prior's:
+#: `lavps.priors.latent.LATENT_AMORTIZER_HINT`, as images do not train one).
 AMORTIZER_HINT = (
     "; LAVPS needs an amortizer trained for this prior: use --sampler mgdm (no amortizer), or train one with "
     "`lavps train-amortizer --prior SPEC --data IMAGES --out DIR` and pass --amortizer DIR/amortizer.safetensors"

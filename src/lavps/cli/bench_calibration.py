@@ -111,7 +111,9 @@ def _run_images(prior_path, operators, samplers, problem, prior_steps, settings,
 
     from ..api import load_prior, operator
     from ..evaluation.calibration_bench import ImageCalibrationConfig, parse_row, run_image_calibration
+    from ..priors.latent import image_shape
     from ..samplers.presets import preset_options
+    from ..workflows.settings import check_latent_sampler
 
     rows = tuple(parse_row(s) for s in samplers or ("lavps",))
     for row in rows:
@@ -119,9 +121,11 @@ def _run_images(prior_path, operators, samplers, problem, prior_steps, settings,
     settings.check_used([row.sampler for row in rows])
     rows = tuple(replace(row, settings=settings.for_sampler(row.sampler)) for row in rows)
     prior = load_prior(prior_path)
+    for row in rows:
+        check_latent_sampler(row.sampler, prior)  # ddrm / diffpir on a latent prior fail before any work
     operators = tuple(operators or ("sr:4",))
     for spec in operators:
-        operator(spec, tuple(prior.shape), seed=0)  # a bad spec or file fails before any work
+        operator(spec, image_shape(prior), seed=0)  # a bad spec or file fails before any work
     sigma = problem["sigma"]
     if sigma is not None and problem["noise"] is not None:
         raise ValueError("give --sigma (Gaussian noise) or --noise, not both")

@@ -72,8 +72,8 @@ _QUICK_IMAGES = 2
 def bench_paper(images, prior, problem, samplers, preset, quick, output, settings):
     """The paper's protocol: PSNR / SSIM (LPIPS when installed) per image, mean ± 95% table, Pareto plot.
 
-    IMAGES: a folder or glob of clean images, fitted (centre crop + resize) to the prior's shape; without
-    it, held-out MNIST test digits (the shipped 1x32x32 prior only). Every sampler restores the same
+    IMAGES: a folder or glob of clean images, fitted (centre crop + resize) to the prior's image shape; without
+    it, held-out MNIST test digits (a prior of 1x32x32 images only). Every sampler restores the same
     simulated observation of each image. Meant for a GPU; --quick runs on a CPU."""
     from ..device import prior_device
     from ..evaluation.lpips_metric import load_lpips
@@ -116,8 +116,10 @@ def _inputs(images, prior: dict, count: int | None):
         from ..priors.hdit.loader import with_class_label
 
         spec = with_class_label(str(spec or "mnist"), prior["class_label"])
+    from ..priors.latent import image_shape
+
     loaded = load_prior(spec, device=prior["device"], precision=prior["precision"])
-    shape = tuple(loaded.shape)
+    shape = image_shape(loaded)  # the images a latent prior decodes to
     if images is None:
         if shape != (1, 32, 32):
             raise ValueError(

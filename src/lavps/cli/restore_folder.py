@@ -14,6 +14,7 @@ def restore_folder_command(source, operator_source, simulate, sigma, prior, prio
 
     from ..distributed import init_from_env
     from ..operators.spec import parse_operator_spec
+    from ..priors.latent import image_shape
     from ..workflows.folder import FolderJob, restore_folder
     from ..workflows.image import resolve_operator
 
@@ -21,7 +22,7 @@ def restore_folder_command(source, operator_source, simulate, sigma, prior, prio
         raise ValueError(
             "a folder is restored with one sample per image and resumed in --out: drop --samples/--overwrite"
         )
-    shape = tuple(prior.shape)
+    shape = image_shape(prior)  # operators act on images: a latent prior's decoded ones
     if simulate is not None and output.reference is not None:  # accepted and ignored would mislead
         raise ValueError("--reference is for observations; with --simulate the clean inputs are the references")
     if simulate is not None:

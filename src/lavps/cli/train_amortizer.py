@@ -50,7 +50,10 @@ def _per_prior(key: str) -> str:
 def _prior_option(default: str, vectors_only: bool = False):
     text = "gmm:D (weights from --prior-seed) or gmm:D:fresh (new weights every batch)"
     if not vectors_only:
-        text = f"mnist (the shipped image prior), {text}, or any image prior spec with --data (see docs/priors.md)"
+        text = (
+            f"mnist (the shipped image prior), {text}, ldm:mnist (its latents), or any image prior spec but a "
+            "latent one with --data (see docs/priors.md)"
+        )
     return click.option("--prior", "prior_spec", default=default, show_default=True, help=f"Prior spec: {text}.")
 
 
@@ -169,6 +172,7 @@ def _train(kind: str, o: dict) -> None:
     from ..amortize import MLPAmortizer, MLPConditionalDenoiser
     from ..distributed import init_from_env
     from ..outputs import refuse_existing
+    from ..priors.latent import check_training_data
     from ..priors.specs import resolve_prior
     from ..training.amortizer import train_amortizer
     from ..training.networks import TrainConfig
@@ -183,6 +187,7 @@ def _train(kind: str, o: dict) -> None:
         refuse_existing(o["out_dir"], [*names, f"{kind}_metrics.jsonl"], hint)
     world = init_from_env()
     preset = resolve_prior(o["prior_spec"], o["prior_seed"])  # --data is streamed, not loaded (see train_data)
+    check_training_data(preset, images=bool(o.get("data")))  # a latent prior: before any work
     if o.get("data") and len(preset.prior.shape) != 3:
         raise ValueError(f"--data needs an image prior; {o['prior_spec']!r} has shape {list(preset.prior.shape)}")
     if kind != "amortizer" and len(preset.prior.shape) != 1:

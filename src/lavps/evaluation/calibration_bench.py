@@ -5,7 +5,8 @@ seed + p), the operator drawn from s_p = seed + 10000 + 2 p (random kinds; a det
 file is the same for all), y = A x* + sigma n (noise from s_p + 1, as `lavps.degrade`). Every row then draws K
 posterior samples per problem through `lavps.restore` (sample i of problem p: seed 1000 p + i + 1, its
 own generator). The prior is then the right answer's prior, so the ranks of x* are uniform for an exact
-posterior sampler (lavps.evaluation.calibration).
+posterior sampler (lavps.evaluation.calibration). A latent prior's x*_p is decode(z*_p) of its latent draw
+z*_p: operators act on its decoded images, and `lavps.restore` returns decoded samples.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tqdm.auto import tqdm
 
 from ..metrics import psnr, ssim
 from ..operators import InverseProblem
+from ..priors.latent import LatentPrior
 from ..samplers.ddim import DDIM
 from .calibration import CalibrationConfig, calibration_report, data_fit
 from .stats import mean_ci95
@@ -82,9 +84,14 @@ class ImageCalibrationConfig:
 
 
 def prior_draws(prior, count: int, steps: int, seed: int, progress: bool = False) -> torch.Tensor:
-    """`count` ancestral samples of the prior (DDIM, eta = 1, `steps` steps); draw p uses seed + p."""
+    """`count` ancestral samples of the prior (DDIM, eta = 1, `steps` steps); draw p uses seed + p. A latent
+    prior's are the decoded images of its latent draws (the signals its restores return)."""
     sampler = DDIM(prior, steps=steps, eta=1.0)
-    return sampler.sample(None, count, seed=[seed + p for p in range(count)], progress=progress).samples.float()
+    draws = sampler.sample(None, count, seed=[seed + p for p in range(count)], progress=progress).samples
+    if isinstance(prior, LatentPrior):
+        with torch.no_grad():
+            draws = prior.decode(draws)
+    return draws.float()
 
 
 def calibration_problems(truth: torch.Tensor, spec: str, sigma: float | None, seed: int, noise: str | None = None):

@@ -26,6 +26,7 @@ from ..metrics import psnr, ssim
 from ..operators import GaussianNoise, InverseProblem
 from ..operators.spec import parse_operator_spec
 from ..operators.stack import StackedOperator
+from ..priors.latent import LatentMeasurement, LatentPrior, image_shape
 from ..random import name_seed
 from ..samplers.registry import build_sampler
 from ..workflows.image import simulate
@@ -101,10 +102,11 @@ def run_paper_bench(
 ) -> dict:
     """Run every (task, sampler) on every image; write the PNGs under out/images/<task>/<name>/.
 
-    images: name -> clean image (C, H, W) in [-1, 1] of the prior's shape.
+    images: name -> clean image (C, H, W) in [-1, 1] of the prior's image shape (a latent prior's decoded
+    images: its samplers run on z against A(decode(z)), and the decodes are scored).
     Returns {"rows": per image, "summary": per (task, sampler), "settings": {task: {sampler: record}}}.
     """
-    shape = tuple(prior.shape)
+    shape = image_shape(prior)
     families = {task: parse_operator_spec(task, shape) for task in config.tasks}  # all checked before any work
     seeds = {name: name_seed(config.seed, name) for name in images}
     build_sampler("ddim", prior, {"steps": 3}).sample(None, 1, seed=[0])  # warm-up: first-call costs not timed
@@ -160,9 +162,15 @@ def _restore_rows(draw: _TaskDraw, sampler: str, built, images: dict, config: Pa
     for b in range(0, len(names), config.batch_size):
         batch = names[b : b + config.batch_size]
         op = StackedOperator([draw.ops[n] for n in batch]) if draw.family.random else draw.ops[batch[0]]
+        latent = isinstance(built.prior, LatentPrior)
+        op = LatentMeasurement(op, built.prior) if latent else op  # the observation is of the decoded image
         problem = InverseProblem(torch.cat([draw.ys[n] for n in batch]), op, GaussianNoise(config.sigma))
         result = built.sample(problem, len(batch), seed=[draw.seeds[n] for n in batch])
-        x = _as_saved(result.samples.cpu())
+        x = result.samples
+        if latent:  # scored and saved as images, as `lavps restore` returns them
+            with torch.no_grad():
+                x = built.prior.decode(x)
+        x = _as_saved(x.cpu())
         quality = _scores(x, torch.stack([images[n] for n in batch]), metric)
         for j, n in enumerate(batch):
             write_png(x[j], draw.folder / n / f"{sampler}.png")

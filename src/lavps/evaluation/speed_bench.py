@@ -7,6 +7,10 @@ multipliers 1,1,2,2,4,4, one ResNet block per level, ResNet up/down-sampling, sc
 attention at 16x16 with 64-channel heads, learned sigma; 93.6 M parameters) on diffusers' `UNet2DModel`,
 exactly as `lavps.priors.adm.load_adm_prior` builds it. Speed does not depend on the weights, so random
 ones are fair. LAVPS uses an untrained UNet amortizer of the shipped kind (its cost is that of a trained one).
+
+A latent prior (`--prior ldm:DIR`) is timed as `lavps restore` runs it: the operator acts on its decoded
+images, the samplers on z against A(decode(z)) (`LatentMeasurement`), and every row (DDIM's too) ends with
+the decode of its samples; its rows add the decoder's forward and backward passes per sample path.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from ..device import resolve_device
 from ..operators import GaussianNoise, InverseProblem, parse_operator_spec
 from ..priors.adm import adm_flags, adm_schedule, adm_unet_config
 from ..priors.image_unet import ImagePrior, build_unet
+from ..priors.latent import LatentMeasurement, LatentPrior, image_shape
 from ..priors.placement import place_prior
 from ..samplers.presets import PRESETS
 from .table import Column, number, text, text_table
@@ -89,23 +94,56 @@ def _grid_options(name: str, budget: dict) -> dict:
     return {"steps": budget["steps"]}
 
 
-def _problem(settings: SpeedSettings, shape: tuple[int, ...]) -> InverseProblem:
+def _problem(settings: SpeedSettings, prior) -> InverseProblem:
+    """An observation of a random image of the prior's image shape; on a latent prior, posed on z."""
     g = torch.Generator().manual_seed(settings.seed)
+    shape = image_shape(prior)
     op = parse_operator_spec(settings.operator, shape).sample_one(g)
     clean = torch.rand(1, *shape, generator=g) * 2 - 1
     noise = GaussianNoise(settings.sigma)
-    return InverseProblem(noise.measure(clean, op, torch.randn(1, *op.out_shape, generator=g)), op, noise)
+    y = noise.measure(clean, op, torch.randn(1, *op.out_shape, generator=g))
+    return InverseProblem(y, LatentMeasurement(op, prior) if isinstance(prior, LatentPrior) else op, noise)
+
+
+class _DecoderPasses:
+    """A latent prior's decoder passes per sample path (a batched decode counts once), counted as
+    `CountingDenoiser` counts the denoiser's: forwards by a hook, backwards by a gradient hook on the output."""
+
+    def __init__(self, prior: LatentPrior):
+        self.prior, self.forwards, self.backwards = prior, 0, 0
+        prior.autoencoder.decoder.register_forward_hook(self._forward)
+
+    def _forward(self, module, args, out) -> None:
+        self.forwards += 1
+        if isinstance(out, torch.Tensor) and out.requires_grad:
+            out.register_hook(self._backward)
+
+    def _backward(self, grad: torch.Tensor) -> None:
+        self.backwards += 1
+
+    def finish(self, result, device: torch.device):
+        """(the cost with the final decode of result's samples timed in, the passes since the last call)."""
+        start = time.perf_counter()
+        with torch.no_grad():
+            self.prior.decode(result.samples)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        cost = replace(result.cost, seconds=result.cost.seconds + time.perf_counter() - start)
+        passes = {"decoder_forwards": self.forwards, "decoder_backwards": self.backwards}
+        self.forwards = self.backwards = 0
+        return cost, passes
 
 
 def run_speed_benchmark(settings: SpeedSettings, progress: bool = False, prior=None) -> dict:
     """Run every (precision, batch, sampler) once, plus DDIM on each sampler's grid, after a warm-up.
 
-    prior: an image prior (nn.Module) to time instead of the random ADM of `settings.adm_flags`; it is
-    copied for every precision, never modified.
+    prior: an image prior (nn.Module) to time instead of the random ADM of `settings.adm_flags`, or a latent
+    one (see the module docstring); it is copied for every precision, never modified.
 
     Returns {"config", "device", "parameters", "rows"}; a row holds seconds per image, denoiser forwards
     and backwards and amortizer forwards per sample path, peak memory (MB, CUDA only) and
-    ratio_to_ddim = seconds / seconds of DDIM on the same grid, batch and precision.
+    ratio_to_ddim = seconds / seconds of DDIM on the same grid, batch and precision; a latent prior's rows
+    also decoder_forwards and decoder_backwards.
     """
     from ..amortize.unet import UNetAmortizer
     from ..samplers.registry import build_sampler
@@ -121,17 +159,20 @@ def run_speed_benchmark(settings: SpeedSettings, progress: bool = False, prior=N
             raise ValueError(f"bench speed times image priors with a network, not {type(prior).__name__}")
         base = prior
         settings = replace(settings, adm_flags={})
-    shape = tuple(base.shape)
+    shape = tuple(base.shape)  # where the samplers run: a latent prior's z
     amortizer = UNetAmortizer(shape, settings.amortizer_channels, 1, "grad")
     rows = []
     for precision in settings.precisions:
         placed = place_prior(copy.deepcopy(base).eval().requires_grad_(False), device, precision)
+        decoder = _DecoderPasses(placed) if isinstance(placed, LatentPrior) else None
+
         for batch in settings.batch_sizes:
-            problem = _problem(settings, shape)
+            problem = _problem(settings, placed)
             seeds = list(range(settings.seed, settings.seed + batch))
-            build_sampler("ddim", placed, {"steps": 3}).sample(
+            warm = build_sampler("ddim", placed, {"steps": 3}).sample(
                 None, batch, seed=seeds, noise_on_device=settings.noise_on_device
-            )  # warm-up
+            )
+            _finished(warm, decoder, device)  # warm-up, the decoder's too
             ddim: dict[int, float] = {}
             for name in settings.samplers:
                 budget = settings.budgets[name]
@@ -140,8 +181,9 @@ def run_speed_benchmark(settings: SpeedSettings, progress: bool = False, prior=N
                     res = build_sampler("ddim", placed, {"steps": grid}).sample(
                         None, batch, seed=seeds, noise_on_device=settings.noise_on_device
                     )
-                    ddim[grid] = res.cost.seconds
-                    rows.append(_row("ddim", grid, batch, precision, res.cost, res.cost.seconds))
+                    cost, extra = _finished(res, decoder, device)
+                    ddim[grid] = cost.seconds
+                    rows.append(_row("ddim", grid, batch, precision, cost, cost.seconds) | extra)
                 options = {**budget, **({"amortizer": amortizer} if name == "lavps" else {})}
                 t0 = time.perf_counter()
                 sampler = build_sampler(name, placed, options)
@@ -150,10 +192,16 @@ def run_speed_benchmark(settings: SpeedSettings, progress: bool = False, prior=N
                 )
                 if progress:
                     print(f"{name} batch {batch} {precision}: {time.perf_counter() - t0:.1f} s", flush=True)
-                rows.append(_row(name, grid, batch, precision, res.cost, ddim[grid]))
+                cost, extra = _finished(res, decoder, device)
+                rows.append(_row(name, grid, batch, precision, cost, ddim[grid]) | extra)
     params = sum(p.numel() for p in base.parameters())
     config = asdict(replace(settings, device=str(device)))
     return {"config": config, "device": _device_name(device), "parameters": params, "rows": rows}
+
+
+def _finished(result, decoder: _DecoderPasses | None, device: torch.device):
+    """(cost, extra row fields) of a run: a latent prior's samples are decoded, as `lavps restore` does."""
+    return (result.cost, {}) if decoder is None else decoder.finish(result, device)
 
 
 def _row(name: str, grid: int, batch: int, precision: str, cost, ddim_seconds: float) -> dict:
@@ -180,6 +228,7 @@ def _device_name(device: torch.device) -> str:
 
 def format_speed_table(out: dict) -> str:
     """One line per run: sampler, grid, batch, precision, s/image, passes, peak memory, ratio to DDIM."""
+    decoder = any("decoder_forwards" in r for r in out["rows"])  # a latent prior's
     table = text_table(
         [
             text("sampler", 8, "sampler"),
@@ -190,6 +239,7 @@ def format_speed_table(out: dict) -> str:
             number("fwd", 6, "denoiser_forwards"),
             number("bwd", 6, "denoiser_backwards"),
             number("amort", 5, "amortizer_forwards"),
+            *([number("dec", 5, "decoder_forwards"), number("decbwd", 6, "decoder_backwards")] if decoder else []),
             Column("peak MB", 8, lambda r: "-" if r["peak_memory_mb"] is None else f"{r['peak_memory_mb']:.0f}"),
             number("x DDIM", 7, "ratio_to_ddim", ".2f"),
         ],

@@ -32,6 +32,8 @@ __all__ = [
     "image_shape",
     "default_latent_prior_path",
     "AUTOENCODERS",
+    "LATENT_AMORTIZER_HINT",
+    "check_training_data",
 ]
 
 #: subfolder -> the diffusers class it must hold
@@ -179,6 +181,26 @@ def default_latent_prior_path() -> Path:
 def image_shape(prior) -> tuple[int, ...]:
     """The shape of the signals a user sees: a latent prior's decoded images, else the prior's own shape."""
     return tuple(getattr(prior, "image_shape", prior.shape))
+
+
+#: What to run with a latent prior that has no amortizer: lavps trains one only on a prior's own clean latents
+#: (ldm:mnist's encoded MNIST train split); images (`--data`) are never encoded into latents for training.
+LATENT_AMORTIZER_HINT = (
+    "lavps trains a latent prior's amortizer only on its own clean latents (ldm:mnist: `lavps train-amortizer "
+    "--prior ldm:mnist`), not from images: restore with --sampler mgdm or dps, which need no amortizer"
+)
+
+
+def check_training_data(preset, images: bool) -> None:
+    """Refuse, in one line, training an amortizer for a latent prior (a `PriorPreset`'s) from images (`images`:
+    --data given) or without clean latents of its own (`ldm:DIR`): images are never encoded for training, and
+    either would fail later (the images' channels are not the latents')."""
+    if not isinstance(preset.prior, LatentPrior):
+        return
+    if images:
+        raise ValueError(f"--data is not supported with the latent prior {preset.spec!r}: {LATENT_AMORTIZER_HINT}")
+    if preset.clean is None:
+        raise ValueError(f"the latent prior {preset.spec!r} has no clean training latents: {LATENT_AMORTIZER_HINT}")
 
 
 def _autoencoder(folder: Path) -> tuple[torch.nn.Module, float]:

@@ -114,6 +114,9 @@ class PriorPreset:
         if self.clean is not None:
             return self.clean(n, generator), self.prior
         if not hasattr(self.prior, "sample"):
+            from .latent import check_training_data
+
+            check_training_data(self, images=False)  # a latent prior: images (--data) are no way out either
             raise ValueError(
                 f"prior {self.spec!r} has no clean training data (give a folder of clean images: --data DIR)"
             )
@@ -155,11 +158,14 @@ def resolve_prior(spec: str, seed: int = 0, data: str | Path | None = None) -> P
     """The prior preset named by `spec` (see the module docstring); `seed` draws fixed GMM weights.
 
     `data`: a folder of clean images of the prior's shape, drawn uniformly as training signals
-    (this is how a network prior without its own data set trains an amortizer).
+    (this is how a network prior without its own data set trains an amortizer; a latent prior refuses it).
     """
     preset = _resolve(spec.strip(), seed)
     if data is None:
         return preset
+    from .latent import check_training_data
+
+    check_training_data(preset, images=True)
     if len(preset.prior.shape) != 3:
         raise ValueError(f"training images (--data) need an image prior; {spec!r} has shape {preset.prior.shape}")
     from ..data.images import image_folder

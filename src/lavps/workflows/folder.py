@@ -1,7 +1,9 @@
 """Restore every image of a folder, batched, resumable, sharded over torchrun ranks.
 
 Inputs: observation PNG/JPEGs of the operator's output size (one operator for the whole folder), or
-(simulate=True) clean images fitted to the prior's shape and degraded first. Image `name` (its path
+(simulate=True) clean images fitted to the prior's image shape and degraded first. A latent prior
+(`ldm:DIR`) samples its latent z against A(decode(z)) (`LatentMeasurement`, as `lavps.api.restore`
+does); images, operators, observations and outputs are those of its decoded images. Image `name` (its path
 relative to the folder, without suffix) gets the seed
 
     s(name) = name_seed(run seed, name)          (sha256 of the name mixed with the run seed)
@@ -39,12 +41,13 @@ from ..jsonfile import write_json
 from ..metrics import psnr, ssim
 from ..operators import GaussianNoise, InverseProblem, LinearOperator, OperatorFamily, save_operator
 from ..operators.stack import StackedOperator
+from ..priors.latent import LatentMeasurement, LatentPrior, image_shape
 from ..random import name_seed
 from ..samplers.estimate import announce_if_long
 from ..samplers.registry import build_sampler
 from ..version import __version__
 from .image import simulate
-from .settings import resolve_settings
+from .settings import check_latent_sampler, resolve_settings
 
 __all__ = ["FolderJob", "FolderReport", "restore_folder", "METRIC_COLUMNS"]
 
@@ -112,20 +115,21 @@ def restore_folder(job: FolderJob, prior, out_dir: str | Path, progress: bool = 
 
     Raises:
         ValueError: empty folder, unreadable image, an image of the wrong size (observations) or
-            smaller than the prior (simulate), two files with the same name, or an out_dir made
-            with other settings.
+            smaller than the prior's images (simulate), two files with the same name, an out_dir made
+            with other settings, or ddrm/diffpir on a latent prior.
     """
     start = time.perf_counter()
     if job.batch_size < 1:
         raise ValueError(f"batch size must be >= 1, got {job.batch_size}")
     GaussianNoise(job.sigma)
+    check_latent_sampler(job.sampler, prior)
     world = current_world()
     out = Path(out_dir)
     _refuse_foreign(out, job.source, world)  # before reading any input
     images = list_images(job.source, warn=world.is_main)
     names = _names(images)
     _check_inputs(job, images, prior)
-    refs = _references(job, images, names, prior.shape)
+    refs = _references(job, images, names, image_shape(prior))
     family = job.family.spec if job.family is not None else getattr(job.operator, "family", None)
     resolved = resolve_settings(job.sampler, job.preset, job.settings, prior, family, job.amortizer)
     run = {
@@ -191,7 +195,7 @@ def _names(images: ImageList) -> list[str]:
 
 def _check_inputs(job: FolderJob, images: ImageList, prior) -> None:
     """Checks of every file before any work: readable, of a usable size, an observation of the operator's channels."""
-    _, h, w = prior.shape
+    _, h, w = image_shape(prior)
     oh, ow = job.operator.out_shape[1:]
     for p in images.files:
         width, height = image_size(p)
@@ -206,7 +210,7 @@ def _check_inputs(job: FolderJob, images: ImageList, prior) -> None:
 
 def _references(job: FolderJob, images: ImageList, names: list[str], prior_shape) -> list[Path | None]:
     """Each observation's clean image (simulate: the input itself), matched by name; a reference must have the
-    prior's shape exactly (`lavps restore IMAGE --reference` without --fit): nothing is cropped to fit."""
+    prior's image shape exactly (`lavps restore IMAGE --reference` without --fit): nothing is cropped to fit."""
     if job.simulate:
         return list(images.files)
     if job.references is None:
@@ -220,7 +224,7 @@ def _references(job: FolderJob, images: ImageList, names: list[str], prior_shape
         hit = next((m for m in matches if m.is_file()), None)
         if hit is None:
             raise ValueError(f"no reference image {root / name}.png (or .jpg) for observation {name!r}")
-        _read_exact(hit, prior_shape, "reference image", "the prior has")  # checked before any work
+        _read_exact(hit, prior_shape, "reference image", "the prior's images are")  # checked before any work
         found.append(hit)
     return found
 
@@ -278,8 +282,9 @@ def _claim(out: Path, settings: dict, world: World) -> str | None:
 
 
 def _problem(job, prior, images, names, batch: list[int]):
-    """(the inverse problem of the images `batch`, their operators, their seeds)."""
-    shape = tuple(prior.shape)
+    """(the inverse problem of the images `batch`, their operators, their seeds); a latent prior's problem is
+    posed on z, through the decoder (its y stays the images' observation)."""
+    shape = image_shape(prior)
     seeds = [name_seed(job.seed, names[i]) for i in batch]
     ops = [job.operator] * len(batch)
     if job.simulate:
@@ -290,15 +295,21 @@ def _problem(job, prior, images, names, batch: list[int]):
     else:
         y = torch.cat([_read_exact(images.files[i], tuple(job.operator.out_shape), "observation") for i in batch])
     operator = job.operator if job.family is None else StackedOperator(ops)
+    if isinstance(prior, LatentPrior):
+        operator = LatentMeasurement(operator, prior)
     return InverseProblem(y, operator, GaussianNoise(job.sigma)), ops, seeds
 
 
 def _restore_batch(job, prior, sampler, images, names, refs, batch: list[int], out: Path) -> None:
-    shape = tuple(prior.shape)
+    shape = image_shape(prior)
     problem, ops, seeds = _problem(job, prior, images, names, batch)
     y = problem.y
     result = sampler.sample(problem, len(batch), seed=seeds)
-    x = _as_saved(result.samples)  # metrics of the PNG actually written: identical whatever the batch
+    x = result.samples
+    if isinstance(prior, LatentPrior):  # the user sees images: the latent samples' decodes
+        with torch.no_grad():
+            x = prior.decode(x)
+    x = _as_saved(x)  # metrics of the PNG actually written: identical whatever the batch
     cost = result.cost
     for j, i in enumerate(batch):
         row = {

@@ -16,7 +16,7 @@ from ..samplers.config import SamplerConfig, canonical_names, make_config, setti
 from ..samplers.presets import auto_budget, calibrated_fields, fit_to_grid, kind_defaults, preset_options
 from ..samplers.registry import config_class, settings_record
 
-__all__ = ["Resolved", "resolve_settings", "check_overrides"]
+__all__ = ["Resolved", "resolve_settings", "check_overrides", "check_latent_sampler"]
 
 
 @dataclass(frozen=True)
@@ -163,3 +163,13 @@ def _preset_values(sampler, preset, net, prior, operator_family, flags, chosen: 
     if name != "tiny" and "grid_steps" in trained:  # the grid and window it was trained for
         values.update(steps=int(trained["grid_steps"]), window=int(trained.get("window", values["window"])))
     return name, values
+
+
+def check_latent_sampler(sampler: str, prior) -> None:
+    """Refuse ddrm / diffpir on a latent prior before any work: they need a linear operator on the prior's space,
+    and A(decode(z)) is not (else they fail later with "... of decode is non-linear", which names no remedy)."""
+    if isinstance(prior, LatentPrior) and sampler in ("ddrm", "diffpir"):
+        raise ValueError(
+            f"{sampler} needs a linear operator on the prior's space; a latent prior observes A(decode(z)): "
+            "use --sampler lavps, mgdm or dps"
+        )
