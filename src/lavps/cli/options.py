@@ -18,6 +18,8 @@ from typing import Any
 
 import click
 
+from ..priors.schemes import prior_spec_help
+
 __all__ = [
     "SEED_MIN",
     "SEED_MAX",
@@ -211,8 +213,7 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
         dict(
             default=None,
             show_default="mnist",
-            help="Prior spec: mnist (shipped), diffusers:DIR, adm:FILE[:ffhq|:imagenet|:FLAGS.json], "
-            "edm:MODULE:FACTORY (runs that module's code), or a prior .safetensors file. See docs/priors.md.",
+            help=prior_spec_help(),  # from the table load_prior resolves: the two cannot drift apart
         ),
     ),
     "amortizer": (

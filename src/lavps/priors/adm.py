@@ -13,13 +13,16 @@ Architecture flags use guided-diffusion's names (`ADM_PRESETS`, or a JSON file w
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import torch
 from diffusers import UNet2DModel
 
 from ..diffusion import Schedule
+from .config_checks import check_bool, check_choice, check_int, check_number
 from .image_unet import ImagePrior
+from .torch_file import load_plain_tensors
 
 __all__ = [
     "ADM_PRESETS",
@@ -61,6 +64,9 @@ ADM_PRESETS: dict[str, dict] = {
     },
 }
 
+#: guided-diffusion flags that do not change the network or its weights (true/false)
+_EXTRA_FLAGS = ("rescale_timesteps", "use_fp16", "use_checkpoint")
+
 # guided-diffusion's default channel_mult per image size (script_util.create_model).
 _DEFAULT_MULT = {512: (0.5, 1, 1, 2, 2, 4, 4), 256: (1, 1, 2, 2, 4, 4), 128: (1, 1, 2, 3, 4), 64: (1, 2, 3, 4)}
 
@@ -72,13 +78,17 @@ _RES |= {"norm2": "out_layers.0", "conv2": "out_layers.3", "conv_shortcut": "ski
 
 
 def adm_flags(source: str | dict) -> dict:
-    """Complete architecture flags from a preset name, a JSON file path or a dict (missing keys: `_COMMON`)."""
+    """Complete architecture flags from a preset name, a JSON file path or a dict (missing keys: `_COMMON`).
+
+    Each value's type and range is checked; a bad one is a ValueError naming the file (or "ADM flags") and key.
+    """
+    where = "ADM flags"
     if isinstance(source, dict):
         flags = dict(source)
     elif source in ADM_PRESETS:
         return dict(ADM_PRESETS[source])
     elif str(source).endswith(".json"):
-        path = Path(source)
+        path = where = Path(source)
         if not path.is_file():
             raise FileNotFoundError(f"ADM flags file not found: {path}")
         try:
@@ -89,26 +99,61 @@ def adm_flags(source: str | dict) -> dict:
             raise ValueError(f"{path}: ADM flags must be a JSON object")
     else:
         raise ValueError(f"unknown ADM preset {source!r}; allowed: {', '.join(ADM_PRESETS)} or a flags .json file")
-    unknown = sorted(set(flags) - set(ADM_PRESETS["ffhq"]) - {"rescale_timesteps", "use_fp16", "use_checkpoint"})
+    unknown = sorted(set(flags) - set(ADM_PRESETS["ffhq"]) - set(_EXTRA_FLAGS))
     if unknown:
-        raise ValueError(f"unknown ADM flags {unknown}; allowed: {sorted(ADM_PRESETS['ffhq'])}")
-    if flags.get("rescale_timesteps") and int(flags.get("diffusion_steps", 1000)) != 1000:
-        raise ValueError("rescale_timesteps with diffusion_steps != 1000 is not supported")
+        raise ValueError(f"{where}: unknown flags {unknown}; allowed: {sorted(ADM_PRESETS['ffhq'])}")
     for key in ("image_size", "num_channels", "num_res_blocks"):
         if key not in flags:
-            raise ValueError(f"ADM flags lack {key!r}")
-    return _COMMON | flags
+            raise ValueError(f"{where}: the flags lack {key!r}")
+    flags = _COMMON | flags
+    _check_flags(flags, str(where))
+    if flags.get("rescale_timesteps") and flags["diffusion_steps"] != 1000:
+        raise ValueError(f"{where}: rescale_timesteps with diffusion_steps != 1000 is not supported")
+    return flags
 
 
-def _mult(flags: dict) -> tuple[float, ...]:
+def _check_flags(flags: dict, where: str) -> None:
+    """Types and ranges, so that a zero or a typo is named here, not met as a ZeroDivisionError later."""
+    for key in ("image_size", "num_channels", "num_res_blocks", "in_channels", "num_heads", "diffusion_steps"):
+        check_int(where, key, flags[key], 1)
+    for key in ("num_head_channels", "num_heads_upsample"):
+        check_int(where, key, flags[key], 1, also=(-1,))  # -1: derived from num_heads
+    for key in ("class_cond", "learn_sigma", "use_scale_shift_norm", "resblock_updown", "use_new_attention_order"):
+        check_bool(where, key, flags[key])
+    for key in _EXTRA_FLAGS:
+        if key in flags:
+            check_bool(where, key, flags[key])
+    check_number(where, "dropout", flags["dropout"], "a number in [0, 1)", lambda v: 0 <= v < 1)
+    check_choice(where, "noise_schedule", flags["noise_schedule"], ("linear", "cosine"))
+    mult = _mult(flags, where)
+    if mult[0] != 1:
+        raise ValueError(f"{where}: channel_mult must start with 1 to map onto UNet2DModel, got {mult}")
+    res = flags["attention_resolutions"]
+    parts = [res] if isinstance(res, int) else res.split(",") if isinstance(res, str) else res
+    ok = isinstance(parts, (list, tuple)) and all(
+        str(r).strip().isdigit() and int(r) >= 1 for r in parts if str(r).strip()
+    )
+    if not ok or isinstance(res, bool):
+        raise ValueError(f"{where}: attention_resolutions must be a comma-separated list of integers >= 1, got {res!r}")
+
+
+def _mult(flags: dict, where: str = "ADM flags") -> tuple[float, ...]:
     mult = flags.get("channel_mult", "")
-    if isinstance(mult, str):
-        if not mult:
-            if flags["image_size"] not in _DEFAULT_MULT:
-                raise ValueError(f"no default channel_mult for image_size {flags['image_size']}; give channel_mult")
-            return _DEFAULT_MULT[flags["image_size"]]
-        return tuple(float(m) for m in mult.split(","))
-    return tuple(float(m) for m in mult)
+    if isinstance(mult, str) and not mult.strip():
+        if flags["image_size"] not in _DEFAULT_MULT:
+            raise ValueError(
+                f"{where}: channel_mult is empty and image_size {flags['image_size']} has no default "
+                f"(defaults for {sorted(_DEFAULT_MULT)}); give channel_mult"
+            )
+        return _DEFAULT_MULT[flags["image_size"]]
+    parts = mult.split(",") if isinstance(mult, str) else mult
+    try:
+        values = tuple(float(m) for m in parts if not isinstance(m, bool))
+    except (TypeError, ValueError):
+        values = ()
+    if not values or len(values) != len(parts) or not all(math.isfinite(m) and m > 0 for m in values):
+        raise ValueError(f"{where}: channel_mult must be a comma-separated list of numbers > 0, got {mult!r}")
+    return values
 
 
 def _attention_levels(flags: dict) -> list[bool]:
@@ -123,6 +168,8 @@ def _head_dim(flags: dict, channels: int, upsample: bool) -> int:
     if flags["num_head_channels"] != -1:
         return int(flags["num_head_channels"])
     heads = flags["num_heads_upsample"] if upsample and flags["num_heads_upsample"] != -1 else flags["num_heads"]
+    if channels % int(heads):
+        raise ValueError(f"ADM flags: {channels} channels do not split into {heads} attention heads")
     return channels // int(heads)
 
 
@@ -133,7 +180,7 @@ def adm_unet_config(flags: dict) -> dict:
     mult, attn = _mult(flags), _attention_levels(flags)
     mc = int(flags["num_channels"])
     if mult[0] != 1:
-        raise ValueError(f"channel_mult must start with 1 to map onto UNet2DModel, got {mult}")
+        raise ValueError(f"ADM flags: channel_mult must start with 1 to map onto UNet2DModel, got {mult}")
     chans = [int(m * mc) for m in mult]
     dims = {_head_dim(flags, c, up) for c, a in zip(chans, attn, strict=True) if a for up in (False, True)}
     dims.add(_head_dim(flags, chans[-1], False))
@@ -261,11 +308,7 @@ def convert_adm_state_dict(state: dict[str, torch.Tensor], flags: dict, target_k
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise FileNotFoundError(f"ADM checkpoint not found: {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # an UnpicklingError for anything but plain tensors and containers
-        first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
-        raise ValueError(f"{path} is not a plain tensor state dict (weights-only load refused: {first})") from None
+    state = load_plain_tensors(path, "tensor state dict")
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError(f"{path} is not a plain state dict of tensors (found {type(state).__name__})")
     return state

@@ -5,6 +5,8 @@ Pipeline folder: model_index.json with unet/ (config.json + weights) and schedul
 scheduler_config.json beside it or ../scheduler/, else diffusers' DDPMScheduler defaults (linear
 1e-4 .. 0.02, 1000 steps, epsilon). The schedule comes from `Schedule.from_diffusers`, the prediction
 type from `prediction_type`; diffusers' timestep j is our index j + 1 (timestep_offset = -1).
+A latent diffusion folder (an autoencoder beside the UNet) is refused with a pointer to `ldm:DIR`:
+its UNet denoises latents, not images.
 Weights: diffusion_pytorch_model.safetensors, or the .bin read with `torch.load(weights_only=True)`.
 """
 
@@ -19,8 +21,12 @@ from diffusers import UNet2DModel
 from ..diffusion import Schedule
 from .base import PREDICTIONS
 from .image_unet import ImagePrior, _load_weights
+from .torch_file import load_plain_tensors
 
-__all__ = ["load_diffusers_prior"]
+__all__ = ["load_diffusers_prior", "LATENT_AUTOENCODERS"]
+
+#: the autoencoder subfolders of a latent diffusion pipeline (`lavps.priors.latent` reads those folders)
+LATENT_AUTOENCODERS = {"vqvae": "VQModel", "vae": "AutoencoderKL"}
 
 _WEIGHTS = ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin")
 
@@ -35,19 +41,28 @@ def _read_json(path: Path) -> dict:
     return value
 
 
+def _latent_hint(folder: Path) -> str:
+    return f"{folder} is a latent diffusion folder: use --prior ldm:{folder}"
+
+
 def _locate(folder: Path) -> tuple[Path, Path | None]:
     """(unet folder, scheduler_config.json or None) of a pipeline or UNet folder."""
     if not folder.is_dir():
         raise FileNotFoundError(f"diffusers folder not found: {folder}")
     index = folder / "model_index.json"
     if index.is_file():
-        entry = _read_json(index).get("unet")
+        pipeline = _read_json(index)
+        if pipeline.get("_class_name") == "LDMPipeline" or any(sub in pipeline for sub in LATENT_AUTOENCODERS):
+            raise ValueError(_latent_hint(folder))  # its UNet denoises latents, not images
+        entry = pipeline.get("unet")
         if not isinstance(entry, list) or entry[-1] != "UNet2DModel":
             raise ValueError(f"{index}: the pipeline's unet must be a UNet2DModel, found {entry!r}")
         scheduler = folder / "scheduler" / "scheduler_config.json"
         if not scheduler.is_file():
             raise FileNotFoundError(f"diffusers pipeline {folder} lacks scheduler/scheduler_config.json")
         return folder / "unet", scheduler
+    if (folder / "unet").is_dir() and any((folder / sub).is_dir() for sub in LATENT_AUTOENCODERS):
+        raise ValueError(_latent_hint(folder))  # e.g. the shipped latent folder, which has no model_index.json
     for candidate in (folder / "scheduler_config.json", folder.parent / "scheduler" / "scheduler_config.json"):
         if candidate.is_file():
             return folder, candidate
@@ -61,14 +76,15 @@ def _read_weights(folder: Path) -> tuple[dict[str, torch.Tensor], Path]:
             break
     else:
         raise FileNotFoundError(f"diffusers UNet folder {folder} lacks {_WEIGHTS[0]} (or {_WEIGHTS[1]})")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
+    if path.suffix != ".safetensors":
+        state = load_plain_tensors(path, "state dict of tensors")
+    else:
+        from safetensors.torch import load_file
 
+        try:
             return load_file(str(path)), path
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise ValueError(f"{path} is not a readable weights file ({type(e).__name__}: {str(e)[:200]})") from None
+        except Exception as e:  # safetensors raises its own error types
+            raise ValueError(f"{path} is not a readable weights file ({type(e).__name__}: {str(e)[:200]})") from None
     if not isinstance(state, dict):
         raise ValueError(f"{path} is not a plain state dict")
     return state, path

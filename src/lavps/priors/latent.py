@@ -21,7 +21,8 @@ from diffusers.models.attention_processor import Attention, AttnProcessor
 
 from ..operators.families import OperatorFamily
 from ..operators.measurement import Linearization, Measurement
-from .diffusers_folder import _read_json, _read_weights, load_diffusers_prior
+from .config_checks import check_int, check_number
+from .diffusers_folder import LATENT_AUTOENCODERS, _read_json, _read_weights, load_diffusers_prior
 from .image_unet import ImagePrior, _load_weights
 
 __all__ = [
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 #: subfolder -> the diffusers class it must hold
-AUTOENCODERS = {"vqvae": "VQModel", "vae": "AutoencoderKL"}
+AUTOENCODERS = LATENT_AUTOENCODERS
 
 
 class LatentPrior(torch.nn.Module):
@@ -222,10 +223,48 @@ def _autoencoder(folder: Path) -> tuple[torch.nn.Module, float]:
         raise ValueError(f"{config_path}: not a {expected} config ({type(e).__name__}: {e})") from None
     tensors, path = _read_weights(folder / sub)
     _load_weights(net, tensors, path)
-    scaling = float(config.get("scaling_factor", 0.18215)) if expected == "AutoencoderKL" else 1.0
-    if not scaling > 0:
-        raise ValueError(f"{config_path}: scaling_factor must be > 0, got {scaling}")
+    scaling = 1.0  # a VQModel's latents are decoded as they are (LDMPipeline ignores its scaling_factor)
+    if expected == "AutoencoderKL":
+        scaling = check_number(
+            str(config_path),
+            "scaling_factor",
+            config.get("scaling_factor", 0.18215),
+            "a finite number > 0",
+            lambda v: v > 0,
+        )
     return net.eval().requires_grad_(False), scaling
+
+
+def _latent_channels(autoencoder: torch.nn.Module) -> int:
+    """Channels of the latents the UNet sees: a VQModel quantises in vq_embed_dim channels when that is set."""
+    config = autoencoder.config
+    if isinstance(autoencoder, VQModel) and config.get("vq_embed_dim") is not None:
+        return int(config.vq_embed_dim)
+    return int(config.latent_channels)
+
+
+def _check_latent_size(folder: Path, autoencoder: torch.nn.Module, unet_size: tuple[int, ...]) -> None:
+    """The UNet's sample_size against the autoencoder's image size / 2**(levels - 1), where the autoencoder's
+    config.json states its sample_size (diffusers' class default says nothing about the trained images)."""
+    sub = "vqvae" if isinstance(autoencoder, VQModel) else "vae"
+    stated = _read_json(folder / sub / "config.json").get("sample_size")
+    if stated is None:
+        return
+    sizes = stated if isinstance(stated, (list, tuple)) else [stated, stated]
+    for v in sizes:
+        check_int(str(folder / sub / "config.json"), "sample_size", v, 1)
+    factor = 2 ** (len(autoencoder.config.block_out_channels) - 1)
+    expected = tuple(int(v) // factor for v in sizes)
+    if tuple(unet_size) != expected:
+        raise ValueError(
+            f"{folder}: unet/ sample_size {_size(unet_size)} does not fit the autoencoder's latents: {sub}/ "
+            f"sample_size {_size(tuple(sizes))} / 2**{len(autoencoder.config.block_out_channels) - 1} = "
+            f"{_size(expected)}"
+        )
+
+
+def _size(hw: tuple) -> str:
+    return str(hw[0]) if hw[0] == hw[1] else f"{hw[0]}x{hw[1]}"
 
 
 def load_latent_prior(folder: str | Path) -> LatentPrior:
@@ -237,9 +276,10 @@ def load_latent_prior(folder: str | Path) -> LatentPrior:
     if not (folder / "unet").is_dir():
         raise FileNotFoundError(f"latent diffusion folder {folder} lacks unet/ (a UNet2DModel on latents)")
     latent = load_diffusers_prior(folder / "unet")  # scheduler from ../scheduler/, as in a pipeline folder
-    channels = int(autoencoder.config.latent_channels)
+    channels = _latent_channels(autoencoder)
     if latent.shape[0] != channels:
         raise ValueError(
             f"{folder}: the UNet takes {latent.shape[0]} channels, the autoencoder's latents have {channels}"
         )
+    _check_latent_size(folder, autoencoder, tuple(latent.shape[1:]))
     return LatentPrior(latent, autoencoder, scaling).eval().requires_grad_(False)

@@ -7,6 +7,9 @@ networks trained against the fp32 prior are still accepted.
 
 from __future__ import annotations
 
+import logging
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
@@ -50,13 +53,52 @@ def place_prior(prior, device: str | torch.device | None = "cpu", precision: str
         _check_movable(prior, dev, dtype)
         if dtype != torch.float32 and getattr(prior, FINGERPRINT_ATTR, None) is None:
             setattr(prior, FINGERPRINT_ATTR, prior_fingerprint(prior))  # of the weights as trained
-        placed = prior.to(device=dev, dtype=dtype)
-        for name in getattr(prior, "fp32_parts", ()):  # e.g. a latent prior's decoder: its finite-difference
-            getattr(placed, name).to(dtype=torch.float32)  # Jacobian products lose 200% in bf16 (0.4% in fp32)
-        return placed
+        return _move(prior, dev, dtype)
     if dev.type != "cpu":
         raise ValueError(f"the {type(prior).__name__} prior has no network and runs on the CPU only, not {dev}")
     return prior if dtype == torch.float32 else QuantizedPrior(prior, dtype)
+
+
+def _move(prior: nn.Module, device: torch.device, dtype: torch.dtype) -> nn.Module:
+    """`prior` on `device`, its weights in `dtype` but for its `fp32_parts` (e.g. a latent prior's decoder:
+    its finite-difference Jacobian products lose 200% in bf16, 0.4% in fp32). Those parts are lifted out
+    during the cast, so their weights are never rounded to `dtype` and back."""
+    parts = {name: getattr(prior, name) for name in getattr(prior, "fp32_parts", ())}
+    try:
+        for name in parts:
+            setattr(prior, name, None)
+        with _quiet_diffusers():
+            prior.to(device=device, dtype=dtype)
+    finally:
+        for name, part in parts.items():
+            setattr(prior, name, part)
+    for part in parts.values():
+        _place_part(part, device)
+    return prior
+
+
+def _place_part(part: nn.Module, device: torch.device) -> None:
+    """`part` on `device` in float32, passing `to` only what changes: a diffusers model asked for a dtype
+    warns about its fp32 modules even when nothing is cast."""
+    tensors = [*part.parameters(), *part.buffers()]
+    if any(t.device != device for t in tensors):
+        part.to(device=device)
+    if any(t.is_floating_point() and t.dtype != torch.float32 for t in [*part.parameters(), *part.buffers()]):
+        with _quiet_diffusers():  # the cast to float32 is what lavps wants: diffusers' warning is noise here
+            part.to(dtype=torch.float32)
+
+
+@contextmanager
+def _quiet_diffusers():
+    """diffusers' warnings (its logger, not Python warnings) held back, e.g. "modules ... that should be kept
+    in float32" when `to(dtype=...)` is called on one of its models on purpose."""
+    logger = logging.getLogger("diffusers")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _check_movable(prior: nn.Module, device: torch.device, dtype: torch.dtype) -> None:

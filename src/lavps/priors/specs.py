@@ -30,7 +30,6 @@ family is refused for another (see lavps.amortize).
 from __future__ import annotations
 
 import hashlib
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +38,7 @@ import torch
 
 from .base import Prior
 from .gmm import GaussianMixturePrior, grid_mixture
+from .schemes import PRESET_KINDS, PRIOR_SCHEMES, PriorScheme
 
 __all__ = [
     "PriorPreset",
@@ -52,37 +52,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class PriorScheme:
-    """A `SCHEME:REST` prior spec: its usage (error messages) and the function of REST that loads the prior,
-    named `module:function` under lavps.priors and imported on first use (adapters pull in diffusers)."""
-
-    usage: str
-    loader: str
-    #: named specs of this scheme that lavps resolves itself, listed after the usage (e.g. ldm:mnist)
-    named: tuple[str, ...] = ()
-
-    def load(self, rest: str) -> Prior:
-        module, _, function = self.loader.partition(":")
-        return getattr(importlib.import_module(f"{__package__}.{module}"), function)(rest)
-
-
-#: the network priors by scheme: a new adapter is its module (a loader of the text after `SCHEME:`) plus
-#: one line here
-PRIOR_SCHEMES: dict[str, PriorScheme] = {
-    "diffusers": PriorScheme("diffusers:DIR", "diffusers_folder:load_diffusers_prior"),
-    "ldm": PriorScheme("ldm:DIR", "latent:load_latent_prior", named=("ldm:mnist",)),
-    "adm": PriorScheme("adm:FILE[:ffhq|:imagenet|:FLAGS.json]", "adm:load_adm_spec"),
-    "edm": PriorScheme("edm:MODULE:FACTORY", "user_module:load_edm_spec"),
-    "hdit": PriorScheme("hdit:FILE[:ffhq|:imagenet|:CONFIG.json][:class=N|:class=null]", "hdit.loader:load_hdit_spec"),
-}
-PRESET_KINDS = (
-    "mnist",
-    "gmm:D",
-    "gmm:D:fresh",
-    *(usage for s in PRIOR_SCHEMES.values() for usage in (s.usage, *s.named)),
-    "PATH.safetensors",
-)
 #: A prior moved to another precision records the fingerprint of its original weights under this name.
 FINGERPRINT_ATTR = "source_fingerprint"
 

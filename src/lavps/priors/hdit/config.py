@@ -15,6 +15,8 @@ import json
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from ..config_checks import check_int, check_ints, check_number
+
 __all__ = ["HDiTConfig", "HDIT_PRESETS", "hdit_config"]
 
 
@@ -54,26 +56,25 @@ class HDiTConfig:
     out_mult: int = 1
 
     def __post_init__(self):
-        for name in ("depths", "widths", "kernel_sizes"):
-            object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
+        _check_values(self, _WHERE)
         levels = len(self.widths)
-        if levels < 1 or len(self.depths) != levels or len(self.kernel_sizes) != levels:
+        if len(self.depths) != levels or len(self.kernel_sizes) != levels:
             raise ValueError(
-                f"HDiT config: depths, widths and kernel_sizes need one entry per level, got "
+                f"{_WHERE}: depths, widths and kernel_sizes need one entry per level, got "
                 f"{len(self.depths)}, {levels}, {len(self.kernel_sizes)}"
             )
         if any(w % self.d_head for w in self.widths):
-            raise ValueError(f"HDiT config: every width must be a multiple of d_head={self.d_head}: {self.widths}")
+            raise ValueError(f"{_WHERE}: every width must be a multiple of d_head={self.d_head}: {self.widths}")
         tokens = self.image_size // self.patch_size
         if self.image_size % (self.patch_size * 2 ** (levels - 1)):
             raise ValueError(
-                f"HDiT config: image_size {self.image_size} is not divisible by patch_size * "
+                f"{_WHERE}: image_size {self.image_size} is not divisible by patch_size * "
                 f"2^(levels - 1) = {self.patch_size * 2 ** (levels - 1)}"
             )
         for i, k in enumerate(self.kernel_sizes):
             if k and (k % 2 == 0 or k > tokens >> i):
                 raise ValueError(
-                    f"HDiT config: level {i} kernel {k} must be odd and at most its {tokens >> i} tokens per side"
+                    f"{_WHERE}: level {i} kernel {k} must be odd and at most its {tokens >> i} tokens per side"
                 )
 
     @property
@@ -86,6 +87,23 @@ class HDiTConfig:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+#: how errors name a config that did not come from a file (`hdit_config` names the file instead)
+_WHERE = "HDiT config"
+
+
+def _check_values(config: HDiTConfig, where: str) -> None:
+    """Each value's type and range (a zero would otherwise divide by zero in the checks and the network);
+    the lists become tuples."""
+    for name in ("image_size", "channels", "patch_size", "d_head", "mapping_width", "in_mult", "out_mult"):
+        check_int(where, name, getattr(config, name), 1)
+    check_int(where, "mapping_depth", config.mapping_depth, 0)
+    check_int(where, "num_classes", config.num_classes, 2, also=(0,))  # classes plus the null class, or none
+    for name, minimum in (("depths", 1), ("widths", 1), ("kernel_sizes", 0)):
+        object.__setattr__(config, name, check_ints(where, name, getattr(config, name), minimum))
+    check_number(where, "dropout", config.dropout, "a number in [0, 1)", lambda v: 0 <= v < 1)
+    check_number(where, "sigma_data", config.sigma_data, "a finite number > 0", lambda v: v > 0)
 
 
 HDIT_PRESETS: dict[str, HDiTConfig] = {
@@ -110,6 +128,7 @@ def hdit_config(source: str | dict | HDiTConfig) -> HDiTConfig:
     """A config from a preset name, a JSON file (HDiTConfig's keys; missing ones default) or a dict."""
     if isinstance(source, HDiTConfig):
         return source
+    path = None
     if isinstance(source, str) and source.lower() in HDIT_PRESETS:
         return HDIT_PRESETS[source.lower()]
     if isinstance(source, str):
@@ -122,10 +141,16 @@ def hdit_config(source: str | dict | HDiTConfig) -> HDiTConfig:
             source = json.loads(path.read_text())
         except json.JSONDecodeError as e:
             raise ValueError(f"{path}: not valid JSON ({e})") from None
+    prefix = f"{path}: " if path else ""
     if not isinstance(source, dict):
-        raise ValueError(f"an HDiT config must be a JSON object, got {type(source).__name__}")
+        raise ValueError(f"{prefix}an HDiT config must be a JSON object, got {type(source).__name__}")
     known = {f.name for f in fields(HDiTConfig)}
     unknown = sorted(set(source) - known)
     if unknown:
-        raise ValueError(f"unknown HDiT config keys {unknown}; allowed: {sorted(known)}")
-    return HDiTConfig(**source)
+        raise ValueError(f"{prefix}unknown HDiT config keys {unknown}; allowed: {sorted(known)}")
+    try:
+        return HDiTConfig(**source)
+    except ValueError as e:  # name the file the user wrote rather than "HDiT config"
+        if not prefix:
+            raise
+        raise ValueError(prefix + str(e).removeprefix(_WHERE + ": ")) from None

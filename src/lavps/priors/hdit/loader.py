@@ -8,7 +8,6 @@ wrapped once more (".attn."). Also accepted: a plain state dict of that layout o
 
 from __future__ import annotations
 
-import pickle
 import re
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import torch
 
 from ...diffusion import Schedule
 from ..edm import VEDenoiserPrior
+from ..torch_file import load_plain_tensors
 from .config import HDIT_PRESETS, HDiTConfig, hdit_config
 from .model import HDiTDenoiser, randomize_
 
@@ -45,15 +45,7 @@ def read_hdit_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             return load_file(str(path))
         except Exception as e:  # safetensors raises its own error types
             raise ValueError(f"{path} is not a readable safetensors file ({type(e).__name__}: {e})") from None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:  # anything but plain tensors and containers (torch's own text advises
-        # weights_only=False, i.e. running the file's code: never lavps's advice)
-        raise ValueError(
-            f"{path} is not a plain tensor checkpoint: it holds Python objects, which lavps never unpickles"
-        ) from None
-    except Exception as e:  # truncated or not a torch file at all
-        raise ValueError(f"{path} is not a readable torch checkpoint ({type(e).__name__}: {e})") from None
+    state = load_plain_tensors(path, "tensor checkpoint")
     if isinstance(state, dict) and isinstance(state.get("ema"), dict):
         state = state["ema"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -89,8 +81,17 @@ def load_hdit_denoiser(
             f"{source}: {len(bad)} tensors do not fit the HDiT config (first: {k} has shape "
             f"{tuple(converted[k].shape)}, the config wants {tuple(expected[k].shape)})"
         )
+    ints = [k for k, v in expected.items() if v.is_floating_point() and not converted[k].is_floating_point()]
+    if ints:
+        raise ValueError(
+            f"{source}: {len(ints)} tensors are not floating point (first: {ints[0]} is {converted[ints[0]].dtype})"
+        )
     weights = {k: v.float() if v.is_floating_point() else v for k, v in converted.items()}
-    denoiser.net.load_state_dict(weights, strict=True, assign=True)
+    try:
+        denoiser.net.load_state_dict(weights, strict=True, assign=True)
+    except RuntimeError as e:  # torch lists every tensor: thousands of characters for a large network
+        first = " ".join(str(e).strip().splitlines()[:3])[:400]
+        raise ValueError(f"{source}: weights do not match the HDiT config ({first})") from None
     return denoiser.eval().requires_grad_(False)
 
 
