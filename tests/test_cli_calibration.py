@@ -19,6 +19,10 @@ def test_image_calibration_writes_table_json_and_plots(tmp_path, capsys):
     assert " ES " in header and "spread" in header  # the energy score and the spread ratio, from the report
     payload = json.loads((out / "calibration.json").read_text())
     assert payload["config"]["prior_steps"] == 4 and payload["config"]["prior"] == "mnist"
+    from lavps.api import load_prior
+    from lavps.priors.specs import prior_fingerprint
+
+    assert payload["config"]["prior_fingerprint"] == prior_fingerprint(load_prior())  # the weights, not a name
     assert payload["config"]["rows"][0]["settings"] == {"steps": 4}  # the generated --steps reached the row
     (row,) = payload["results"]
     assert row["report"]["problems"] == 3 and row["report"]["samples"] == 3

@@ -48,6 +48,7 @@ def test_bench_paper_quick_writes_paired_rows_whose_metrics_are_those_of_the_fil
         assert float(r["seconds"]) > 0
     report = json.loads((out / "paper.json").read_text())
     assert report["config"]["preset"] == "tiny" and report["config"]["tasks"] == ["paper:sr_4"]
+    assert len(report["config"]["prior_fingerprint"]) == 16  # the weights benchmarked, beside the spec
     assert report["settings"]["paper:sr_4"]["dps"]["settings"]["dps_zeta"] == 1.0  # the official x4 SR step
     assert {e["images"] for e in report["summary"]} == {2}
     assert (out / "pareto.png").stat().st_size > 0 and "pareto.png" in report["outputs"]

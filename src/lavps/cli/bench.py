@@ -333,6 +333,10 @@ def bench_speed(quick, samplers, batch, precision, device, noise_on_device, prio
         prior = load_prior(prior_path)
     out = run_speed_benchmark(settings, progress=not quiet, prior=prior)
     out["config"]["prior"] = prior_path or "random ADM (guided-diffusion flags above)"
+    if prior is not None:  # the weights timed, whatever the spec's paths name later
+        from ..priors.specs import prior_fingerprint
+
+        out["config"]["prior_fingerprint"] = prior_fingerprint(prior)
     click.echo(format_speed_table(out))
     if json_path is not None:
         write_bench_json(target, out)

@@ -112,6 +112,7 @@ def _run_images(prior_path, operators, samplers, problem, prior_steps, settings,
     from ..api import load_prior, operator
     from ..evaluation.calibration_bench import ImageCalibrationConfig, parse_row, run_image_calibration
     from ..priors.latent import image_shape
+    from ..priors.specs import prior_fingerprint
     from ..samplers.presets import preset_options
     from ..workflows.settings import check_latent_sampler
 
@@ -139,6 +140,7 @@ def _run_images(prior_path, operators, samplers, problem, prior_steps, settings,
         noise_model(None, config.noise)  # a bad noise spec fails before any work
     out = run_image_calibration(config, prior, progress=not quiet)
     out["config"]["prior"] = prior_path or "mnist"
+    out["config"]["prior_fingerprint"] = prior_fingerprint(prior)
     extra = {"psnr_one": "PSNR(1)", "energy_score": "ES", "spread_ratio": "spread", "seconds_per_sample": "s/sample"}
     return out, ("operator", "sampler"), extra
 

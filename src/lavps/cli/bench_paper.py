@@ -145,6 +145,7 @@ def _run(config, prior, clean: dict, tmp: Path, metric, quiet: bool) -> dict:
 
     from ..device import prior_device, prior_precision
     from ..evaluation.paper_bench import format_paper_table, run_paper_bench
+    from ..priors.specs import prior_fingerprint
 
     start = time.perf_counter()
     if not quiet:
@@ -156,6 +157,7 @@ def _run(config, prior, clean: dict, tmp: Path, metric, quiet: bool) -> dict:
         **config_record,
         "device": str(prior_device(prior)),
         "precision": prior_precision(prior),
+        "prior_fingerprint": prior_fingerprint(prior),
         "lpips": "alex v0.1" if metric.score is not None else f"skipped: {metric.reason}",
         "seconds_total": time.perf_counter() - start,
     }
