@@ -165,6 +165,17 @@ def test_the_class_label_is_part_of_the_prior_fingerprint(tmp_path):
     assert one == again and one != two  # p(x | c) is another prior for every class c
 
 
+def test_a_config_that_changes_no_tensor_still_changes_the_fingerprint(tmp_path):
+    """sigma_data is no tensor, yet it changes D: the same weights under another CONFIG.json are another prior."""
+    path, _ = _tiny_checkpoint(tmp_path)
+    config = json.loads((tmp_path / "tiny.json").read_text())
+    (tmp_path / "other.json").write_text(json.dumps({**config, "sigma_data": 1.0}))
+    same = prior_fingerprint(load_prior(f"hdit:{path}:{tmp_path / 'tiny.json'}", class_label=1))
+    again = prior_fingerprint(load_prior(f"hdit:{path}:{tmp_path / 'tiny.json'}", class_label=1))
+    other = prior_fingerprint(load_prior(f"hdit:{path}:{tmp_path / 'other.json'}", class_label=1))
+    assert same == again and same != other
+
+
 def test_random_spec_builds_seeded_weights_for_benchmarks():
     a, b = load_prior("hdit:random:tiny"), load_prior("hdit:random:tiny")
     assert a.shape == (3, 32, 32) and a.denoiser.class_label is None

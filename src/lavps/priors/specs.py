@@ -30,6 +30,7 @@ family is refused for another (see lavps.amortize).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,9 @@ def prior_fingerprint(prior: Prior) -> str:
         for name, value in sorted(prior.state_dict().items()):
             h.update(name.encode())
             _update(h, value)
+        configs = [m.fingerprint_config for m in prior.modules() if getattr(m, "fingerprint_config", None)]
+        if configs:  # settings a module keeps outside its tensors, which change its output all the same
+            h.update(json.dumps(configs, sort_keys=True, default=str).encode())
         labels = [m.class_label for m in prior.modules() if getattr(m, "class_label", None) is not None]
         if labels:  # a class-conditional prior conditioned on class c is p(x | c): another prior per class
             h.update(f"class_label={labels}".encode())

@@ -9,6 +9,8 @@ The network F is an hourglass of transformer levels (`lavps.priors.hdit.blocks`)
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch import nn
 
@@ -105,6 +107,8 @@ class HDiTDenoiser(nn.Module):
     def __init__(self, config: HDiTConfig, class_label: int | None = None):
         super().__init__()
         self.config = config
+        # settings outside the tensors (kernel sizes, sigma_data) change D: the prior's fingerprint hashes them
+        self.fingerprint_config = dataclasses.asdict(config)
         self.shape = config.shape
         self.net = HDiT(config)
         self.class_label = check_class_label(config, class_label)
