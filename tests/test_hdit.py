@@ -145,10 +145,12 @@ def test_cli_restores_a_colour_png_with_a_class_label_and_refuses_bad_labels(tmp
     assert r.returncode == 0, r.stderr
     assert np.asarray(Image.open(tmp_path / "a" / "reconstruction_000.png")).shape == (32, 32, 3)
     assert json.loads((tmp_path / "a" / "restore.json").read_text())["prior"] == spec + ":class=1"
+    r = _cli("restore", tmp_path / "obs.observation.pt", *common, "--class-label", "1", "--out", tmp_path / "a1")
+    assert r.returncode == 0, r.stderr  # the record's own class, given again: no "names a class twice"
     for source, args, message in (
         ("obs.observation.pt", ["--prior", spec, "--class-label", "null"], "restore it with the same class label"),
         ("obs.observation.pt", ["--prior", spec], "restore it with the same class label"),
-        ("obs.observation.pt", ["--class-label", "1"], "already names a class"),  # the record gives prior + class
+        ("obs.observation.pt", ["--class-label", "2"], "restore it with the same class label"),  # record: class 1
         ("obs.png", ["--prior", spec], "class-conditional: give a class label"),
         ("obs.png", ["--prior", "mnist", "--class-label", "1"], "only for class-conditional HDiT priors"),
         ("obs.png", ["--prior", spec, "--class-label", "9"], "out of range"),

@@ -303,6 +303,8 @@ def restore(
             raise click.BadParameter(f"File {str(observation)!r} does not exist.", param_hint="'OBSERVATION'")
         inputs = [p for p in (observation, source.operator_file, source.kernel, source.mask) if p is not None]
         api.restore_output(output.out_dir, output.overwrite, inputs)  # refuse an occupied folder before any work
+    if class_label is not None and not given_prior and prior_path is not None:  # the record's spec names a class:
+        prior_path = str(prior_path).rpartition(":class=")[0] or prior_path  # --class-label replaces it (checked)
     prior_path = with_class(prior_path, class_label)  # recorded with the spec
     if saved is not None:
         prior_path = recorded_prior(prior_path, saved["prior"], observation)
