@@ -113,3 +113,19 @@ def test_latent_jacobian_products_match_autograd_and_keep_samples_apart(tmp_path
         other = lifted.linearize(mates).jvp(torch.cat([100 * v[:1], v[1:2], v[2:] / 100]))
         torch.testing.assert_close(other[1], lin.jvp(v)[1], rtol=1e-5, atol=1e-6)
         assert float((lin.jvp(3 * v) - 3 * lin.jvp(v)).norm() / (3 * lin.jvp(v)).norm()) < 1e-3  # linear in v
+
+
+def test_the_scaling_factor_is_part_of_the_fingerprint(tmp_path):
+    """Two LDM folders with the same weights but another VAE scaling factor decode every z to another image: an
+    amortizer trained against one must not pass for the other."""
+    import shutil
+
+    from lavps.priors.specs import prior_fingerprint
+
+    one = _ldm_folder(tmp_path / "one", "kl")
+    other = tmp_path / "other"
+    shutil.copytree(one, other)
+    config = json.loads((other / "vae" / "config.json").read_text())
+    (other / "vae" / "config.json").write_text(json.dumps({**config, "scaling_factor": 0.25}))
+    a, again, b = (api.load_prior(f"ldm:{f}") for f in (one, one, other))
+    assert prior_fingerprint(a) == prior_fingerprint(again) != prior_fingerprint(b)

@@ -63,6 +63,8 @@ class LatentPrior(torch.nn.Module):
                 module.set_processor(AttnProcessor())
         self.autoencoder_kind = type(autoencoder).__name__
         self.scaling_factor = float(scaling_factor)
+        # no tensor holds them, yet they change every decoded image: the prior's fingerprint hashes them
+        self.fingerprint_config = {"autoencoder": self.autoencoder_kind, "scaling_factor": self.scaling_factor}
         self.schedule, self.shape = latent.schedule, tuple(latent.shape)
         with torch.no_grad():
             probe = self.decode(torch.zeros(1, *self.shape))
