@@ -261,10 +261,14 @@ def test_restore_takes_a_config_object_or_a_dict_and_keywords_only():
 
 def test_a_samplers_kind_default_applies_wherever_it_runs_and_the_users_value_wins():
     """DPS's step on JPEG / HDR (where its paper default diverges) is the same in lavps.restore and the demo."""
+    from types import SimpleNamespace
+
     from lavps.api import load_prior
+    from lavps.evaluation.demo_rows import DEMO_SAMPLERS, row_options
     from lavps.samplers.presets import KIND_DEFAULTS, kind_defaults, tuned_options
     from lavps.workflows.settings import resolve_settings
 
+    name, options = DEMO_SAMPLERS["dps"]
     for sampler, kinds in KIND_DEFAULTS.items():
         for values in kinds.values():
             make_settings(sampler, values)  # valid fields and values
@@ -280,7 +284,13 @@ def test_a_samplers_kind_default_applies_wherever_it_runs_and_the_users_value_wi
         resolved = resolve_settings("dps", None, {}, prior, spec)
         assert resolved.config.dps_zeta == zeta
         assert ("kind_default" in resolved.record) is (zeta != 1.0)
-        assert tuned_options("dps", spec or "") == kind_defaults("dps", spec)  # the demo's rows: the same
+        for tuned in (True, False):  # the demo's DPS row: the same step, --paper-baselines or not
+            row, _ = row_options(
+                SimpleNamespace(tuned_baselines=tuned, settings={}), name, options, None, spec or "", False
+            )
+            assert row["dps_zeta"] == zeta
     mine = resolve_settings("dps", None, {"dps_zeta": 0.7}, prior, "jpeg:10")
     assert mine.config.dps_zeta == 0.7 and "kind_default" not in mine.record
-    assert kind_defaults("mgdm", "jpeg:10") == {}
+    own = resolve_settings("dps", "lavps-paper", {}, prior, "jpeg:10")  # a preset's own step is not replaced
+    assert own.config.dps_zeta == 0.1 and "kind_default" not in own.record
+    assert kind_defaults("mgdm", "jpeg:10") == {} and tuned_options("dps", "jpeg:10") == {}

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..priors.latent import LatentPrior
-from ..samplers.presets import auto_budget, calibrated_fields, fit_to_grid, preset_options, tuned_options
+from ..samplers.presets import (
+    auto_budget,
+    calibrated_fields,
+    fit_to_grid,
+    preset_options,
+    tuned_options,
+    with_kind_defaults,
+)
 
 __all__ = ["DEMO_ROWS", "DEMO_SAMPLERS", "LINEAR_ONLY", "DemoPrior", "row_options"]
 
@@ -73,6 +80,7 @@ def row_options(
             values.update(calibrated_fields(ran, amortizer, family_spec, latent))
         options = {**values, **rest}
     opts = {**options, "amortizer": amortizer} if name in ("lavps", "amortized-only") else dict(options)
+    opts, _ = with_kind_defaults(name, opts, family_spec)  # as lavps.restore: not a tuning, any prior
     tuned = tuned_options(name, family_spec) if config.tuned_baselines and not latent else {}
     given = config.settings.get(name, {})
     return {**fit_to_grid({**opts, **tuned}, given), **given}, tuned

@@ -35,6 +35,7 @@ __all__ = [
     "tuned_options",
     "KIND_DEFAULTS",
     "kind_defaults",
+    "with_kind_defaults",
     "fit_to_grid",
 ]
 
@@ -193,10 +194,20 @@ def kind_defaults(sampler: str, spec: str | None) -> dict:
     return dict(KIND_DEFAULTS.get(sampler, {}).get(kind, {}))
 
 
+def with_kind_defaults(sampler: str, values: dict, spec: str | None) -> tuple[dict, dict]:
+    """(a preset's values with its kind's defaults, the defaults applied): a kind default replaces the
+    sampler's standard value (its `reference` preset's) only; a preset that sets its own (`lavps-paper`'s DPS
+    zeta 0.1, which does not diverge) keeps it. The one rule of `lavps.restore` and the demo."""
+    standard = PRESETS.get(sampler, {}).get("reference", {})
+    applied = {
+        k: v for k, v in kind_defaults(sampler, spec).items() if values.get(k, standard.get(k)) == standard.get(k)
+    }
+    return {**values, **applied}, applied
+
+
 def tuned_options(sampler: str, spec: str) -> dict:
-    """The tuned settings of `sampler` for a canonical operator spec over its kind's defaults ({} if none: the
-    papers' defaults)."""
-    return {**kind_defaults(sampler, spec), **TUNED.get(sampler, {}).get(spec, {})}
+    """The tuned settings of `sampler` for a canonical operator spec ({} if none: the papers' defaults)."""
+    return dict(TUNED.get(sampler, {}).get(spec, {}))
 
 
 #: LAVPS's `auto` preset: the budget it picks for an operator family the amortizer was trained on (its card

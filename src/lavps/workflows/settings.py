@@ -13,7 +13,7 @@ from ..amortize.network import trained_family_for
 from ..operators.spec import parse_operator_spec
 from ..priors.latent import LatentPrior, image_shape
 from ..samplers.config import SamplerConfig, canonical_names, make_config, setting_names
-from ..samplers.presets import auto_budget, calibrated_fields, fit_to_grid, kind_defaults, preset_options
+from ..samplers.presets import auto_budget, calibrated_fields, fit_to_grid, preset_options, with_kind_defaults
 from ..samplers.registry import config_class, settings_record
 
 __all__ = ["Resolved", "resolve_settings", "check_overrides", "check_latent_sampler"]
@@ -135,9 +135,8 @@ def _preset_values(sampler, preset, net, prior, operator_family, flags, chosen: 
     amortizer card's grid."""
     if sampler != "lavps":
         name, values = preset_options(sampler, preset)
-        needed = kind_defaults(sampler, operator_family)  # e.g. DPS's step on JPEG, where its default diverges
+        values, needed = with_kind_defaults(sampler, values, operator_family)  # DPS's step on JPEG: 1 diverges
         if needed:
-            values.update(needed)
             chosen["kind_default"] = {"operator_family": operator_family, **needed}
         return name, values
     trained_as = trained_family_for(net, operator_family, image_shape(prior))  # itself, or a family holding it
