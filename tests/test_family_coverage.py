@@ -40,12 +40,21 @@ def test_a_family_covers_exactly_the_families_whose_draws_it_can_make(outer, inn
     assert _family(outer).covers(_family(inner)) is covered
 
 
+def test_a_side_at_half_a_pixel_past_the_range_is_not_covered():
+    shape = (1, 30, 30)  # 0.45 x 30 = 13.5: box:0.3:0.45 draws sides 9..13, center:0.45 is a 14-pixel box
+    assert not _family("box:0.3:0.45", shape).covers(_family("center:0.45", shape))
+    assert _family("box:0.3:0.45", shape).covers(_family("center:0.43", shape))  # 12.9: a 13-pixel box
+
+
 def test_a_family_covers_nothing_on_another_image_shape():
     assert not _family("box:0.3:0.5").covers(_family("center:0.35", (1, 64, 64)))
     assert not _family("sr:2").covers(_family("sr:2", (3, 32, 32)))
 
 
-@pytest.mark.parametrize("size, lo, hi", [(32, 0.3, 0.5), (28, 0.25, 0.6), (7, 0.1, 0.9)])
+@pytest.mark.parametrize(
+    "size, lo, hi",
+    [(32, 0.3, 0.5), (28, 0.25, 0.6), (7, 0.1, 0.9), (30, 0.3, 0.45), (30, 0.35, 0.5), (20, 0.125, 0.375)],
+)  # the last three end at exactly half a pixel: 13.5, 10.5; 2.5 and 7.5
 def test_the_side_range_is_what_box_mask_draws(size, lo, hi):
     masks = box_mask((1, size, size), lo, hi, torch.Generator().manual_seed(0), 3000).mask  # (B, 1, H, W)
     hidden = masks[:, 0] == 0

@@ -8,6 +8,8 @@ from the given torch.Generator; mask i uses row i of each batched draw.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .basic import Mask
@@ -95,8 +97,16 @@ def _box_side(fraction: float, size: int) -> int:
 
 def box_side_range(size: int, lo: float, hi: float) -> tuple[int, int]:
     """(smallest, largest) side in pixels that `box_mask` draws on an axis of SIZE pixels for side fractions in
-    [lo, hi]; it draws every side in between too (rounding is monotone and the fraction continuous)."""
-    return _box_side(lo, size), _box_side(hi, size)
+    [lo, hi) (u in [0, 1)); it draws every side in between too (rounding is monotone, the fraction continuous).
+    An end at exactly half a pixel counts only if fractions inside the range round to it: at hi the fraction is
+    never reached, at lo only when u is exactly 0. lo == hi: the one side (a centred box's)."""
+    if lo == hi:
+        return _box_side(lo, size), _box_side(lo, size)
+    low_edge, high_edge = lo * size, hi * size
+    low = math.floor(low_edge) + 1 if low_edge % 1 == 0.5 else round(low_edge)  # just above k + 0.5: k + 1
+    high = math.floor(high_edge) if high_edge % 1 == 0.5 else round(high_edge)  # just below k + 0.5: k
+    clip = max(size - 1, 1)
+    return min(max(low, 1), clip), min(max(high, 1), clip)
 
 
 def center_mask(image_shape: tuple[int, int, int], fraction: float, batch_size: int | None = None) -> Mask:
