@@ -137,6 +137,8 @@ def _reachable_norm(y: torch.Tensor, op: Measurement, sigma: float, iterations: 
     return norm_a * math.sqrt(math.prod(op.in_shape)) + sigma * math.sqrt(y.numel())
 
 
+#: from this peak on, raw photon counts passed as y are looked for (a norm far beyond what y reaches)
+RAW_COUNTS_FROM_PEAK = 10.0
 #: above this peak float32 cannot hold y = 2 k / peak - 1 to a count's precision: only the sign is checked
 COUNTS_CHECKED_UP_TO = 1e5
 
@@ -146,7 +148,10 @@ def check_poisson_counts(y: torch.Tensor, noise, op: Measurement | None = None) 
     whole number. A Gaussian y, or one on another scale, would be restored under the wrong likelihood silently.
     With a linear `op`, raw counts passed as y (whole numbers too) are caught by their norm: y's std is at most
     2 / sqrt(peak), so ||y|| stays near what A x reaches for x in [-1, 1], while counts reach about peak."""
-    reachable = None if op is None else _reachable_norm(y, op, 2 / math.sqrt(noise.peak))
+    # below RAW_COUNTS_FROM_PEAK one photon alone outweighs the bound (y = 2 / peak - 1), and counts and y
+    # share a scale anyway: no check there
+    checked = op is not None and noise.peak >= RAW_COUNTS_FROM_PEAK
+    reachable = _reachable_norm(y, op, 2 / math.sqrt(noise.peak)) if checked else None
     if reachable is not None and float(y.norm()) > SCALE_MARGIN * reachable:
         raise ValueError(
             f"the observation's norm {float(y.norm()):.4g} is {float(y.norm()) / reachable:.0f}x what a Poisson "
