@@ -176,6 +176,8 @@ def test_a_config_that_changes_no_tensor_still_changes_the_fingerprint(tmp_path)
     again = prior_fingerprint(load_prior(f"hdit:{path}:{tmp_path / 'tiny.json'}", class_label=1))
     other = prior_fingerprint(load_prior(f"hdit:{path}:{tmp_path / 'other.json'}", class_label=1))
     assert same == again and same != other
+    (tmp_path / "drop.json").write_text(json.dumps({**config, "dropout": 0.3}))  # off at sampling: the same prior
+    assert prior_fingerprint(load_prior(f"hdit:{path}:{tmp_path / 'drop.json'}", class_label=1)) == same
 
 
 def test_random_spec_builds_seeded_weights_for_benchmarks():

@@ -166,3 +166,16 @@ def test_shipped_prior_loads():
     assert prior.shape == (1, 32, 32) and prior.card.get("data", {}).get("split") == "train"
     x = torch.randn(2, 1, 32, 32)
     assert torch.isfinite(prior.denoise(x, torch.tensor([10, 900]))).all()
+
+
+def test_the_prediction_type_is_part_of_the_fingerprint_and_defaults_keep_it():
+    import copy
+
+    from lavps.api import load_prior
+    from lavps.priors.specs import prior_fingerprint
+
+    prior = load_prior()
+    assert prior_fingerprint(prior) == "4ec7c60c8456dbff"  # the shipped prior's, as its amortizer cards record
+    other = copy.deepcopy(prior)
+    other.prediction = "v_prediction"  # the same weights read as v: another denoiser
+    assert prior_fingerprint(other) != prior_fingerprint(prior)

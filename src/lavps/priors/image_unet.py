@@ -81,6 +81,13 @@ class ImagePrior(torch.nn.Module):
         size = cfg.sample_size if isinstance(cfg.sample_size, (list, tuple)) else (cfg.sample_size, cfg.sample_size)
         self.shape: tuple[int, ...] = (int(cfg.in_channels), int(size[0]), int(size[1]))
 
+    @property
+    def fingerprint_config(self) -> dict:
+        """What the prior's fingerprint hashes beside the tensors: the prediction type and timestep offset where
+        they are not the defaults (so the fingerprints of default priors, the shipped one's, stay as they were)."""
+        own = {"timestep_offset": self.timestep_offset, "prediction": self.prediction}
+        return {k: v for k, v in own.items() if v != {"timestep_offset": 0, "prediction": "epsilon"}[k]}
+
     def net_output(self, x_t: torch.Tensor, t: Time) -> torch.Tensor:
         """The network's raw output (eps, v or x0; C or 2C channels) for x_t of shape (B, C, H, W) at index t."""
         if x_t.ndim != 4 or tuple(x_t.shape[1:]) != self.shape:

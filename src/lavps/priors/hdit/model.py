@@ -107,8 +107,9 @@ class HDiTDenoiser(nn.Module):
     def __init__(self, config: HDiTConfig, class_label: int | None = None):
         super().__init__()
         self.config = config
-        # settings outside the tensors (kernel sizes, sigma_data) change D: the prior's fingerprint hashes them
-        self.fingerprint_config = dataclasses.asdict(config)
+        # settings outside the tensors (kernel sizes, sigma_data) change D: the prior's fingerprint hashes them;
+        # dropout does not (off at sampling)
+        self.fingerprint_config = {k: v for k, v in dataclasses.asdict(config).items() if k != "dropout"}
         self.shape = config.shape
         self.net = HDiT(config)
         self.class_label = check_class_label(config, class_label)
