@@ -1,5 +1,5 @@
 """The kinds of `--prior` spec, in one table: `lavps.priors.specs` resolves them, its unknown-spec error
-and the CLI's `--prior` help list them. Torch-free, so that `lavps --help` stays fast."""
+and the CLI's `--prior` help list them. Free of torch and of the loaders, which it names but imports on use."""
 
 from __future__ import annotations
 
@@ -50,5 +50,9 @@ def prior_spec_help() -> str:
         "diffusers:DIR": "diffusers:DIR (or just DIR)",
         "edm:MODULE:FACTORY": "edm:MODULE:FACTORY (runs that module's code)",
     }
-    kinds = [notes.get(kind, kind) for kind in PRESET_KINDS]
-    return f"Prior spec: {', '.join(kinds[:-1])}, or a prior .safetensors file ({kinds[-1]}). See docs/priors.md."
+    kinds = [notes.get(kind, kind) for kind in PRESET_KINDS if not kind.startswith("gmm:")]
+    vector = ", ".join(kind for kind in PRESET_KINDS if kind.startswith("gmm:"))
+    return (
+        f"Prior spec: {', '.join(kinds[:-1])}, or a prior .safetensors file ({kinds[-1]}); the vector priors "
+        f"{vector} only where a command trains or benchmarks on vectors. See docs/priors.md."
+    )
