@@ -162,6 +162,10 @@ def test_a_recorded_prior_that_now_loads_other_weights_is_refused(tmp_path, _cli
     other = _cli("restore", made_in / "o.observation.pt", *run, elsewhere / "r2")
     assert other.returncode != 0 and "give --prior with the file degrade used" in other.stderr
     assert not (elsewhere / "r2").exists()
+    (elsewhere / "p.safetensors").rename(elsewhere / "q.safetensors")  # now nothing at the recorded path here
+    missing = _cli("restore", made_in / "o.observation.pt", *run, elsewhere / "r4")
+    assert missing.returncode != 0 and "named by" in missing.stderr and "degrade record" in missing.stderr
+    (elsewhere / "q.safetensors").rename(elsewhere / "p.safetensors")
     mine = _cli("restore", made_in / "o.observation.pt", "--prior", "p.safetensors", *run, elsewhere / "r3")
     assert mine.returncode == 0 and "was made with another prior" in mine.stderr, mine.stderr  # the user's wins
 

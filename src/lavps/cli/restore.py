@@ -309,7 +309,15 @@ def restore(
     if saved is not None:
         prior_path = recorded_prior(prior_path, saved["prior"], observation)
     # placed once, where it is loaded (an unavailable device is named before the prior is loaded)
-    prior = api.load_prior(prior_path, device=placement.device, precision=placement.precision)
+    try:
+        prior = api.load_prior(prior_path, device=placement.device, precision=placement.precision)
+    except (FileNotFoundError, ValueError) as e:
+        if saved is None or given_prior or not saved["prior"]:
+            raise
+        raise ValueError(  # the user never typed this path: say where it came from
+            f"{e} (the prior {saved['prior']!r} is named by {observation}'s degrade record; a relative path is read "
+            "from the current folder): give --prior with the file degrade used"
+        ) from None
     if saved is not None:
         check_recorded_prior(prior, saved, given_prior, observation)
     if folder:
