@@ -214,7 +214,7 @@ def test_folder_restore_is_identical_for_any_batch_and_world_size_and_resumes(dd
     assert outputs(ddp_runs / "b3") == (ref_pngs, ref_rows)
     assert not [p for p in (ddp_runs / "b3").rglob(".*")]
     code, _, err = cli(capsys, *base, "--sigma", "0.2", "--batch-size", "3", "--out", ddp_runs / "b3")
-    assert code == 2 and "other settings (sigma)" in err
+    assert code == 2 and "other settings (sigma: 0.1 there, 0.2 here)" in err
 
 
 def test_folder_bad_inputs_give_one_line_errors(tmp_path, capsys, tiny_prior):

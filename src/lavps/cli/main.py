@@ -58,7 +58,17 @@ def _run(argv: list[str] | None) -> None:
     except click.ClickException as e:
         _fail(e.format_message(), e.exit_code or 2)
     except (ValueError, TypeError, FileNotFoundError, OSError, RuntimeError, KeyError) as e:
-        _fail(str(e), 2)
+        _fail(_unwrapped(str(e)), 2)
+
+
+def _unwrapped(message: str) -> str:
+    # a DataLoader worker's error arrives as "Caught X in DataLoader worker process N. Original Traceback ...
+    # X: message": the user needs the message, not the worker's traceback
+    if message.startswith("Caught ") and "Original Traceback" in message:
+        last = message.rstrip().splitlines()[-1]
+        kind, sep, inner = last.partition(": ")
+        return inner if sep and kind.replace(".", "").isidentifier() else last
+    return message
 
 
 def _fail(message: str, code: int) -> None:

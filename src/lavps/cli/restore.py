@@ -233,9 +233,9 @@ def _operator_source(spec, kernel, mask, operator_file, op_seed):
     "out_dir",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Output folder (it appears only when complete).",
+    help="Output folder (it appears only when complete; a folder restore writes it as it goes and resumes in it).",
 )
-@option("overwrite", help="Replace a non-empty output folder.")
+@option("overwrite", help="Replace a non-empty output folder (one image only; a folder restore resumes instead).")
 @click.option(
     "--simulate",
     default=None,
@@ -294,6 +294,11 @@ def restore(
         raise ValueError(
             f"--fit {fit} is for one image; a folder restore fits --simulate's clean images to the prior "
             "(centre crop, resize) and needs observations of the operator's output size"
+        )
+    if folder and placement.noise_on_device:  # accepted and ignored would mislead
+        raise ValueError(
+            "--noise-on-device is for one image; a folder restore draws each image's noise on the CPU from its "
+            "own seed (so that no result depends on the device): drop it"
         )
     given = settings.for_run(run.sampler)
     if not folder:

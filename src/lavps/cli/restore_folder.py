@@ -15,12 +15,13 @@ def restore_folder_command(source, operator_source, simulate, sigma, prior, prio
     from ..distributed import init_from_env
     from ..operators.spec import parse_operator_spec
     from ..priors.latent import image_shape
-    from ..workflows.folder import FolderJob, restore_folder
+    from ..workflows.folder import FolderJob, refuse_nonlinear_simulation, restore_folder
     from ..workflows.image import resolve_operator
 
-    if run.samples != 1 or output.overwrite:
+    if run.samples != 1 or output.overwrite:  # no --overwrite: a folder run resumes; a new run needs a new --out
         raise ValueError(
-            "a folder is restored with one sample per image and resumed in --out: drop --samples/--overwrite"
+            "a folder is restored with one sample per image and resumed in --out (no --overwrite: give a new "
+            "--out to redo it): drop --samples/--overwrite"
         )
     shape = image_shape(prior)  # operators act on images: a latent prior's decoded ones
     if simulate is not None and output.reference is not None:  # accepted and ignored would mislead
@@ -35,7 +36,6 @@ def restore_folder_command(source, operator_source, simulate, sigma, prior, prio
     else:
         family, operator = None, resolve_operator(operator_source, shape)
         described = operator_source.describe(shape)
-    init_from_env()
     job = FolderJob(
         source=str(source),
         operator=operator,
@@ -51,6 +51,8 @@ def restore_folder_command(source, operator_source, simulate, sigma, prior, prio
         family=family,
         record={"operator": described, "prior": str(prior_path or "shipped")},
     )
+    refuse_nonlinear_simulation(job)  # before joining the process group
+    init_from_env()
     report = restore_folder(job, prior, output.out_dir, progress=not output.quiet)
     click.echo(
         f"restored {report.restored} image(s) in {report.seconds:.1f} s on this rank "

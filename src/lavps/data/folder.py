@@ -1,9 +1,11 @@
 """Clean training images from a folder (or glob): listing, held-out split, streaming loader.
 
 - Listing: a DIR is searched recursively; a GLOB is expanded with `**` support. Files ending in .png,
-  .jpg or .jpeg (any case) are images; every other file is skipped with one warning line each.
+  .jpg or .jpeg (any case) are images; every other file, and every file under a hidden name (`.x.png`,
+  anything in a `.folder/`), is skipped with one warning line each.
 - Fit: every image is center-cropped and resized to the prior's shape (`lavps.imaging.fit`); an
-  image smaller than the prior, or an unreadable one, is an error naming the file (checked up front).
+  image smaller than the prior, or an unreadable or transparent one, is an error naming the file (every
+  file is decoded up front).
 - Held-out split: the `val_count` images whose names hash lowest (sha256 of the path relative to the
   root) are held out for validation: stable whatever the file order, the machine or the world size.
 - Order: epoch e visits the training images in the permutation drawn from (seed, e). Global sample
@@ -77,9 +79,12 @@ def list_images(source: str | Path, warn: bool = True) -> ImageList:
         if not root.is_dir():
             raise FileNotFoundError(f"image folder {root} does not exist")
         candidates = list(root.rglob("*"))
-    candidates = sorted((p for p in candidates if p.is_file() and not _hidden(p, root)), key=lambda p: p.as_posix())
+    candidates = sorted((p for p in candidates if p.is_file()), key=lambda p: p.as_posix())
+    hidden = [p for p in candidates if _hidden(p, root)]  # .DS_Store, a .git folder, ...: listed, as skipped
+    candidates = [p for p in candidates if not _hidden(p, root)]
     files = [p for p in candidates if p.suffix.lower() in IMAGE_SUFFIXES]
     skipped = [(p, "not a .png/.jpg/.jpeg file") for p in candidates if p.suffix.lower() not in IMAGE_SUFFIXES]
+    skipped = sorted(skipped + [(p, "a hidden name (starts with '.')") for p in hidden], key=lambda s: s[0].as_posix())
     if warn:
         for p, why in skipped:
             print(f"warning: skipping {p}: {why}", file=sys.stderr)
@@ -113,12 +118,15 @@ def _hidden(path: Path, root: Path) -> bool:
 
 
 def check_images(files: list[Path], shape: tuple[int, int, int]) -> None:
-    """Every file is a readable image at least as large as the prior (header reads only)."""
+    """Every file is a readable image at least as large as the prior, decoded as it will be (a transparent or
+    truncated file stops the command before training, not in the middle of it)."""
     _, h, w = shape
     for p in files:
         width, height = image_size(p)
         if width < w or height < h:
             raise ValueError(f"image {p} is {width}x{height} pixels, smaller than the prior's {w}x{h}")
+    for p in files:
+        read_fitted(p, shape)
 
 
 def split_holdout(images: ImageList, val_count: int) -> tuple[list[Path], list[Path]]:

@@ -12,11 +12,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .io import convert_channels, decode_pixels, from_unit
 
 __all__ = ["IMAGE_SUFFIXES", "read_fitted", "image_size", "center_crop_box"]
+
+#: the EXIF tag of a camera image's orientation
+_ORIENTATION = 0x0112
 
 #: file suffixes read as images (case-insensitive)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -26,7 +29,8 @@ def image_size(path: str | Path) -> tuple[int, int]:
     """(width, height) from the file header; ValueError naming the file if it is not a readable image."""
     try:
         with Image.open(path) as img:
-            return img.size
+            turned = img.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8)  # displayed turned by 90 degrees
+            return img.size[::-1] if turned else img.size
     except (UnidentifiedImageError, OSError) as e:
         raise ValueError(f"cannot read image {path}: {e}") from None
 
@@ -44,7 +48,8 @@ def center_crop_box(width: int, height: int, target_h: int, target_w: int) -> tu
 def read_fitted(path: str | Path, shape: tuple[int, int, int]) -> torch.Tensor:
     """Read `path` as (C, H, W) in [-1, 1] fitted to shape = (C, H, W) (see the module docstring).
 
-    Pixels are decoded as every lavps image is (`lavps.imaging.io.decode_pixels`: 16-bit grey scaled, not
+    A camera image's EXIF orientation is applied first (the image as it is displayed). Pixels are decoded as
+    every lavps image is (`lavps.imaging.io.decode_pixels`: 16-bit grey scaled, not
     clipped; transparency refused), channels converted as `lavps.imaging.io.convert_channels` does
     (luminance or replication), then cropped and resized in floating point.
 
@@ -54,7 +59,8 @@ def read_fitted(path: str | Path, shape: tuple[int, int, int]) -> torch.Tensor:
     """
     c, h, w = shape
     try:
-        with Image.open(path) as img:
+        with Image.open(path) as opened:
+            img = ImageOps.exif_transpose(opened)  # a camera's EXIF orientation: the image as it is displayed
             if img.size[0] < w or img.size[1] < h:
                 raise ValueError(
                     f"image {path} is {img.size[0]}x{img.size[1]} pixels, smaller than the prior's {w}x{h}"

@@ -162,15 +162,20 @@ class Particles(Sampler):
         variance of x0 given x_t under a Gaussian prior of the prior's variance s^2 (as PiGDM's r_t)."""
         problem = ctx.problem
         d_y = problem.y[0].numel()
-        gram = float(problem.operator.gram_diagonal().double().sum()) / d_y
+        diag = problem.operator.gram_diagonal().double()
         a, s2 = float(self.schedule.abar(t)), self._variance
-        v = problem.sigma**2 + s2 * (1.0 - a) / (a * s2 + 1.0 - a) * gram
+        shrink = s2 * (1.0 - a) / (a * s2 + 1.0 - a)
+        if diag.shape[0] == 1:  # one operator for every row
+            v = problem.sigma**2 + shrink * float(diag.sum()) / d_y
+        else:  # per-row operators (a folder's simulated ones): each row's own trace, never its batch-mates'
+            v = problem.sigma**2 + shrink * diag.flatten(1).sum(1).to(problem.y.device) / d_y
+        log = math.log if isinstance(v, float) else torch.log
         want_grad = self.proposal == "twisted"
         with torch.enable_grad() if want_grad else torch.no_grad():
             x = x.detach().requires_grad_(want_grad)
             x0 = ctx.denoise(x, t)
             r = (problem.y - problem.operator.forward(x0)).flatten(1).double()
-            log_g = -(r * r).sum(1) / (2 * v) - 0.5 * d_y * math.log(2 * math.pi * v)
+            log_g = -(r * r).sum(1) / (2 * v) - 0.5 * d_y * log(2 * math.pi * v)
             grad = torch.autograd.grad(log_g.sum(), x)[0] if want_grad else None
         return x0.detach(), log_g.detach(), grad
 

@@ -15,8 +15,11 @@ Outputs in OUT: `<name>/` with reconstruction.png, observation.png, reference.pn
 operator.safetensors (simulated operators) and restore.json; `metrics.csv` (one row per image,
 sorted by name, plus one `skipped` row per file that is not an image); `run.json` (the resolved
 settings). PSNR/SSIM are those of the saved 8-bit PNG.
-Every `<name>/` is written to a hidden temp folder and renamed when complete, so a re-run skips
-finished images and never sees half of one.
+Every `<name>/` is written to a hidden temp folder (`.tmp-<hash of name>-<host>-<pid>`) and renamed when
+complete, so a re-run skips finished images and never sees half of one; an interrupted write removes its
+temp folder, and a re-run removes those of processes that are gone (SIGKILL). run.json also pins the
+absolute input folder, the prior's fingerprint, the amortizer file's sha256, the precision and the device:
+a resume that differs in one is refused (a key an older run.json lacks is not compared).
 Rank r of W restores images r, r + W, ... of the sorted list; rank 0 writes metrics.csv at the end.
 """
 
@@ -33,19 +36,32 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from ..data.folder import ImageList, list_images, source_root
-from ..distributed import World, barrier, current_world
-from ..imaging.fit import image_size, read_fitted
-from ..imaging.io import from_unit, read_image, to_unit, write_png
+from ..data.folder import ImageList, list_images
+from ..device import prior_device, prior_precision
+from ..distributed import barrier, current_world
+from ..imaging.fit import read_fitted
+from ..imaging.io import from_unit, to_unit, write_png
 from ..jsonfile import write_json
 from ..metrics import psnr, ssim
 from ..operators import GaussianNoise, InverseProblem, LinearOperator, OperatorFamily, save_operator
 from ..operators.stack import StackedOperator
 from ..priors.latent import LatentMeasurement, LatentPrior, image_shape
+from ..priors.specs import prior_fingerprint
 from ..random import name_seed
 from ..samplers.estimate import announce_if_long
+from ..samplers.particles import Particles
 from ..samplers.registry import build_sampler
-from ..version import __version__
+from .folder_checks import (
+    check_inputs,
+    claim,
+    file_sha256,
+    names_of,
+    read_exact,
+    references,
+    refuse_foreign,
+    sweep_stale,
+    temp_folder,
+)
 from .image import simulate
 from .settings import check_latent_sampler, resolve_settings
 
@@ -123,32 +139,25 @@ def restore_folder(job: FolderJob, prior, out_dir: str | Path, progress: bool = 
         raise ValueError(f"batch size must be >= 1, got {job.batch_size}")
     GaussianNoise(job.sigma)
     check_latent_sampler(job.sampler, prior)
+    refuse_nonlinear_simulation(job)
     world = current_world()
     out = Path(out_dir)
-    _refuse_foreign(out, job.source, world)  # before reading any input
+    refuse_foreign(out, job.source, world)  # before reading any input
     images = list_images(job.source, warn=world.is_main)
-    names = _names(images)
-    _check_inputs(job, images, prior)
-    refs = _references(job, images, names, image_shape(prior))
+    names = names_of(images)
+    check_inputs(job, images, prior)
+    refs = references(job, images, names, image_shape(prior))
     family = job.family.spec if job.family is not None else getattr(job.operator, "family", None)
     resolved = resolve_settings(job.sampler, job.preset, job.settings, prior, family, job.amortizer)
-    run = {
-        "source": job.source,
-        "simulate": job.simulate,
-        "sigma": job.sigma,
-        "seed": job.seed,
-        "references": job.references,
-        **job.record,
-        **resolved.record,
-    }
-    new = _claim(out, run, world)
+    new = claim(out, _run_record(job, prior, resolved), world)
+    sweep_stale(out)  # temp folders of killed runs (never a live rank's)
     mine = [i for i in range(len(images.files)) if i % world.size == world.rank]
     finished = [i for i in mine if (out / names[i] / "restore.json").is_file()]
     todo = [i for i in mine if i not in finished]
     try:
         sampler = build_sampler(job.sampler, prior, resolved.config, **resolved.networks)
         if progress and world.is_main and todo:  # a long folder run says what it will cost first
-            first = _problem(job, prior, images, names, todo[:1])[0]
+            first = _problem(job, prior, images, names, todo[:1], _particles(sampler))[0]
             announce_if_long(sampler, first, len(todo), job.batch_size, what="image(s)")
         bar = tqdm(total=len(todo), disable=not (progress and world.is_main), desc="restore", unit="img")
         for b in range(0, len(todo), job.batch_size):
@@ -171,119 +180,39 @@ def restore_folder(job: FolderJob, prior, out_dir: str | Path, progress: bool = 
     return FolderReport(len(todo), done_before, len(images.skipped), time.perf_counter() - start, metrics)
 
 
-def _names(images: ImageList) -> list[str]:
-    """Each image's output folder name (its relative path without suffix); two images may not share one, and
-    no image's folder may hold another's (`sub.png` -> `sub/`, `sub/b.png` -> `sub/b/`): a re-run would
-    take the first for unfinished and replace it, results of the second included."""
-    names, seen = [], {}
-    for p in images.files:
-        name = images.name(p).rsplit(".", 1)[0]
-        if name in seen:
-            raise ValueError(f"{seen[name]} and {p} have the same name {name!r}; rename one")
-        seen[name] = p
-        names.append(name)
-    for name, p in seen.items():
-        parts = name.split("/")
-        for k in range(1, len(parts)):
-            parent = "/".join(parts[:k])
-            if parent in seen:
-                raise ValueError(
-                    f"{seen[parent]} restores into {parent}/, the folder that holds the results of {p}; rename one"
-                )
-    return names
+def refuse_nonlinear_simulation(job: FolderJob) -> None:
+    """A folder simulates linear operators only (stacked per image, saved as operator.safetensors): refused
+    before any work, saying the way that works."""
+    if job.simulate and job.family is not None and not job.operator.is_linear:
+        spec = job.family.spec
+        raise ValueError(
+            f"--simulate {spec} draws a non-linear operator ({type(job.operator).__name__}), which a folder restore "
+            f"cannot simulate: degrade each image with `lavps degrade --operator {spec}`, then restore the folder "
+            f"of observations with --operator {spec}"
+        )
 
 
-def _check_inputs(job: FolderJob, images: ImageList, prior) -> None:
-    """Checks of every file before any work: readable, of a usable size, an observation of the operator's channels."""
-    _, h, w = image_shape(prior)
-    oh, ow = job.operator.out_shape[1:]
-    for p in images.files:
-        width, height = image_size(p)
-        if job.simulate and (width < w or height < h):
-            raise ValueError(f"image {p} is {width}x{height} pixels, smaller than the prior's {w}x{h}")
-        if not job.simulate and (width, height) != (ow, oh):
-            raise ValueError(f"observation {p} is {width}x{height} pixels; the operator observes {ow}x{oh}")
-    if not job.simulate:  # an observation is data: its channels are never converted (as one image's are not)
-        for p in images.files:
-            _read_exact(p, tuple(job.operator.out_shape), "observation", "the operator observes")
+def _run_record(job: FolderJob, prior, resolved) -> dict:
+    """run.json's settings: what a resume must agree with, down to the prior's weights, the amortizer file,
+    the precision and device, and the input folder wherever it is named from."""
+    amortizer = resolved.record.get("amortizer")
+    amortizer_file = Path(amortizer) if isinstance(amortizer, str) and Path(amortizer).is_file() else None
+    run = {"source": job.source, "simulate": job.simulate, "sigma": job.sigma, "seed": job.seed}
+    run.update(references=job.references, **job.record, **resolved.record)
+    run.update(source_path=str(Path(job.source).resolve()), prior_fingerprint=prior_fingerprint(prior))
+    run.update(precision=prior_precision(prior), device=str(prior_device(prior)))
+    run.update(amortizer_sha256=None if amortizer_file is None else file_sha256(amortizer_file))
+    return run
 
 
-def _references(job: FolderJob, images: ImageList, names: list[str], prior_shape) -> list[Path | None]:
-    """Each observation's clean image (simulate: the input itself), matched by name; a reference must have the
-    prior's image shape exactly (`lavps restore IMAGE --reference` without --fit): nothing is cropped to fit."""
-    if job.simulate:
-        return list(images.files)
-    if job.references is None:
-        return [None] * len(names)
-    root = Path(job.references)
-    if not root.is_dir():
-        raise FileNotFoundError(f"reference folder {root} does not exist")
-    found = []
-    for name in names:
-        matches = [root / f"{name}{s}" for s in (".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG")]
-        hit = next((m for m in matches if m.is_file()), None)
-        if hit is None:
-            raise ValueError(f"no reference image {root / name}.png (or .jpg) for observation {name!r}")
-        _read_exact(hit, prior_shape, "reference image", "the prior's images are")  # checked before any work
-        found.append(hit)
-    return found
+def _particles(sampler) -> int:
+    return sampler.count if isinstance(sampler, Particles) else 1
 
 
-def _read_exact(path, shape, what: str, by: str = "expected") -> torch.Tensor:
-    """(1, C, H, W) of an image that must be of `shape` as stored: a folder run converts no observation or
-    reference (no --fit there), so a grey/RGB or size mismatch is an error naming the file."""
-    x = read_image(path)
-    if tuple(x.shape[1:]) != tuple(shape):
-        have, want = "x".join(map(str, x.shape[1:])), "x".join(map(str, shape))
-        raise ValueError(f"{what} {path} is {have} (C x H x W); {by} {want}")
-    return x
-
-
-def _refuse_foreign(out: Path, source: str, world: World) -> None:
-    """A new run needs a new or empty folder outside the inputs: the user's files are never mixed in or
-    replaced (an image `a.png` restores into `a/`, which may be the user's folder), and outputs inside the
-    input folder would be read back as inputs by a re-run."""
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"--out {out} is a file, not a folder")
-    root = source_root(source)  # a glob's root too: `data/**/*.png` would read `data/out/` back
-    if root.is_dir() and out.resolve().is_relative_to(root.resolve()):
-        raise ValueError(f"--out {out} is inside the input folder {root}; choose a folder outside it")
-    if world.is_main and out.is_dir() and not (out / "run.json").is_file():
-        foreign = sorted(p.name for p in out.iterdir() if not p.name.startswith(".tmp-"))
-        if foreign:
-            raise FileExistsError(
-                f"--out {out} holds files lavps did not write ({', '.join(foreign[:3])}); choose a new or empty folder"
-            )
-
-
-def _claim(out: Path, settings: dict, world: World) -> str | None:
-    """run.json records the settings; a re-run must use the same ones (else its images would mix).
-
-    Returns "created" (a new folder), "claimed" (run.json written into an empty folder) or None (resumed).
-    """
-    run = out / "run.json"
-    new = None if run.is_file() else ("claimed" if out.is_dir() else "created")
-    if world.is_main:
-        settings = json.loads(json.dumps(settings, default=str))
-        if run.is_file():
-            try:
-                before = json.loads(run.read_text())["settings"]
-            except (ValueError, KeyError, TypeError) as e:  # not lavps's record: never resumed into, never replaced
-                raise ValueError(
-                    f"{run} is not a folder run's record ({type(e).__name__}: {e}); use another --out"
-                ) from None
-            if before != settings:
-                diff = sorted(k for k in set(before or {}) | set(settings) if (before or {}).get(k) != settings.get(k))
-                raise ValueError(f"{out} holds a run with other settings ({', '.join(diff)}); use another --out")
-        else:
-            write_json(run, {"settings": settings, "lavps_version": __version__}, sort_keys=True)
-    barrier(world)
-    return new
-
-
-def _problem(job, prior, images, names, batch: list[int]):
-    """(the inverse problem of the images `batch`, their operators, their seeds); a latent prior's problem is
-    posed on z, through the decoder (its y stays the images' observation)."""
+def _problem(job, prior, images, names, batch: list[int], particles: int = 1):
+    """(the inverse problem of the images `batch`, their operators, their seeds, their observations); a latent
+    prior's problem is posed on z, through the decoder (its y stays the images' observation). With K particles
+    per image, each image's K rows of the problem use its own operator."""
     shape = image_shape(prior)
     seeds = [name_seed(job.seed, names[i]) for i in batch]
     ops = [job.operator] * len(batch)
@@ -293,17 +222,19 @@ def _problem(job, prior, images, names, batch: list[int]):
         clean = [read_fitted(images.files[i], shape)[None] for i in batch]
         y = torch.cat([simulate(x, op, job.sigma, s) for x, op, s in zip(clean, ops, seeds, strict=True)])
     else:
-        y = torch.cat([_read_exact(images.files[i], tuple(job.operator.out_shape), "observation") for i in batch])
-    operator = job.operator if job.family is None else StackedOperator(ops)
+        y = torch.cat([read_exact(images.files[i], tuple(job.operator.out_shape), "observation") for i in batch])
+    operator, y_rows = job.operator, y
+    if job.family is not None:  # the particle sampler keeps a y of K rows per image as it is
+        operator = StackedOperator([op for op in ops for _ in range(particles)])
+        y_rows = y.repeat_interleave(particles, 0)
     if isinstance(prior, LatentPrior):
         operator = LatentMeasurement(operator, prior)
-    return InverseProblem(y, operator, GaussianNoise(job.sigma)), ops, seeds
+    return InverseProblem(y_rows, operator, GaussianNoise(job.sigma)), ops, seeds, y
 
 
 def _restore_batch(job, prior, sampler, images, names, refs, batch: list[int], out: Path) -> None:
     shape = image_shape(prior)
-    problem, ops, seeds = _problem(job, prior, images, names, batch)
-    y = problem.y
+    problem, ops, seeds, y = _problem(job, prior, images, names, batch, _particles(sampler))
     result = sampler.sample(problem, len(batch), seed=seeds)
     x = result.samples
     if isinstance(prior, LatentPrior):  # the user sees images: the latent samples' decodes
@@ -325,25 +256,36 @@ def _restore_batch(job, prior, sampler, images, names, refs, batch: list[int], o
             "denoiser_backwards": cost.denoiser_backwards,
             "amortizer_forwards": cost.amortizer_forwards,
         }
-        tmp = out / f".tmp-{names[i].replace('/', '__')}-{os.getpid()}"
+        tmp = temp_folder(out, names[i])
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        write_png(x[j], tmp / "reconstruction.png")
-        write_png(y[j], tmp / "observation.png")
-        if job.family is not None:
-            save_operator(ops[j], tmp / "operator.safetensors")
-        if refs[i] is not None:
-            ref = read_fitted(refs[i], shape)[None] if job.simulate else _read_exact(refs[i], shape, "reference image")
-            row.update(psnr=float(psnr(x[j : j + 1], ref)[0]), ssim=float(ssim(x[j : j + 1], ref)[0]))
-            write_png(ref[0], tmp / "reference.png")
-        write_json(tmp / "restore.json", row)
-        dest = out / names[i]
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if dest.exists():  # a folder left without restore.json: not finished, replace it
-            if any(dest.glob("**/restore.json")):  # _names rules this out; never delete finished results
-                raise RuntimeError(f"{dest} holds finished results of other images; not replacing it")
-            shutil.rmtree(dest)
-        os.replace(tmp, dest)
+        try:
+            _write_image(job, tmp, row, x[j], y[j], ops[j], refs[i], shape)
+            _publish(tmp, out / names[i])
+        finally:  # Ctrl-C, SIGTERM (raised as SystemExit by the CLI) or a write error: no half-written folder
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _publish(tmp: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.exists():  # a folder left without restore.json: not finished, replace it
+        if any(dest.glob("**/restore.json")):  # names_of rules this out; never delete finished results
+            raise RuntimeError(f"{dest} holds finished results of other images; not replacing it")
+        shutil.rmtree(dest)
+    os.replace(tmp, dest)
+
+
+def _write_image(job, tmp: Path, row: dict, x, y, op, ref_path, shape) -> None:
+    """One image's outputs into its temp folder; restore.json last (it marks the image finished)."""
+    write_png(x, tmp / "reconstruction.png")
+    write_png(y, tmp / "observation.png")
+    if job.family is not None:
+        save_operator(op, tmp / "operator.safetensors")
+    if ref_path is not None:
+        ref = read_fitted(ref_path, shape)[None] if job.simulate else read_exact(ref_path, shape, "reference image")
+        row.update(psnr=float(psnr(x[None], ref)[0]), ssim=float(ssim(x[None], ref)[0]))
+        write_png(ref[0], tmp / "reference.png")
+    write_json(tmp / "restore.json", row)
 
 
 def _as_saved(x: torch.Tensor) -> torch.Tensor:
