@@ -215,3 +215,7 @@ def test_exif_orientation_is_applied_where_images_are_fitted(tmp_path):
     x = read_fitted(tmp_path / "e.jpg", (1, 8, 12))
     want = torch.from_numpy(upright.astype(np.float32) / 255 * 2 - 1)
     assert (x[0] - want).abs().mean() < 0.1
+    from lavps.imaging.io import read_image
+
+    one = read_image(tmp_path / "e.jpg")  # one image (restore's --reference, degrade's clean image): upright too
+    assert one.shape == (1, 1, 8, 12) and (one[0, 0] - want).abs().mean() < 0.1

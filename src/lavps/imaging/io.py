@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 __all__ = [
     "FIT_MODES",
@@ -72,13 +72,13 @@ def decode_pixels(img: Image.Image, path: Path) -> np.ndarray:
 
 
 def read_image(path: str | Path) -> torch.Tensor:
-    """Read an image file as (1, C, H, W) in [-1, 1], C = 1 (grey) or 3 (RGB), as stored."""
+    """Read an image file as (1, C, H, W) in [-1, 1], C = 1 (grey) or 3 (RGB), turned as its EXIF orientation says."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"image {path} does not exist")
     try:
         with Image.open(path) as img:
-            arr = decode_pixels(img, path)
+            arr = decode_pixels(ImageOps.exif_transpose(img), path)  # a camera's EXIF orientation: as displayed
     except (UnidentifiedImageError, OSError) as e:
         raise ValueError(f"cannot read image {path}: {e}") from None
     arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
