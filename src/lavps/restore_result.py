@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from .metrics import psnr, ssim
 from .operators import Measurement, NoiseModel
 from .outputs import OutputFolder
 from .samplers.cost import Cost
+from .workflows.folder_checks import file_sha256
 from .workflows.image import timestamp
 
 __all__ = ["Observation", "RestoreResult", "RESTORE_OUTPUTS", "restore_output"]
@@ -129,9 +129,5 @@ def input_digests(record: dict) -> dict[str, str]:
     digests = {}
     for name in names:
         if isinstance(name, (str, Path)) and str(name) and Path(name).is_file():
-            digest = hashlib.sha256()
-            with open(name, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(block)
-            digests[str(name)] = digest.hexdigest()
+            digests[str(name)] = file_sha256(name)
     return digests

@@ -77,21 +77,13 @@ def resolve_settings(
     else:
         name, values = _preset_values(sampler, preset, networks.get("amortizer"), prior, operator_family, flags, chosen)
         given = canonical_names(cls, overrides)
-        fitted = chosen.get("calibrated_temperature", {})
-        for key in ("temperature", "draw"):  # the user's value wins over the card's: not recorded as used
-            if key in given:
-                fitted.pop(key, None)
         # particles and temperature_prior_only are mean-field by construction: the card's draw yields to them
         # rather than refusing the run
-        if (given.get("particles") or given.get("temperature_prior_only")) and fitted.pop("draw", None):
+        mean_field = given.get("particles") or given.get("temperature_prior_only")
+        if mean_field and "draw" not in given and chosen.get("calibrated_temperature", {}).pop("draw", None):
             values.pop("draw")
-        if fitted and set(fitted) == {"operator_family"}:
-            chosen.pop("calibrated_temperature")
-        kind = chosen.get("kind_default", {})
-        for key in set(kind) & set(given):  # the user's value wins: not recorded as the kind's default
-            kind.pop(key)
-        if kind and set(kind) == {"operator_family"}:
-            chosen.pop("kind_default")
+        for entry in ("calibrated_temperature", "kind_default"):
+            _forget_given(chosen, entry, given)
         unknown = sorted(set(given) - set(setting_names(cls)))
         if unknown:  # named before the preset is merged (make_config would say the same)
             make_config(cls, {k: given[k] for k in unknown})
@@ -99,6 +91,18 @@ def resolve_settings(
         config = make_config(cls, {**values, **given})
     record = {**settings_record(sampler, config), "preset": name, **chosen, **extra}
     return Resolved(name, config, networks, record)
+
+
+def _forget_given(chosen: dict, entry: str, given: dict) -> None:
+    """The user's value wins over the card's fit or the kind's default: such a setting is not recorded as used
+    (and the entry goes when nothing of it is left but its family)."""
+    fields = chosen.get(entry)
+    if fields is None:
+        return
+    for key in set(fields) & set(given):
+        fields.pop(key)
+    if set(fields) <= {"operator_family"}:
+        chosen.pop(entry)
 
 
 def check_overrides(sampler: str, overrides: SamplerConfig | Mapping | None) -> None:
