@@ -12,7 +12,39 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-__all__ = ["World", "init_from_env", "current_world", "all_mean", "broadcast_object", "barrier"]
+__all__ = [
+    "World",
+    "PeerLost",
+    "init_from_env",
+    "current_world",
+    "all_mean",
+    "broadcast_object",
+    "barrier",
+    "is_peer_loss",
+]
+
+#: what gloo's and NCCL's errors say when a peer process is gone (they raise plain RuntimeErrors)
+_PEER_SIGNS = (
+    "Connection closed by peer",
+    "Connection reset by peer",
+    "remote worker crashing",
+    "gloo/transport",
+    "ProcessGroupNCCL",
+    "NCCL communicator was aborted",
+)
+
+
+class PeerLost(RuntimeError):
+    """A collective operation failed: another rank stopped (its own error is that rank's to report)."""
+
+
+def is_peer_loss(error: BaseException) -> bool:
+    """Whether `error` is a collective/communication failure (another rank exited, crashed or was killed)
+    rather than a failure of this rank's own: a `PeerLost`, a torch.distributed error, or gloo's or NCCL's
+    RuntimeError naming a lost connection (raised inside DDP's own collectives)."""
+    if isinstance(error, PeerLost) or isinstance(error, getattr(dist, "DistError", ())):
+        return True
+    return isinstance(error, RuntimeError) and any(sign in str(error) for sign in _PEER_SIGNS)
 
 
 @dataclass(frozen=True)
@@ -47,7 +79,7 @@ def all_mean(values: dict[str, float], world: World) -> dict[str, float]:
         return dict(values)
     keys = sorted(values)
     t = torch.tensor([values[k] for k in keys], dtype=torch.float64)
-    dist.all_reduce(t)
+    _collective(dist.all_reduce, t)
     return {k: float(v) / world.size for k, v in zip(keys, t.tolist(), strict=True)}
 
 
@@ -56,10 +88,20 @@ def broadcast_object(obj, world: World):
     if world.size == 1:
         return obj
     box = [obj]
-    dist.broadcast_object_list(box, src=0)
+    _collective(dist.broadcast_object_list, box, src=0)
     return box[0]
 
 
 def barrier(world: World) -> None:
     if world.size > 1:
-        dist.barrier()
+        _collective(dist.barrier)
+
+
+def _collective(op, *args, **kwargs):
+    # these collectives only fail when the process group does: another rank is gone
+    try:
+        return op(*args, **kwargs)
+    except RuntimeError as e:
+        if isinstance(e, PeerLost):
+            raise
+        raise PeerLost(f"another rank stopped during {op.__name__} ({' '.join(str(e).split())[:200]})") from e

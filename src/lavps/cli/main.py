@@ -58,7 +58,7 @@ def _run(argv: list[str] | None) -> None:
     except click.ClickException as e:
         _fail(e.format_message(), e.exit_code or 2)
     except (ValueError, TypeError, FileNotFoundError, OSError, RuntimeError, KeyError) as e:
-        _fail(_unwrapped(str(e)), 2)
+        _fail(_unwrapped(str(e)), 2, e)
 
 
 def _unwrapped(message: str) -> str:
@@ -71,9 +71,27 @@ def _unwrapped(message: str) -> str:
     return message
 
 
-def _fail(message: str, code: int) -> None:
-    # Exactly one line on stderr, whatever the message holds; under torchrun every rank fails the same way,
-    # so only rank 0 says it (the others exit with the same code, silently).
-    if os.environ.get("RANK", "0") in ("", "0"):
-        click.echo("error: " + " ".join(message.split()), err=True)
+def _fail(message: str, code: int, error: BaseException | None = None) -> None:
+    # One line on stderr, whatever the message holds. Under torchrun (see _said_here) a rank's own error is
+    # printed by that rank, prefixed with it; a collective that failed because another rank stopped is not
+    # this rank's error: rank 0 says so in one short line, the others exit silently.
+    said = _said_here(message, error)
+    if said is not None:
+        click.echo("error: " + said, err=True)
     sys.exit(code)
+
+
+def _said_here(message: str, error: BaseException | None) -> str | None:
+    """What this process prints (None: nothing). Before a process group is joined every rank runs the same
+    command line and fails the same way, so rank 0 alone says it; once joined, a rank's error may be its
+    alone (an image of its shard), so each failing rank says its own, as `[rank R] message`."""
+    rank = os.environ.get("RANK", "0")
+    distributed = sys.modules.get("lavps.distributed")  # imported by every command that joins a group
+    world = distributed.current_world() if distributed is not None else None
+    if world is None or world.size == 1:
+        return " ".join(message.split()) if rank in ("", "0") else None
+    if error is not None and distributed.is_peer_loss(error):
+        if not world.is_main:
+            return None
+        return "[rank 0] stopped: another rank stopped first (its error line, if it printed one, is above)"
+    return f"[rank {world.rank}] " + " ".join(message.split())
