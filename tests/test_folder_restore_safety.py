@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from lavps.data.folder import is_glob, source_root
+from lavps.data.folder import is_glob, list_images, named_root, source_root
 from lavps.imaging.fit import read_fitted
 from lavps.imaging.io import read_image, write_png
 
@@ -60,6 +60,28 @@ def test_an_out_folder_inside_a_globs_root_is_refused(tmp_path, _cli, tiny_prior
     glob = f"{tmp_path}/in/**/*.png"
     error = one_line_error(_cli, "restore", glob, "--simulate", "denoise", "--prior", tiny_prior, *FAST, "--out", out)
     assert "inside the input folder" in error and not out.exists()
+
+
+def test_a_glob_that_names_no_folder_is_rooted_at_its_matches_folder(tmp_path, _cli, tiny_prior, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    digit(Path("clean/d0.png"))
+    digit(Path("clean/d1.png"), seed=1)
+    digit(Path("data/sub/e.png"), seed=2)
+    images = list_images("cle*/d*.png")
+    assert images.root == Path("clean") and [images.name(p) for p in images.files] == ["d0.png", "d1.png"]
+    assert source_root("*/*.png", [Path("clean/d0.png"), Path("noisy/d0.png")]) == Path(".")  # no folder holds both
+    assert named_root("cle*/d*.png") is None and named_root("/*/x.png") is None
+    assert source_root("data/**/*.png", [Path("data/sub/e.png")]) == Path("data")  # a named folder stays the root
+    assert list_images("data/**/*.png").name(Path("data/sub/e.png")) == "sub/e.png"
+    base = ["restore", "cle*/d*.png", "--simulate", "denoise", "--prior", tiny_prior, *FAST]
+    error = one_line_error(_cli, "restore", "**/*.png", *base[2:], "--out", "rg")  # a re-run would read rg/ back
+    assert "**/*.png would match its outputs" in error and not Path("rg").exists()
+    done = _cli(*base, "--out", "rg")  # was refused: "--out rg is inside the input folder ."
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in Path("rg").iterdir() if p.is_dir()) == ["d0", "d1"]  # not clean/d0
+    assert (Path("rg") / "d0" / "restore.json").is_file()
+    error = one_line_error(_cli, *base, "--out", "clean/rg")  # inside a folder the glob reads
+    assert "inside the input folder clean" in error and not Path("clean/rg").exists()
 
 
 def test_sixteen_bit_and_eight_bit_copies_of_an_image_read_the_same(tmp_path):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ __all__ = [
     "list_images",
     "is_glob",
     "source_root",
+    "named_root",
     "check_images",
     "split_holdout",
     "ImageFolder",
@@ -71,6 +73,7 @@ def list_images(source: str | Path, warn: bool = True) -> ImageList:
     root = source_root(text)
     if is_glob(text):
         candidates = [Path(p) for p in glob.glob(text, recursive=True)]
+        root = source_root(text, [p for p in candidates if p.is_file()])
     else:
         if root.is_file():
             raise ValueError(
@@ -99,13 +102,32 @@ def is_glob(source: str | Path) -> bool:
     return any(ch in text for ch in "*?[") and not Path(text).exists()
 
 
-def source_root(source: str | Path) -> Path:
+def source_root(source: str | Path, matches: list[Path] | None = None) -> Path:
     """The folder an image list is named relative to: DIR itself, or a glob's deepest folder before its
-    first wildcard (`data/**/*.png` -> `data`)."""
+    first wildcard (`data/**/*.png` -> `data`). A glob that names no folder before it (`cle*/*.png`,
+    `*/*.png`, `../*/x.png`) is rooted at the deepest folder holding all its `matches` (`clean` when they
+    all lie in `clean/`), or without them at its prefix (`.`)."""
+    text = str(source)
+    root = named_root(text)
+    if root is not None:
+        return root
+    if matches:  # every match lies under the prefix, so this folder does too
+        return Path(os.path.commonpath([str(p.parent) for p in matches]) or ".")
+    return _glob_prefix(text)
+
+
+def named_root(source: str | Path) -> Path | None:
+    """The folder `source` names: DIR itself, or a glob's deepest folder before its first wildcard
+    (`data/**/*.png` -> `data`); None for a glob that names none (`cle*/*.png`, `*/*.png`, `/*/x.png`)."""
     text = str(source)
     if not is_glob(text):
         return Path(text)
-    root = Path(text.split("*")[0].split("?")[0].split("[")[0] or ".")
+    root = _glob_prefix(text)
+    return root if any(part not in (".", "..", root.anchor) for part in root.parts) else None
+
+
+def _glob_prefix(pattern: str) -> Path:
+    root = Path(pattern.split("*")[0].split("?")[0].split("[")[0] or ".")
     return root if root.is_dir() else root.parent
 
 

@@ -142,9 +142,9 @@ def restore_folder(job: FolderJob, prior, out_dir: str | Path, progress: bool = 
     refuse_nonlinear_simulation(job)
     world = current_world()
     out = Path(out_dir)
-    refuse_foreign(out, job.source, world)  # before reading any input
     images = list_images(job.source, warn=world.is_main)
     names = names_of(images)
+    refuse_foreign(out, job.source, images, names, world)  # listed only: before decoding any input
     check_inputs(job, images, prior)
     refs = references(job, images, names, image_shape(prior))
     family = job.family.spec if job.family is not None else getattr(job.operator, "family", None)

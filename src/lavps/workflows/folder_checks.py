@@ -3,6 +3,7 @@ record) and the hidden temp folders of its images (`lavps.workflows.folder`)."""
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from ..data.folder import ImageList, source_root
+from ..data.folder import ImageList, named_root
 from ..distributed import World, barrier
 from ..imaging.fit import IMAGE_SUFFIXES, image_size, read_fitted
 from ..imaging.io import read_image
@@ -123,21 +124,51 @@ def read_exact(path, shape, what: str, by: str = "expected") -> torch.Tensor:
     return x
 
 
-def refuse_foreign(out: Path, source: str, world: World) -> None:
+def refuse_foreign(out: Path, source: str, images: ImageList, names: list[str], world: World) -> None:
     """A new run needs a new or empty folder outside the inputs: the user's files are never mixed in or
     replaced (an image `a.png` restores into `a/`, which may be the user's folder), and outputs inside the
-    input folder would be read back as inputs by a re-run."""
+    input folder would be read back as inputs by a re-run. The input folder is the one `source` names (a
+    glob's root: `data/**/*.png` would read `data/out/` back); a glob that names none (`cle*/*.png`) is
+    checked against the folders of the files it matched and against its pattern."""
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"--out {out} is a file, not a folder")
-    root = source_root(source)  # a glob's root too: `data/**/*.png` would read `data/out/` back
-    if root.is_dir() and out.resolve().is_relative_to(root.resolve()):
-        raise ValueError(f"--out {out} is inside the input folder {root}; choose a folder outside it")
+    root = named_root(source)
+    matched = [*images.files, *(p for p, _ in images.skipped)]
+    folders = [root] if root is not None else sorted({p.parent for p in matched})
+    for folder in folders:
+        if folder.is_dir() and out.resolve().is_relative_to(folder.resolve()):
+            raise ValueError(f"--out {out} is inside the input folder {folder}; choose a folder outside it")
+    if root is None and _outputs_match(source, out, names):
+        raise ValueError(f"--out {out}: {source} would match its outputs and read them back; choose another folder")
     if world.is_main and out.is_dir() and not (out / "run.json").is_file():
         foreign = sorted(p.name for p in out.iterdir() if not p.name.startswith(".tmp-"))
         if foreign:
             raise FileExistsError(
                 f"--out {out} holds files lavps did not write ({', '.join(foreign[:3])}); choose a new or empty folder"
             )
+
+
+def _outputs_match(pattern: str, out: Path, names: list[str]) -> bool:
+    """Whether the glob `pattern` (as `glob.glob(recursive=True)` reads it) matches an image this run writes."""
+    relative = not os.path.isabs(pattern)
+    pattern_parts = os.path.normpath(pattern).split(os.sep)
+    base = os.path.abspath(out)
+    for name in names:
+        for file in ("reconstruction.png", "observation.png", "reference.png"):
+            path = os.path.join(base, name, file)
+            path = os.path.relpath(path) if relative else path
+            if _glob_match(path.split(os.sep), pattern_parts):
+                return True
+    return False
+
+
+def _glob_match(parts: list[str], pattern: list[str]) -> bool:
+    # `**` spans any number of folders; every other component matches one name
+    if not pattern:
+        return not parts
+    if pattern[0] == "**":
+        return any(_glob_match(parts[k:], pattern[1:]) for k in range(len(parts) + 1))
+    return bool(parts) and fnmatch.fnmatchcase(parts[0], pattern[0]) and _glob_match(parts[1:], pattern[1:])
 
 
 def claim(out: Path, settings: dict, world: World) -> str | None:
