@@ -124,7 +124,8 @@ def test_overwrite_replaces_only_the_earlier_runs_outputs(tmp_path):
                 (tmp / f"reconstruction_{i:03d}.png").write_text(str(i))
             (tmp / "restore.json").write_text(json.dumps({"samples": samples}))
     assert sorted(p.name for p in out.iterdir()) == ["reconstruction_000.png", "restore.json"]  # 001, 002 gone
-    assert json.loads((out / "restore.json").read_text())["outputs"] == ["reconstruction_000.png", "restore.json"]
+    zero = {"file": "reconstruction_000.png", "sha256": hashlib.sha256(b"0").hexdigest(), "bytes": 1}
+    assert json.loads((out / "restore.json").read_text())["outputs"] == [zero]  # the record lists the others
     with pytest.raises(FileExistsError, match="--overwrite"):
         OutputFolder(out, "restore.json", overwrite=False)
     (out / "notes.txt").write_text("mine")

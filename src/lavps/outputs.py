@@ -3,7 +3,9 @@
 Rules (nothing the user owns is ever deleted or replaced):
 - lavps replaces only files it wrote itself: a run lists its outputs under "outputs" in its record
   (restore.json, summary.json, the JSON of a bench or of degrade); a later run replaces exactly those,
-  and only with --overwrite (benchmarks, which have no --overwrite, replace their own JSON).
+  and only with --overwrite (benchmarks, which have no --overwrite, replace their own JSON). Each entry is
+  {"file", "sha256", "bytes"} of one output besides the record itself (`output_entries`), so that a
+  result folder can be checked later; records written before entries had digests list bare names.
 - An exclusive folder (restore, demo) must be empty or hold only an earlier run's outputs; anything
   else in it (the inputs, notes, sub-folders) is refused before any work, in one line.
 - A shared folder (degrade, bench --json) may hold other files; only the names this run writes are
@@ -14,6 +16,7 @@ Rules (nothing the user owns is ever deleted or replaced):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -23,6 +26,9 @@ from pathlib import Path
 
 __all__ = [
     "OutputFolder",
+    "file_sha256",
+    "output_entry",
+    "output_entries",
     "make_public",
     "bench_output",
     "write_bench_json",
@@ -34,16 +40,46 @@ __all__ = [
 TEMP_PREFIX = ".lavps-tmp-"
 
 
+def file_sha256(path) -> str:
+    """The sha256 of a file's bytes (hex): records pin the inputs a run read and list the outputs it wrote."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def output_entry(folder: Path, name: str) -> dict:
+    """{"file": name, "sha256", "bytes"} of the file `name` (relative to `folder`, posix); an empty folder, which
+    has no bytes, is {"file": name} alone."""
+    path, entry = folder / name, {"file": name}
+    if path.is_file():
+        entry.update(sha256=file_sha256(path), bytes=path.stat().st_size)
+    return entry
+
+
+def output_entries(folder: Path, record: str) -> list[dict]:
+    """What a record lists under "outputs": the `output_entry` of every file under `folder` but the record
+    itself, sorted by name. Taken once every output is written: the digests are those of the files that stay."""
+    return [output_entry(folder, name) for name in _entries(folder) if name != record]
+
+
 def recorded_outputs(record: Path) -> set[str]:
-    """The file names (relative to the record's folder) a record lists as its run's outputs; empty for a
-    missing or unreadable record, or one written before records listed their outputs."""
+    """The file names (relative to the record's folder) a record lists as its run's outputs, the record
+    included; empty for a missing or unreadable record, or one written before records listed their outputs.
+    An entry is {"file", "sha256", "bytes"} (`output_entries`), or a bare name in records written before
+    entries had digests."""
     try:
-        listed = json.loads(record.read_text()).get("outputs", [])
-    except (OSError, ValueError, AttributeError):
+        payload = json.loads(record.read_text())
+        listed = payload["outputs"]
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
         return set()
-    if not isinstance(listed, list) or not all(isinstance(n, str) for n in listed):
+    if not isinstance(listed, list):
         return set()
-    return set(listed) | {record.name} if listed else set()
+    names = [entry.get("file") if isinstance(entry, dict) else entry for entry in listed]
+    if not all(isinstance(n, str) for n in names):
+        return set()
+    return set(names) | {record.name}
 
 
 def _entries(folder: Path) -> list[str]:
@@ -154,7 +190,7 @@ class OutputFolder:
         written = _entries(self.tmp)
         if self.record not in written:
             raise RuntimeError(f"internal: {self.record} was not written")
-        self._list_outputs(written)
+        self._list_outputs()
         if not self.path.exists():
             os.replace(self.tmp, self.path)  # a new folder appears whole
             return
@@ -166,12 +202,13 @@ class OutputFolder:
             os.replace(self.tmp / name, dest)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def _list_outputs(self, written: list[str]) -> None:
+    def _list_outputs(self) -> None:
+        """Every other output is complete: the record lists each with its digest (rewritten atomically)."""
         from .jsonfile import write_json
 
         path = self.tmp / self.record
         payload = json.loads(path.read_text())
-        payload["outputs"] = sorted(written)
+        payload["outputs"] = output_entries(self.tmp, self.record)
         write_json(path, payload)
 
 

@@ -12,9 +12,8 @@ from .inputs import ImageLike, check_clean, image_batch
 from .jsonfile import write_json
 from .metrics import psnr, ssim
 from .operators import Measurement, NoiseModel
-from .outputs import OutputFolder
+from .outputs import OutputFolder, file_sha256
 from .samplers.cost import Cost
-from .workflows.folder_checks import file_sha256
 from .workflows.image import timestamp
 
 __all__ = ["Observation", "RestoreResult", "RESTORE_OUTPUTS", "restore_output"]
@@ -84,8 +83,10 @@ class RestoreResult:
         The folder appears only when complete. restore.json holds `problem`, then `record` (entries added or
         overridden, e.g. where the observation came from), the sampler's settings, per-sample seeds and
         (with a `reference`, a tensor or an image path, recorded) PSNR/SSIM. posterior_std.png maps 0..
-        `posterior_std_white` to black..white, which restore.json records. out_dir must be new, empty or hold
-        only an earlier restore's outputs (replaced with overwrite=True; lavps.outputs).
+        `posterior_std_white` to black..white, which restore.json records. restore.json is completed last:
+        "input_sha256" pins the input files it names, "outputs" lists every other file written as {"file",
+        "sha256", "bytes"} (`lavps.outputs.output_entries`). out_dir must be new, empty or hold only an earlier
+        restore's outputs (replaced with overwrite=True; lavps.outputs).
         """
         rows = [{"index": i, "seed": s} for i, s in enumerate(self.seeds)]
         if reference is not None:

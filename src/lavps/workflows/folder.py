@@ -12,15 +12,18 @@ which draws its simulated operator (from `family`, as `lavps degrade --seed s(na
 and seeds its sampler (`PerSampleNoise`): an image's result never depends on the rank that restores
 it, its batch-mates or the batch size.
 Outputs in OUT: `<name>/` with reconstruction.png, observation.png, reference.png (if any),
-operator.safetensors (simulated operators) and restore.json; `metrics.csv` (one row per image,
-sorted by name, plus one `skipped` row per file that is not an image); `run.json` (the resolved
-settings). PSNR/SSIM are those of the saved 8-bit PNG.
+operator.safetensors (simulated operators) and restore.json (written last; its "outputs" list the other
+files with their sha256 and bytes); `metrics.csv` (one row per image, sorted by name, plus one `skipped`
+row per file that is not an image); `run.json` (the resolved settings; at the end of each call its "outputs"
+list metrics.csv and every finished `<name>/restore.json` with their digests). PSNR/SSIM are those of the
+saved 8-bit PNG.
 Every `<name>/` is written to a hidden temp folder (`.tmp-<hash of name>-<host>-<pid>`) and renamed when
 complete, so a re-run skips finished images and never sees half of one; an interrupted write removes its
 temp folder, and a re-run removes those of processes that are gone (SIGKILL). run.json also pins the
 absolute input folder, the prior's fingerprint, the amortizer file's sha256, the precision and the device:
 a resume that differs in one is refused (a key an older run.json lacks is not compared).
-Rank r of W restores images r, r + W, ... of the sorted list; rank 0 writes metrics.csv at the end.
+Rank r of W restores images r, r + W, ... of the sorted list; rank 0 writes metrics.csv, then run.json's
+outputs, at the end.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from ..jsonfile import write_json
 from ..metrics import psnr, ssim
 from ..operators import GaussianNoise, InverseProblem, LinearOperator, OperatorFamily, save_operator
 from ..operators.stack import StackedOperator
+from ..outputs import file_sha256, output_entries, output_entry
 from ..priors.latent import LatentMeasurement, LatentPrior, image_shape
 from ..priors.specs import prior_fingerprint
 from ..random import name_seed
@@ -54,7 +58,6 @@ from ..samplers.registry import build_sampler
 from .folder_checks import (
     check_inputs,
     claim,
-    file_sha256,
     names_of,
     read_exact,
     references,
@@ -175,6 +178,7 @@ def restore_folder(job: FolderJob, prior, out_dir: str | Path, progress: bool = 
     metrics = out / "metrics.csv"
     if world.is_main:
         _write_metrics(metrics, images, names, out)
+        _list_outputs(out, names)
     barrier(world)
     done_before = len(finished)
     return FolderReport(len(todo), done_before, len(images.skipped), time.perf_counter() - start, metrics)
@@ -285,6 +289,7 @@ def _write_image(job, tmp: Path, row: dict, x, y, op, ref_path, shape) -> None:
         ref = read_fitted(ref_path, shape)[None] if job.simulate else read_exact(ref_path, shape, "reference image")
         row.update(psnr=float(psnr(x[None], ref)[0]), ssim=float(ssim(x[None], ref)[0]))
         write_png(ref[0], tmp / "reference.png")
+    row["outputs"] = output_entries(tmp, "restore.json")  # each file written above, with its sha256 and bytes
     write_json(tmp / "restore.json", row)
 
 
@@ -307,6 +312,17 @@ def _write_metrics(path: Path, images: ImageList, names: list[str], out: Path) -
         for row in sorted(rows, key=lambda r: r["name"]):
             writer.writerow({k: _fmt(row.get(k)) for k in METRIC_COLUMNS})
     os.replace(tmp, path)
+
+
+def _list_outputs(out: Path, names: list[str]) -> None:
+    """run.json lists metrics.csv and every finished image's restore.json with their sha256 and bytes (each
+    restore.json lists its image's files): the whole folder can be checked from run.json down. Rewritten
+    (atomically) after metrics.csv at the end of every call; its settings stay as they were."""
+    run = out / "run.json"
+    record = json.loads(run.read_text())
+    files = ["metrics.csv"] + [f"{name}/restore.json" for name in names if (out / name / "restore.json").is_file()]
+    record["outputs"] = [output_entry(out, name) for name in files]
+    write_json(run, record, sort_keys=True)
 
 
 def _fmt(v):

@@ -18,6 +18,7 @@ from ..distributed import World, barrier
 from ..imaging.fit import IMAGE_SUFFIXES, image_size, read_fitted
 from ..imaging.io import read_image
 from ..jsonfile import write_json
+from ..outputs import file_sha256  # re-exported: the one file digest lives in lavps.outputs
 from ..priors.latent import image_shape
 from ..version import __version__
 
@@ -207,14 +208,6 @@ def _differences(before: dict, now: dict) -> list[str]:
             keys.add("source_path")
             before = {**before, "source_path": str(Path(str(before["source"])).resolve())}
     return sorted(k for k in keys if before.get(k) != now.get(k))
-
-
-def file_sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 _HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
