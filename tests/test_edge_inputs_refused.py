@@ -13,7 +13,7 @@ from lavps.finite import NonFiniteError, check_finite
 from lavps.imaging.io import write_png
 from lavps.inputs import check_poisson_counts
 from lavps.operators import parse_noise_spec
-from lavps.operators.spec import kernel_operator_from_file
+from lavps.operators.user_files import kernel_operator_from_file
 
 TRAIN = ["train-amortizer", "--iterations", "2", "--batch-size", "2", "--ckpt-every", "1", "--quiet"]
 

@@ -1,8 +1,13 @@
-"""An operator family inside a trained one (a centred box of a side the box family draws) counts as trained:
-`ImageOperatorFamily.covers`, `trained_family_for`, and what `auto` and the card's fit make of it."""
+"""An operator family inside a trained one (a centred box of a side the box family draws, a mask file that hides
+one such box) counts as trained: `ImageOperatorFamily.covers`, `trained_family_for`, and what `auto` and the
+card's fit make of it."""
 
+import json
+
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from lavps.amortize.network import calibrated_draw, calibrated_temperature, trained_family_for
 from lavps.operators.image_masks import box_mask, box_side_range
@@ -34,6 +39,11 @@ def _family(spec, shape=SHAPE):
         ("sr:2", "sr:4", False),
         ("gaussian_blur:9:2.0", "gaussian_blur:13:3.0", False),
         ("center:0.35", "box:0.3:0.5", False),  # the other way round: a box family is not one centred box
+        ("box:0.3:0.5", "rect:0:21:10:11", True),  # a given box of sides the family draws, anywhere it fits
+        ("box:0.3:0.5", "rect:3:3:9:11", False),
+        ("box:0.3:0.5", "rect:3:3:11:17", False),
+        ("rect:3:3:11:11", "rect:3:3:11:11", True),
+        ("rect:3:3:11:11", "rect:4:3:11:11", False),
     ],
 )
 def test_a_family_covers_exactly_the_families_whose_draws_it_can_make(outer, inner, covered):
@@ -106,3 +116,101 @@ def test_auto_runs_the_trained_budget_on_a_covered_family_and_records_why(shippe
     assert "inside_trained_family" not in box.record["auto"]
     assert (inside.config.temperature, inside.config.draw) == (box.config.temperature, box.config.draw)
     assert outside.record["auto"]["ran"] == "reference" and not outside.record["auto"]["trained_family"]
+
+
+# ---- a mask file that hides one box is that box (`rect`), and `auto` decides on it as on a spec ---------------
+def _mask_file(path, hidden, shape=(32, 32), observed=255):
+    """A PNG (uint8) or .npy mask, `observed` where seen, 0 in each (top, left, height, width) box of `hidden`."""
+    m = np.full(shape, observed, np.uint8 if path.suffix == ".png" else np.float64)
+    for top, left, height, width in hidden:
+        m[..., top : top + height, left : left + width] = 0
+    if path.suffix == ".png":
+        Image.fromarray(m).save(path)
+    else:
+        np.save(path, m)
+    return path
+
+
+@pytest.mark.parametrize(
+    "hidden, family, inside",
+    [
+        ([(5, 20, 11, 11)], "rect:5:20:11:11", "box:0.3:0.5"),  # sides 11: the family draws 10..16, anywhere
+        ([(0, 0, 10, 16)], "rect:0:0:10:16", "box:0.3:0.5"),  # both ends of the range, at the corner
+        ([(16, 16, 16, 10)], "rect:16:16:16:10", "box:0.3:0.5"),  # touching the bottom-right edges
+        ([(10, 10, 11, 11)], "rect:10:10:11:11", "box:0.3:0.5"),  # what center:0.35 hides
+        ([(5, 5, 9, 12)], "rect:5:5:9:12", None),  # 9 rows: smaller than any box the family draws
+        ([(5, 5, 12, 17)], "rect:5:5:12:17", None),  # 17 columns: larger
+        ([(2, 2, 11, 11), (18, 18, 11, 11)], None, None),  # two holes
+        ([(5, 5, 11, 11), (5, 5, 15, 3)], None, None),  # an L: not a rectangle
+        ([(5, 0, 11, 32)], "rect:5:0:11:32", None),  # a full-width band: box_mask leaves a column observed
+    ],
+)
+def test_a_mask_file_hiding_one_box_is_that_box(tmp_path, shipped_amortizer, hidden, family, inside):
+    from lavps.operators.user_files import mask_operator_from_file
+
+    _, net = shipped_amortizer
+    for name in ("m.png", "m.npy"):
+        op = mask_operator_from_file(_mask_file(tmp_path / name, hidden), SHAPE)
+        assert op.family == family
+        assert trained_family_for(net, op.family) == inside
+        if family is not None:  # the spec's operator is the file's, exactly
+            assert torch.equal(parse_operator_spec(family, SHAPE).sample_one(torch.Generator()).mask, op.mask)
+
+
+def test_a_soft_per_channel_or_empty_mask_has_no_family(tmp_path):
+    from lavps.operators.user_files import mask_operator_from_file
+
+    soft = np.full((32, 32), 1.0)
+    soft[5:16, 5:16], soft[0, :] = 0.0, 0.5  # one box hidden, but two observed levels: a soft mask
+    np.save(tmp_path / "soft.npy", soft)
+    assert mask_operator_from_file(tmp_path / "soft.npy", SHAPE).family is None
+    np.save(tmp_path / "binary.npy", (soft != 0).astype(np.float64))  # the same pattern, one observed level
+    assert mask_operator_from_file(tmp_path / "binary.npy", SHAPE).family == "rect:5:5:11:11"
+    per_channel = np.ones((3, 32, 32))
+    per_channel[0, 5:16, 5:16] = 0  # a box in one channel of three: box_mask hides every channel
+    np.save(tmp_path / "c.npy", per_channel)
+    assert mask_operator_from_file(tmp_path / "c.npy", (3, 32, 32)).family is None
+    per_channel[:, 5:16, 5:16] = 0
+    np.save(tmp_path / "c.npy", per_channel)
+    assert mask_operator_from_file(tmp_path / "c.npy", (3, 32, 32)).family == "rect:5:5:11:11"
+    np.save(tmp_path / "none.npy", np.ones((32, 32)))  # nothing hidden: no box
+    assert mask_operator_from_file(tmp_path / "none.npy", SHAPE).family is None
+    only = np.zeros((32, 32))
+    only[3, 3] = 1  # one pixel observed: the box around the hidden ones is the whole image
+    np.save(tmp_path / "one.npy", only)
+    assert mask_operator_from_file(tmp_path / "one.npy", SHAPE).family is None
+    with pytest.raises(ValueError, match="expected"):  # a mask of another size is refused, as before
+        mask_operator_from_file(_mask_file(tmp_path / "m.png", [(5, 5, 11, 11)], (28, 28)), SHAPE)
+
+
+def test_every_box_the_family_draws_read_back_from_a_file_is_covered(tmp_path, shipped_amortizer):
+    from lavps.operators.user_files import mask_operator_from_file
+
+    _, net = shipped_amortizer
+    masks = box_mask(SHAPE, 0.3, 0.5, torch.Generator().manual_seed(1), 40).mask  # (40, 1, 32, 32)
+    for i, m in enumerate(masks):
+        np.save(tmp_path / f"{i}.npy", m[0].numpy())
+        op = mask_operator_from_file(tmp_path / f"{i}.npy", SHAPE)
+        assert op.family.startswith("rect:") and trained_family_for(net, op.family) == "box:0.3:0.5"
+
+
+def test_auto_runs_fastest_on_a_one_box_mask_file_and_reference_on_two(tmp_path, _cli, shipped_amortizer):
+    from lavps.imaging.io import write_png
+    from lavps.workflows.settings import resolve_settings
+
+    prior, net = shipped_amortizer
+    write_png(torch.rand(1, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1, tmp_path / "y.png")
+    one = _mask_file(tmp_path / "one.png", [(5, 20, 11, 11)])
+    done = _cli("restore", tmp_path / "y.png", "--mask", one, "--sigma", "0.05", "--quiet", "--out", tmp_path / "r")
+    assert done.returncode == 0, done.stderr
+    said = "preset auto ran fastest: operator family rect:5:20:11:11 is inside the amortizer's training family"
+    assert f"{said} box:0.3:0.5" in done.stdout
+    record = json.loads((tmp_path / "r" / "restore.json").read_text())
+    assert record["auto"]["ran"] == "fastest" and record["auto"]["inside_trained_family"] == "box:0.3:0.5"
+    box = resolve_settings("lavps", None, {}, prior, "box:0.3:0.5", amortizer=net).config  # the family's card fit
+    assert (record["settings"]["temperature"], record["settings"]["draw"]) == (box.temperature, box.draw)
+    two = _mask_file(tmp_path / "two.png", [(2, 2, 11, 11), (18, 18, 11, 11)])
+    done = _cli("restore", tmp_path / "y.png", "--mask", two, "--sigma", "0.05", "--quiet", "--out", tmp_path / "r2")
+    assert done.returncode == 0, done.stderr
+    assert "preset auto ran reference: operator family unknown is not a training family" in done.stdout
+    assert json.loads((tmp_path / "r2" / "restore.json").read_text())["auto"]["ran"] == "reference"

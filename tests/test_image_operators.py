@@ -69,6 +69,7 @@ SPECS = [
     ("paper:box_0.4_0.6", (3, 16, 16)),
     ("paper:pixel_0.08_0.1_sto", (1, 16, 16)),
     ("center:0.5", (2, 16, 12)),
+    ("rect:3:2:5:7", (2, 16, 12)),
     ("denoise", (1, 8, 8)),
 ]
 FACTORIES: dict[str, Factory] = {spec: _from_spec(spec, shape) for spec, shape in SPECS}
@@ -266,7 +267,7 @@ BAD_SPECS = [
     "motion_blur:9.5:0.5", "motion_blur:9:1.5", "motion_blur:abc:0.5", "motion_blur:33:0.5",
     "gaussian_blur:5:0", "gaussian_blur:5:nan", "sr:3", "sr:1", "sr:x", "box:0.6:0.4", "box:0:0.5",
     "box:0.2:1", "pixels:0", "pixels:1.5", "center:1", "denoise:1", "pixels_range:0.3:0.2", "paper:mb_9",
-    "paper:sr_4:1",
+    "paper:sr_4:1", "rect:0:0:16:16", "rect:10:0:7:2", "rect:0:0:0:2", "rect:1.5:0:2:2", "rect:0:0:2",
 ]  # fmt: skip
 
 
@@ -279,8 +280,8 @@ def test_bad_spec_errors_name_spec_and_formats(spec):
 
 
 def test_spec_kinds_and_direct_errors():
-    kinds = {"motion_blur", "gaussian_blur", "sr", "box", "pixels", "pixels_range", "center", "denoise", "paper"}
-    assert set(spec_kinds()) == kinds | {"jpeg", "phase", "hdr"}
+    kinds = {"motion_blur", "gaussian_blur", "sr", "box", "pixels", "pixels_range", "center", "rect", "denoise"}
+    assert set(spec_kinds()) == kinds | {"paper", "jpeg", "phase", "hdr"}
     with pytest.raises(ValueError, match="divide"):
         AveragePool((1, 10, 10), 4)
     with pytest.raises(ValueError, match="larger than the image"):

@@ -202,7 +202,8 @@ def restore(
         samples: number of samples N; sample i uses seed + i whatever the batch_size.
         preset: budget preset (`lavps.samplers.presets`); None = the sampler's default (the demo's). LAVPS's
             default `auto` runs `fastest` when the operator's family is a linear one the amortizer was trained on
-            (a spec, or an operator file saved by degrade, knows its family) and `reference` otherwise.
+            (a spec, an operator file saved by degrade, or a mask file hiding one box, knows its family) and
+            `reference` otherwise.
         settings: a dict of the sampler's config fields over the preset (e.g. {"steps": 20}; "steps" is
             the grid size of any sampler), or a complete config object (e.g. `LAVPSConfig(...)`, without a
             preset). An unknown field is refused with the allowed list. See `lavps.samplers.registry`.

@@ -7,7 +7,7 @@ from .blur import CircularBlur, gaussian_kernel, motion_kernel
 from .external import AdjointMismatchError, ExternalOperator, as_operator, check_adjoint
 from .families import CoordinateMaskFamily, DenseFamily, OperatorFamily
 from .files import load_operator, save_operator
-from .image_masks import box_mask, center_mask, mask_from_spatial, pixel_mask
+from .image_masks import box_mask, center_mask, mask_from_spatial, pixel_mask, rect_mask
 from .measurement import Linearization, Measurement
 from .noise import GaussianNoise, InverseProblem, LocalQuadratic, NoiseModel, PoissonNoise, parse_noise_spec
 from .nonlinear import ExternalMeasurement, HighDynamicRange, JpegCompression, PhaseRetrieval, as_measurement
@@ -22,13 +22,13 @@ from .spec import (
     ImageOperatorFamily,
     MotionBlurFamily,
     PixelMaskFamily,
+    RectMaskFamily,
     SuperResolutionFamily,
-    kernel_operator_from_file,
-    mask_operator_from_file,
     parse_operator_spec,
     spec_kinds,
 )
 from .svd import SVD, NoCheapSVDError
+from .user_files import kernel_operator_from_file, mask_operator_from_file
 
 __all__ = [
     "LinearOperator",
@@ -69,6 +69,7 @@ __all__ = [
     "box_mask",
     "pixel_mask",
     "center_mask",
+    "rect_mask",
     "mask_from_spatial",
     "ImageOperatorFamily",
     "MotionBlurFamily",
@@ -77,6 +78,7 @@ __all__ = [
     "BoxMaskFamily",
     "PixelMaskFamily",
     "CenterMaskFamily",
+    "RectMaskFamily",
     "DenoiseFamily",
     "spec_kinds",
     "parse_operator_spec",

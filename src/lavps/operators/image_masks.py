@@ -1,4 +1,4 @@
-"""Inpainting masks for images: random box, random pixels, centre box, as `Mask` operators.
+"""Inpainting masks for images: random box, random pixels, centre box, a given box, as `Mask` operators.
 
 Every mask is 1 where a pixel is observed and 0 where it is missing, has the image's full shape
 (C, H, W) (the same spatial pattern in every channel) or (B, C, H, W) with one mask per sample, so
@@ -14,7 +14,7 @@ import torch
 
 from .basic import Mask
 
-__all__ = ["box_mask", "pixel_mask", "center_mask", "mask_from_spatial"]
+__all__ = ["box_mask", "pixel_mask", "center_mask", "rect_mask", "mask_from_spatial"]
 
 
 def _check_shape(image_shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -114,9 +114,22 @@ def center_mask(image_shape: tuple[int, int, int], fraction: float, batch_size: 
     c, h, w = _check_shape(image_shape)
     _check_fraction(fraction, "centre box side fraction", allow_one=False)
     bh, bw = _box_side(fraction, h), _box_side(fraction, w)
-    top, left = (h - bh) // 2, (w - bw) // 2
+    return rect_mask((c, h, w), (h - bh) // 2, (w - bw) // 2, bh, bw, batch_size)
+
+
+def rect_mask(
+    image_shape: tuple[int, int, int], top: int, left: int, height: int, width: int, batch_size: int | None = None
+) -> Mask:
+    """Hide the HEIGHT x WIDTH box whose top-left pixel is (TOP, LEFT), the same in every channel: a box
+    `box_mask` draws when its sides are in the range it draws (it places a box anywhere it fits)."""
+    c, h, w = _check_shape(image_shape)
+    for name, value, least in (("TOP", top, 0), ("LEFT", left, 0), ("HEIGHT", height, 1), ("WIDTH", width, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+    if top + height > h or left + width > w:
+        raise ValueError(f"a {height}x{width} box at row {top}, column {left} does not fit the {h}x{w} image")
     spatial = torch.ones(h, w)
-    spatial[top : top + bh, left : left + bw] = 0.0
+    spatial[top : top + height, left : left + width] = 0.0
     if batch_size is not None:
         spatial = spatial.expand(int(batch_size), h, w)
     return mask_from_spatial(spatial, (c, h, w))

@@ -51,7 +51,8 @@ class Measurement:
     batch_size: int | None = None
     #: short human-readable name used in reports
     name: str = "measurement"
-    #: canonical spec of the family that drew this map (kept by operator files); None when unknown.
+    #: canonical spec of the family that drew this map (kept by operator files; a mask file that hides one box:
+    #: that box's `rect` spec); None when unknown.
     family: str | None = None
     #: True for linear operators: exact Jacobian products, closed-form samplers (DDRM, DiffPIR) apply
     is_linear: bool = False

@@ -1,4 +1,4 @@
-"""String specs -> image operator families; operators from user kernel and mask files.
+"""String specs -> image operator families (operators from user kernel and mask files: `user_files`).
 
 A spec is `kind[:arg[:arg]]`, e.g. `motion_blur:9:0.5`, `sr:4`, `box:0.3:0.5`, `denoise`.
 `parse_operator_spec(spec, image_shape)` returns an `OperatorFamily`; `family.sample(B, generator)`
@@ -11,17 +11,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from pathlib import Path
 from typing import ClassVar
 
-import numpy as np
 import torch
 
 from .base import LinearOperator
 from .basic import Identity, Mask
 from .blur import CircularBlur, gaussian_kernel, motion_kernel
 from .families import OperatorFamily
-from .image_masks import box_mask, box_side_range, center_mask, mask_from_spatial, pixel_mask
+from .image_masks import box_mask, box_side_range, center_mask, pixel_mask, rect_mask
 from .resize import AveragePool
 
 __all__ = [
@@ -33,12 +31,11 @@ __all__ = [
     "PixelMaskFamily",
     "PixelRangeMaskFamily",
     "CenterMaskFamily",
+    "RectMaskFamily",
     "DenoiseFamily",
     "spec_kinds",
     "parse_operator_spec",
     "draw_operator",
-    "kernel_operator_from_file",
-    "mask_operator_from_file",
 ]
 
 
@@ -160,23 +157,20 @@ class BoxMaskFamily(ImageOperatorFamily):
         return box_mask(self.image_shape, self.lo, self.hi, generator, batch_size)
 
     def covers(self, other: ImageOperatorFamily) -> bool:
-        """Also a box family of sides within these and a centred box of a side this family draws: box_mask
-        places its box anywhere it fits, the centre included (center:0.35 on 32 x 32 is an 11-pixel box,
-        a draw of box:0.3:0.5, whose sides are 10 to 16 pixels)."""
-        if isinstance(other, CenterMaskFamily):
-            sides = (other.fraction, other.fraction)
-        elif isinstance(other, BoxMaskFamily):
-            sides = (other.lo, other.hi)
+        """Also a box family of sides within these, a centred box of a side this family draws and a given box
+        (`rect`) of such sides: box_mask hides one box, the same in every channel, and places it anywhere it
+        fits (center:0.35 on 32 x 32 is an 11-pixel box, a draw of box:0.3:0.5, whose sides are 10 to 16)."""
+        sizes = self.image_shape[1:]
+        if isinstance(other, RectMaskFamily):
+            sides = [(other.height, other.height), (other.width, other.width)]  # in pixels; any place fits
+        elif isinstance(other, (CenterMaskFamily, BoxMaskFamily)):
+            fractions = (other.fraction,) * 2 if isinstance(other, CenterMaskFamily) else (other.lo, other.hi)
+            sides = [box_side_range(size, *fractions) for size in sizes]
         else:
             return super().covers(other)
-        if other.image_shape != self.image_shape:
-            return False
-        for size in self.image_shape[1:]:
-            low, high = box_side_range(size, self.lo, self.hi)
-            a, b = box_side_range(size, *sides)
-            if not low <= a <= b <= high:
-                return False
-        return True
+        drawn = [box_side_range(size, self.lo, self.hi) for size in sizes]
+        fits = all(low <= a <= b <= high for (low, high), (a, b) in zip(drawn, sides, strict=True))
+        return other.image_shape == self.image_shape and fits
 
 
 @dataclass(frozen=True)
@@ -230,6 +224,23 @@ class CenterMaskFamily(ImageOperatorFamily):
 
     def _draw(self, batch_size, generator):
         return center_mask(self.image_shape, self.fraction, batch_size)
+
+
+@dataclass(frozen=True)
+class RectMaskFamily(ImageOperatorFamily):
+    """Inpainting of one given box (`rect_mask`): a mask file that hides exactly such a box is this spec
+    (`lavps.operators.user_files.mask_operator_from_file`), so `auto` knows a box family that draws it."""
+
+    top: int = 0
+    left: int = 0
+    height: int = 1
+    width: int = 1
+    kind: ClassVar[str] = "rect"
+    usage: ClassVar[str] = "rect:TOP:LEFT:HEIGHT:WIDTH (hide the HEIGHT x WIDTH pixel box at row TOP, column LEFT)"
+    random: ClassVar[bool] = False
+
+    def _draw(self, batch_size, generator):
+        return rect_mask(self.image_shape, self.top, self.left, self.height, self.width, batch_size)
 
 
 @dataclass(frozen=True)
@@ -335,61 +346,3 @@ def draw_operator(spec: str, image_shape: tuple[int, int, int], seed: int | None
     op = family.sample_one(torch.Generator().manual_seed(0 if seed is None else int(seed)))
     op.family = family.spec
     return op
-
-
-def _read_array(path: str | Path, suffixes: tuple[str, ...], what: str) -> np.ndarray:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{what} file {path} does not exist")
-    suffix = path.suffix.lower()
-    if suffix not in suffixes:
-        raise ValueError(f"{what} file {path} has an unsupported extension; use one of {', '.join(suffixes)}")
-    try:
-        if suffix == ".npy":
-            return np.load(path, allow_pickle=False).astype(np.float64)
-        if suffix == ".txt":
-            return np.loadtxt(path, ndmin=2, dtype=np.float64)
-        from PIL import Image
-
-        with Image.open(path) as img:
-            img = img.convert("L") if img.mode in ("RGB", "RGBA", "P", "LA", "1", "CMYK") else img
-            return np.asarray(img, dtype=np.float64)
-    except (OSError, ValueError) as err:
-        raise ValueError(f"cannot read {what} file {path}: {err}") from None
-
-
-def kernel_operator_from_file(path: str | Path, image_shape: tuple[int, int, int]) -> CircularBlur:
-    """A measured blur kernel (.npy, .png or .txt whitespace matrix), normalised to sum 1.
-
-    The kernel's centre pixel is (kh // 2, kw // 2) (see blur.py); any size up to the image size is
-    accepted. Entries may be slightly negative (estimated kernels often are); the sum must be > 0.
-    """
-    k = _read_array(path, (".npy", ".png", ".txt"), "blur kernel")
-    if k.ndim != 2:
-        raise ValueError(f"blur kernel in {path} must be a 2-D array, got shape {k.shape}")
-    if not np.isfinite(k).all():
-        raise ValueError(f"blur kernel in {path} contains NaN or inf")
-    if not k.sum() > 0:
-        raise ValueError(f"blur kernel in {path} must have a positive sum to be normalised, got {k.sum():g}")
-    if k.sum() < 0.01 * np.abs(k).sum():  # normalising would amplify by 1 / sum: a gain of 1e7 for [1, -0.9999999]
-        raise ValueError(
-            f"blur kernel in {path} nearly cancels (sum {k.sum():g} against {np.abs(k).sum():g} in absolute value): "
-            "normalised to sum 1 it would amplify the image; is it a blur kernel?"
-        )
-    return CircularBlur(torch.from_numpy(k / k.sum()), image_shape)
-
-
-def mask_operator_from_file(path: str | Path, image_shape: tuple[int, int, int]) -> Mask:
-    """A user's inpainting mask (.png or .npy of shape (H, W) or (C, H, W)); nonzero = observed."""
-    m = _read_array(path, (".npy", ".png"), "mask")
-    if not np.isfinite(m).all():
-        raise ValueError(f"mask in {path} contains NaN or inf")
-    shape = tuple(int(s) for s in image_shape)
-    observed = torch.from_numpy(m != 0).float()
-    if not bool(observed.any()):  # would "restore" into unconditional prior draws without a word
-        raise ValueError(f"mask in {path} observes no pixel (all zero); nonzero = observed")
-    if m.ndim == 3 and tuple(m.shape) == shape:
-        return Mask(observed, shape)
-    if m.ndim == 2 and tuple(m.shape) == shape[1:]:
-        return mask_from_spatial(observed, shape)  # type: ignore[arg-type]
-    raise ValueError(f"mask in {path} has shape {m.shape}, expected (H, W) = {shape[1:]} or (C, H, W) = {shape}")

@@ -212,7 +212,7 @@ def tuned_options(sampler: str, spec: str) -> dict:
 
 #: LAVPS's `auto` preset: the budget it picks for an operator family the amortizer was trained on (its card
 #: lists them; a family inside one counts, `amortize.network.trained_family_for`) and for any other operator
-#: (unseen family, kernel or mask file, unknown origin). Measured on
+#: (unseen family, kernel file, a mask file that hides no single box, unknown origin). Measured on
 #: the demo's 20 held-out digits (docs/lavps_settings.md): on the six training families `fastest` is within
 #: 0.02 dB of `fast` or better at 0.65x its seconds; on the two unseen ones `reference` is +0.9 to +1.5 dB
 #: over `fast` and `fastest` (its Adam step uses the likelihood where the network is out of its depth).

@@ -10,7 +10,8 @@ import torch
 
 from ..operators import Measurement, NoiseModel, parse_noise_spec
 from ..operators.files import load_operator
-from ..operators.spec import draw_operator, kernel_operator_from_file, mask_operator_from_file, parse_operator_spec
+from ..operators.spec import draw_operator, parse_operator_spec
+from ..operators.user_files import kernel_operator_from_file, mask_operator_from_file
 
 __all__ = ["OperatorSource", "resolve_operator", "simulate", "timestamp"]
 
