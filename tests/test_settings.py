@@ -196,13 +196,15 @@ class _KnobConfig(SamplerConfig):
 
 
 def test_a_new_field_and_a_new_sampler_appear_on_the_cli_without_touching_it(monkeypatch):
-    """One registry line: the sampler is a `lavps restore --sampler` choice and its fields are options."""
+    """One line in the configs' table (`samplers.configs.CONFIGS`, which the CLI reads without torch): the
+    sampler is a `lavps restore --sampler` choice and its fields are options."""
     from lavps.cli.restore import _restoring
     from lavps.cli.settings import setting_options
+    from lavps.samplers.configs import CONFIGS
     from lavps.samplers.registry import restoring_samplers
 
     assert restoring_samplers() == ("dps", "mgdm", "lavps", "ddrm", "diffpir")
-    monkeypatch.setitem(SAMPLERS, "knob", (SAMPLERS["ddim"][0], _KnobConfig))
+    monkeypatch.setitem(CONFIGS, "knob", _KnobConfig)
     option = next(p for p in setting_options(None) if p.name == "new_knob")
     assert option.opts == ["--new-knob"] and "knob: A knob that no command names." in option.help
     assert "knob" in _restoring() and any(p.name == "new_knob" for p in setting_options(_restoring))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .constants import CURVATURE_PROBES, DRAWS
 from .diffusion import Schedule, Time, bridge_coefficients, expand_time
 from .operators.cg import conjugate_gradient
 from .operators.noise import InverseProblem
@@ -26,13 +27,6 @@ __all__ = [
     "CURVATURE_PROBES",
     "DRAWS",
 ]
-
-#: how x_tau is drawn around the inner Gaussian's mean (`VISettings.draw`): its mean-field std, or the
-#: Gaussian-linearised inner problem's full covariance (`linearised_noise`)
-DRAWS = ("diagonal", "linearised")
-
-#: Rademacher probes (one VJP each) of the Gauss-Newton curvature's diagonal for a non-linear measurement
-CURVATURE_PROBES = 16
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..objective import DRAWS
+from ..constants import DRAWS
 from .group import cli
 from .options import FiniteFloat, ListOption, grouped, option
 

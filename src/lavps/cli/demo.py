@@ -15,7 +15,7 @@ __all__ = ["demo", "row_samplers"]
 
 def row_samplers() -> tuple[str, ...]:
     """The samplers of the demo's rows (their settings options), read when the options are made."""
-    from ..evaluation.demo import DEMO_ROWS
+    from ..evaluation.demo_rows import DEMO_ROWS
 
     return tuple(dict.fromkeys(name for name, _ in DEMO_ROWS.values()))
 

@@ -26,7 +26,7 @@ __all__ = ["degrade", "restore"]
 
 
 def _restoring() -> tuple[str, ...]:
-    from ..samplers.registry import restoring_samplers
+    from ..samplers.configs import restoring_samplers
 
     return restoring_samplers()
 

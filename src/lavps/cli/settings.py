@@ -1,14 +1,14 @@
 """CLI options of sampler settings, generated from the samplers' config dataclasses.
 
-`@sampler_settings(...)` adds one option per config field of the registry's samplers (field `adam_out`
--> `--adam-out`, `lavps.samplers.config.option_name`; type from the field's annotation; help from its
-documentation, with the samplers that have it) and hands the command ONE argument, `settings`: a
+`@sampler_settings(...)` adds one option per config field of the samplers (`lavps.samplers.configs.CONFIGS`;
+field `adam_out` -> `--adam-out`, `lavps.samplers.config.option_name`; type from the field's annotation; help
+from its documentation, with the samplers that have it) and hands the command ONE argument, `settings`: a
 `SettingsChoice` of what the user gave. A new field on a sampler's config appears on `lavps restore`,
 `lavps demo` and `lavps bench gmm` without touching the CLI. Range rules are the configs' own
 (`__post_init__`), so every command refuses the same values with the same message.
 
-The options are made when a command is first parsed or asked for help (`LavpsCommand`), so `lavps --help`
-does not import torch.
+The options are made when a command is first parsed or asked for help (`LavpsCommand`) from the torch-free
+configs, so neither `lavps --help` nor a command's `--help` imports torch.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ class SettingsChoice:
         """The values that apply to sampler `name` over its config's defaults: the given fields it has,
         then its scoped ones; a default window longer than a given grid is capped (`presets.fit_to_grid`)."""
         from ..samplers.config import setting_names
+        from ..samplers.configs import config_class
         from ..samplers.presets import fit_to_grid
-        from ..samplers.registry import config_class
 
         cls = config_class(name)
         own = set(setting_names(cls))
@@ -66,7 +66,7 @@ class SettingsChoice:
     def check_used(self, names: list[str]) -> None:
         """Refuse a value that none of the samplers `names` of a run reads (it would be ignored)."""
         from ..samplers.config import option_name, setting_names
-        from ..samplers.registry import config_class
+        from ..samplers.configs import config_class
 
         known = {f for n in set(names) for f in setting_names(config_class(n))}
         unused = [option_name(k) for k in self.given if k not in known]
@@ -130,13 +130,13 @@ def setting_options(
     rule of `lavps.samplers.config`); its help names the samplers that have it.
     """
     from ..samplers.config import option_name, setting_help
-    from ..samplers.registry import SAMPLERS
+    from ..samplers.configs import CONFIGS
 
-    chosen = list(SAMPLERS) if samplers is None else list(samplers() if callable(samplers) else samplers)
+    chosen = list(CONFIGS) if samplers is None else list(samplers() if callable(samplers) else samplers)
     owners: dict[str, list[str]] = {}
     first: dict[str, Any] = {}  # field -> its type (the same in every config that has it)
     for name in chosen:
-        config = SAMPLERS[name][1]
+        config = CONFIGS[name]
         hints = typing.get_type_hints(config)
         for f in fields(config):
             hint = hints[f.name]
@@ -148,7 +148,7 @@ def setting_options(
     for key, hint in first.items():
         helps: dict[str, list[str]] = {}  # one text per distinct documentation, with the samplers it is from
         for name in owners[key]:
-            helps.setdefault(setting_help(SAMPLERS[name][1], key), []).append(name)
+            helps.setdefault(setting_help(CONFIGS[name], key), []).append(name)
         help_text = " ".join(f"{', '.join(names)}: {text}" for text, names in helps.items())
         kind = _click_type(hint)
         decl = option_name(key)

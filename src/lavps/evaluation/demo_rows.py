@@ -1,10 +1,10 @@
-"""The demo's rows (sampler, preset), the settings each row runs with on a task, and the priors it runs on."""
+"""The demo's rows (sampler, preset), the settings each row runs with on a task, and the priors it runs on.
+Free of torch: `lavps demo --help` generates its settings options from the rows' samplers."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..priors.latent import LatentPrior
 from ..samplers.presets import (
     auto_budget,
     calibrated_fields,
@@ -51,6 +51,8 @@ class DemoPrior:
     amortizer_files: tuple[str, ...] = ()  # where the amortizer(s) came from, for the report
 
     def amortizer_for(self, linear: bool):
+        from ..priors.latent import LatentPrior  # imported here: the rows are read by `--help`, without torch
+
         latent = isinstance(self.prior, LatentPrior)
         return self.amortizer if linear or latent or self.nonlinear_amortizer is None else self.nonlinear_amortizer
 

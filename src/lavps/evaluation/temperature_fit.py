@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from ..objective import DRAWS
+from ..constants import DRAWS
 from .calibration_bench import CalibrationRow, ImageCalibrationConfig, run_image_calibration
 
 __all__ = [

@@ -3,10 +3,12 @@
 Adapters for models users already have live in their own modules (imported on demand, they pull in
 diffusers): `lavps.priors.diffusers_folder`, `lavps.priors.adm`, `lavps.priors.edm`; `--prior` specs
 are resolved by `lavps.priors.specs.resolve_prior`.
+
+The names below are imported on first use (as in `lavps` and `lavps.samplers`), so that torch-free
+submodules such as `lavps.priors.schemes` can be read by the CLI without loading torch.
 """
 
-from .base import PREDICTIONS, Prior, denoiser_from_eps, denoiser_from_output
-from .gmm import GaussianMixturePrior, MixturePosterior, grid_mixture
+from importlib import import_module
 
 __all__ = [
     "PREDICTIONS",
@@ -17,3 +19,19 @@ __all__ = [
     "MixturePosterior",
     "grid_mixture",
 ]
+
+_WHERE = {
+    "PREDICTIONS": "base",
+    "Prior": "base",
+    "denoiser_from_eps": "base",
+    "denoiser_from_output": "base",
+    "GaussianMixturePrior": "gmm",
+    "MixturePosterior": "gmm",
+    "grid_mixture": "gmm",
+}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(import_module(f".{_WHERE[name]}", __name__), name)
+    raise AttributeError(f"module 'lavps.priors' has no attribute {name!r}")

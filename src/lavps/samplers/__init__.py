@@ -1,5 +1,6 @@
 """Samplers: DDIM (prior), DPS, MGDM, LAVPS, DDRM, DiffPIR. Each returns samples and a cost record; each
-has one frozen config dataclass next to it (`DDRMConfig`, ...); `registry.SAMPLERS` maps a name to both.
+has one frozen config dataclass (`DDRMConfig`, ...; torch-free, in `configs` and `lavps_config`, re-exported
+by the sampler's module); `registry.SAMPLERS` maps a name to both.
 
 The classes are imported on first use (as in `lavps`), so that torch-free submodules such as
 `lavps.samplers.presets` can be read by the CLI without loading torch.
@@ -45,12 +46,12 @@ _WHERE = {
     "TauRule": "settings",
     "SamplerConfig": "config",
     "VIConfig": "settings",
-    "DDIMConfig": "ddim",
-    "DPSConfig": "dps",
-    "MGDMConfig": "mgdm",
-    "LAVPSConfig": "lavps",
-    "DDRMConfig": "ddrm",
-    "DiffPIRConfig": "diffpir",
+    "DDIMConfig": "configs",
+    "DPSConfig": "configs",
+    "MGDMConfig": "configs",
+    "LAVPSConfig": "lavps_config",
+    "DDRMConfig": "configs",
+    "DiffPIRConfig": "configs",
 }
 
 

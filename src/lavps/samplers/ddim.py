@@ -11,23 +11,9 @@ import torch
 
 from ..diffusion import ddim_step, uniform_grid
 from .base import Context, Sampler
-from .config import SamplerConfig, setting
-from .settings import MAX_STEPS
+from .configs import DDIMConfig
 
 __all__ = ["DDIM", "DDIMConfig", "DDIMState"]
-
-
-@dataclass(frozen=True)
-class DDIMConfig(SamplerConfig):
-    """DDIM's settings (ancestral sampling of the prior, eta = 1)."""
-
-    label = "ddim"
-    restores = False  # it samples the prior: it never reads the observation
-
-    steps: int = setting(100, "Grid size N (3..1000 points): one denoiser call per step.")
-
-    def check(self) -> None:
-        self.require("steps", 3 <= self.steps <= MAX_STEPS, f"an integer in 3..{MAX_STEPS}")
 
 
 @dataclass

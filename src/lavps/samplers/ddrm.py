@@ -7,37 +7,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 
 from ..diffusion import baseline_grid
 from ..operators.svd import SVD
 from .base import Context, Sampler
-from .config import SamplerConfig, setting
-from .settings import MAX_STEPS
+from .configs import DDRMConfig
 
 __all__ = ["DDRM", "DDRMConfig", "DDRMState"]
-
-
-@dataclass(frozen=True)
-class DDRMConfig(SamplerConfig):
-    """DDRM's settings; defaults eta = 0.85, eta_b = 1 are the paper's, 20 steps its default budget."""
-
-    label = "ddrm"
-    renamed = {"ddrm_steps": "steps"}
-
-    steps: int = setting(20, "Denoiser calls (2..999).")
-    ddrm_eta: float = setting(0.85, "DDRM eta (in [0, 1]): noise kept in the unobserved and less noisy directions.")
-    ddrm_eta_b: float = setting(1.0, "DDRM eta_b (in [0, 1]): weight of the observation in the noisier directions.")
-    grid: Literal["uniform_t", "log_sigma"] = setting(
-        "uniform_t", "Time grid: uniform in t, or evenly spaced in log sigma_t (denser near the data)."
-    )
-
-    def check(self) -> None:
-        self.require("steps", 2 <= self.steps < MAX_STEPS, f"an integer in 2..{MAX_STEPS - 1}")
-        self.require("ddrm_eta", 0.0 <= self.ddrm_eta <= 1.0, "in [0, 1]")
-        self.require("ddrm_eta_b", 0.0 <= self.ddrm_eta_b <= 1.0, "in [0, 1]")
 
 
 @dataclass

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 
@@ -15,34 +14,9 @@ from ..diffusion import baseline_grid, restart_sample
 from ..operators.solve import regularized_least_squares
 from ..operators.svd import SVD
 from .base import Context, Sampler
-from .config import SamplerConfig, setting
-from .settings import MAX_STEPS
+from .configs import DiffPIRConfig
 
 __all__ = ["DiffPIR", "DiffPIRConfig", "DiffPIRState"]
-
-
-@dataclass(frozen=True)
-class DiffPIRConfig(SamplerConfig):
-    """DiffPIR's settings; defaults lambda 1.75 and zeta 0.3 are the authors' deblurring run in this
-    library's units (see the DiffPIR class), 100 steps their budget."""
-
-    label = "diffpir"
-    renamed = {"diffpir_steps": "steps"}
-
-    steps: int = setting(100, "Denoiser calls (2..999).")
-    diffpir_lambda: float = setting(1.75, "DiffPIR lambda (> 0): weight of the prior in the data step.")
-    diffpir_zeta: float = setting(0.3, "DiffPIR zeta (in [0, 1]): share of fresh noise when re-noising.")
-    diffpir_solver: Literal["auto", "svd", "cg"] = setting(
-        "auto", "Data step: the operator's SVD, conjugate gradients, or auto (the SVD when there is one)."
-    )
-    grid: Literal["uniform_t", "log_sigma"] = setting(
-        "uniform_t", "Time grid: uniform in t, or evenly spaced in log sigma_t (denser near the data)."
-    )
-
-    def check(self) -> None:
-        self.require("steps", 2 <= self.steps < MAX_STEPS, f"an integer in 2..{MAX_STEPS - 1}")
-        self.require("diffpir_lambda", self.diffpir_lambda > 0, "> 0")
-        self.require("diffpir_zeta", 0.0 <= self.diffpir_zeta <= 1.0, "in [0, 1]")
 
 
 @dataclass

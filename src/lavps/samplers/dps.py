@@ -6,33 +6,14 @@ Chung, Kim, Mccann, Klasky, Ye, "Diffusion Posterior Sampling for General Noisy 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from ..diffusion import ddim_step
 from .base import Context
-from .config import setting
-from .ddim import DDIM, DDIMConfig, DDIMState
+from .configs import DPSConfig
+from .ddim import DDIM, DDIMState
 
 __all__ = ["DPS", "DPSConfig"]
-
-
-@dataclass(frozen=True)
-class DPSConfig(DDIMConfig):
-    """DPS's settings. Defaults: the paper's 1000 steps; zeta 0.03, tuned on held-out Gaussian-mixture
-    problems (the image presets use the paper's 1.0)."""
-
-    label = "dps"
-    restores = True
-    renamed = {"dps_steps": "steps"}
-
-    steps: int = setting(1000, "Grid size N (3..1000 points): one denoiser forward and backward per step.")
-    dps_zeta: float = setting(0.03, "DPS step size zeta (>= 0), divided by the residual norm.")
-
-    def check(self) -> None:
-        super().check()
-        self.require("dps_zeta", self.dps_zeta >= 0, ">= 0")
 
 
 class DPS(DDIM):

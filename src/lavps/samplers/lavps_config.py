@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..objective import CURVATURE_PROBES
+from ..constants import CURVATURE_PROBES
 from .config import setting
 from .settings import MAX_ADAM_STEPS, VIConfig
 

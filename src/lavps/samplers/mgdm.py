@@ -13,24 +13,11 @@ import torch
 from ..diffusion import bridge_sample, ddim_step, grid_with_final_tau, restart_sample, uniform_grid
 from ..objective import BridgePrior, bridge_prior, likelihood_precision, linearised_noise
 from .base import Context, Sampler
-from .config import setting
+from .configs import MGDMConfig
 from .gauss_vi import draw_from, fit_gauss_vi
-from .settings import MAX_ADAM_STEPS, VIConfig, VISettings
+from .settings import VIConfig, VISettings
 
 __all__ = ["MGDM", "MGDMConfig", "check_final_tau"]
-
-
-@dataclass(frozen=True)
-class MGDMConfig(VIConfig):
-    """MGDM's settings: the shared Gibbs-loop settings (VIConfig) and the Adam steps inside the window."""
-
-    label = "mgdm"
-
-    adam_in: int = setting(20, f"Adam steps per iteration inside the window (0..{MAX_ADAM_STEPS}).")
-
-    def check(self) -> None:
-        super().check()
-        self.require("adam_in", 0 <= self.adam_in <= MAX_ADAM_STEPS, f"in 0..{MAX_ADAM_STEPS}")
 
 
 def check_final_tau(config: VIConfig, schedule) -> None:

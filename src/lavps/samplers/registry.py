@@ -1,4 +1,5 @@
-"""The samplers by name: each name maps to (sampler class, config class) and nothing else.
+"""The samplers by name: each name maps to (sampler class, config class) and nothing else (the names and
+configs alone, without torch: `lavps.samplers.configs`).
 
 `build_sampler(name, prior, settings)` makes the config from a config object or a dict of its field
 names (unknown names are refused with the allowed list) and calls the class's `from_config`. LAVPS and
@@ -14,15 +15,28 @@ from pathlib import Path
 from ..amortize.checkpoint import load_amortizer, load_supervised
 from .base import Sampler
 from .config import SamplerConfig, make_config
-from .ddim import DDIM, DDIMConfig
-from .ddrm import DDRM, DDRMConfig
-from .diffpir import DiffPIR, DiffPIRConfig
-from .dps import DPS, DPSConfig
-from .lavps import LAVPS, AmortizedOnlyConfig, LAVPSConfig
-from .mgdm import MGDM, MGDMConfig
+from .configs import (
+    CONFIGS,
+    AmortizedOnlyConfig,
+    DDIMConfig,
+    DDRMConfig,
+    DiffPIRConfig,
+    DPSConfig,
+    LAVPSConfig,
+    MGDMConfig,
+    SupervisedConfig,
+    config_class,
+    restoring_samplers,
+)
+from .ddim import DDIM
+from .ddrm import DDRM
+from .diffpir import DiffPIR
+from .dps import DPS
+from .lavps import LAVPS
+from .mgdm import MGDM
 from .particles import Particles
 from .restarts import Restarts
-from .supervised import SupervisedConfig, SupervisedDDIM
+from .supervised import SupervisedDDIM
 
 __all__ = [
     "restoring_samplers",
@@ -35,31 +49,23 @@ __all__ = [
     "settings_from_record",
 ]
 
+#: the sampler class of each config (the names and their order are `configs.CONFIGS`, torch-free)
+_SAMPLER_OF: dict[type[SamplerConfig], type[Sampler]] = {
+    DDIMConfig: DDIM,
+    DPSConfig: DPS,
+    MGDMConfig: MGDM,
+    LAVPSConfig: LAVPS,
+    AmortizedOnlyConfig: LAVPS,
+    SupervisedConfig: SupervisedDDIM,
+    DDRMConfig: DDRM,
+    DiffPIRConfig: DiffPIR,
+}
 SAMPLERS: dict[str, tuple[type[Sampler], type[SamplerConfig]]] = {
-    "ddim": (DDIM, DDIMConfig),
-    "dps": (DPS, DPSConfig),
-    "mgdm": (MGDM, MGDMConfig),
-    "lavps": (LAVPS, LAVPSConfig),
-    "amortized-only": (LAVPS, AmortizedOnlyConfig),
-    "supervised": (SupervisedDDIM, SupervisedConfig),
-    "ddrm": (DDRM, DDRMConfig),
-    "diffpir": (DiffPIR, DiffPIRConfig),
+    name: (_SAMPLER_OF[config], config) for name, config in CONFIGS.items()
 }
 
 #: the trained networks a sampler may take beside its settings (never settings themselves)
 NETWORKS = ("amortizer", "supervised")
-
-
-def restoring_samplers() -> tuple[str, ...]:
-    """The samplers `lavps restore` / `lavps.restore` offer: every one whose config `restores` (in order)."""
-    return tuple(name for name, (_, config) in SAMPLERS.items() if config.restores)
-
-
-def config_class(name: str) -> type[SamplerConfig]:
-    """The config class of sampler `name`; an unknown name is refused with the allowed list."""
-    if name not in SAMPLERS:
-        raise ValueError(f"unknown sampler {name!r}; allowed: {', '.join(SAMPLERS)}")
-    return SAMPLERS[name][1]
 
 
 def make_settings(name: str, settings: SamplerConfig | Mapping | None = None) -> SamplerConfig:

@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Literal
 
-from ..objective import DRAWS
+from ..constants import DRAWS
 from .config import SamplerConfig, setting
 
 if TYPE_CHECKING:

@@ -6,25 +6,16 @@ in-distribution family (`lavps.training.supervised`); nothing here evaluates the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from ..amortize.network import amortizer_inputs, check_compatible, time_code
 from ..device import prior_device
 from ..diffusion import ddim_step
 from .base import Context
-from .ddim import DDIM, DDIMConfig, DDIMState
+from .configs import SupervisedConfig
+from .ddim import DDIM, DDIMState
 
 __all__ = ["SupervisedDDIM", "SupervisedConfig"]
-
-
-@dataclass(frozen=True)
-class SupervisedConfig(DDIMConfig):
-    """The supervised baseline's settings: its DDIM grid (the network is given apart)."""
-
-    label = "supervised"
-    restores = False  # its network is trained per problem family (bench gmm)
 
 
 class SupervisedDDIM(DDIM):

@@ -1,0 +1,48 @@
+"""`lavps --help`, `lavps --version` and every command's `--help` (bench's subcommands too) never import torch:
+they read only torch-free modules (the commands import the library inside their callbacks; the generated
+sampler options come from `lavps.samplers.configs`). Checked in a fresh interpreter, where nothing has
+imported torch yet; each invocation's output must still be the full help (the generated options included)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import lavps
+
+_SCRIPT = """
+import contextlib, io, json, sys
+from lavps.cli.main import cli, main
+
+def run(args):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(args)
+    return {"args": args, "torch": "torch" in sys.modules, "out": out.getvalue()}
+
+runs = [run(["--help"]), run(["--version"]), run(["restore", "--help"])]
+for name, command in cli.commands.items():
+    runs.append(run([name, "--help"]))
+    for sub in getattr(command, "commands", {}):
+        runs.append(run([name, sub, "--help"]))
+print(json.dumps(runs))
+"""
+
+
+def _runs() -> list[dict]:
+    done = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_help_and_version_do_not_import_torch():
+    runs = _runs()
+    assert [r["args"] for r in runs if r["torch"]] == []
+    by_args = {" ".join(r["args"]): r["out"] for r in runs}
+    assert "restore" in by_args["--help"] and "bench" in by_args["--help"]
+    assert by_args["--version"].rstrip().endswith(f"version {lavps.__version__}")
+    # the generated sampler options, with their defaults, are on restore's help
+    assert "--steps" in by_args["restore --help"] and "--adam-out" in by_args["restore --help"]
+    assert "bench gmm --help" in by_args and "--steps" in by_args["bench gmm --help"]
+    assert all(out.startswith("Usage: ") for args, out in by_args.items() if args != "--version")
