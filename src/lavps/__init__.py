@@ -7,6 +7,7 @@ The image API (`lavps.restore`, `lavps.degrade`, `lavps.load_prior`, `lavps.oper
 `lavps.api`; it is imported on first use so that `import lavps` stays light.
 """
 
+from .lazy import lazy_attributes
 from .version import __version__
 
 __all__ = [
@@ -21,12 +22,5 @@ __all__ = [
     "__version__",
 ]
 
-_API = {"restore", "degrade", "load_prior", "operator", "noise_model", "Observation", "RestoreResult", "RunOptions"}
-
-
-def __getattr__(name: str):
-    if name in _API:
-        from . import api
-
-        return getattr(api, name)
-    raise AttributeError(f"module 'lavps' has no attribute {name!r}")
+_API = ("restore", "degrade", "load_prior", "operator", "noise_model", "Observation", "RestoreResult", "RunOptions")
+__getattr__ = lazy_attributes(__name__, dict.fromkeys(_API, "api"))

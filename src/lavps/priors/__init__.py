@@ -8,7 +8,7 @@ The names below are imported on first use (as in `lavps` and `lavps.samplers`), 
 submodules such as `lavps.priors.schemes` can be read by the CLI without loading torch.
 """
 
-from importlib import import_module
+from ..lazy import lazy_attributes
 
 __all__ = [
     "PREDICTIONS",
@@ -31,7 +31,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(import_module(f".{_WHERE[name]}", __name__), name)
-    raise AttributeError(f"module 'lavps.priors' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _WHERE)

@@ -6,7 +6,7 @@ The classes are imported on first use (as in `lavps`), so that torch-free submod
 `lavps.samplers.presets` can be read by the CLI without loading torch.
 """
 
-from importlib import import_module
+from ..lazy import lazy_attributes
 
 __all__ = [
     "Sampler",
@@ -55,7 +55,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(import_module(f".{_WHERE[name]}", __name__), name)
-    raise AttributeError(f"module 'lavps.samplers' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _WHERE)

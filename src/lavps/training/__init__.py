@@ -4,7 +4,7 @@ supervised loss). Names are imported lazily so that `lavps.training.loop` stays 
 
 from __future__ import annotations
 
-import importlib
+from ..lazy import lazy_attributes
 
 __all__ = [
     "TrainConfig",
@@ -53,7 +53,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str):
-    if name in _WHERE:
-        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _WHERE)
