@@ -9,10 +9,13 @@ seed gives the same noise on every device.
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
-__all__ = ["PRECISIONS", "resolve_device", "precision_dtype", "prior_device", "prior_precision"]
+__all__ = ["PRECISIONS", "resolve_device", "precision_dtype", "prior_device", "prior_precision", "full_float32"]
 
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -23,7 +26,8 @@ def _mps_available() -> bool:
 
 
 def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
-    """'auto' -> cuda if available, else mps, else cpu; 'cpu', 'cuda', 'cuda:N', 'mps' are checked.
+    """'auto' -> cuda if available, else mps, else cpu; 'cpu', 'cuda', 'cuda:N', 'mps' are checked. Under
+    torchrun 'cuda' (and 'auto' on a GPU machine) is the rank's own GPU, cuda:LOCAL_RANK (`_rank_cuda`).
 
     Raises:
         ValueError: an unknown spec, or a device this machine does not have (naming what it has).
@@ -33,7 +37,7 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
     text = "auto" if spec is None else str(spec).strip().lower()
     if text == "auto":
         if torch.cuda.is_available():
-            return torch.device("cuda")
+            return _rank_cuda()
         return torch.device("mps") if _mps_available() else torch.device("cpu")
     if text == "cpu":
         return torch.device("cpu")
@@ -52,8 +56,17 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
         count = torch.cuda.device_count()
         if index and int(index) >= count:
             raise ValueError(f"device {spec!r} is not available: this machine has {count} CUDA device(s)")
-        return torch.device(text)
+        return torch.device(text) if index else _rank_cuda()
     raise ValueError(f"unknown device {spec!r}; allowed: auto, cpu, cuda, cuda:N, mps")
+
+
+def _rank_cuda() -> torch.device:
+    """'cuda' without an index: under torchrun (WORLD_SIZE > 1) the GPU of this rank's LOCAL_RANK (modulo the GPUs),
+    so that N ranks on one machine share out its GPUs instead of all landing on GPU 0; else the current GPU."""
+    local = os.environ.get("LOCAL_RANK", "")
+    if local.isdigit() and os.environ.get("WORLD_SIZE", "1").strip() not in ("", "1"):
+        return torch.device("cuda", int(local) % max(torch.cuda.device_count(), 1))
+    return torch.device("cuda")
 
 
 def precision_dtype(name: str | torch.dtype) -> torch.dtype:
@@ -90,3 +103,27 @@ def prior_precision(prior) -> str:
         dtype = next((p.dtype for p in params if p.is_floating_point()), torch.float32)
     names = {v: k for k, v in PRECISIONS.items()}
     return names.get(dtype, str(dtype).removeprefix("torch."))
+
+
+@contextmanager
+def full_float32():
+    """cuDNN convolutions and CUDA matmuls in IEEE float32 inside the block, the flags restored after it. PyTorch
+    runs float32 convolutions in TF32 (a 10-bit mantissa) on Ampere and later GPUs by default; a finite difference
+    of two network passes cannot afford it (`lavps.priors.latent.LatentMeasurement`). No effect on the CPU."""
+    conv = getattr(torch.backends.cudnn, "conv", None)
+    if conv is not None and hasattr(conv, "fp32_precision"):  # torch >= 2.9: the per-operator flags
+        matmul = torch.backends.cuda.matmul
+        saved = conv.fp32_precision, matmul.fp32_precision
+        conv.fp32_precision = matmul.fp32_precision = "ieee"
+        try:
+            yield
+        finally:
+            conv.fp32_precision, matmul.fp32_precision = saved
+        return
+    cudnn, matmul = torch.backends.cudnn, torch.backends.cuda.matmul
+    saved = cudnn.allow_tf32, matmul.allow_tf32
+    cudnn.allow_tf32 = matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        cudnn.allow_tf32, matmul.allow_tf32 = saved

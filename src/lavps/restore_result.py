@@ -67,7 +67,7 @@ class RestoreResult:
 
     def scores(self, reference: ImageLike) -> list[dict]:
         """Per sample {"seed", "psnr", "ssim"} against a clean reference image (tensor or PNG)."""
-        ref = image_batch(reference, tuple(self.samples.shape[1:]))
+        ref = image_batch(reference, tuple(self.samples.shape[1:])).to(self.samples.device)
         if ref.shape[0] != 1:  # one clean image scores every sample
             raise ValueError(f"a reference is one image; got a batch of {ref.shape[0]}")
         check_clean(ref, "the reference")  # a NaN or a 0..255 reference would score silently (NaN, ~4 dB)

@@ -249,8 +249,10 @@ def calibration_report(
     the truth sits low, > 1/2 high) and the share of truths beyond every sample; and TARP's ECP curve
     with its largest deviation from the diagonal and a KS p-value of f against uniform. data_fit: as in
     `randomized_ranks` (adds the "discrepancy" statistic). Also the pooled spread ratio and the energy score
-    (mean over problems and per problem)."""
+    (mean over problems and per problem). Computed on the CPU (its draws, numpy and scipy are there)."""
     config = config or CalibrationConfig()
+    samples, truth = samples.cpu(), truth.cpu()
+    data_fit = None if data_fit is None else data_fit.cpu()
     ranks = randomized_ranks(samples, truth, config, data_fit)
     energy = energy_score(samples, truth)
     k = samples.shape[1]

@@ -85,13 +85,13 @@ class ImageCalibrationConfig:
 
 def prior_draws(prior, count: int, steps: int, seed: int, progress: bool = False) -> torch.Tensor:
     """`count` ancestral samples of the prior (DDIM, eta = 1, `steps` steps); draw p uses seed + p. A latent
-    prior's are the decoded images of its latent draws (the signals its restores return)."""
+    prior's are the decoded images of its latent draws (the signals its restores return). On the CPU."""
     sampler = DDIM(prior, steps=steps, eta=1.0)
     draws = sampler.sample(None, count, seed=[seed + p for p in range(count)], progress=progress).samples
     if isinstance(prior, LatentPrior):
         with torch.no_grad():
             draws = prior.decode(draws)
-    return draws.float()
+    return draws.float().cpu()  # truths on the CPU whatever the prior's device (degrade, scores, the report)
 
 
 def calibration_problems(truth: torch.Tensor, spec: str, sigma: float | None, seed: int, noise: str | None = None):

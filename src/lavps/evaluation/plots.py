@@ -110,7 +110,7 @@ def plot_demo_grid(rows: dict[str, torch.Tensor], title: str, path: Path, max_co
     for r, name in enumerate(names):
         for c in range(cols):
             ax = axes[r][c]
-            img = rows[name][c].detach().float().clamp(-1, 1)
+            img = rows[name][c].detach().float().cpu().clamp(-1, 1)
             ax.imshow(((img + 1) / 2).permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])

@@ -96,11 +96,16 @@ class LinearOperator(Measurement):
         if self.batch_size is not None:
             raise ValueError("as_matrix() needs an operator shared by the batch")
         eye = torch.eye(self.in_dim, dtype=torch.float64).reshape(self.in_dim, *self.in_shape)
-        cols = self.forward(eye.to(self._dtype())).double().reshape(self.in_dim, self.out_dim)
+        cols = self.forward(eye.to(self._dtype()).to(self._device())).double().cpu().reshape(self.in_dim, self.out_dim)
         return cols.T.contiguous()
 
     def _dtype(self) -> torch.dtype:
         return torch.float64
+
+    def _device(self) -> torch.device:
+        """Where the derived helpers (`as_matrix`, `gram_diagonal`) apply the operator; their results stay on the
+        CPU. lavps's operators move their parameters to the input's device: the CPU; a user's callables: theirs."""
+        return torch.device("cpu")
 
     def _pinv_cg(self, y: torch.Tensor, iters: int = 50, tol: float = 1e-6) -> torch.Tensor:
         """Minimum-norm least squares by CG on the normal equations (starting from 0 keeps minimum norm)."""
@@ -118,7 +123,7 @@ def _column_diagonal(op: LinearOperator) -> torch.Tensor:
         for j in range(op.in_dim):
             e = torch.zeros(1, op.in_dim, dtype=op._dtype())
             e[0, j] = 1
-            col = op.forward(e.reshape(1, *op.in_shape).expand(batch, *op.in_shape))
+            col = op.forward(e.reshape(1, *op.in_shape).expand(batch, *op.in_shape).to(op._device())).cpu()
             out[:, j] = col.double().flatten(1).pow(2).sum(1)
     return out.reshape(batch, *op.in_shape)
 
@@ -132,6 +137,6 @@ def _hutchinson_diagonal(op: LinearOperator, probes: int = GRAM_PROBES, seed: in
     with torch.no_grad():
         for _ in range(probes):
             z = torch.randint(0, 2, (1, *op.in_shape), generator=gen).to(dtype) * 2 - 1
-            z = z.expand(batch, *op.in_shape)
-            total += (z * op.adjoint(op.forward(z))).double()
+            z = z.expand(batch, *op.in_shape).to(op._device())
+            total += (z * op.adjoint(op.forward(z))).double().cpu()
     return (total / probes).clamp_min(0.0)

@@ -100,6 +100,7 @@ class ExternalOperator(LinearOperator):
         if not self.in_shape or min(self.in_shape) < 1:
             raise ValueError(f"in_shape must be a non-empty tuple of positive sizes, got {in_shape!r}")
         self._fwd, self._adj, self.name = forward, adjoint, str(name)
+        self._where = torch.device(device)  # the callables' device: gram_diagonal's probes go there
         if out_shape is None:
             with torch.no_grad():
                 probe = forward(torch.zeros(1, *self.in_shape, dtype=dtype, device=device))
@@ -130,6 +131,9 @@ class ExternalOperator(LinearOperator):
 
     def _dtype(self) -> torch.dtype:
         return torch.float32
+
+    def _device(self) -> torch.device:
+        return self._where
 
 
 def as_operator(obj, in_shape: tuple[int, ...], **kwargs) -> LinearOperator:

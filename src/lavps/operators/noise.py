@@ -37,10 +37,10 @@ class GaussianNoise:
         """y = A(x) + sigma * restrict(noise) for a given standard normal tensor of A(x)'s shape (A's
         `exact_forward`: the real codec for JPEG)."""
         ax = operator.exact_forward(x)
-        return ax + self.sigma * operator.restrict(noise.to(ax.dtype))
+        return ax + self.sigma * operator.restrict(noise.to(device=ax.device, dtype=ax.dtype))
 
     def observe(self, x: torch.Tensor, operator: Measurement, generator: torch.Generator) -> torch.Tensor:
-        """`measure` with the standard normal drawn from `generator` (CPU)."""
+        """`measure` with the standard normal drawn from `generator` (CPU), moved to x's device."""
         return self.measure(x, operator, torch.randn(x.shape[0], *operator.out_shape, generator=generator))
 
     def log_likelihood_of(self, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -187,27 +187,27 @@ class InverseProblem:
 
     def log_likelihood(self, x: torch.Tensor) -> torch.Tensor:
         """log g_y(x) per sample, shape (B,)."""
-        return self.noise.log_likelihood(x, self.y, self.operator)
+        return self.noise.log_likelihood(x, self.y.to(x.device), self.operator)
 
     def likelihood_gradient(self, x: torch.Tensor) -> torch.Tensor:
         """grad_x log g_y(x): A^T (y - A x) / sigma^2 in closed form for a linear operator with Gaussian
         noise, else J^T score(A(x), y) through the measurement's Jacobian at x."""
         if self.is_linear_gaussian:
-            return self.operator.adjoint(self.y - self.operator.forward(x)) / self.sigma**2
+            return self.operator.adjoint(self.y.to(x.device) - self.operator.forward(x)) / self.sigma**2
         return self.local_quadratic(x).gradient
 
     def consistent_point(self, x: torch.Tensor) -> torch.Tensor:
         """`Measurement.consistent_point` of x for this y under Gaussian noise; x itself under any other."""
         if not isinstance(self.noise, GaussianNoise):
             return x
-        return self.operator.consistent_point(x, self.y.to(x.dtype), self.sigma)
+        return self.operator.consistent_point(x, self.y.to(device=x.device, dtype=x.dtype), self.sigma)
 
     def discrepancy(self, x: torch.Tensor) -> torch.Tensor:
         """Morozov's discrepancy of x per sample, (B,): the noise model's squared residual (Gaussian:
         ((y - A x) / sigma)^2; Poisson: Pearson's (k - lam)^2 / lam) averaged over the measured entries (a
         mask's unmeasured ones left out). About 1 for the truth (Gaussian: chi^2 / d_y, within
         sqrt(2 / d_y)); a sample far above it does not explain y (`lavps.samplers.restarts`)."""
-        y = self.y.to(x.dtype)
+        y = self.y.to(device=x.device, dtype=x.dtype)  # outside a sampler (restarts) y is where the caller left it
         per_entry = self.noise.squared_residual(self.operator.forward(x), y).flatten(1)
         measured = self.operator.restrict(torch.ones_like(y)).flatten(1)  # per row: a per-sample mask differs
         return (per_entry * measured).sum(1) / measured.sum(1).clamp_min(1.0)
@@ -215,7 +215,7 @@ class InverseProblem:
     def local_quadratic(self, x: torch.Tensor) -> LocalQuadratic:
         """The Gauss-Newton model of log g_y at x (exact for a linear operator with Gaussian noise)."""
         lin = self.operator.linearize(x)
-        score, weight = self.noise.gauss_newton(lin.value, self.y.to(lin.value.dtype))
+        score, weight = self.noise.gauss_newton(lin.value, self.y.to(device=lin.value.device, dtype=lin.value.dtype))
         return LocalQuadratic(lin.vjp(score), lin, weight)
 
     def y_signal(self, at: torch.Tensor | None = None, iters: int = 20) -> torch.Tensor:

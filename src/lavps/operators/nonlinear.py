@@ -21,7 +21,7 @@ __all__ = ["JpegCompression", "PhaseRetrieval", "HighDynamicRange", "ExternalMea
 
 def _per_sample(value, what: str, valid: Callable[[torch.Tensor], torch.Tensor], rule: str) -> torch.Tensor:
     """A float64 scalar or (B,) tensor of parameters, each checked by `valid` (else a ValueError naming `rule`)."""
-    t = torch.as_tensor(value, dtype=torch.float64)
+    t = torch.as_tensor(value, dtype=torch.float64).cpu()  # kept on the CPU; moved per call (`_param`)
     if t.ndim > 1 or not bool(torch.isfinite(t).all()) or not bool(valid(t).all()):
         raise ValueError(f"{what} must be {rule} (a number or one per sample), got {value!r}")
     return t

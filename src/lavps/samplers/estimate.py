@@ -94,7 +94,8 @@ def _timed_pass(prior, batch: int, with_backward: bool) -> tuple[float, float]:
     """Seconds of one forward of the prior's network on `batch` paths, and of the extra backward."""
     device = prior_device(prior)
     t = prior.schedule.num_steps // 2
-    x = torch.randn((batch, *prior.shape), device=device)
+    # a local generator: timing leaves the global (CPU or CUDA) RNG untouched
+    x = torch.randn((batch, *prior.shape), generator=torch.Generator().manual_seed(0)).to(device)
 
     def run(grad: bool) -> float:
         y = x.detach().requires_grad_(grad)

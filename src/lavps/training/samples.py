@@ -42,7 +42,7 @@ def save_image_grid(images: torch.Tensor, path: str | Path, nrow: int = 8, pad: 
     b, c, h, w = images.shape
     rows = (b + nrow - 1) // nrow
     canvas = np.zeros((rows * (h + pad) + pad, nrow * (w + pad) + pad, c), dtype=np.uint8)
-    pixels = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1)
+    pixels = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1)
     for k in range(b):
         r, q = divmod(k, nrow)
         y0, x0 = pad + r * (h + pad), pad + q * (w + pad)

@@ -244,7 +244,7 @@ def _restore_batch(job, prior, sampler, images, names, refs, batch: list[int], o
     if isinstance(prior, LatentPrior):  # the user sees images: the latent samples' decodes
         with torch.no_grad():
             x = prior.decode(x)
-    x = _as_saved(x)  # metrics of the PNG actually written: identical whatever the batch
+    x = _as_saved(x.cpu())  # metrics of the PNG actually written (on the CPU, as the references): any batch
     cost = result.cost
     for j, i in enumerate(batch):
         row = {
