@@ -15,14 +15,17 @@ from pathlib import Path
 
 import torch
 
-from .device import prior_device, prior_precision, resolve_device
+from .device import precision_dtype, prior_device, prior_precision, resolve_device
 from .finite import DIVERGED_ABOVE
+from .imaging.io import FIT_MODES
 from .inputs import (
     ImageLike,
     check_clean,
+    check_count,
     check_observation_scale,
     check_poisson_counts,
     check_seed,
+    check_sigma,
     image_batch,
     observation_batch,
 )
@@ -81,6 +84,17 @@ class RunOptions:
     fit: str | None = None
     check_scale: bool = True
 
+    def __post_init__(self):  # checked when made: a typo or a wrong type is named before any loading
+        if self.batch_size is not None:
+            object.__setattr__(self, "batch_size", check_count(self.batch_size, "batch_size"))
+        if self.precision is not None:
+            precision_dtype(self.precision)
+        if self.fit is not None and self.fit not in FIT_MODES:
+            raise ValueError(f"fit must be one of {', '.join(FIT_MODES)} or None, got {self.fit!r}")
+        for name in ("noise_on_device", "progress", "check_scale"):
+            if not isinstance(getattr(self, name), bool):  # progress="no" would be true
+                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
+
 
 def load_prior(
     spec: str | Path | None = None,
@@ -116,8 +130,15 @@ def operator(
         image_shape: (C, H, W) the operator acts on (default: the shipped prior's shape).
         seed: draws a random kind (motion_blur, box, pixels); required for those, ignored otherwise.
     """
+    if not isinstance(spec_or_file, (str, Path)):
+        raise TypeError(
+            "an operator is a spec string, an operator file's path or a lavps Measurement (lavps.operators: "
+            f"DenseMatrix(matrix), Mask(mask), as_operator(obj, in_shape) for your own), "
+            f"got {type(spec_or_file).__name__}"
+        )
     if seed is not None:
         check_seed(seed)
+        seed = int(seed)  # a NumPy integer draws as its int and is recorded as a number
     if image_shape is None:
         image_shape = tuple(load_prior().shape)
     if len(image_shape) != 3 or not all(
@@ -150,6 +171,8 @@ def degrade(
     if isinstance(operator, Measurement):
         shape = tuple(operator.in_shape)
     elif isinstance(x, torch.Tensor):
+        if x.ndim not in (3, 4):
+            raise ValueError(f"x must be an image (C, H, W) or a batch (B, C, H, W), got shape {tuple(x.shape)}")
         shape = tuple(x.shape[-3:])
     else:
         shape = tuple(load_prior().shape)
@@ -168,7 +191,7 @@ def noise_model(sigma: float | None = None, noise: str | NoiseModel | None = Non
     """The noise model of exactly one of sigma (Gaussian sigma_y) or a noise spec / model."""
     if (sigma is None) == (noise is None):
         raise ValueError("give exactly one of sigma (Gaussian noise) or noise (e.g. 'poisson:100', 'gaussian:0.05')")
-    return parse_noise_spec(float(sigma) if noise is None else noise)
+    return parse_noise_spec(check_sigma(sigma) if noise is None else noise)
 
 
 def restore(
@@ -220,18 +243,22 @@ def restore(
     if device is not None:
         device = resolve_device(device)  # an unavailable device is named before any work
     model = noise_model(sigma, noise)  # validates sigma / the noise spec before any work
-    if not isinstance(samples, int) or samples < 1:
-        raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
+    samples = check_count(samples, "samples")
     check_seed(seed)
+    seed = int(seed)  # a NumPy integer: the same stream, recorded as a JSON number
     if not -(2**63) <= seed <= 2**63 - samples:  # torch's generators take signed 64-bit seeds; sample i: seed + i
         raise ValueError(f"seed must be in {-(2**63)}..{2**63 - samples} for {samples} sample(s), got {seed}")
     if sampler not in restoring_samplers():
         raise ValueError(f"unknown sampler {sampler!r}; allowed: {', '.join(restoring_samplers())}")
     given = prior is not None and not isinstance(prior, (str, Path))
+    if given and not (hasattr(prior, "denoise") and hasattr(prior, "shape")):
+        named = type(prior).__name__
+        raise TypeError(f"prior must be a loaded prior (lavps.load_prior), a spec or path, or None; got {named}")
     described = _described(operator, model, prior)
     prior = prior if given else load_prior(prior)
     prior = _placed(prior, device, precision, copy_first=given)
     op = operator if isinstance(operator, Measurement) else _operator_for(operator, _user_shape(prior), None)
+    _check_shared(op, samples)
     check_overrides(sampler, settings)  # bad settings are named before the observation is read
     obs = observation_batch(y, op, fit)
     if run.check_scale and getattr(model, "sigma", None) is not None:  # a 0..255 or scaled y: garbage
@@ -290,6 +317,8 @@ def _run_options(run: RunOptions | None, deprecated: dict) -> RunOptions:
     unknown = sorted(set(deprecated) - set(RunOptions.__dataclass_fields__))
     if unknown:
         raise TypeError(f"restore() got unexpected keyword argument(s) {', '.join(unknown)}")
+    if run is not None and not isinstance(run, RunOptions):
+        raise TypeError(f"run must be a lavps.RunOptions (e.g. RunOptions(batch_size=4)) or None, got {run!r}")
     if not deprecated:
         return RunOptions() if run is None else run
     if run is not None:
@@ -315,7 +344,24 @@ def _placed(prior, device: torch.device | None, precision: str | None, copy_firs
 
 def _operator_for(spec_or_file, image_shape, seed) -> Measurement:
     """`operator` for use inside degrade/restore, whose parameter of that name shadows the function."""
+    spec = isinstance(spec_or_file, (str, Path)) and not str(spec_or_file).endswith(".safetensors")
+    if spec and len(image_shape) != 3:
+        raise ValueError(
+            f"operator spec {str(spec_or_file)!r} acts on images (C, H, W), but the prior's signals have shape "
+            f"{tuple(image_shape)}: pass an operator object (lavps.operators, e.g. DenseMatrix)"
+        )
     return operator(spec_or_file, image_shape, seed)
+
+
+def _check_shared(op: Measurement, samples: int) -> None:
+    """restore draws every sample under the one operator of its one observation: per-sample operators (a Mask of
+    a batch of masks, a StackedOperator) would fail deep inside the first step."""
+    count = getattr(op, "batch_size", None)
+    if count is not None and (count != 1 or samples != 1):
+        raise ValueError(
+            f"operator {op.name} holds {count} per-sample operators (batch_size={count}); restore takes one "
+            "operator shared by all its samples (e.g. Mask(mask[0]) for one mask of a batch)"
+        )
 
 
 def _warn_if_diverged(samples: torch.Tensor, sampler: str) -> None:

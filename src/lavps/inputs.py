@@ -15,6 +15,7 @@ import torch
 
 from .imaging.io import fit_image, load_image, read_observation_file
 from .operators import LinearOperator, Measurement
+from .random import check_seed
 
 __all__ = [
     "ImageLike",
@@ -22,6 +23,8 @@ __all__ = [
     "observation_batch",
     "check_clean",
     "check_seed",
+    "check_count",
+    "check_sigma",
     "check_observation_scale",
     "check_poisson_counts",
 ]
@@ -32,13 +35,27 @@ ImageLike = torch.Tensor | str | Path
 LEVELS_ABOVE = 1.5
 
 
-def check_seed(seed) -> None:
-    """Seeds are integers: a float such as 1.5 would be truncated by the generators yet recorded as given;
-    torch's generators take signed 64-bit ones."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an integer, got {seed!r}")
-    if not -(2**63) <= seed < 2**63:
-        raise ValueError(f"seed must be in {-(2**63)}..{2**63 - 1} (signed 64-bit), got {seed}")
+def check_count(value, name: str) -> int:
+    """A count (samples, batch_size) is an integer >= 1: a bool or a float (2.0, 1.5) is refused, not cast."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= 1, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def check_sigma(sigma) -> float:
+    """sigma_y as a float: a number, or a tensor / array holding one (one noise level for the observation).
+    A bool (sigma=True would be 1.0) and several values are refused; the range is GaussianNoise's rule."""
+    if isinstance(sigma, torch.Tensor):
+        sigma = sigma.detach()
+    size = sigma.numel() if isinstance(sigma, torch.Tensor) else getattr(sigma, "size", 1)  # NumPy: .size
+    if isinstance(sigma, bool) or size != 1:
+        raise TypeError(f"sigma must be one number sigma_y > 0 (images in [-1, 1]), got {sigma!r}")
+    try:
+        return float(sigma)
+    except (TypeError, ValueError):
+        raise TypeError(f"sigma must be one number sigma_y > 0 (images in [-1, 1]), got {sigma!r}") from None
 
 
 def check_clean(x: torch.Tensor, what: str = "the clean image") -> None:
@@ -63,11 +80,13 @@ def image_batch(
     if isinstance(x, (str, Path)):
         return load_image(x, shape, fit, by=by)
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"expected an image tensor or a PNG path, got {type(x).__name__}")
+        array = hasattr(x, "__array__") or hasattr(x, "__array_interface__")  # NumPy, PIL
+        hint = " (torch.from_numpy(np.asarray(a)) for an array or PIL image: (C, H, W) in [-1, 1])" if array else ""
+        raise TypeError(f"expected an image tensor or a PNG path, got {type(x).__name__}{hint}")
     if x.layout != torch.strided or not (x.is_floating_point() and not x.is_complex()):  # else cast without a word
         kind = "sparse" if x.layout != torch.strided else str(x.dtype).removeprefix("torch.")
         raise TypeError(f"an image or observation is a dense real float tensor, got {kind}")
-    x = x.float()
+    x = x.detach().float()  # a tensor that requires grad is read as its values
     if x.ndim == len(shape):
         x = x[None]
     if fit is not None and x.ndim == 4:
@@ -95,12 +114,22 @@ def observation_batch(y: ImageLike, op: Measurement, fit: str | None = None) -> 
 #: how far beyond the reachable norm an observation may lie before it is refused (the norm estimate is a
 #: lower bound of ||A|| and prior draws leave [-1, 1] a little: a wide margin, for gross scale errors only)
 SCALE_MARGIN = 3.0
+#: a Gaussian sigma_y above this spans more than the images' whole range [-1, 1]: said in a warning
+NOISE_ABOVE_RANGE = 2.0
 
 
 def check_observation_scale(y: torch.Tensor, op: Measurement, sigma: float, iterations: int = 20) -> None:
     """Refuse a linear-Gaussian observation on the wrong scale (0..255 levels, x100): ||y|| can be at most
     about ||A||_2 sqrt(d) (images in [-1, 1]) plus the noise's sigma sqrt(m). Any such y would otherwise be
-    restored without a word into saturated garbage. ||A||_2 by power iteration on A^T A from a fixed start."""
+    restored without a word into saturated garbage. ||A||_2 by power iteration on A^T A from a fixed start.
+    A sigma above the images' whole range (sigma on the 0..255 scale?) is said in a warning."""
+    if sigma > NOISE_ABOVE_RANGE:
+        warnings.warn(
+            f"sigma_y = {sigma:g} exceeds the whole range of images in [-1, 1] (2): y then carries almost nothing and "
+            "the samples are nearly prior draws; is sigma on the 0..255 scale (divide it by 127.5)?",
+            RuntimeWarning,
+            3,
+        )
     bounds = op.output_bounds() if hasattr(op, "output_bounds") else None
     if bounds is not None:  # a bounded non-linear measurement (JPEG, clip, Fourier magnitudes)
         low, high = bounds

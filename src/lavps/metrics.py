@@ -9,7 +9,8 @@ __all__ = ["psnr", "ssim", "sliced_wasserstein"]
 
 
 def psnr(x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """Per-image PSNR in dB, shape (B,)."""
+    """Per-image PSNR in dB, shape (B,), of two batches (B, C, H, W) in [-1, 1]."""
+    _check_pair(x, reference)
     from torchmetrics.functional.image import peak_signal_noise_ratio
 
     a, b = ((x.float() + 1) / 2).clamp(0, 1), ((reference.float() + 1) / 2).clamp(0, 1)
@@ -17,11 +18,21 @@ def psnr(x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
 
 
 def ssim(x: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """Per-image SSIM (Gaussian window 11, sigma 1.5), shape (B,)."""
+    """Per-image SSIM (Gaussian window 11, sigma 1.5), shape (B,), of two batches (B, C, H, W) in [-1, 1]."""
+    _check_pair(x, reference)
     from torchmetrics.functional.image import structural_similarity_index_measure
 
     a, b = ((x.float() + 1) / 2).clamp(0, 1), ((reference.float() + 1) / 2).clamp(0, 1)
     return structural_similarity_index_measure(a, b, data_range=1.0, reduction="none")
+
+
+def _check_pair(x: torch.Tensor, reference: torch.Tensor) -> None:
+    """Two image batches of one shape: one image (C, H, W) would fail inside torchmetrics with its axes named."""
+    if x.ndim != 4 or reference.ndim != 4 or tuple(x.shape[1:]) != tuple(reference.shape[1:]):
+        raise ValueError(
+            f"expected two image batches (B, C, H, W) of the same image shape, got {tuple(x.shape)} and "
+            f"{tuple(reference.shape)} (one image: x[None])"
+        )
 
 
 def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, num_directions: int = 100, seed: int = 0) -> float:

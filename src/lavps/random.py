@@ -22,12 +22,31 @@ device type, no host-to-device copy); on the CPU both are the same.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import numbers
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import torch
 
-__all__ = ["NoiseSource", "BatchNoise", "PerSampleNoise", "GroupedNoise", "make_noise", "derive_seed", "name_seed"]
+__all__ = [
+    "NoiseSource",
+    "BatchNoise",
+    "PerSampleNoise",
+    "GroupedNoise",
+    "make_noise",
+    "derive_seed",
+    "name_seed",
+    "check_seed",
+]
+
+
+def check_seed(seed) -> None:
+    """Seeds are integers: a float such as 1.5 would be truncated by the generators yet recorded as given;
+    torch's generators take signed 64-bit ones."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an integer, got {seed!r}")
+    if not -(2**63) <= seed < 2**63:
+        raise ValueError(f"seed must be in {-(2**63)}..{2**63 - 1} (signed 64-bit), got {seed}")
 
 
 class NoiseSource:
@@ -135,12 +154,21 @@ def make_noise(
         if seed.batch_size != batch_size:
             raise ValueError(f"noise source made for batch {seed.batch_size}, the batch is {batch_size}")
         return seed
-    if not isinstance(seed, int):
+    if isinstance(seed, torch.Tensor):
+        seed = seed.tolist()  # an integer tensor's values: 0-d one seed, 1-d per-sample seeds
+    if isinstance(seed, (str, bytes, bool)) or not isinstance(seed, (numbers.Integral, Iterable)):
+        raise TypeError(f"seed must be an integer, a list of per-sample integer seeds or a NoiseSource, got {seed!r}")
+    if not isinstance(seed, numbers.Integral):
         seeds = list(seed)
+        for s in seeds:
+            check_seed(s)
         if len(seeds) != batch_size:
             raise ValueError(f"got {len(seeds)} seeds for a batch of {batch_size}")
         return PerSampleNoise(seeds, on_device)
+    check_seed(seed)
+    seed = int(seed)  # a NumPy integer seeds the same stream as the int of its value
     if per_sample:
+        check_seed(seed + batch_size - 1)  # sample i uses seed + i
         return PerSampleNoise([seed + i for i in range(batch_size)], on_device)
     return BatchNoise(seed, batch_size, on_device)
 

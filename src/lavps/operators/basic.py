@@ -48,6 +48,7 @@ class DenseMatrix(LinearOperator):
     name = "dense"
 
     def __init__(self, matrix: torch.Tensor):
+        _check_tensor(matrix, "matrix")
         if matrix.ndim not in (2, 3):
             raise ValueError(f"matrix must have shape (d_y, d) or (B, d_y, d), got {tuple(matrix.shape)}")
         if not torch.isfinite(matrix).all():
@@ -115,6 +116,7 @@ class Mask(LinearOperator):
         return cls(tensors["mask"], shape)
 
     def __init__(self, mask: torch.Tensor, signal_shape: tuple[int, ...] | None = None):
+        _check_tensor(mask, "mask")
         signal_shape = tuple(mask.shape) if signal_shape is None else tuple(signal_shape)
         if tuple(mask.shape) == signal_shape:
             self.batch_size = None
@@ -158,3 +160,10 @@ class Mask(LinearOperator):
 
     def _dtype(self):
         return torch.float64
+
+
+def _check_tensor(value, name: str) -> None:
+    """One clear line for a NumPy array (or a list) where a tensor is expected, not an AttributeError inside."""
+    if not isinstance(value, torch.Tensor):
+        got = type(value).__name__
+        raise TypeError(f"{name} must be a torch.Tensor (torch.from_numpy(a) for a NumPy array), got {got}")

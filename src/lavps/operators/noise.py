@@ -8,6 +8,7 @@ and DPS's residual. `InverseProblem.local_quadratic` combines them with the meas
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -26,8 +27,10 @@ class GaussianNoise:
     sigma: float
 
     def __post_init__(self):
-        if not (isinstance(self.sigma, (int, float)) and math.isfinite(self.sigma) and self.sigma > 0):
+        real = isinstance(self.sigma, numbers.Real) and not isinstance(self.sigma, bool)  # NumPy floats too
+        if not (real and math.isfinite(self.sigma) and self.sigma > 0):
             raise ValueError(f"noise level sigma_y must be a finite number > 0, got {self.sigma!r}")
+        object.__setattr__(self, "sigma", float(self.sigma))
 
     @property
     def spec(self) -> str:
@@ -144,6 +147,15 @@ class InverseProblem:
     def __post_init__(self):
         if not isinstance(self.y, torch.Tensor):
             raise TypeError(f"y must be a torch.Tensor, got {type(self.y).__name__}")
+        if not self.y.is_floating_point():  # an integer y would round every residual y - A x
+            raise TypeError(f"y must be a real float tensor, got {str(self.y.dtype).removeprefix('torch.')}")
+        if not isinstance(self.operator, Measurement):
+            raise TypeError(
+                f"operator must be a lavps Measurement or LinearOperator (lavps.operator(spec), lavps.operators."
+                f"as_operator / as_measurement for your own), got {type(self.operator).__name__}"
+            )
+        if isinstance(self.noise, (str, numbers.Real)):  # 0.05, "gaussian:0.05", "poisson:100"
+            object.__setattr__(self, "noise", parse_noise_spec(self.noise))
         if not torch.isfinite(self.y).all():
             bad = int((~torch.isfinite(self.y)).sum())
             raise ValueError(f"observation y contains {bad} NaN or inf entries")

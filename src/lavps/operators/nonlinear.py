@@ -167,6 +167,13 @@ class ExternalMeasurement(Measurement):
                 raise ValueError(f"{self.name}: fn returned NaN or inf on a random input")
             if not out.requires_grad:
                 raise ValueError(f"{self.name}: fn's output does not depend differentiably on its input (no gradient)")
+            cotangent = torch.randn(out.shape, generator=g).to(device=out.device, dtype=out.dtype)
+            (grad,) = torch.autograd.grad(out, probe, cotangent, allow_unused=True)
+            if grad is None or not bool((grad != 0).any()):  # round, sign, argmax: a graph, but a blind one
+                raise ValueError(
+                    f"{self.name}: fn's gradient is zero on a random input (rounding, sign, argmax?): guidance would "
+                    "be blind; make fn differentiable (e.g. a straight-through or smooth approximation)"
+                )
         self.out_shape = tuple(int(s) for s in out.shape[1:])
 
     def forward(self, x):

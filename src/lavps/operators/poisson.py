@@ -14,6 +14,7 @@ intensity has no photon meaning; lam = peak * u to 1e-8 relative for u >= 0.2). 
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -41,11 +42,13 @@ class PoissonNoise:
     peak: float
 
     def __post_init__(self):
-        if not (isinstance(self.peak, (int, float)) and math.isfinite(self.peak) and 0 < self.peak <= MAX_PEAK):
+        real = isinstance(self.peak, numbers.Real) and not isinstance(self.peak, bool)  # NumPy numbers too
+        if not (real and math.isfinite(self.peak) and 0 < self.peak <= MAX_PEAK):
             raise ValueError(
                 f"Poisson peak (photons at white) must be a number in (0, {MAX_PEAK:g}], got {self.peak!r} "
                 "(counts above that overflow the sampler's integers; the noise is negligible long before)"
             )
+        object.__setattr__(self, "peak", float(self.peak))
 
     @property
     def spec(self) -> str:

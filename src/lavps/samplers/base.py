@@ -6,6 +6,7 @@ Settings are given at construction, the problem at call time, so one sampler ser
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,8 +105,7 @@ class Sampler:
             noise_on_device: draw the noise with per-sample generators on the prior's device instead of
                 on the CPU (faster on a GPU; the numbers then differ from the CPU's, see docs/devices.md).
         """
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        _check_batch_size(batch_size)
         device = prior_device(self.prior)
         if problem is not None:
             problem.check_signal_shape(self.prior.shape)
@@ -148,11 +148,19 @@ class Sampler:
 def output_seeds(problem, batch_size: int, seed: int | Sequence[int], who: str) -> list[int]:
     """The per-output seeds of a wrapper that needs an inverse problem (`who`: 'particles', 'restarts'):
     seed + i for an int, else the given list; one clear error for no problem, a bad batch or a wrong count."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    _check_batch_size(batch_size)
     if problem is None:
         raise ValueError(f"{who} need an inverse problem (y, operator, noise)")
-    seeds = [int(seed) + i for i in range(batch_size)] if isinstance(seed, int) else [int(s) for s in seed]
+    single = isinstance(seed, numbers.Integral)
+    seeds = [int(seed) + i for i in range(batch_size)] if single else [int(s) for s in seed]
     if len(seeds) != batch_size:
         raise ValueError(f"got {len(seeds)} seeds for a batch of {batch_size}")
     return seeds
+
+
+def _check_batch_size(batch_size) -> None:
+    """A batch size is an integer >= 1 (a float such as 1.5 would fail deep inside the first step)."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+        raise TypeError(f"batch_size must be an integer, got {batch_size!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")

@@ -386,7 +386,7 @@ def fit_to_grid(preset: dict, given: dict, num_steps: int = 1000) -> dict:
     """
     out = dict(preset)
     steps = given.get("steps")
-    if steps is None or not isinstance(steps, int) or steps < 4:
+    if steps is None or isinstance(steps, bool) or not hasattr(steps, "__index__") or steps < 4:  # NumPy ints too
         return out
     if "window" in out and "window" not in given:
         out["window"] = min(out["window"], steps - 3)
