@@ -65,6 +65,9 @@ def test_run_options_are_checked_when_made_and_restore_takes_only_them(tiny_prio
     with pytest.raises(ValueError, match="unknown precision 'fp64'"):
         lavps.RunOptions(precision="fp64")
     assert lavps.RunOptions(batch_size=np.int64(2)).batch_size == 2
+    numpy_flags = lavps.RunOptions(progress=np.False_, check_scale=np.True_, noise_on_device=np.bool_(False))
+    assert (numpy_flags.progress, numpy_flags.check_scale, numpy_flags.noise_on_device) == (False, True, False)
+    assert type(numpy_flags.progress) is bool  # recorded and compared as Python's bool
     with pytest.raises(TypeError, match=r"run must be a lavps.RunOptions .* got \{'batch_size': 2\}"):
         _restore(_y(), tiny_prior, run={"batch_size": 2})
 
@@ -133,6 +136,15 @@ def test_sampler_seeds_and_batch_sizes_are_named(tiny_prior):
 def test_a_measurement_with_a_zero_gradient_is_refused():
     with pytest.raises(ValueError, match="fn's gradient is zero on a random input"):
         as_measurement(lambda t: t.round(), SHAPE)
+    with pytest.raises(ValueError, match="fn's gradient is zero on a random input"):
+        as_measurement(lambda t: torch.sign(t), (1,))  # flat at every scale
+
+
+def test_a_saturating_measurement_flat_where_the_first_probe_lands_is_kept():
+    # a saturated sensor on a scalar signal: both N(0, 1) probe entries land in its flat part (2.54, -0.68), yet
+    # its gradient is 1 on (-0.5, 0.5), where the signals are: refused before, as if it were a rounding
+    sensor = as_measurement(lambda t: t.clamp(-0.5, 0.5), (1,))
+    assert sensor.out_shape == (1,)
 
 
 def test_arrays_where_tensors_are_expected_get_the_conversion_named(tiny_prior):

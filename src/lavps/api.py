@@ -13,6 +13,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .device import precision_dtype, prior_device, prior_precision, resolve_device
@@ -92,8 +93,10 @@ class RunOptions:
         if self.fit is not None and self.fit not in FIT_MODES:
             raise ValueError(f"fit must be one of {', '.join(FIT_MODES)} or None, got {self.fit!r}")
         for name in ("noise_on_device", "progress", "check_scale"):
-            if not isinstance(getattr(self, name), bool):  # progress="no" would be true
-                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
+            value = getattr(self, name)
+            if not isinstance(value, (bool, np.bool_)):  # progress="no" would be true; NumPy's bools are bools
+                raise TypeError(f"{name} must be True or False, got {value!r}")
+            object.__setattr__(self, name, bool(value))
 
 
 def load_prior(

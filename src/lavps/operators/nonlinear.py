@@ -146,7 +146,8 @@ class ExternalMeasurement(Measurement):
     """A user's differentiable callable fn: (B, *in_shape) -> (B, *out_shape) as a lavps measurement.
 
     Checked once on construction (a fixed-seed random batch of 2): the output is a finite tensor of a
-    consistent shape, and a gradient flows back to the input (else guidance would be blind).
+    consistent shape, and a nonzero gradient flows back to the input there or, where fn is flat on that batch, on
+    the batch scaled nearer 0 (`_gradient_moves`; else guidance would be blind).
     """
 
     def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], in_shape, name: str = "external",
@@ -167,9 +168,7 @@ class ExternalMeasurement(Measurement):
                 raise ValueError(f"{self.name}: fn returned NaN or inf on a random input")
             if not out.requires_grad:
                 raise ValueError(f"{self.name}: fn's output does not depend differentiably on its input (no gradient)")
-            cotangent = torch.randn(out.shape, generator=g).to(device=out.device, dtype=out.dtype)
-            (grad,) = torch.autograd.grad(out, probe, cotangent, allow_unused=True)
-            if grad is None or not bool((grad != 0).any()):  # round, sign, argmax: a graph, but a blind one
+            if not _gradient_moves(fn, probe, out, g):  # round, sign, argmax: a graph, but a blind one
                 raise ValueError(
                     f"{self.name}: fn's gradient is zero on a random input (rounding, sign, argmax?): guidance would "
                     "be blind; make fn differentiable (e.g. a straight-through or smooth approximation)"
@@ -183,6 +182,26 @@ class ExternalMeasurement(Measurement):
             got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
             raise OperatorShapeError(f"{self.name}: fn returned {got}, expected {(x.shape[0], *self.out_shape)}")
         return out
+
+
+#: the scales of the zero-gradient probe: N(0, 1), then the same draw nearer 0, inside the images' range [-1, 1]
+GRADIENT_PROBE_SCALES = (1.0, 0.3, 0.1, 0.01)
+
+
+def _gradient_moves(fn, probe: torch.Tensor, out: torch.Tensor, generator: torch.Generator) -> bool:
+    """Whether a random cotangent pulls back to a nonzero gradient at `probe` (N(0, 1); `out` is fn(probe)) or,
+    failing that, at the same draw scaled nearer 0 (`GRADIENT_PROBE_SCALES`): a saturating map (clip(x, -0.5, 0.5)
+    on a few entries) can be flat wherever the first probe lands; rounding, sign and argmax are flat at every scale."""
+    for scale in GRADIENT_PROBE_SCALES:
+        x = probe if scale == 1.0 else (probe.detach() * scale).requires_grad_(True)
+        y = out if scale == 1.0 else fn(x)
+        if not (isinstance(y, torch.Tensor) and y.requires_grad):
+            continue
+        cotangent = torch.randn(y.shape, generator=generator).to(device=y.device, dtype=y.dtype)
+        (grad,) = torch.autograd.grad(y, x, cotangent, allow_unused=True)
+        if grad is not None and bool((grad != 0).any()):
+            return True
+    return False
 
 
 def as_measurement(obj, in_shape: tuple[int, ...], **kwargs) -> Measurement:
