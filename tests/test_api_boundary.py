@@ -129,7 +129,7 @@ def test_sampler_seeds_and_batch_sizes_are_named(tiny_prior):
         sampler.sample(problem, 1, seed=2.5)
     with pytest.raises(ValueError, match="signed 64-bit"):
         sampler.sample(problem, 1, seed=2**64)  # was: Overflow when unpacking long long
-    with pytest.raises(TypeError, match="batch_size must be an integer, got 1.5"):
+    with pytest.raises(TypeError, match="batch_size must be an integer >= 1, got 1.5"):
         sampler.sample(problem, 1.5)
 
 

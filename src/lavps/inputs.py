@@ -7,7 +7,6 @@ be the `.observation.pt` that `lavps degrade` writes. Each check names what is w
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import torch
 
 from .imaging.io import fit_image, load_image, read_observation_file
 from .operators import LinearOperator, Measurement
-from .random import check_seed
+from .random import check_count, check_seed
 
 __all__ = [
     "ImageLike",
@@ -33,15 +32,6 @@ ImageLike = torch.Tensor | str | Path
 
 #: a clean image with no negative value and a maximum above this reads as 0..255 (or 0..65535) levels
 LEVELS_ABOVE = 1.5
-
-
-def check_count(value, name: str) -> int:
-    """A count (samples, batch_size) is an integer >= 1: a bool or a float (2.0, 1.5) is refused, not cast."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= 1, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 def check_sigma(sigma) -> float:

@@ -37,6 +37,7 @@ __all__ = [
     "derive_seed",
     "name_seed",
     "check_seed",
+    "check_count",
 ]
 
 
@@ -47,6 +48,15 @@ def check_seed(seed) -> None:
         raise TypeError(f"seed must be an integer, got {seed!r}")
     if not -(2**63) <= seed < 2**63:
         raise ValueError(f"seed must be in {-(2**63)}..{2**63 - 1} (signed 64-bit), got {seed}")
+
+
+def check_count(value, name: str) -> int:
+    """A count (samples, batch_size) is an integer >= 1: a bool or a float (2.0, 1.5) is refused, not cast."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= 1, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
 
 
 class NoiseSource:

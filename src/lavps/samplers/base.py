@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from ..device import prior_device
 from ..finite import NonFiniteError
 from ..operators.noise import InverseProblem
-from ..random import NoiseSource, make_noise
+from ..random import NoiseSource, check_count, make_noise
 from .cost import Cost, CountingDenoiser
 
 __all__ = ["Sampler", "SampleResult", "Context", "output_seeds"]
@@ -105,7 +105,7 @@ class Sampler:
             noise_on_device: draw the noise with per-sample generators on the prior's device instead of
                 on the CPU (faster on a GPU; the numbers then differ from the CPU's, see docs/devices.md).
         """
-        _check_batch_size(batch_size)
+        check_count(batch_size, "batch_size")
         device = prior_device(self.prior)
         if problem is not None:
             problem.check_signal_shape(self.prior.shape)
@@ -148,7 +148,7 @@ class Sampler:
 def output_seeds(problem, batch_size: int, seed: int | Sequence[int], who: str) -> list[int]:
     """The per-output seeds of a wrapper that needs an inverse problem (`who`: 'particles', 'restarts'):
     seed + i for an int, else the given list; one clear error for no problem, a bad batch or a wrong count."""
-    _check_batch_size(batch_size)
+    check_count(batch_size, "batch_size")
     if problem is None:
         raise ValueError(f"{who} need an inverse problem (y, operator, noise)")
     single = isinstance(seed, numbers.Integral)
@@ -156,11 +156,3 @@ def output_seeds(problem, batch_size: int, seed: int | Sequence[int], who: str) 
     if len(seeds) != batch_size:
         raise ValueError(f"got {len(seeds)} seeds for a batch of {batch_size}")
     return seeds
-
-
-def _check_batch_size(batch_size) -> None:
-    """A batch size is an integer >= 1 (a float such as 1.5 would fail deep inside the first step)."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
-        raise TypeError(f"batch_size must be an integer, got {batch_size!r}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
