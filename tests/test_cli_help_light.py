@@ -46,3 +46,20 @@ def test_help_and_version_do_not_import_torch():
     assert "--steps" in by_args["restore --help"] and "--adam-out" in by_args["restore --help"]
     assert "bench gmm --help" in by_args and "--steps" in by_args["bench gmm --help"]
     assert all(out.startswith("Usage: ") for args, out in by_args.items() if args != "--version")
+
+
+def test_lazy_packages_give_their_names_and_submodules_on_first_use():
+    # a fresh interpreter: `lavps.priors.gmm` is reachable before anything imported it, as in an eager package
+    script = (
+        "import lavps.priors as p, lavps.samplers as s, lavps.training as t, lavps\n"
+        "assert p.gmm.GaussianMixturePrior is p.GaussianMixturePrior and s.ddrm.DDRMConfig is s.DDRMConfig\n"
+        "assert t.prior.train_prior is t.train_prior and lavps.api.restore is lavps.restore\n"
+        "for m, name in ((p, 'nope'), (p, '_private'), (lavps, 'gmm')):\n"
+        "    try:\n"
+        "        getattr(m, name)\n"
+        "    except AttributeError:\n"
+        "        continue\n"
+        "    raise SystemExit(f'{m.__name__}.{name} should not exist')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -85,3 +85,21 @@ def test_an_error_of_one_ranks_image_is_printed_by_that_rank(tmp_path, tiny_prio
     assert "Connection closed by peer" not in done.stderr  # gloo's message never drowns the cause
     assert not (out / "b").exists() and not list(out.glob(".tmp-*"))  # nothing half-written
     assert (out / "run.json").is_file()  # a re-run resumes
+
+
+def test_rank_0_says_the_cause_of_a_backend_error_that_is_not_a_lost_connection(monkeypatch):
+    import lavps.distributed as distributed
+    from lavps.cli.main import _said_here
+
+    monkeypatch.setattr(distributed, "current_world", lambda: World(rank=0, size=2))
+    lost = PeerLost(f"another rank stopped during barrier ({GLOO_LOST})")
+    assert "error: " + _said_here(str(lost), lost) == PEER_LINE  # the peer's own line says why
+    nccl = RuntimeError("ProcessGroupNCCL: NCCL error: unhandled system error (every rank, a set-up fault)")
+    said = _said_here(str(nccl), nccl)
+    assert said.startswith(PEER_LINE[len("error: ") :]) and said.endswith(
+        "unhandled system error (every rank, a set-up fault)"
+    )
+    monkeypatch.setattr(distributed, "current_world", lambda: World(rank=1, size=2))
+    assert _said_here(str(nccl), nccl) is None  # rank 0 says it once
+    own = ValueError("image d is 3x3 pixels")
+    assert _said_here(str(own), own) == "[rank 1] image d is 3x3 pixels"

@@ -21,13 +21,14 @@ __all__ = [
     "broadcast_object",
     "barrier",
     "is_peer_loss",
+    "lost_connection",
 ]
 
-#: what gloo's and NCCL's errors say when a peer process is gone (they raise plain RuntimeErrors)
+#: what gloo's errors say when a peer process is gone (plain RuntimeErrors)
+_LOST_CONNECTION = ("Connection closed by peer", "Connection reset by peer", "remote worker crashing")
+#: ... and what a failed collective may say besides (gloo's transport, NCCL's process group)
 _PEER_SIGNS = (
-    "Connection closed by peer",
-    "Connection reset by peer",
-    "remote worker crashing",
+    *_LOST_CONNECTION,
     "gloo/transport",
     "ProcessGroupNCCL",
     "NCCL communicator was aborted",
@@ -36,6 +37,11 @@ _PEER_SIGNS = (
 
 class PeerLost(RuntimeError):
     """A collective operation failed: another rank stopped (its own error is that rank's to report)."""
+
+
+def lost_connection(error: BaseException) -> bool:
+    """Whether `error` says a peer's connection was lost (the peer exited): nothing of this rank's own to say."""
+    return any(sign in str(error) for sign in _LOST_CONNECTION)
 
 
 def is_peer_loss(error: BaseException) -> bool:

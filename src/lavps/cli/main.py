@@ -93,5 +93,7 @@ def _said_here(message: str, error: BaseException | None) -> str | None:
     if error is not None and distributed.is_peer_loss(error):
         if not world.is_main:
             return None
-        return "[rank 0] stopped: another rank stopped first (its error line, if it printed one, is above)"
+        said = "[rank 0] stopped: another rank stopped first (its error line, if it printed one, is above)"
+        # not a lost connection (NCCL set-up, a timeout: every rank may hit it alike): its cause is said too
+        return said if distributed.lost_connection(error) else f"{said}; here: {' '.join(message.split())[:200]}"
     return f"[rank {world.rank}] " + " ".join(message.split())
