@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from lavps.imaging.io import write_png
-from lavps.outputs import OutputFolder, bench_output, recorded_outputs
+from lavps.outputs import OutputFolder, bench_output, recorded_outputs, write_bench_json
 
 FAST = ["--sigma", "0.1", "--sampler", "mgdm", "--steps", "4", "--adam-out", "1", "--adam-in", "1", "--quiet"]
 TINY = ["--sampler", "ddrm", "--preset", "tiny", "--quiet"]
@@ -92,6 +92,13 @@ def test_records_of_earlier_runs_are_still_recognised(tmp_path):
     assert recorded_outputs(record) == {"reconstruction_000.png", "restore.json"}
     report = tmp_path / "bench.json"  # a record whose only output is itself lists nothing, and is still its own
     for _ in range(2):
-        with bench_output(report) as tmp:
-            (tmp / "bench.json").write_text("{}")
+        write_bench_json(bench_output(report), {"rows": []})
     assert json.loads(report.read_text())["outputs"] == [] and recorded_outputs(report) == {"bench.json"}
+    mine = tmp_path / "mine" / "OBS.json"  # a user's JSON that happens to list nothing is not ours to replace
+    mine.parent.mkdir()
+    mine.write_text(json.dumps({"outputs": [], "note": "my own notes"}))
+    assert recorded_outputs(mine) == set()
+    with pytest.raises(FileExistsError, match="OBS.json"):
+        with OutputFolder(mine.parent, "OBS.json", overwrite=True, names=["OBS.json", "OBS.observation.pt"]) as tmp:
+            (tmp / "OBS.json").write_text("{}")
+    assert json.loads(mine.read_text())["note"] == "my own notes"

@@ -68,7 +68,8 @@ def recorded_outputs(record: Path) -> set[str]:
     """The file names (relative to the record's folder) a record lists as its run's outputs, the record
     included; empty for a missing or unreadable record, or one written before records listed their outputs.
     An entry is {"file", "sha256", "bytes"} (`output_entries`), or a bare name in records written before
-    entries had digests."""
+    entries had digests. A record whose only output is itself (a bench JSON without a plot) lists nothing and
+    is known by its "lavps_version" (`write_bench_json`)."""
     try:
         payload = json.loads(record.read_text())
         listed = payload["outputs"]
@@ -78,6 +79,8 @@ def recorded_outputs(record: Path) -> set[str]:
         return set()
     names = [entry.get("file") if isinstance(entry, dict) else entry for entry in listed]
     if not all(isinstance(n, str) for n in names):
+        return set()
+    if not names and "lavps_version" not in payload:  # a user's JSON that lists nothing is not a record of ours
         return set()
     return set(names) | {record.name}
 
