@@ -27,7 +27,7 @@ from lavps.evaluation.calibration import energy_score, spread_ratio  # noqa: E40
 from lavps.evaluation.demo import (  # noqa: E402
     DEMO_SAMPLERS,
     DemoConfig,
-    _draw,
+    draw_row_samples as _draw,  # the demo's sampling step, public since this script was run
     held_out_digits,
     row_options,
     sample_seeds,
