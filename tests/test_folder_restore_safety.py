@@ -82,6 +82,11 @@ def test_a_glob_that_names_no_folder_is_rooted_at_its_matches_folder(tmp_path, _
     assert (Path("rg") / "d0" / "restore.json").is_file()
     error = one_line_error(_cli, *base, "--out", "clean/rg")  # inside a folder the glob reads
     assert "inside the input folder clean" in error and not Path("clean/rg").exists()
+    Path("clean/d1.png").unlink()  # an input removed since: its finished result is said on a resume, and kept
+    done = _cli(*base, "--out", "rg")
+    assert done.returncode == 0, done.stderr
+    assert "rg holds 1 finished image folder(s) this run does not list (e.g. d1)" in done.stderr
+    assert (Path("rg") / "d1" / "restore.json").is_file()
 
 
 def test_sixteen_bit_and_eight_bit_copies_of_an_image_read_the_same(tmp_path):

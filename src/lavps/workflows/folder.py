@@ -64,6 +64,7 @@ from .folder_checks import (
     refuse_foreign,
     sweep_stale,
     temp_folder,
+    warn_unlisted,
 )
 from .image import simulate
 from .settings import check_latent_sampler, resolve_settings
@@ -156,6 +157,8 @@ def restore_folder(job: FolderJob, prior, out_dir: str | Path, progress: bool = 
     sweep_stale(out)  # temp folders of killed runs (never a live rank's)
     mine = [i for i in range(len(images.files)) if i % world.size == world.rank]
     finished = [i for i in mine if (out / names[i] / "restore.json").is_file()]
+    if new is None and world.is_main:  # a resume: results of images no longer listed are said, not mixed in
+        warn_unlisted(out, names)
     todo = [i for i in mine if i not in finished]
     try:
         sampler = build_sampler(job.sampler, prior, resolved.config, **resolved.networks)

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import socket
+import sys
 from pathlib import Path
 
 import torch
@@ -240,3 +241,21 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # another user's live process
         return True
     return True
+
+
+def warn_unlisted(out: Path, names: list[str]) -> None:
+    """One warning line when a resumed `out` holds finished image folders this run does not list (an input
+    removed or renamed since; or a glob with a wildcard in its first folder, whose images lavps named from `.`
+    until 2026-12-08): they are left as they are and are not in metrics.csv."""
+    listed = set(names)
+    unlisted = sorted(
+        rel
+        for rel in (r.parent.relative_to(out).as_posix() for r in out.glob("**/restore.json"))
+        if rel not in listed and not rel.startswith(".")
+    )
+    if unlisted:
+        print(
+            f"warning: {out} holds {len(unlisted)} finished image folder(s) this run does not list (e.g. "
+            f"{unlisted[0]}): left as they are, not in metrics.csv",
+            file=sys.stderr,
+        )
