@@ -39,6 +39,8 @@ CASES = [
     ("op-seed-2-70", [*PNG, "--operator", "motion_blur:9:0.5", "--op-seed", str(2**70), "--out", "r"], "--op-seed"),
     ("data-one-png", ["train-amortizer", "--data", "{in}/clean.png", "--out", "run"], "is a file, not a folder"),
     ("data-missing", ["train-amortizer", "--data", "{in}/nope", "--out", "run"], "does not exist"),
+    # a missing observation is named before the options its record would have given (--sigma)
+    ("observation-missing", ["restore", "{in}/nope.observation.pt", "--out", "r"], "observation.pt' does not exist"),
     ("sr2-shape", ["restore", "{in}/clean.png", "--operator", "sr:2", "--sigma", "0.1", "--out", "r"], "operator"),
     (
         "nan-prior",

@@ -271,6 +271,8 @@ def restore(
 
     folder = Path(observation).is_dir() or is_glob(observation)  # an existing file is never a pattern
     if not folder:
+        if not Path(observation).is_file():  # before the options it would have answered (--sigma from its record)
+            raise click.BadParameter(f"File {str(observation)!r} does not exist.", param_hint="'OBSERVATION'")
         warn_if_clipped_preview(observation)
     no_operator = all(v is None for v in (source.spec, source.kernel, source.mask, source.operator_file))
     given_noise, given_prior = sigma is not None or noise is not None, prior_path is not None
@@ -304,8 +306,6 @@ def restore(
     if not folder:
         if simulate is not None:
             raise ValueError("--simulate restores a folder of clean images; give a folder or a glob")
-        if not Path(observation).is_file():
-            raise click.BadParameter(f"File {str(observation)!r} does not exist.", param_hint="'OBSERVATION'")
         inputs = [p for p in (observation, source.operator_file, source.kernel, source.mask) if p is not None]
         api.restore_output(output.out_dir, output.overwrite, inputs)  # refuse an occupied folder before any work
     if class_label is not None and not given_prior and prior_path is not None:  # the record's spec names a class:
