@@ -140,8 +140,7 @@ def operator(
             f"got {type(spec_or_file).__name__}"
         )
     if seed is not None:
-        check_seed(seed)
-        seed = int(seed)  # a NumPy integer draws as its int and is recorded as a number
+        seed = check_seed(seed)
     if image_shape is None:
         image_shape = tuple(load_prior().shape)
     if len(image_shape) != 3 or not all(
@@ -170,7 +169,7 @@ def degrade(
     noise: instead of sigma, a noise spec (`poisson:PEAK`, `gaussian:SIGMA`) or model.
     """
     model = noise_model(sigma, noise)
-    check_seed(seed)
+    seed = check_seed(seed)
     if isinstance(operator, Measurement):
         shape = tuple(operator.in_shape)
     elif isinstance(x, torch.Tensor):
@@ -187,7 +186,7 @@ def degrade(
     if not bool(torch.isfinite(y).all()):  # e.g. sigma 1e300: refuse here, not when the observation is restored
         bad = int((~torch.isfinite(y)).sum())
         raise ValueError(f"the observation drawn with noise {model.spec} holds {bad} non-finite value(s) (nan/inf)")
-    return Observation(y, op, sigma_y, int(seed), model)
+    return Observation(y, op, sigma_y, seed, model)
 
 
 def noise_model(sigma: float | None = None, noise: str | NoiseModel | None = None) -> NoiseModel:
@@ -247,8 +246,7 @@ def restore(
         device = resolve_device(device)  # an unavailable device is named before any work
     model = noise_model(sigma, noise)  # validates sigma / the noise spec before any work
     samples = check_count(samples, "samples")
-    check_seed(seed)
-    seed = int(seed)  # a NumPy integer: the same stream, recorded as a JSON number
+    seed = check_seed(seed)
     if not -(2**63) <= seed <= 2**63 - samples:  # torch's generators take signed 64-bit seeds; sample i: seed + i
         raise ValueError(f"seed must be in {-(2**63)}..{2**63 - samples} for {samples} sample(s), got {seed}")
     if sampler not in restoring_samplers():

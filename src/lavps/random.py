@@ -41,13 +41,15 @@ __all__ = [
 ]
 
 
-def check_seed(seed) -> None:
+def check_seed(seed) -> int:
     """Seeds are integers: a float such as 1.5 would be truncated by the generators yet recorded as given;
-    torch's generators take signed 64-bit ones."""
+    torch's generators take signed 64-bit ones. Returned as an int (a NumPy integer seeds the same stream as
+    its value, and is recorded as a JSON number)."""
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"seed must be an integer, got {seed!r}")
     if not -(2**63) <= seed < 2**63:
         raise ValueError(f"seed must be in {-(2**63)}..{2**63 - 1} (signed 64-bit), got {seed}")
+    return int(seed)
 
 
 def check_count(value, name: str) -> int:
@@ -169,14 +171,11 @@ def make_noise(
     if isinstance(seed, (str, bytes, bool)) or not isinstance(seed, (numbers.Integral, Iterable)):
         raise TypeError(f"seed must be an integer, a list of per-sample integer seeds or a NoiseSource, got {seed!r}")
     if not isinstance(seed, numbers.Integral):
-        seeds = list(seed)
-        for s in seeds:
-            check_seed(s)
+        seeds = [check_seed(s) for s in seed]
         if len(seeds) != batch_size:
             raise ValueError(f"got {len(seeds)} seeds for a batch of {batch_size}")
         return PerSampleNoise(seeds, on_device)
-    check_seed(seed)
-    seed = int(seed)  # a NumPy integer seeds the same stream as the int of its value
+    seed = check_seed(seed)
     if per_sample:
         check_seed(seed + batch_size - 1)  # sample i uses seed + i
         return PerSampleNoise([seed + i for i in range(batch_size)], on_device)
