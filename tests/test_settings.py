@@ -296,3 +296,31 @@ def test_a_samplers_kind_default_applies_wherever_it_runs_and_the_users_value_wi
     own = resolve_settings("dps", "lavps-paper", {}, prior, "jpeg:10")  # a preset's own step is not replaced
     assert own.config.dps_zeta == 0.1 and "kind_default" not in own.record
     assert kind_defaults("mgdm", "jpeg:10") == {} and tuned_options("dps", "jpeg:10") == {}
+
+
+def test_each_config_names_its_own_sampler_class_and_a_missing_or_inherited_one_is_refused():
+    """The registry pairs every config with the class its own `implementation` names (one place per sampler):
+    a subclass that forgets it does not silently run its parent's sampler."""
+    from lavps.samplers.configs import DDIMConfig
+    from lavps.samplers.ddim import DDIM
+    from lavps.samplers.dps import DPS
+    from lavps.samplers.lavps import LAVPS
+    from lavps.samplers.registry import sampler_class
+
+    assert SAMPLERS["ddim"][0] is DDIM and SAMPLERS["dps"][0] is DPS
+    assert SAMPLERS["lavps"][0] is LAVPS and SAMPLERS["amortized-only"][0] is LAVPS
+
+    @dataclass(frozen=True)
+    class Forgetful(DDIMConfig):  # inherits DDIMConfig's implementation, names none of its own
+        label = "forgetful"
+
+    with pytest.raises(TypeError, match="Forgetful.implementation"):
+        sampler_class(Forgetful)
+
+    @dataclass(frozen=True)
+    class Wrong(DDIMConfig):
+        label = "wrong"
+        implementation = "ddim:NoSuchSampler"
+
+    with pytest.raises(TypeError, match="'ddim:NoSuchSampler'"):
+        sampler_class(Wrong)

@@ -61,7 +61,7 @@ class SamplerConfig:
     """Base class: type checks every field, then runs `check()` (the ranges of the subclass).
 
     Class attributes: `label`, the sampler's registry name (for messages); `renamed`, old setting
-    names still accepted for one release by `make_config` ({old: new}); `restores` (see below).
+    names still accepted for one release by `make_config` ({old: new}); `restores`, `implementation` (see below).
     """
 
     label: ClassVar[str] = "sampler"
@@ -69,6 +69,10 @@ class SamplerConfig:
     #: the sampler restores one observation with `lavps restore` / `lavps.restore` (False: a prior sampler
     #: or a baseline that needs a network of its own; those run in `lavps bench gmm` only)
     restores: ClassVar[bool] = True
+    #: the sampler class that runs this config, "module:Class" inside lavps.samplers (the registry imports it;
+    #: a string keeps the configs free of torch). Every registered config names it in its own body: a
+    #: subclass never inherits its parent's sampler (DPSConfig extends DDIMConfig, not DDIM).
+    implementation: ClassVar[str] = ""
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))

@@ -1,7 +1,9 @@
 """The config (settings dataclass) of every sampler, by the sampler's registry name, free of torch: the
 CLI generates its sampler options (and their `--help`) from these without importing the samplers. Each
 sampler module re-exports its config (`lavps.samplers.ddim.DDIMConfig`, ...); LAVPS's live in
-`lavps_config`. `registry.SAMPLERS` pairs each with its sampler class.
+`lavps_config`. Each config names its sampler class (`implementation`, "module:Class"), which
+`registry.SAMPLERS` imports: a new sampler is its module plus its config and `CONFIGS` line here (budget
+presets in `presets.PRESETS` are optional).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class DDIMConfig(SamplerConfig):
     """DDIM's settings (ancestral sampling of the prior, eta = 1)."""
 
     label = "ddim"
+    implementation = "ddim:DDIM"
     restores = False  # it samples the prior: it never reads the observation
 
     steps: int = setting(100, "Grid size N (3..1000 points): one denoiser call per step.")
@@ -45,6 +48,7 @@ class DPSConfig(DDIMConfig):
     problems (the image presets use the paper's 1.0)."""
 
     label = "dps"
+    implementation = "dps:DPS"
     restores = True
     renamed = {"dps_steps": "steps"}
 
@@ -61,6 +65,7 @@ class SupervisedConfig(DDIMConfig):
     """The supervised baseline's settings: its DDIM grid (the network is given apart)."""
 
     label = "supervised"
+    implementation = "supervised:SupervisedDDIM"
     restores = False  # its network is trained per problem family (bench gmm)
 
 
@@ -69,6 +74,7 @@ class DDRMConfig(SamplerConfig):
     """DDRM's settings; defaults eta = 0.85, eta_b = 1 are the paper's, 20 steps its default budget."""
 
     label = "ddrm"
+    implementation = "ddrm:DDRM"
     renamed = {"ddrm_steps": "steps"}
 
     steps: int = setting(20, "Denoiser calls (2..999).")
@@ -90,6 +96,7 @@ class DiffPIRConfig(SamplerConfig):
     library's units (see the DiffPIR class), 100 steps their budget."""
 
     label = "diffpir"
+    implementation = "diffpir:DiffPIR"
     renamed = {"diffpir_steps": "steps"}
 
     steps: int = setting(100, "Denoiser calls (2..999).")
@@ -113,6 +120,7 @@ class MGDMConfig(VIConfig):
     """MGDM's settings: the shared Gibbs-loop settings (VIConfig) and the Adam steps inside the window."""
 
     label = "mgdm"
+    implementation = "mgdm:MGDM"
 
     adam_in: int = setting(20, f"Adam steps per iteration inside the window (0..{MAX_ADAM_STEPS}).")
 

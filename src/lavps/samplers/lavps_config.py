@@ -58,6 +58,7 @@ class LAVPSConfig(VIConfig):
     (guard network vs zero-shot start, 3 Adam steps after it); the image presets are in samplers/presets.py."""
 
     label = "lavps"
+    implementation = "lavps:LAVPS"
 
     inner_steps: int = setting(3, f"Adam steps after the guard inside the window, G_in (0..{MAX_ADAM_STEPS}).")
     guard: bool = setting(True, "Score the candidate starts and keep the best per sample (off: trust the network).")
@@ -114,4 +115,5 @@ class AmortizedOnlyConfig(VIConfig):
     """The "amortized only" baseline: LAVPS without the guard and without Adam steps inside the window."""
 
     label = "amortized-only"
+    implementation = "lavps:LAVPS"
     restores = False  # a baseline of the Gaussian-mixture study (bench gmm, bench pareto)

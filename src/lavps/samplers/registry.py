@@ -9,34 +9,16 @@ or the path of its file).
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from pathlib import Path
 
 from ..amortize.checkpoint import load_amortizer, load_supervised
 from .base import Sampler
 from .config import SamplerConfig, make_config
-from .configs import (
-    CONFIGS,
-    AmortizedOnlyConfig,
-    DDIMConfig,
-    DDRMConfig,
-    DiffPIRConfig,
-    DPSConfig,
-    LAVPSConfig,
-    MGDMConfig,
-    SupervisedConfig,
-    config_class,
-    restoring_samplers,
-)
-from .ddim import DDIM
-from .ddrm import DDRM
-from .diffpir import DiffPIR
-from .dps import DPS
-from .lavps import LAVPS
-from .mgdm import MGDM
+from .configs import CONFIGS, config_class, restoring_samplers
 from .particles import Particles
 from .restarts import Restarts
-from .supervised import SupervisedDDIM
 
 __all__ = [
     "restoring_samplers",
@@ -49,19 +31,23 @@ __all__ = [
     "settings_from_record",
 ]
 
-#: the sampler class of each config (the names and their order are `configs.CONFIGS`, torch-free)
-_SAMPLER_OF: dict[type[SamplerConfig], type[Sampler]] = {
-    DDIMConfig: DDIM,
-    DPSConfig: DPS,
-    MGDMConfig: MGDM,
-    LAVPSConfig: LAVPS,
-    AmortizedOnlyConfig: LAVPS,
-    SupervisedConfig: SupervisedDDIM,
-    DDRMConfig: DDRM,
-    DiffPIRConfig: DiffPIR,
-}
+
+def sampler_class(config: type[SamplerConfig]) -> type[Sampler]:
+    """The sampler class a config names in its own body (`SamplerConfig.implementation`, "module:Class" in
+    lavps.samplers); a config that names none, or a name that does not resolve, is a TypeError naming it."""
+    spec = vars(config).get("implementation", "")
+    module, _, name = spec.partition(":")
+    cls = getattr(importlib.import_module(f".{module}", __package__), name, None) if module and name else None
+    if not (isinstance(cls, type) and issubclass(cls, Sampler)):
+        raise TypeError(
+            f"{config.__name__}.implementation must name its sampler class as 'module:Class' in lavps.samplers "
+            f"in the config's own body, got {spec!r}"
+        )
+    return cls
+
+
 SAMPLERS: dict[str, tuple[type[Sampler], type[SamplerConfig]]] = {
-    name: (_SAMPLER_OF[config], config) for name, config in CONFIGS.items()
+    name: (sampler_class(config), config) for name, config in CONFIGS.items()
 }
 
 #: the trained networks a sampler may take beside its settings (never settings themselves)
