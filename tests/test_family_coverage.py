@@ -214,3 +214,27 @@ def test_auto_runs_fastest_on_a_one_box_mask_file_and_reference_on_two(tmp_path,
     assert done.returncode == 0, done.stderr
     assert "preset auto ran reference: operator family unknown is not a training family" in done.stdout
     assert json.loads((tmp_path / "r2" / "restore.json").read_text())["auto"]["ran"] == "reference"
+
+
+def test_an_untagged_operator_file_holding_one_box_is_that_box_and_a_tagged_one_keeps_its_tag(tmp_path):
+    """`--operator-file`: a saved mask with no family (written through the API, or before the tag existed) is
+    examined for one hidden box as a `--mask` file is; a tagged file keeps its family; two holes stay unknown."""
+    from lavps.operators.basic import Mask
+    from lavps.operators.files import load_operator, save_operator
+
+    one = torch.ones(SHAPE)
+    one[:, 10:21, 10:21] = 0
+    two = one.clone()
+    two[:, 0:3, 0:3] = 0
+    for mask, tag, expected in [
+        (one, None, "rect:10:10:11:11"),
+        (two, None, None),
+        (one, "center:0.35", "center:0.35"),
+    ]:
+        op = Mask(mask, SHAPE)
+        op.family = tag
+        save_operator(op, tmp_path / "op.safetensors")
+        assert load_operator(tmp_path / "op.safetensors").family == expected
+    per_sample = Mask(torch.stack([one, two]), SHAPE)  # a per-sample mask is no single box
+    save_operator(per_sample, tmp_path / "batch.safetensors")
+    assert load_operator(tmp_path / "batch.safetensors").family is None

@@ -21,8 +21,10 @@ from safetensors.torch import save_file
 
 from . import basic, blur, resize  # noqa: F401  (their classes register their file kinds)
 from .base import SAVED_KINDS
+from .basic import Mask
 from .measurement import Measurement
 from .spec import draw_operator
+from .user_files import hidden_box
 
 __all__ = ["save_operator", "load_operator"]
 
@@ -72,4 +74,6 @@ def load_operator(path: str | Path) -> Measurement:
     except Exception as err:  # safetensors raises its own error type for corrupt files
         raise ValueError(f"cannot load operator from {path}: {err}") from None
     op.family = meta.get("family")  # files written before the tag existed: unknown
+    if op.family is None and isinstance(op, Mask):  # an untagged mask that hides one box is that box
+        op.family = hidden_box(op)
     return op

@@ -12,7 +12,7 @@ from .blur import CircularBlur
 from .image_masks import mask_from_spatial
 from .spec import RectMaskFamily
 
-__all__ = ["kernel_operator_from_file", "mask_operator_from_file"]
+__all__ = ["kernel_operator_from_file", "mask_operator_from_file", "hidden_box"]
 
 
 def _read_array(path: str | Path, suffixes: tuple[str, ...], what: str) -> np.ndarray:
@@ -78,13 +78,15 @@ def mask_operator_from_file(path: str | Path, image_shape: tuple[int, int, int])
     else:
         raise ValueError(f"mask in {path} has shape {m.shape}, expected (H, W) = {shape[1:]} or (C, H, W) = {shape}")
     one_level = np.unique(m[m != 0]).size == 1  # a soft mask (several observed levels) is not a box's draw
-    op.family = _hidden_box(op) if one_level else None
+    op.family = hidden_box(op) if one_level else None
     return op
 
 
-def _hidden_box(op: Mask) -> str | None:
+def hidden_box(op: Mask) -> str | None:
     """The `rect` spec whose operator equals `op` (the box around its hidden pixels, if that box is all it
-    hides, in every channel), or None."""
+    hides, in every channel), or None (also for a per-sample mask)."""
+    if op.batch_size is not None:
+        return None
     hidden = (op.mask == 0).any(dim=0)  # (H, W): hidden in some channel
     rows, cols = hidden.any(dim=1).nonzero().flatten(), hidden.any(dim=0).nonzero().flatten()
     if rows.numel() == 0:  # nothing hidden
