@@ -71,8 +71,29 @@ def test_frontier_compares_the_default_with_the_fast_tier_and_the_best_slow_samp
     assert f["rival"] == "ddrm-20" and f["slow"] == "dps" and f["top"] and f["fast"]
     assert f["gap_rival"] == pytest.approx(1.0) and f["gap_slow"] == pytest.approx(-2.0)
     assert f["gap_rival_ci95"] < 0.1  # paired: the spread of the digits cancels
+    assert f["verdict"] == "ahead"  # +1.0 with an interval far narrower than 1
     summary[-2] = {**summary[-2], "denoiser_forwards": 69, "denoiser_backwards": 18}  # default ran `reference`
-    assert not fast_frontier(rows, summary)[0]["top"]
+    (slow,) = fast_frontier(rows, summary)
+    assert not slow["top"] and slow["verdict"] == "outside"
+
+
+def test_frontier_reads_a_gap_inside_its_interval_as_level_not_as_a_win():
+    """A default ahead by its point estimate but with a paired interval holding 0 is "top" (the issue's count)
+    and "level" (what the digits can tell); one clearly behind is "behind"; the summary line counts both."""
+    from lavps.evaluation.demo_frontier import SCORES, fast_frontier, format_frontier
+
+    passes = {"ddrm-20": (20, 0), "lavps": (19, 0)}
+    noisy = {"ddrm-20": [20.0, 30.0, 25.0, 22.0], "lavps": [21.0, 29.0, 26.5, 21.0]}  # +0.125, wide interval
+    rows, summary = [], []
+    for name, values in noisy.items():
+        rows += _rows("blur", name, values)
+        entry = _summary("blur", name, values, 0.1)
+        summary.append({**entry, "denoiser_forwards": passes[name][0], "denoiser_backwards": passes[name][1]})
+    (f,) = fast_frontier(rows, summary)
+    assert f["top"] and f["gap_rival"] == pytest.approx(0.125) and f["verdict"] == "level"
+    assert "level on 1" in format_frontier([f])
+    assert SCORES["psnr"].verdict(-1.0, 0.5) == "behind" and SCORES["energy_score"].verdict(-1.0, 0.5) == "ahead"
+    assert SCORES["psnr"].verdict(1.0, float("nan")) == "n/a"  # one digit: no interval, no reading
 
 
 def test_energy_frontier_ranks_lower_as_better_and_can_disagree_with_psnr():

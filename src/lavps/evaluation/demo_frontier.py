@@ -15,6 +15,7 @@ score is strictly proper (lowest in expectation for the law of x* given y), so i
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .demo_targets import SLOW_ROWS
@@ -58,6 +59,14 @@ class Score:
     def at_least_as_good(self, a: float, b: float) -> bool:
         return a >= b if self.higher_is_better else a <= b
 
+    def verdict(self, gap: float | None, half_width: float | None) -> str:
+        """The paired gap read by its 95% interval: "ahead" / "behind" where the interval excludes 0, "level"
+        where it holds 0; "n/a" without an interval (one digit) or a gap (no rival)."""
+        if gap is None or half_width is None or not math.isfinite(half_width):
+            return "n/a"
+        ahead = gap if self.higher_is_better else -gap
+        return "ahead" if ahead > half_width else "behind" if ahead < -half_width else "level"
+
 
 SCORES = {
     "psnr": Score("psnr", "PSNR", True, 2),
@@ -70,6 +79,8 @@ FRONTIER_GLOSSARY = {
     "fast rival": f"the best other row with at most {FAST_FORWARDS} denoiser forwards and no backward pass "
     "(DDRM-20's budget; LAVPS rows other than the default excluded), by the table's score",
     "top": "the default is in the fast tier and its score is at least as good as the fast rival's",
+    "vs rival": "the paired gap to the fast rival read by its 95% interval: ahead / behind (the interval excludes 0), "
+    "level (it holds 0); outside: the default ran beyond the fast tier",
     "slow best": "the best of DDRM-100, DiffPIR-100, DPS and MGDM-reference by the table's score",
     "Δ / ±95%": "mean over digits of score(default) - score(other row) on the same digit, and its 95% t-interval "
     "(PSNR: > 0 the default is ahead; ES: < 0 the default is ahead)",
@@ -113,6 +124,7 @@ def fast_frontier(rows: list[dict], summary: list[dict], score: str = "psnr") ->
             entry[f"{key}_value"] = None if other is None else other[sc.key]
             gap = _paired(values, prior, task, other["sampler"]) if other is not None else (None, None)
             entry[f"gap_{key}"], entry[f"gap_{key}_ci95"] = gap
+        entry["verdict"] = sc.verdict(entry["gap_rival"], entry["gap_rival_ci95"]) if entry["fast"] else "outside"
         out.append(entry)
     return out
 
@@ -151,6 +163,7 @@ def format_frontier(frontier: list[dict]) -> str:
         gap("gap_rival"),
         interval("±95%", width - 1, "gap_rival_ci95", sc.digits),
         yes_no("top", 3, "top"),
+        text("vs rival", 8, "verdict"),
         Column("slow best", 11, lambda r: r["slow"] or "n/a", "<"),
         value("slow_value"),
         gap("gap_slow"),
@@ -158,7 +171,12 @@ def format_frontier(frontier: list[dict]) -> str:
     ]
     table = text_table(columns, frontier)
     tops = sum(f["top"] for f in frontier)
-    return f"{table}\nby {sc.name}, the default is the top point of the fast tier on {tops} of {len(frontier)} tasks"
+    counts = [(sum(f["verdict"] == v for f in frontier), v) for v in ("ahead", "level", "behind", "outside", "n/a")]
+    reading = ", ".join(f"{v} on {n}" for n, v in counts if n)
+    return (
+        f"{table}\nby {sc.name}, the default is the top point of the fast tier on {tops} of {len(frontier)} tasks "
+        f"(against the fast rival by the paired 95% interval: {reading})"
+    )
 
 
 def frontier_section(frontiers: dict[str, list[dict]]) -> list[str]:
