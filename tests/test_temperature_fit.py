@@ -1,5 +1,6 @@
 """Per-family variance temperatures of an amortizer (`lavps calibrate-amortizer`): the spread ratio's closed
-form, the fit's crossing, the card's table reaching `fastest` (and only it), and the command end to end."""
+form, the fit's crossing, the card's tables reaching `fastest` and `reference` (each its own), and the command
+end to end."""
 
 import copy
 import json
@@ -166,6 +167,25 @@ def test_only_fastest_on_a_pixel_prior_takes_the_fitted_temperature():
         assert calibrated_fields(preset, net, "sr:4") == {}
 
 
+def test_each_calibrated_preset_reads_its_own_fits_and_no_other():
+    """`fastest`'s fits live under "calibration", `reference`'s under "calibration_reference": a family fitted
+    for one preset is not taken by the other; presets without fits take none."""
+    from lavps.constants import calibration_key
+
+    net = _Net({"sr:4": 1.75})
+    net.info[calibration_key("reference")] = {"temperature": {"gaussian_blur:13:3.0": 1.6}, "draw": {}}
+    assert calibration_key("fastest") == "calibration" and calibration_key("reference") == "calibration_reference"
+    assert calibrated_fields("reference", net, "gaussian_blur:13:3.0") == {"temperature": 1.6}
+    assert calibrated_fields("fastest", net, "gaussian_blur:13:3.0") == {}
+    assert calibrated_fields("reference", net, "sr:4") == {}  # sr:4's fit is fastest's
+    assert calibrated_fields("reference", net, "gaussian_blur:13:3.0", latent=True) == {}
+    assert calibrated_temperature(net, "gaussian_blur:13:3", (1, 32, 32), "reference") == 1.6  # another spelling
+    with pytest.raises(ValueError, match="no calibration fit for preset 'fast'"):
+        calibration_key("fast")
+    with pytest.raises(ValueError, match="preset must be one of"):
+        TemperatureFitConfig(families=("sr:4",), preset="fast")
+
+
 @pytest.fixture(scope="module")
 def mnist_and_net():
     from lavps.amortize.checkpoint import load_amortizer
@@ -174,7 +194,11 @@ def mnist_and_net():
 
     prior = load_prior()
     net = copy.deepcopy(load_amortizer(default_amortizer_path(), prior=prior))
-    net.info = {**net.info, "calibration": {"temperature": {"sr:4": 1.75}}}
+    net.info = {
+        **net.info,
+        "calibration": {"temperature": {"sr:4": 1.75}},
+        "calibration_reference": {"temperature": {"gaussian_blur:5:1": 1.6}},
+    }
     return prior, net
 
 
@@ -186,7 +210,10 @@ def mnist_and_net():
         ("fastest", "box:0.3:0.5", {}, 2.0, False),  # no fit for it: the preset's
         ("fast", "sr:4", {}, 1.0, False),  # fast keeps its own variance rule
         ("fastest", "sr:4", {"temperature": 3.0}, 3.0, False),  # the user's wins
-        (None, "gaussian_blur:13:3.0", {}, 1.0, False),  # unseen family: auto runs reference
+        (None, "gaussian_blur:13:3.0", {}, 1.0, False),  # unseen family: auto runs reference, no fit for it
+        (None, "gaussian_blur:5:1", {}, 1.6, True),  # unseen, with a reference fit on the card
+        ("reference", "gaussian_blur:5:1", {}, 1.6, True),
+        ("fastest", "gaussian_blur:5:1", {}, 2.0, False),  # the reference fit is not fastest's
     ],
 )
 def test_resolved_settings_take_the_cards_temperature_where_it_applies(
@@ -273,9 +300,40 @@ def test_the_command_writes_a_card_that_restore_then_uses(tmp_path, _cli):
     assert again.returncode != 0 and "exists" in again.stderr and "--overwrite" in again.stderr
 
 
+def test_the_command_fits_reference_on_an_unseen_family_and_keeps_the_fastest_fits(tmp_path, _cli):
+    """--preset reference: the fit goes under the card's "calibration_reference", `auto` on that unseen family
+    (which runs reference) then takes it, and the card's `fastest` fits are untouched."""
+    from lavps.amortize.checkpoint import load_amortizer
+    from lavps.amortize.defaults import default_amortizer_path
+    from lavps.api import load_prior
+    from lavps.workflows.settings import resolve_settings
+
+    prior = load_prior()
+    out = tmp_path / "ref"
+    run = _cli(
+        "calibrate-amortizer", "--preset", "reference", "--operator", "gaussian_blur:5:1.0", "--problems", "2",
+        "--samples", "2", "--prior-steps", "3", "--temperatures", "1", "2", "--out", out, "--quiet",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    family = "gaussian_blur:5:1"  # the canonical spec the card is keyed by
+    assert "Spread ratio of `reference`" in run.stdout and family in run.stdout
+    net = load_amortizer(out.with_suffix(".safetensors"), prior=prior)
+    fit = net.info["calibration_reference"]
+    assert fit["preset"] == "reference" and fit["fit"]["preset"] == "reference"
+    assert 1.0 <= fit["temperature"][family] <= 2.0 and set(fit["temperature"]) == {family}
+    shipped = load_amortizer(default_amortizer_path(prior), prior=prior).info
+    assert net.info["calibration"] == shipped["calibration"]  # fastest's fits kept as they were
+    resolved = resolve_settings("lavps", None, {}, prior, family, amortizer=net)
+    assert resolved.config.temperature == fit["temperature"][family]
+    assert resolved.record["auto"]["ran"] == "reference"
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["calibration_reference"]["temperature"] == fit["temperature"]
+
+
 @pytest.mark.parametrize(
     "extra, match",
     [
+        (["--preset", "reference"], "--preset reference needs --operator"),
         (["--operator", "jpeg:10"], "not a linear operator family"),
         (["--operator", "warp:3"], "operator"),
         (["--temperatures", "2", "2"], "given more than once"),  # a repeated list value: refused by the option

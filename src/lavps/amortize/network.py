@@ -18,6 +18,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from ..constants import calibration_key
 from ..diffusion import Schedule, Time
 from ..objective import DRAWS, BridgePrior, linearised_start
 from ..operators.noise import InverseProblem
@@ -210,11 +211,13 @@ def trained_family_for(amortizer, family: str | None, shape: tuple[int, ...] | N
     return next((name for name in sorted(trained) if parse_operator_spec(name, shape).covers(target)), None)
 
 
-def calibrated_temperature(amortizer, family: str | None, shape: tuple[int, ...] | None = None) -> float | None:
-    """The variance temperature fitted for this operator family (a canonical spec) by `lavps
-    calibrate-amortizer` (the card's info["calibration"]["temperature"], keyed by canonical specs), or None:
-    no fit for it. With the image shape a key written another way ('gaussian_blur:9:2.0') matches too."""
-    value = _calibration_entry(amortizer, "temperature", family, shape)
+def calibrated_temperature(
+    amortizer, family: str | None, shape: tuple[int, ...] | None = None, preset: str = "fastest"
+) -> float | None:
+    """The variance temperature fitted for this operator family (a canonical spec) and LAVPS preset by `lavps
+    calibrate-amortizer` (the card's info[calibration_key(preset)]["temperature"], keyed by canonical specs), or
+    None: no fit for it. With the image shape a key written another way ('gaussian_blur:9:2.0') matches too."""
+    value = _calibration_entry(amortizer, "temperature", family, shape, preset)
     if value is None:
         return None
     try:
@@ -228,19 +231,24 @@ def calibrated_temperature(amortizer, family: str | None, shape: tuple[int, ...]
     return t
 
 
-def calibrated_draw(amortizer, family: str | None, shape: tuple[int, ...] | None = None) -> str | None:
-    """How `fastest` draws x_tau on this family as `lavps calibrate-amortizer --draws` chose it (the card's
-    info["calibration"]["draw"]: "diagonal" or "linearised", `VISettings.draw`), or None: no choice made."""
-    value = _calibration_entry(amortizer, "draw", family, shape)
+def calibrated_draw(
+    amortizer, family: str | None, shape: tuple[int, ...] | None = None, preset: str = "fastest"
+) -> str | None:
+    """How `preset` draws x_tau on this family as `lavps calibrate-amortizer --draws` chose it (the card's
+    info[calibration_key(preset)]["draw"]: "diagonal" or "linearised", `VISettings.draw`), or None: no choice."""
+    value = _calibration_entry(amortizer, "draw", family, shape, preset)
     if value is not None and value not in DRAWS:
         raise ValueError(f"the amortizer card's calibrated draw for {family} is {value!r}; expected one of {DRAWS}")
     return value
 
 
-def _calibration_entry(amortizer, table_name: str, family: str | None, shape: tuple[int, ...] | None):
-    """The card's info["calibration"][table_name][family] (None if absent); with the image shape a key
-    written another way matches its canonical spec."""
-    table = ((getattr(amortizer, "info", None) or {}).get("calibration") or {}).get(table_name) or {}
+def _calibration_entry(
+    amortizer, table_name: str, family: str | None, shape: tuple[int, ...] | None, preset: str = "fastest"
+):
+    """The card's info[calibration_key(preset)][table_name][family] (None if absent); with the image shape a
+    key written another way matches its canonical spec."""
+    record = (getattr(amortizer, "info", None) or {}).get(calibration_key(preset))
+    table = (record.get(table_name) if isinstance(record, dict) else None) or {}
     if family is None or not isinstance(table, dict):
         return None
     value = table.get(family)
@@ -253,7 +261,7 @@ def _calibration_entry(amortizer, table_name: str, family: str | None, shape: tu
                 continue
     covering = trained_family_for(amortizer, family, shape) if value is None else None
     if covering not in (None, family):  # a family inside a trained one takes that one's fit
-        return _calibration_entry(amortizer, table_name, covering, shape)
+        return _calibration_entry(amortizer, table_name, covering, shape, preset)
     return value
 
 

@@ -1,4 +1,5 @@
-"""`lavps calibrate-amortizer`: fit the variance temperature of LAVPS's `fastest` per operator family."""
+"""`lavps calibrate-amortizer`: fit the variance temperature of LAVPS's `fastest` (or `reference`) per operator
+family."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..constants import DRAWS
+from ..constants import CALIBRATED_PRESETS, DRAWS
 from .group import cli
 from .options import FiniteFloat, ListOption, grouped, option
 
@@ -24,6 +25,14 @@ __all__ = ["calibrate_amortizer_command"]
     default=None,
     show_default="the linear families of the amortizer's card",
     help="Operator family specs to fit (space-separated), e.g. sr:4 box:0.3:0.5.",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(CALIBRATED_PRESETS),
+    default="fastest",
+    show_default=True,
+    help="The LAVPS preset to fit: fastest (what auto runs on the amortizer's training families) or reference "
+    "(what auto runs on any other linear family: give that family with --operator).",
 )
 @click.option(
     "--temperatures",
@@ -62,6 +71,7 @@ def calibrate_amortizer_command(
     prior_path,
     amortizer,
     operators,
+    preset,
     grid,
     problems,
     samples,
@@ -75,7 +85,8 @@ def calibrate_amortizer_command(
     """Fit, per operator family, the variance temperature that makes LAVPS's `fastest` preset calibrated (and,
     with several --draws, the way of drawing x_tau of lower energy score), and write a copy of the amortizer
     whose card carries the table (`fastest`, and `auto` where it runs it, then take the family's temperature
-    instead of 2, and its draw).
+    instead of 2, and its draw). With --preset reference the same for `reference` on families the amortizer
+    was not trained on (`auto` runs `reference` there, at temperature 1 unless the card has a fit).
 
     On draws from the prior itself (where the posterior is right), for each temperature of the grid: K
     samples per problem, the pooled spread ratio of the truth's distance to the samples' mean over the
@@ -86,7 +97,8 @@ def calibrate_amortizer_command(
     from ..amortize.defaults import default_amortizer_path
     from ..amortize.network import trained_families
     from ..api import load_prior
-    from ..evaluation.temperature_fit import CALIBRATION_KEY, TemperatureFitConfig, fit_temperatures, merge_fits
+    from ..constants import calibration_key
+    from ..evaluation.temperature_fit import TemperatureFitConfig, fit_temperatures, merge_fits
     from ..jsonfile import write_json
     from ..operators.spec import parse_operator_spec
     from ..priors.latent import LatentPrior
@@ -98,7 +110,7 @@ def calibrate_amortizer_command(
     _refuse_replacing(targets, overwrite)  # before any work
     prior = load_prior(prior_path)
     if isinstance(prior, LatentPrior):
-        raise ValueError("calibrate-amortizer fits `fastest` on a pixel prior; a latent prior's auto runs reference")
+        raise ValueError("calibrate-amortizer fits LAVPS on a pixel prior; a latent prior's presets take no card fit")
     shape = tuple(prior.shape)
     source = amortizer or default_amortizer_path(prior, True)
     net = load_amortizer(source, prior=prior)
@@ -107,8 +119,10 @@ def calibrate_amortizer_command(
         for spec in operators:
             family = parse_operator_spec(spec, shape)
             if not family.linear:
-                raise ValueError(f"{spec!r} is not a linear operator family: the fit runs `fastest` (linear-Gaussian)")
+                raise ValueError(f"{spec!r} is not a linear operator family: the fit runs on linear-Gaussian problems")
             families.append(family.spec)
+    elif preset != "fastest":  # the card's families run fastest under auto: a reference fit needs its families
+        raise ValueError("--preset reference needs --operator: the families auto runs reference on are not on the card")
     else:
         families = sorted(f for f in trained_families(net, shape) if parse_operator_spec(f, shape).linear)
         if not families:
@@ -116,7 +130,7 @@ def calibrate_amortizer_command(
     config = TemperatureFitConfig(
         families=tuple(dict.fromkeys(families)), temperatures=tuple(float(t) for t in grid["temperatures"]),
         draws=tuple(dict.fromkeys(grid["draws"])), problems=problems, samples=samples, prior_steps=prior_steps,
-        seed=seed, sigma=sigma,
+        seed=seed, sigma=sigma, preset=preset,
     )  # fmt: skip
     record = fit_temperatures(config, prior, net, progress=not quiet)
     results = record.pop("results")
@@ -124,15 +138,16 @@ def calibrate_amortizer_command(
     record["fit"]["amortizer"] = str(source)
     click.echo(_table(record, config))
     # the families fitted now replace their entries; the card's other families keep theirs
-    record = merge_fits((getattr(net, "info", None) or {}).get(CALIBRATION_KEY), record)
+    key = calibration_key(preset)
+    record = merge_fits((getattr(net, "info", None) or {}).get(key), record)
     kept = [f for fit in record.get("earlier_fits", []) for f in fit["families"]]
     if kept:
         click.echo(f"kept from the card's earlier fits: {', '.join(kept)}")
-    net.info = {**(getattr(net, "info", None) or {}), CALIBRATION_KEY: record}
+    net.info = {**(getattr(net, "info", None) or {}), key: record}
     # each file is written to a temporary name and renamed (never half-written); the report first, so a card
     # never points at a fit whose report is missing
     write_json(targets[2], {**record, "results": results})
-    save_amortizer(net, out_path, _card(Path(source), record))
+    save_amortizer(net, out_path, _card(Path(source), key, record))
     click.echo(f"wrote {out_path} (card {targets[1].name}, report {targets[2].name})")
 
 
@@ -171,16 +186,14 @@ def _refuse_replacing(targets: list[Path], overwrite: bool) -> None:
             )
 
 
-def _card(source: Path, record: dict) -> dict | None:
-    """The source's JSON card (its human-readable record) with the fit added; None (the header as card) when
-    the source has none or it does not parse."""
-    from ..evaluation.temperature_fit import CALIBRATION_KEY
-
+def _card(source: Path, key: str, record: dict) -> dict | None:
+    """The source's JSON card (its human-readable record) with the fit added under `key`; None (the header as
+    card) when the source has none or it does not parse."""
     try:
         card = json.loads(source.with_suffix(".json").read_text())
     except (OSError, ValueError):
         return None
-    return {**card, CALIBRATION_KEY: record} if isinstance(card, dict) else None
+    return {**card, key: record} if isinstance(card, dict) else None
 
 
 def _table(record: dict, config) -> str:
@@ -188,8 +201,8 @@ def _table(record: dict, config) -> str:
     head = f"{'family':<22}{'draw':<12}" + "".join(f"{'ratio T=' + t:>13}" for t in temps)
     head += f"{'fitted T':>10}{'ES there':>10}  how"
     lines = [
-        "Spread ratio of `fastest` on prior draws (1 = calibrated, > 1 too narrow), the fitted temperature and the "
-        "energy score there, interpolated on the grid (* = the draw kept):"
+        f"Spread ratio of `{config.preset}` on prior draws (1 = calibrated, > 1 too narrow), the fitted temperature "
+        "and the energy score there, interpolated on the grid (* = the draw kept):"
     ]
     lines.append(head)
     for family in config.families:

@@ -16,7 +16,9 @@ law) is lower at its own fitted temperature (`choose_draw`).
 
 The fitted table goes in the amortizer's card (`info["calibration"]`); `fastest` (and `auto` where it runs
 `fastest`) then takes the family's temperature instead of the preset's 2 and its draw
-(`calibrated_temperature`, `calibrated_draw`).
+(`calibrated_temperature`, `calibrated_draw`). The same fit for `reference` (`preset`), what `auto` runs on
+a linear family the amortizer was not trained on, goes in `info["calibration_reference"]`
+(`constants.calibration_key`) and is taken by `reference` on those families alike.
 The problems must be ones no report uses (default seed 500, 250-step prior draws: the tuning problems of
 results/calibration).
 """
@@ -26,7 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from ..constants import DRAWS
+from ..constants import CALIBRATED_PRESETS, DRAWS
 from .calibration_bench import CalibrationRow, ImageCalibrationConfig, run_image_calibration
 
 __all__ = [
@@ -35,12 +37,9 @@ __all__ = [
     "fit_log_linear",
     "fit_temperatures",
     "merge_fits",
-    "CALIBRATION_KEY",
     "PER_FAMILY",
 ]
 
-#: where the fitted table lives in an amortizer's info / card
-CALIBRATION_KEY = "calibration"
 #: the record's tables keyed by family (what `merge_fits` merges)
 PER_FAMILY = ("temperature", "draw", "how", "spread_ratio", "energy_score", "by_draw")
 
@@ -48,7 +47,8 @@ PER_FAMILY = ("temperature", "draw", "how", "spread_ratio", "energy_score", "by_
 @dataclass(frozen=True)
 class TemperatureFitConfig:
     """families: canonical operator specs; temperatures: the grid (>= 2 values, each > 0); draws: the ways of
-    drawing x_tau to fit and choose between (`VISettings.draw`)."""
+    drawing x_tau to fit and choose between (`VISettings.draw`); preset: the LAVPS preset fitted
+    (CALIBRATED_PRESETS)."""
 
     families: tuple[str, ...]
     temperatures: tuple[float, ...] = (1.5, 2.0, 2.5)
@@ -58,8 +58,11 @@ class TemperatureFitConfig:
     prior_steps: int = 250
     seed: int = 500
     sigma: float = 0.05
+    preset: str = "fastest"
 
     def __post_init__(self) -> None:
+        if self.preset not in CALIBRATED_PRESETS:
+            raise ValueError(f"preset must be one of {', '.join(CALIBRATED_PRESETS)}, got {self.preset!r}")
         if not self.families:
             raise ValueError("need at least one operator family to calibrate")
         temps = self.temperatures
@@ -96,16 +99,16 @@ def fit_log_linear(temperatures, ratios) -> tuple[float, str]:
 
 def fit_temperatures(config: TemperatureFitConfig, prior, amortizer, progress: bool = True) -> dict:
     """{"temperature": {family: T}, "draw": {family: d}, "how": {family: ...}, "spread_ratio": {family: {T:
-    ratio}}, "energy_score": {family: {T: ES}}, "by_draw": {family: {draw: the same per draw}}, "fit": config}:
-    the calibration record for `amortizer`'s card (the top-level tables are the chosen draw's). Each row runs
-    LAVPS `fastest` with its temperature and draw overridden (the other fastest settings unchanged)."""
+    ratio}}, "energy_score": {family: {T: ES}}, "by_draw": {family: {draw: the same per draw}}, "preset",
+    "fit": config}: the calibration record for `amortizer`'s card (the top-level tables are the chosen draw's).
+    Each row runs LAVPS at config.preset with its temperature and draw overridden (its other settings unchanged)."""
     temps = [float(t) for t in config.temperatures]
     rows = {
         _label(d, t, config.draws): (d, f"{t:g}") for d in config.draws for t in temps
     }  # row label -> (draw, the tables' key for T)
     run = ImageCalibrationConfig(
         operators=tuple(config.families), sigma=config.sigma, problems=config.problems, samples=config.samples,
-        rows=tuple(CalibrationRow(label, "lavps", "fastest", {"temperature": float(t), "draw": d})
+        rows=tuple(CalibrationRow(label, "lavps", config.preset, {"temperature": float(t), "draw": d})
                    for label, (d, t) in rows.items()),
         prior_steps=config.prior_steps, seed=config.seed,
     )  # fmt: skip
@@ -124,7 +127,7 @@ def fit_temperatures(config: TemperatureFitConfig, prior, amortizer, progress: b
         for key in ("temperature", "how", "spread_ratio", "energy_score"):
             record[key][family] = best[key]
         record["by_draw"][family] = measured[family]
-    return {**record, "preset": "fastest", "fit": asdict(config), "results": out["results"]}
+    return {**record, "preset": config.preset, "fit": asdict(config), "results": out["results"]}
 
 
 def merge_fits(earlier: dict | None, new: dict) -> dict:

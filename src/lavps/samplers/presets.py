@@ -18,6 +18,8 @@ only checks that a pipeline runs (seconds, poor images).
 
 from __future__ import annotations
 
+from ..constants import CALIBRATED_PRESETS
+
 __all__ = [
     "PRESETS",
     "AUTO",
@@ -327,17 +329,17 @@ def auto_budget(trained: bool | None, linear: bool = True, latent: bool = False,
 
 
 def calibrated_fields(ran: str, amortizer, family: str | None, latent: bool = False, shape=None) -> dict:
-    """What the amortizer's card fitted for the operator's family (`lavps calibrate-amortizer`,
-    `amortize.network.calibrated_temperature` / `calibrated_draw`) sets over the preset that runs (`ran`,
-    after `auto`): {"temperature": T} and, where the fit chose one, {"draw": d} on `fastest`, the preset the fit
-    ran, on a pixel prior; else nothing (also when the card has no fit for the family). Settings the user
-    gives still win."""
+    """What the amortizer's card fitted for the operator's family and the preset that runs (`ran`, after
+    `auto`) sets over that preset (`lavps calibrate-amortizer [--preset reference]`,
+    `amortize.network.calibrated_temperature` / `calibrated_draw`): {"temperature": T} and, where the fit chose
+    one, {"draw": d}, on `fastest` or `reference` (CALIBRATED_PRESETS: each has its own fits) on a pixel prior;
+    else nothing (also when the card has no fit for the family and preset). Settings the user gives still win."""
     from ..amortize.network import calibrated_draw, calibrated_temperature
 
-    if ran != "fastest" or latent:
+    if ran not in CALIBRATED_PRESETS or latent:
         return {}
-    temperature = calibrated_temperature(amortizer, family, shape)
-    draw = calibrated_draw(amortizer, family, shape)
+    temperature = calibrated_temperature(amortizer, family, shape, ran)
+    draw = calibrated_draw(amortizer, family, shape, ran)
     return {
         **({} if temperature is None else {"temperature": temperature}),
         **({} if draw is None else {"draw": draw}),
@@ -353,7 +355,8 @@ PRESET_HELP = {
     "fast": "LAVPS on N=20 + final_tau 20, guard network vs linearised start, one scored pass per iteration "
     "(the demo's lavps-fast); MGDM at that grid with 2 / 5 Adam steps; DDRM/DiffPIR 20 steps",
     "reference": "the demo's MGDM (5 / 20 Adam steps) and DPS (250 steps) budgets; DDRM and DiffPIR 100 steps; "
-    "LAVPS fast + one Adam step (two on a latent prior)",
+    "LAVPS fast + one Adam step (two on a latent prior), at the temperature the amortizer's card fitted for the "
+    "family with calibrate-amortizer --preset reference, if any",
     "paper": "the MGDM paper's N=100, window 30; DPS 1000 steps",
     "lavps-paper": "the LAVPS paper's protocol (its official configs): N=100, window 30, lr 0.01; MGDM 3 / 3 Adam "
     "steps, LAVPS 5 outside + best-of(network, zero-shot) + 3 inside; DPS 1000 steps, zeta 0.1",
