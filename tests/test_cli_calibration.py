@@ -58,3 +58,26 @@ def test_bad_operator_is_one_line_and_writes_nothing(tmp_path):
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "dense:x" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_image_calibration_runs_the_lavps_rows_with_the_given_amortizer_and_its_card(tmp_path, capsys):
+    """--amortizer on images: the lavps rows restore with that network, so a card that calibrate-amortizer
+    fitted (here a `reference` temperature for an unseen family) is the one measured, and recorded by path."""
+    from lavps.amortize.checkpoint import load_amortizer, save_amortizer
+    from lavps.amortize.defaults import default_amortizer_path
+    from lavps.api import load_prior
+
+    net = load_amortizer(default_amortizer_path(), prior=load_prior())
+    net.info = {**net.info, "calibration_reference": {"temperature": {"gaussian_blur:5:1": 3.25}}}
+    path = save_amortizer(net, tmp_path / "fitted.safetensors")
+    out = tmp_path / "report"
+    main(
+        ["bench", "calibration", "--operator", "gaussian_blur:5:1.0", "--samplers", "lavps", "--problems", "2",
+         "--samples", "2", "--prior-steps", "3", "--amortizer", str(path), "--out", str(out), "--quiet"]
+    )  # fmt: skip
+    capsys.readouterr()
+    payload = json.loads((out / "calibration.json").read_text())
+    (row,) = payload["results"]
+    assert row["ran"] == "reference" and row["amortizer"] == str(path) == payload["config"]["amortizer"]
+    assert row["settings"]["calibrated_temperature"]["temperature"] == 3.25
+    assert row["settings"]["settings"]["temperature"] == 3.25

@@ -51,7 +51,11 @@ __all__ = ["bench_calibration"]
 @click.option(
     "--noise", default=None, show_default="none: Gaussian, --sigma", help="Images: a noise spec, e.g. poisson:PEAK."
 )
-@option("amortizer", help="gmm: trained amortizer for the lavps row.")
+@option(
+    "amortizer",
+    help="Trained amortizer of the lavps rows (images: default the shipped one for the prior, e.g. a copy that "
+    "calibrate-amortizer fitted; gmm: required).",
+)
 @option("seed", default=0)
 @click.option(
     "--out",
@@ -84,7 +88,9 @@ def bench_calibration(prior_path, operators, samplers, problem, gmm, prior_steps
             raise ValueError("--noise is for image priors; the gmm check needs Gaussian noise (its exact posterior)")
         out, keys, extra = _run_gmm(operators, samplers, problem, gmm, settings, quiet)
     else:
-        out, keys, extra = _run_images(prior_path, operators, samplers, problem, prior_steps, settings, quiet)
+        out, keys, extra = _run_images(
+            prior_path, operators, samplers, problem, prior_steps, settings, quiet, gmm["amortizer"]
+        )
     from ..evaluation.calibration_table import format_calibration_table, plot_coverage, plot_rank_histograms
 
     click.echo(format_calibration_table(out["results"], keys, extra))
@@ -106,7 +112,7 @@ def _earlier_report(out_dir: Path) -> str | None:
     return r"calibration\.json|coverage\.png|rank_histograms\.png" if ours else None
 
 
-def _run_images(prior_path, operators, samplers, problem, prior_steps, settings, quiet):
+def _run_images(prior_path, operators, samplers, problem, prior_steps, settings, quiet, amortizer=None):
     from dataclasses import replace
 
     from ..api import load_prior, operator
@@ -138,8 +144,14 @@ def _run_images(prior_path, operators, samplers, problem, prior_steps, settings,
         from ..api import noise_model
 
         noise_model(None, config.noise)  # a bad noise spec fails before any work
-    out = run_image_calibration(config, prior, progress=not quiet)
+    if amortizer is not None:  # loaded (and checked against the prior) before any work; the rows take the path
+        from ..amortize.checkpoint import load_amortizer
+
+        load_amortizer(amortizer, prior=prior)
+    out = run_image_calibration(config, prior, progress=not quiet, amortizer=amortizer)
     out["config"]["prior"] = prior_path or "mnist"
+    if amortizer is not None:
+        out["config"]["amortizer"] = str(amortizer)
     out["config"]["prior_fingerprint"] = prior_fingerprint(prior)
     extra = {"psnr_one": "PSNR(1)", "energy_score": "ES", "spread_ratio": "spread", "seconds_per_sample": "s/sample"}
     return out, ("operator", "sampler"), extra

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
@@ -168,7 +169,7 @@ def run_image_calibration(
                     )
                 ),  # fmt: skip
                 settings=out.settings,  # every field that ran (the card's temperature and draw, tuned values)
-                amortizer=None if row.sampler != "lavps" else str(amortizer or "shipped"),
+                amortizer=None if row.sampler != "lavps" else _network_name(amortizer),
                 report=calibration_report(samples, truth, config.calibration, data_fit=fit),
             )
             results.append(entry)
@@ -176,3 +177,11 @@ def run_image_calibration(
                 on_row(entry)
     bar.close()
     return {"config": asdict(config), "results": results}
+
+
+def _network_name(amortizer) -> str:
+    """What a report records of the lavps rows' amortizer: its path, "shipped", or "in-memory network" (never
+    the module's repr)."""
+    if amortizer is None:
+        return "shipped"
+    return str(amortizer) if isinstance(amortizer, (str, Path)) else "in-memory network"
