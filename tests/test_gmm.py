@@ -78,10 +78,24 @@ def test_exact_posterior_matches_importance_sampling(small_prior):
 
 
 def test_posterior_under_mask_ignores_unobserved_coordinates(small_prior):
-    op = Mask(torch.tensor([1.0, 0.0, 0.0]))
-    post = small_prior.posterior(torch.tensor([0.5, 0.0, 0.0]), op, 0.3)
+    """Diagonal components: only coordinate 0 is measured, so each component's posterior is the scalar Kalman
+    update there and the prior elsewhere, its weight w_k N(y_0; m_k0, v_k0 + sigma^2), and whatever sits in y's
+    unobserved entries changes nothing."""
+    op, sigma = Mask(torch.tensor([1.0, 0.0, 0.0])), 0.3
+    post = small_prior.posterior(torch.tensor([0.5, 0.0, 0.0]), op, sigma)
+    junk = small_prior.posterior(torch.tensor([0.5, 4.0, -7.0]), op, sigma)
+    torch.testing.assert_close(junk.log_weights, post.log_weights)
+    torch.testing.assert_close(junk.component_means(), post.component_means())
+    torch.testing.assert_close(junk.sample(2000, _g(1), torch.float64), post.sample(2000, _g(1), torch.float64))
+    m, v = small_prior.means, small_prior.variances
+    gain = v[:, 0] / (v[:, 0] + sigma**2)
+    torch.testing.assert_close(post.component_means()[:, 0], m[:, 0] + gain * (0.5 - m[:, 0]))
+    torch.testing.assert_close(post.component_means()[:, 1:], m[:, 1:])
+    log_w = small_prior.weights.log() - 0.5 * (0.5 - m[:, 0]) ** 2 / (v[:, 0] + sigma**2)
+    log_w = log_w - 0.5 * (v[:, 0] + sigma**2).log()
+    torch.testing.assert_close(post.weights, torch.softmax(log_w, 0))
     s = post.sample(50_000, _g(), torch.float64)
-    assert abs(s[:, 0].mean().item() - 0.5) < 0.3  # pulled to the observation
+    assert abs(s[:, 0].mean().item() - float(post.mean()[0])) < 4 * s[:, 0].std().item() / 50_000**0.5
 
 
 def test_posterior_weights_are_stable_for_far_observations():
