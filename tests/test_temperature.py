@@ -47,10 +47,16 @@ def test_zero_step_draw_is_the_bridge_widened_by_the_temperature(gp):
     torch.testing.assert_close(rho, bridge.log_std.expand_as(mu) + math.log(2.0))
 
 
-def test_temperature_one_is_the_fitted_gaussian_and_other_values_change_the_draws(gp):
+def test_temperature_one_is_the_fitted_gaussian_and_other_values_change_the_draws(gp, monkeypatch):
     base = MGDM(gp.prior, settings(1.0)).sample(gp.problem, 16, seed=3).samples
-    default = MGDM(gp.prior, dataclasses.replace(settings(1.0), temperature=1.0)).sample(gp.problem, 16, seed=3)
-    assert torch.equal(default.samples, base)
+    default = VISettings(steps=12, adam_steps=WindowSchedule(2, 2, 5), lr=WindowSchedule(0.03, 0.05, 5))
+    assert default.temperature == 1.0 and torch.equal(
+        MGDM(gp.prior, default).sample(gp.problem, 16, seed=3).samples, base
+    )
+    with monkeypatch.context() as m:  # the sampler with no tempering at all: the fitted q draws x_tau
+        m.setattr(VISettings, "tempered", lambda self, rho, tau, likelihood_precision=None: rho)
+        fitted = MGDM(gp.prior, settings(1.0)).sample(gp.problem, 16, seed=3).samples
+    assert torch.equal(fitted, base)
     hot = MGDM(gp.prior, settings(3.0)).sample(gp.problem, 16, seed=3).samples
     assert not torch.allclose(hot, base)
 
@@ -76,6 +82,20 @@ def test_reused_draw_is_scored_at_the_tempered_variance(gp):
         outs[t] = sampler.sample(gp.problem, 64, seed=2).samples
     assert not torch.allclose(outs[1.0], outs[4.0])
     assert float(outs[4.0].std(0).mean()) > float(outs[1.0].std(0).mean())
+    # the kept draw itself, same noise at T = 1 and T = 4: the untrained network ties with the zero-shot start
+    # (mean m, log-std log s), so x_tau - m is s z at T = 1 and sqrt(4) s z = 2 s z at T = 4
+    b, g = 3, torch.Generator().manual_seed(0)
+    x0, x_t = torch.randn(b, D, generator=g), torch.randn(b, D, generator=g)
+    bridge = bridge_prior(gp.prior.schedule, x0, x_t, 100, 300)
+    moved = {}
+    for t in (1.0, 4.0):
+        guard = GuardSettings(True, ("network", "zero_shot"), reuse_draw=True)
+        sampler = LAVPS(gp.prior, untrained(), settings(t, 20), guard=guard, inner_steps=0)
+        ctx = Context(gp.problem.expand(b), CountingDenoiser(gp.prior), make_noise(0, b), b, (D,), torch.float32)
+        x_tau, _ = sampler.inner_draw(ctx, bridge, x_t, x0, 100, 300, sampler.num_iterations - 1)
+        moved[t] = x_tau - bridge.mean
+    assert bool((moved[1.0] != 0).all())
+    torch.testing.assert_close(moved[4.0], 2 * moved[1.0])
 
 
 @pytest.mark.parametrize("config", [MGDMConfig, LAVPSConfig])
