@@ -114,9 +114,15 @@ def test_final_tau_adds_one_last_iteration_inside_the_window(problem):
 
 
 def test_denoise_steps_option(problem):
+    """denoise_steps = n: each iteration reaches x0 by n denoiser calls (DDIM from tau to 0) instead of one."""
     s = VISettings(steps=10, adam_steps=WindowSchedule(1, 1, 2), denoise_steps=3)
+    one = MGDM(problem.prior, dataclasses.replace(s, denoise_steps=1)).sample(problem.problem, 5, seed=0)
     r = MGDM(problem.prior, s).sample(problem.problem, 5, seed=0)
     assert torch.isfinite(r.samples).all()
+    iters = 10 - 3  # every iteration's tau >= 3: three distinct times, three calls
+    assert r.cost.denoiser_forwards == one.cost.denoiser_forwards + (3 - 1) * iters
+    assert r.cost.denoiser_backwards == one.cost.denoiser_backwards
+    assert not torch.allclose(r.samples, one.samples)
 
 
 def test_clear_errors(problem):
