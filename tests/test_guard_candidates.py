@@ -204,6 +204,10 @@ def test_adaptive_budget_sampler_is_batch_independent():
 
 
 def test_linear_below_replaces_the_network_near_the_data():
+    from types import SimpleNamespace
+
+    from lavps.objective import bridge_prior
+
     gp = make_gmm_problem(dim=D, obs_dim=2, seed=7)
     net = _random_network()
     seeds = [1, 2, 3]
@@ -214,6 +218,21 @@ def test_linear_below_replaces_the_network_near_the_data():
         gp.problem, 3, seed=seeds
     )
     assert never.cost.amortizer_forwards == 0
+    near = LAVPS(gp.prior, net, settings, guard=False, linear_below=top)
+    far = LAVPS(gp.prior, net, settings, guard=False)  # linear_below 0: the network everywhere
+    sch, tau, t = gp.prior.schedule, 30, 60
+    x_t = gp.prior.sample(3, torch.Generator().manual_seed(2))
+    x0 = gp.prior.denoise(x_t, t)
+    bridge = bridge_prior(sch, x0, x_t, tau, t)
+    problem = gp.problem.expand(3)
+    ctx = SimpleNamespace(problem=problem, denoise=SimpleNamespace(amortizer_forwards=0))
+    mu, rho = near.candidates(ctx, bridge, x_t, x0, tau, t)["network"]
+    exact_mu, exact_rho = linearised_start(bridge, x0, sch.abar(tau), problem)
+    torch.testing.assert_close(mu, exact_mu)
+    torch.testing.assert_close(rho, exact_rho)
+    assert ctx.denoise.amortizer_forwards == 0
+    above = far.candidates(ctx, bridge, x_t, x0, tau, t)["network"]  # tau above linear_below: the network's own
+    assert ctx.denoise.amortizer_forwards == 1 and not torch.allclose(above[0], exact_mu)
     guard = GuardSettings(candidates=("network", "linear"), reuse_draw=True)
     guarded = LAVPS(gp.prior, net, settings, guard=guard, inner_steps=0, linear_below=top).sample(
         gp.problem, 3, seed=seeds
