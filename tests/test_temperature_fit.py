@@ -317,6 +317,7 @@ def test_the_command_fits_reference_on_an_unseen_family_and_keeps_the_fastest_fi
     assert run.returncode == 0, run.stderr
     family = "gaussian_blur:5:1"  # the canonical spec the card is keyed by
     assert "Spread ratio of `reference`" in run.stdout and family in run.stdout
+    assert "note:" not in run.stderr  # an unseen family: auto runs reference there, no note
     net = load_amortizer(out.with_suffix(".safetensors"), prior=prior)
     fit = net.info["calibration_reference"]
     assert fit["preset"] == "reference" and fit["fit"]["preset"] == "reference"
@@ -345,3 +346,12 @@ def test_the_command_refuses_bad_input_in_one_line(tmp_path, _cli, extra, match)
     assert run.returncode != 0
     assert match in run.stderr and run.stderr.count("\n") == 1
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_a_reference_fit_of_a_training_family_says_auto_runs_fastest_there(tmp_path, _cli):
+    run = _cli(
+        "calibrate-amortizer", "--preset", "reference", "--operator", "center:0.35", "--problems", "2", "--samples",
+        "2", "--prior-steps", "3", "--temperatures", "1", "2", "--out", tmp_path / "c", "--quiet",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "note: auto runs fastest on center:0.35" in run.stderr  # a box the box family draws

@@ -95,7 +95,7 @@ def calibrate_amortizer_command(
     families are kept (listed under "earlier_fits"); the families fitted now replace theirs."""
     from ..amortize.checkpoint import load_amortizer, save_amortizer
     from ..amortize.defaults import default_amortizer_path
-    from ..amortize.network import trained_families
+    from ..amortize.network import trained_families, trained_family_for
     from ..api import load_prior
     from ..constants import calibration_key
     from ..evaluation.temperature_fit import TemperatureFitConfig, fit_temperatures, merge_fits
@@ -132,6 +132,14 @@ def calibrate_amortizer_command(
         draws=tuple(dict.fromkeys(grid["draws"])), problems=problems, samples=samples, prior_steps=prior_steps,
         seed=seed, sigma=sigma, preset=preset,
     )  # fmt: skip
+    if preset == "reference":  # say where the fit will not be what auto runs
+        covered = [f for f in config.families if trained_family_for(net, f, shape) is not None]
+        if covered:
+            click.echo(
+                f"note: auto runs fastest on {', '.join(covered)} (inside the amortizer's training families); "
+                "their reference fit applies where --preset reference is asked for",
+                err=True,
+            )
     record = fit_temperatures(config, prior, net, progress=not quiet)
     results = record.pop("results")
     record["fit"]["prior"] = prior_path or "mnist"
