@@ -17,7 +17,8 @@ from pathlib import Path
 from lavps.amortize.checkpoint import load_amortizer, save_amortizer
 from lavps.api import load_prior
 from lavps.cli.calibrate_amortizer import _card
-from lavps.evaluation.temperature_fit import CALIBRATION_KEY, PER_FAMILY, choose_draw
+from lavps.constants import calibration_key
+from lavps.evaluation.temperature_fit import PER_FAMILY, choose_draw
 from lavps.jsonfile import write_json
 
 source, out, command, reports = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4:]
@@ -47,7 +48,7 @@ fit["command"] = command
 fit["amortizer"] = str(source)  # as given (the fits record the absolute path they ran on)
 record = {**merged, "preset": records[0]["preset"], "fit": fit}
 net = load_amortizer(source, prior=load_prior())
-net.info = {**(net.info or {}), CALIBRATION_KEY: record}
+net.info = {**(net.info or {}), calibration_key("fastest"): record}  # was temperature_fit.CALIBRATION_KEY
 write_json(out.with_name(out.stem + ".calibration.json"), {**record, "results": results})
 save_amortizer(net, out, _card(source, record))
 print(json.dumps({k: record[k] for k in ("temperature", "draw")}, indent=1))

@@ -66,12 +66,11 @@ __all__ = ["calibrate_amortizer_command"]
 )
 @option("overwrite")
 @option("quiet")
-@grouped("grid", dict, "temperatures", "draws")
+@grouped("grid", dict, "preset", "temperatures", "draws")
 def calibrate_amortizer_command(
     prior_path,
     amortizer,
     operators,
-    preset,
     grid,
     problems,
     samples,
@@ -103,6 +102,7 @@ def calibrate_amortizer_command(
     from ..operators.spec import parse_operator_spec
     from ..priors.latent import LatentPrior
 
+    preset = grid["preset"]  # what is fitted: the preset, its temperatures and draws
     if out_path.suffix not in ("", ".safetensors"):  # NAME.json would be the card's own name
         raise ValueError(f"--out {out_path}: an amortizer is written as NAME.safetensors (card NAME.json beside it)")
     out_path = out_path.with_suffix(".safetensors")
