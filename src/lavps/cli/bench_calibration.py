@@ -144,10 +144,6 @@ def _run_images(prior_path, operators, samplers, problem, prior_steps, settings,
         from ..api import noise_model
 
         noise_model(None, config.noise)  # a bad noise spec fails before any work
-    if amortizer is not None:  # loaded (and checked against the prior) before any work; the rows take the path
-        from ..amortize.checkpoint import load_amortizer
-
-        load_amortizer(amortizer, prior=prior)
     out = run_image_calibration(config, prior, progress=not quiet, amortizer=amortizer)
     out["config"]["prior"] = prior_path or "mnist"
     if amortizer is not None:

@@ -117,9 +117,15 @@ def run_image_calibration(
 ) -> dict:
     """{"config", "results": one entry per (operator, row) with its calibration report, one-sample PSNR
     and SSIM to x* (mean, 95% interval) and seconds per sample}. on_row(entry) is called as each row
-    finishes. amortizer: LAVPS rows' network or file (None: the shipped one)."""
+    finishes. amortizer: LAVPS rows' network or file (None: the shipped one; a file is loaded and checked
+    against the prior once, before any work, and recorded by its path)."""
     from ..api import RunOptions, restore
 
+    name = _network_name(amortizer)
+    if isinstance(amortizer, (str, Path)):
+        from ..amortize.checkpoint import load_amortizer
+
+        amortizer = load_amortizer(amortizer, prior=prior)
     sigma = None if config.noise is not None else config.sigma
     truth = prior_draws(prior, config.problems, config.prior_steps, config.seed, progress)
     results = []
@@ -169,7 +175,7 @@ def run_image_calibration(
                     )
                 ),  # fmt: skip
                 settings=out.settings,  # every field that ran (the card's temperature and draw, tuned values)
-                amortizer=None if row.sampler != "lavps" else _network_name(amortizer),
+                amortizer=None if row.sampler != "lavps" else name,
                 report=calibration_report(samples, truth, config.calibration, data_fit=fit),
             )
             results.append(entry)
